@@ -1,0 +1,82 @@
+import { formatProblem } from '../src/config/config';
+import { parseArgs } from './cli/args';
+import { renderStatus } from './cli/status';
+import { readConfigFile } from './config-file';
+import { controlRequest } from './control';
+import { Runtime } from './runtime';
+import { VERSION } from './version';
+
+/**
+ * The process entry point: the daemon (`gleand run`) and the CLI that talks to it
+ * share one bundle, like odhcpd's single binary.
+ */
+const DEFAULT_CONFIG = '/etc/config/gleand';
+const DEFAULT_SOCKET = '/var/run/gleand.sock';
+
+const USAGE = `usage: gleand <command> [options]
+
+  run [-c FILE]                    run the daemon (default config ${DEFAULT_CONFIG})
+  status [--json] [-c FILE|-s SOCK]  show the running daemon's state
+  check-config FILE                validate a UCI file; print every problem
+  version                          print the version
+`;
+
+/** The control socket: `-s`, else the one the config names, else the default. */
+function socketPath(flags: Map<string, string | true>): string {
+  const s = flags.get('-s') ?? flags.get('--socket');
+  if (typeof s === 'string') return s;
+  const c = flags.get('-c') ?? flags.get('--config');
+  if (typeof c === 'string') {
+    const loaded = readConfigFile(c);
+    if (loaded.ok) return loaded.config.global.control_socket;
+  }
+  return DEFAULT_SOCKET;
+}
+
+async function query(cmd: string, flags: Map<string, string | true>, render: (r: Record<string, unknown>) => string) {
+  const result = (await controlRequest(socketPath(flags), { cmd })) as Record<string, unknown>;
+  process.stdout.write(flags.has('--json') ? `${JSON.stringify(result, null, 2)}\n` : `${render(result)}\n`);
+  return 0;
+}
+
+async function main(argv: string[]): Promise<number> {
+  const { positional, flags } = parseArgs(argv, new Set(['-c', '--config', '-s', '--socket']));
+  const [command, ...rest] = positional;
+  switch (command) {
+    case 'run': {
+      const c = flags.get('-c') ?? flags.get('--config');
+      const runtime = new Runtime({
+        configPath: typeof c === 'string' ? c : DEFAULT_CONFIG,
+        modules: () => [],
+        drivers: () => [],
+      });
+      if (!(await runtime.start())) return 1;
+      return runtime.stopped;
+    }
+    case 'status':
+      return query('status', flags, renderStatus);
+    case 'check-config': {
+      const file = rest[0];
+      if (!file) { process.stderr.write(USAGE); return 2; }
+      const loaded = readConfigFile(file);
+      if (loaded.ok) { process.stdout.write(`${file}: ok\n`); return 0; }
+      for (const p of loaded.problems) process.stdout.write(`${formatProblem(p)}\n`);
+      process.stdout.write(`${file}: ${loaded.problems.length} problem(s)\n`);
+      return 1;
+    }
+    case 'version':
+      process.stdout.write(`gleand ${VERSION}\n`);
+      return 0;
+    case 'help': case undefined:
+      process.stdout.write(USAGE);
+      return command ? 0 : 2;
+    default:
+      process.stderr.write(`gleand: unknown command '${command}'\n${USAGE}`);
+      return 2;
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => process.exit(code),
+  (e: Error) => { process.stderr.write(`gleand: ${e.message}\n`); process.exit(1); },
+);

@@ -1,0 +1,200 @@
+import type { Action } from '../src/actions';
+import { Agent } from '../src/agent';
+import { formatProblem, type Config } from '../src/config/config';
+import type { Event } from '../src/events';
+import type { Module } from '../src/module';
+import type { Instant } from '../src/time';
+import { monotonicNow } from './clock';
+import { readConfigFile } from './config-file';
+import { ControlServer } from './control';
+import type { Driver, DriverContext } from './driver';
+import { Logger } from './log';
+import { VERSION } from './version';
+
+export interface RuntimeOptions {
+  readonly configPath: string;
+  readonly modules: (now: Instant) => Module[];
+  readonly drivers: (config: Config) => Driver[];
+}
+
+/**
+ * The event loop of the daemon. It owns the clock, the timers, the signals and the
+ * control socket; it turns I/O into events for the core and executes the core's
+ * actions through the drivers. Nothing in here decides protocol behaviour.
+ */
+export class Runtime {
+  private readonly log: Logger;
+  private agent!: Agent;
+  private config!: Config;
+  private drivers: Driver[] = [];
+  private control: ControlServer | null = null;
+  private timer: NodeJS.Timeout | null = null;
+  private stopping = false;
+  private readonly counters = { reloads: 0, reloadsRefused: 0, internalErrors: 0 };
+  private resolveStopped!: (code: number) => void;
+  readonly stopped = new Promise<number>((r) => (this.resolveStopped = r));
+
+  constructor(private readonly opts: RuntimeOptions) {
+    this.log = new Logger('info', () => monotonicNow());
+  }
+
+  /** Start, or exit non-zero before touching anything if the config is invalid. */
+  async start(): Promise<boolean> {
+    const loaded = readConfigFile(this.opts.configPath);
+    if (!loaded.ok) {
+      for (const p of loaded.problems) this.log.log('error', 'config', formatProblem(p));
+      this.log.log('error', 'main', 'not starting: the configuration is invalid', { file: this.opts.configPath });
+      return false;
+    }
+    this.config = loaded.config;
+    this.log.setLevel(this.config.global.log_level);
+    const now = monotonicNow();
+    this.agent = new Agent(now, this.opts.modules(now));
+    this.log.log('notice', 'main', 'starting', { version: VERSION, pid: process.pid, config: this.opts.configPath });
+    const ctx: DriverContext = {
+      emit: (event) => this.dispatch(event),
+      log: (level, subsystem, message, fields, key) => this.log.log(level, subsystem, message, fields, key),
+    };
+    try {
+      this.drivers = this.opts.drivers(this.config);
+      for (const d of this.drivers) await d.start(this.config, ctx);
+      this.control = new ControlServer(this.config.global.control_socket, (cmd, args) => this.command(cmd, args));
+      await this.control.listen();
+    } catch (e) {
+      this.log.log('error', 'main', `start-up failed: ${(e as Error).message}`);
+      await this.shutdown();
+      return false;
+    }
+    this.dispatch({ kind: 'config', config: this.config });
+    process.on('SIGHUP', () => void this.reload());
+    process.on('SIGTERM', () => void this.stop('SIGTERM'));
+    process.on('SIGINT', () => void this.stop('SIGINT'));
+    this.log.log('notice', 'main', 'running', { control: this.config.global.control_socket });
+    return true;
+  }
+
+  /** Feed one event to the core; an exception is a bug, counted and logged, never fatal. */
+  dispatch(event: Event): void {
+    if (this.stopping) return;
+    const now = monotonicNow();
+    try {
+      this.execute(this.agent.handle(event, now));
+    } catch (e) {
+      this.internalError(`handling ${event.kind}`, e);
+    }
+    this.schedule();
+  }
+
+  private schedule(): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+    const due = this.agent.nextDeadline();
+    if (due === null || this.stopping) return;
+    const delay = Math.max(0, due - monotonicNow());
+    // Node timers overflow past 2^31-1 ms; a far deadline just re-arms.
+    this.timer = setTimeout(() => this.onTimer(), Math.min(delay, 0x7fffffff));
+  }
+
+  private onTimer(): void {
+    this.timer = null;
+    try {
+      this.execute(this.agent.poll(monotonicNow()));
+    } catch (e) {
+      this.internalError('poll', e);
+    }
+    this.schedule();
+  }
+
+  private execute(actions: Action[]): void {
+    for (const a of actions) {
+      if (a.kind === 'log') {
+        this.log.log(a.level, a.subsystem, a.message, a.fields, a.key);
+        continue;
+      }
+      const driver = this.drivers.find((d) => d.actionKinds.includes(a.kind));
+      if (driver) driver.execute(a);
+      else this.log.log('error', 'main', 'no driver for action', { kind: a.kind }, `nodriver:${a.kind}`);
+    }
+  }
+
+  private internalError(where: string, e: unknown): void {
+    this.counters.internalErrors++;
+    this.log.log('error', 'main', `internal error in ${where}: ${e instanceof Error ? e.stack ?? e.message : String(e)}`,
+      undefined, `internal:${where}`);
+  }
+
+  /** SIGHUP: an invalid file is refused and logged; the running config stays. */
+  async reload(): Promise<void> {
+    if (this.stopping) return;
+    const loaded = readConfigFile(this.opts.configPath);
+    if (!loaded.ok) {
+      this.counters.reloadsRefused++;
+      for (const p of loaded.problems) this.log.log('error', 'config', formatProblem(p));
+      this.log.log('error', 'config', 'reload refused: keeping the running configuration', {
+        problems: loaded.problems.length,
+      });
+      return;
+    }
+    this.counters.reloads++;
+    this.config = loaded.config;
+    this.log.setLevel(this.config.global.log_level);
+    for (const d of this.drivers) {
+      try {
+        await d.reconfigure(this.config);
+      } catch (e) {
+        this.internalError(`reconfigure ${d.name}`, e);
+      }
+    }
+    this.dispatch({ kind: 'config', config: this.config });
+    this.log.log('notice', 'config', 'reloaded', { file: this.opts.configPath });
+  }
+
+  private command(cmd: string, _args: Record<string, unknown>): unknown {
+    switch (cmd) {
+      case 'status':
+        return this.status();
+      case 'ping':
+        return 'pong';
+      default:
+        throw new Error(`unknown command '${cmd}'`);
+    }
+  }
+
+  status(): Record<string, unknown> {
+    const drivers: Record<string, unknown> = {};
+    for (const d of this.drivers) if (d.status) drivers[d.name] = d.status();
+    return {
+      version: VERSION,
+      pid: process.pid,
+      configFile: this.opts.configPath,
+      rssBytes: process.memoryUsage.rss(),
+      ...this.counters,
+      ...this.agent.status(monotonicNow()),
+      drivers,
+    };
+  }
+
+  /**
+   * Graceful stop: close sockets and leave kernel state in place, so subscribers keep
+   * forwarding while gleand restarts; the next start reconciles it.
+   */
+  async stop(reason: string): Promise<void> {
+    if (this.stopping) return;
+    this.log.log('notice', 'main', 'stopping', { reason });
+    await this.shutdown();
+    this.resolveStopped(0);
+  }
+
+  private async shutdown(): Promise<void> {
+    this.stopping = true;
+    if (this.timer) clearTimeout(this.timer);
+    this.control?.close();
+    for (const d of [...this.drivers].reverse()) {
+      try {
+        await d.stop();
+      } catch (e) {
+        this.internalError(`stop ${d.name}`, e);
+      }
+    }
+  }
+}

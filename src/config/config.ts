@@ -1,0 +1,202 @@
+import type { UciDocument, UciSection, UciStatement } from './uci-ast';
+import { parseUci } from './uci';
+import {
+  SECTION_KINDS,
+  type GlobalConfig, type LeasequeryConfig, type MulticastConfig, type SectionKind,
+  type SectionSchema, type SubscriberConfig, type UpstreamConfig,
+} from './schema';
+
+/** The whole validated configuration every module reads. */
+export interface Config {
+  readonly global: GlobalConfig;
+  readonly upstreams: readonly UpstreamConfig[];
+  readonly subscribers: readonly SubscriberConfig[];
+  readonly leasequery: LeasequeryConfig;
+  readonly multicast: MulticastConfig;
+}
+
+/** One problem, located as `file:line:column` with the section and option it concerns. */
+export interface ConfigProblem {
+  readonly file: string;
+  readonly line: number;
+  readonly column: number;
+  readonly section?: string;
+  readonly option?: string;
+  readonly message: string;
+}
+
+export const formatProblem = (p: ConfigProblem): string =>
+  `${p.file}:${p.line}:${p.column}: ${p.section ? `${p.section}` : ''}${p.option ? `.${p.option}` : ''}${
+    p.section || p.option ? ': ' : ''}${p.message}`;
+
+export type LoadResult = { ok: true; config: Config } | { ok: false; problems: ConfigProblem[] };
+
+/** A section's display name as `uci show` prints it: `wan` or `@subscriber[0]`. */
+function sectionLabel(s: UciSection, indexOfType: number): string {
+  return s.name ?? `@${s.type}[${indexOfType}]`;
+}
+
+/** Step 1 — defaults: every option of the schema at its default. */
+function defaults(schema: SectionSchema): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [name, spec] of Object.entries(schema)) {
+    out[name] = Array.isArray(spec.default) ? [...spec.default] : spec.default;
+  }
+  return out;
+}
+
+/** Step 2 — parse: apply one section's statements over the defaults, type-checking each value. */
+function applySection(
+  kind: SectionKind, section: UciSection, label: string, file: string, problems: ConfigProblem[],
+): Record<string, unknown> {
+  const values = defaults(kind.schema);
+  const seenList = new Set<string>();
+  const problem = (st: UciStatement | null, message: string) =>
+    problems.push({
+      file, line: (st ?? section).pos.line, column: (st ?? section).pos.column,
+      section: label, ...(st ? { option: st.name } : {}), message,
+    });
+  for (const st of section.statements) {
+    const spec = kind.schema[st.name];
+    if (!spec) {
+      problem(st, `unknown option for a '${kind.type}' section`);
+      continue;
+    }
+    if (st.kind === 'list' && !spec.list) {
+      problem(st, `'${st.name}' takes one value: use 'option', not 'list'`);
+      continue;
+    }
+    const parsed = spec.type.parse(st.value);
+    if (!parsed.ok) {
+      problem(st, parsed.error);
+      continue;
+    }
+    if (spec.list) {
+      // The first statement replaces the default list; later ones append (libuci list semantics).
+      if (!seenList.has(st.name)) values[st.name] = [];
+      seenList.add(st.name);
+      (values[st.name] as unknown[]).push(parsed.value);
+    } else {
+      values[st.name] = parsed.value; // libuci: a repeated option overwrites the earlier one.
+    }
+  }
+  for (const [name, spec] of Object.entries(kind.schema)) {
+    if (spec.required && !section.statements.some((st) => st.name === name)) {
+      problem(null, `option '${name}' is required`);
+    }
+  }
+  return values;
+}
+
+interface Located<T> { readonly value: T; readonly section: UciSection; readonly label: string }
+
+/** Defaults → parse → finish. Returns every problem found; never a half-valid config. */
+export function loadConfig(text: string, file: string): LoadResult {
+  const { doc, errors } = parseUci(text);
+  const problems: ConfigProblem[] = errors.map((e) => ({
+    file, line: e.pos.line, column: e.pos.column, message: e.message,
+  }));
+  const collected = collect(doc, file, problems);
+  finish(collected, file, problems);
+  if (problems.length > 0) return { ok: false, problems };
+  return { ok: true, config: toConfig(collected) };
+}
+
+type Collected = Map<string, Located<Record<string, unknown>>[]>;
+
+function collect(doc: UciDocument, file: string, problems: ConfigProblem[]): Collected {
+  const byType: Collected = new Map(SECTION_KINDS.map((k) => [k.type, []]));
+  const countOfType = new Map<string, number>();
+  const names = new Map<string, UciSection>();
+  for (const section of doc.sections) {
+    const index = countOfType.get(section.type) ?? 0;
+    countOfType.set(section.type, index + 1);
+    const label = sectionLabel(section, index);
+    const at = { file, line: section.pos.line, column: section.pos.column, section: label };
+    const kind = SECTION_KINDS.find((k) => k.type === section.type);
+    if (!kind) {
+      problems.push({ ...at, message: `unknown section type '${section.type}' (known: ${SECTION_KINDS.map((k) => k.type).join(', ')})` });
+      continue;
+    }
+    if (section.name !== null) {
+      const earlier = names.get(section.name);
+      // libuci would silently merge two sections of one name; for a router config that is a mistake.
+      if (earlier) problems.push({ ...at, message: `section name '${section.name}' is already used at line ${earlier.pos.line}` });
+      names.set(section.name, section);
+    }
+    const list = byType.get(kind.type)!;
+    if (kind.cardinality === 'single' && list.length > 0) {
+      problems.push({ ...at, message: `only one '${kind.type}' section is allowed (first at line ${list[0]!.section.pos.line})` });
+      continue;
+    }
+    if (kind.cardinality === 'named' && section.name === null) {
+      problems.push({ ...at, message: `a '${kind.type}' section needs a name: config ${kind.type} 'NAME'` });
+      continue;
+    }
+    list.push({ value: applySection(kind, section, label, file, problems), section, label });
+  }
+  return byType;
+}
+
+/** Step 3 — finish: cross-field and cross-section checks. */
+function finish(c: Collected, file: string, problems: ConfigProblem[]): void {
+  const upstreams = c.get('upstream')!;
+  const upstreamNames = new Set(upstreams.map((u) => u.label));
+  const devices = new Map<string, string>();
+  const at = (l: Located<unknown>, option?: string) => {
+    const st = option ? l.section.statements.find((s) => s.name === option) : undefined;
+    const pos = (st ?? l.section).pos;
+    return { file, line: pos.line, column: pos.column, section: l.label, ...(option ? { option } : {}) };
+  };
+  const claimDevice = (l: Located<Record<string, unknown>>) => {
+    const device = l.value['device'] as string | undefined;
+    if (device === undefined) return;
+    const other = devices.get(device);
+    if (other) problems.push({ ...at(l, 'device'), message: `device '${device}' is already used by section '${other}'` });
+    else devices.set(device, l.label);
+  };
+  upstreams.forEach(claimDevice);
+  for (const s of c.get('subscriber')!) {
+    claimDevice(s);
+    const v = s.value;
+    const up = v['upstream'] as string | undefined;
+    if (up !== undefined && !upstreamNames.has(up)) {
+      problems.push({ ...at(s, 'upstream'), message: `no 'upstream' section named '${up}'` });
+    }
+    if (v['mode'] !== 'relay') continue;
+    const has = (name: string) => s.section.statements.some((st) => st.name === name);
+    // `has`: a present but invalid value was already reported; don't report it twice.
+    if (v['relay_v4'] && !has('giaddr')) {
+      problems.push({ ...at(s), option: 'giaddr', message: 'required when relay_v4 is on in relay mode (RFC 2131 §4.1)' });
+    }
+    if (v['relay_v6'] && !has('link_address')) {
+      problems.push({ ...at(s), option: 'link_address', message: 'required when relay_v6 is on in relay mode (RFC 8415 §19.1.1)' });
+    }
+    const upstream = upstreams.find((u) => u.label === up);
+    if (upstream && v['relay_v4'] && (upstream.value['dhcpv4_server'] as unknown[]).length === 0) {
+      problems.push({ ...at(s, 'relay_v4'), message: `upstream '${up}' has no dhcpv4_server to relay to` });
+    }
+  }
+  const mc = c.get('multicast')![0];
+  if (mc && mc.value['enabled']) {
+    const up = mc.value['upstream'] as string | undefined;
+    if (up === undefined) problems.push({ ...at(mc), option: 'upstream', message: 'required when multicast is enabled' });
+    else if (!upstreamNames.has(up)) problems.push({ ...at(mc, 'upstream'), message: `no 'upstream' section named '${up}'` });
+  }
+}
+
+function toConfig(c: Collected): Config {
+  const single = <T>(type: string): T => {
+    const found = c.get(type)![0];
+    const kind = SECTION_KINDS.find((k) => k.type === type)!;
+    return (found ? found.value : defaults(kind.schema)) as T;
+  };
+  const named = <T>(type: string): T[] => c.get(type)!.map((l) => ({ ...l.value, name: l.label }) as T);
+  return {
+    global: single<GlobalConfig>('global'),
+    upstreams: named<UpstreamConfig>('upstream'),
+    subscribers: named<SubscriberConfig>('subscriber'),
+    leasequery: single<LeasequeryConfig>('leasequery'),
+    multicast: single<MulticastConfig>('multicast'),
+  };
+}

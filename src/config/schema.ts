@@ -1,0 +1,156 @@
+import {
+  bool, hexBytes, ipv4, ipv6, oneOf, prefix, str, uint,
+  type Prefix, type ValueType,
+} from './types';
+
+/**
+ * The option schema: one table per UCI section type (CONVENTIONS 12). It is the
+ * single source of the defaults, the parser's type checks, the typed config the
+ * modules read, and the README's option reference (`src/config/doc.ts`).
+ */
+export interface OptionSpec<T> {
+  readonly type: ValueType<T extends readonly (infer E)[] ? E : T>;
+  /** `list NAME VALUE` (repeatable) instead of `option NAME VALUE`. */
+  readonly list: boolean;
+  /** `undefined` means "no default": the option is unset unless the file sets it. */
+  readonly default: T | undefined;
+  readonly required: boolean;
+  readonly doc: string;
+}
+
+/** `P` records whether the option always has a value (a default, or required). */
+type Spec<T, P extends boolean = boolean> = OptionSpec<T> & { readonly present: P };
+
+function option<T>(type: ValueType<T>, def: undefined, doc: string): Spec<T, false>;
+function option<T>(type: ValueType<T>, def: T, doc: string): Spec<T, true>;
+function option<T>(type: ValueType<T>, def: T | undefined, doc: string): Spec<T> {
+  return { type: type as Spec<T>['type'], list: false, default: def, required: false, doc, present: def !== undefined };
+}
+function required<T>(type: ValueType<T>, doc: string): Spec<T, true> {
+  return { type: type as Spec<T>['type'], list: false, default: undefined, required: true, doc, present: true };
+}
+function list<E>(type: ValueType<E>, def: E[], doc: string): Spec<E[], true> {
+  return { type: type as Spec<E[]>['type'], list: true, default: def, required: false, doc, present: true };
+}
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export type SectionSchema = Readonly<Record<string, Spec<any>>>;
+
+/** The typed values of one section: options with a default (or required) are always set. */
+export type SectionValues<S extends SectionSchema> = {
+  -readonly [K in keyof S]: S[K] extends Spec<infer T, infer P> ? (P extends true ? T : T | undefined) : never;
+};
+
+const ssm4: Prefix = { family: 4, address: new Uint8Array([232, 0, 0, 0]), length: 8 };
+
+export const globalSchema = {
+  log_level: option(oneOf(['debug', 'info', 'notice', 'warn', 'error'] as const), 'info',
+    'Least severe log level written to stdout/stderr (procd forwards both to logd).'),
+  control_socket: option(str(107), '/var/run/gleand.sock',
+    'Unix socket where `gleand status|bindings|...` talk JSON to the daemon (max 107 bytes, sun_path).'),
+  state_dir: option(str(200), '/etc/gleand',
+    'Stable storage. gleand writes exactly one file here, once: its relay DUID (`relay-id`).'),
+  relay_id: option(hexBytes(130), undefined,
+    'Relay DUID (RFC 8415 §11) used as Relay-ID (RFC 5460 §5.4.1); overrides the generated one so a replacement router can keep it.'),
+  route_protocol: option(uint(1, 255), 201,
+    'Route protocol number gleand tags its routes with, so it finds and reconciles only its own (rtnetlink rtm_protocol).'),
+  route_table: option(uint(1, 0xfffffffe), 254,
+    'Routing table for host and delegated-prefix routes (254 = main).'),
+  reconcile_interval: option(uint(5, 86400), 60,
+    'Seconds between periodic kernel-state reconciliations (dump, diff, apply).'),
+  max_bindings: option(uint(1, 1_000_000), 200_000,
+    'Bound on the binding table across all ports; inserts beyond it are refused and counted.'),
+  nft_table: option(str(64), 'gleand',
+    'nftables table (family inet) that holds the source-verification sets and chains.'),
+} satisfies SectionSchema;
+
+export const upstreamSchema = {
+  device: required(str(15), 'Network device toward the DHCP servers.'),
+  dhcpv4_server: list(ipv4, [], 'DHCPv4 server a relayed request goes to (repeat for several; RFC 2131 §4.1).'),
+  dhcpv6_server: list(ipv6, [],
+    'DHCPv6 server or multicast address relayed messages go to; empty means All_DHCP_Servers ff05::1:3 (RFC 8415 §7.1).'),
+  source4: option(ipv4, undefined, 'Source address of relayed DHCPv4 to the servers; default: the first address of `device`.'),
+  source6: option(ipv6, undefined, 'Source address of relayed DHCPv6 to the servers; default: the first global address of `device`.'),
+} satisfies SectionSchema;
+
+export const subscriberSchema = {
+  device: required(str(15), 'Subscriber-facing network device (an unnumbered port).'),
+  upstream: required(str(64), 'Name of the `upstream` section this port relays to.'),
+  mode: option(oneOf(['relay', 'passive'] as const), 'relay',
+    '`relay`: gleand relays and gleans; `passive`: another relay (e.g. ISC dhcrelay) relays, gleand only gleans from the traffic it sees.'),
+  relay_v4: option(bool, true, 'Relay (or in passive mode, glean) DHCPv4 on this port.'),
+  relay_v6: option(bool, true, 'Relay (or in passive mode, glean) DHCPv6 on this port.'),
+  giaddr: option(ipv4, undefined, 'Relay agent address placed in giaddr (RFC 2131 §4.1); required when relay_v4 is on.'),
+  link_address: option(ipv6, undefined,
+    'link-address of RELAY-FORW (RFC 8415 §19.1.1) that names this link to the server; required when relay_v6 is on.'),
+  circuit_id: option(str(255), undefined, 'Agent Circuit ID, option 82 sub-option 1 (RFC 3046 §3.1); default: the port name.'),
+  remote_id: option(str(255), undefined, 'Agent Remote ID, option 82 sub-option 2 (RFC 3046 §3.2); unset: not sent.'),
+  interface_id: option(str(255), undefined, 'DHCPv6 Interface-ID, option 18 (RFC 8415 §21.18); default: the port name.'),
+  remote_id_v6: option(str(255), undefined, 'DHCPv6 Remote-ID opaque part, option 37 (RFC 4649 §3); unset: not sent.'),
+  enterprise_number: option(uint(0, 0xffffffff), 32473,
+    'Enterprise number of the DHCPv6 Remote-ID (RFC 4649 §3); 32473 is the documentation number of RFC 5612.'),
+  subnet4: list(prefix(4), [], 'IPv4 subnet leased on this port (repeat for several).'),
+  subnet6: list(prefix(6), [], 'IPv6 subnet leased on this port (repeat for several).'),
+  trusted: option(bool, false,
+    'Accept client packets that already carry option 82 or a non-zero giaddr (RFC 3046 §2.1); off: drop and count them.'),
+  verify_source: option(bool, true, 'Accept only leased source addresses from the MAC that leased them (source verification).'),
+  max_bindings: option(uint(1, 100_000), 1024, 'Bound on bindings on this port; more are refused and counted.'),
+  max_hops: option(uint(1, 32), 8,
+    'Drop client messages whose hops / hop-count is at or above this (RFC 1542 §4.1.1, RFC 8415 §19.1.1 HOP_COUNT_LIMIT).'),
+  rate_limit: option(uint(1, 100_000), 200, 'DHCP packets per second accepted from this port; excess is dropped and counted.'),
+} satisfies SectionSchema;
+
+export const leasequerySchema = {
+  enabled: option(bool, true, 'Fall back to leasequery when gleaned state is missing.'),
+  v4: option(bool, true, 'DHCPv4 Leasequery on demand (RFC 4388).'),
+  v6: option(bool, true, 'DHCPv6 Leasequery on demand (RFC 5007).'),
+  bulk: option(bool, true, 'DHCPv6 Bulk Leasequery over TCP at start-up to recover every binding of this relay (RFC 5460).'),
+  timeout: option(uint(1, 60), 5, 'Seconds before an unanswered on-demand query is retried (RFC 4388 §6.3 backoff applies).'),
+  max_outstanding: option(uint(1, 10_000), 64, 'Bound on on-demand queries in flight.'),
+  bulk_conn_timeout: option(uint(1, 600), 30, 'BULK_LQ_CONN_TIMEOUT, seconds (RFC 5460 §4.6 / seed 001 §4.6).'),
+  bulk_data_timeout: option(uint(1, 600), 30, 'BULK_LQ_DATA_TIMEOUT, seconds (RFC 5460 §4.6).'),
+  bulk_max_retry: option(uint(1, 3600), 60, 'BULK_LQ_MAX_RETRY, seconds (RFC 5460 §4.6).'),
+  bulk_max_conns: option(uint(1, 64), 10, 'BULK_LQ_MAX_CONNS (RFC 5460 §4.6).'),
+} satisfies SectionSchema;
+
+export const multicastSchema = {
+  enabled: option(bool, false, 'Act as IGMPv3/MLDv2 router on subscriber ports (RFC 3376, RFC 3810).'),
+  upstream: option(str(64), undefined, 'Name of the `upstream` section that joins channels as an SSM-aware host (RFC 4605).'),
+  ssm_range4: list(prefix(4), [ssm4], 'IPv4 SSM range (RFC 4607 §1: 232.0.0.0/8).'),
+  ssm_range6: list(prefix(6), [],
+    'IPv6 SSM ranges in addition to FF3x::/96 for every scope x (RFC 4607 §1), which always applies.'),
+  asm_policy: option(oneOf(['drop', 'allow'] as const), 'drop',
+    'Any-source (non-SSM) joins: `drop` ignores them (RFC 4604 §2.2.1), `allow` serves them.'),
+  max_groups: option(uint(1, 4096), 64, 'Bound on groups per port.'),
+  max_sources: option(uint(1, 1024), 64, 'Bound on sources per group.'),
+  robustness: option(uint(1, 7), 2, 'Robustness Variable (RFC 3376 §8.1).'),
+  query_interval: option(uint(1, 31744), 125, 'Query Interval, seconds (RFC 3376 §8.2).'),
+  query_response_interval: option(uint(1, 3174), 100,
+    'Query Response Interval, tenths of a second (RFC 3376 §8.3).'),
+  last_member_query_interval: option(uint(1, 255), 10,
+    'Last Member Query Interval, tenths of a second (RFC 3376 §8.8).'),
+} satisfies SectionSchema;
+
+export interface SectionKind {
+  readonly type: string;
+  readonly schema: SectionSchema;
+  /** `single`: at most one section of this type; `named`: many, each with a unique name. */
+  readonly cardinality: 'single' | 'named';
+  readonly doc: string;
+}
+
+export const SECTION_KINDS: readonly SectionKind[] = [
+  { type: 'global', schema: globalSchema, cardinality: 'single', doc: 'Daemon-wide settings.' },
+  { type: 'upstream', schema: upstreamSchema, cardinality: 'named',
+    doc: 'A port toward the operator\'s DHCP servers. Name the section; subscriber ports refer to it.' },
+  { type: 'subscriber', schema: subscriberSchema, cardinality: 'named',
+    doc: 'A subscriber-facing port. Name the section; the name is the port name in status and logs.' },
+  { type: 'leasequery', schema: leasequerySchema, cardinality: 'single', doc: 'Leasequery fallback.' },
+  { type: 'multicast', schema: multicastSchema, cardinality: 'single', doc: 'IGMPv3/MLDv2 SSM router.' },
+];
+
+export type GlobalConfig = SectionValues<typeof globalSchema>;
+export type UpstreamConfig = SectionValues<typeof upstreamSchema> & { readonly name: string };
+export type SubscriberConfig = SectionValues<typeof subscriberSchema> & { readonly name: string };
+export type LeasequeryConfig = SectionValues<typeof leasequerySchema>;
+export type MulticastConfig = SectionValues<typeof multicastSchema>;

@@ -1,0 +1,119 @@
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { formatProblem, loadConfig } from '../../../src/config/config';
+import { formatIPv4, formatPrefix } from '../../../src/config/types';
+
+const base = `
+config global 'main'
+	option log_level 'debug'
+
+config upstream 'wan'
+	option device 'eth0'
+	list dhcpv4_server '192.0.2.67'
+	list dhcpv6_server '2001:db8::547'
+
+config subscriber 'lan1'
+	option device 'lan1'
+	option upstream 'wan'
+	option giaddr '198.51.100.1'
+	option link_address '2001:db8:1::1'
+	list subnet4 '198.51.100.0/24'
+`;
+
+function problemsOf(text: string) {
+  const r = loadConfig(text, 'test.conf');
+  if (r.ok) throw new Error('expected problems');
+  return r.problems.map(formatProblem);
+}
+
+describe('config load: defaults → parse → finish', () => {
+  it('fills defaults and types values', () => {
+    const r = loadConfig(base, 'test.conf');
+    if (!r.ok) throw new Error(r.problems.map(formatProblem).join('\n'));
+    const c = r.config;
+    expect(c.global.log_level).toBe('debug');
+    expect(c.global.route_protocol).toBe(201);
+    expect(c.global.control_socket).toBe('/var/run/gleand.sock');
+    expect(c.upstreams.map((u) => u.name)).toEqual(['wan']);
+    const lan1 = c.subscribers[0]!;
+    expect(lan1.name).toBe('lan1');
+    expect(formatIPv4(lan1.giaddr!)).toBe('198.51.100.1');
+    expect(lan1.subnet4.map(formatPrefix)).toEqual(['198.51.100.0/24']);
+    expect(lan1.mode).toBe('relay');
+    expect(lan1.max_hops).toBe(8);
+    expect(lan1.trusted).toBe(false);
+    expect(c.multicast.ssm_range4.map(formatPrefix)).toEqual(['232.0.0.0/8']);
+    expect(c.leasequery.bulk_max_conns).toBe(10);
+  });
+
+  it('a list replaces its default, then appends', () => {
+    const r = loadConfig(`${base}
+config multicast
+	list ssm_range4 '232.1.0.0/16'
+	list ssm_range4 '232.2.0.0/16'
+`, 'f');
+    expect(r.ok && r.config.multicast.ssm_range4.map(formatPrefix)).toEqual(['232.1.0.0/16', '232.2.0.0/16']);
+  });
+
+  it('reports bad values with file:line:column, section and option', () => {
+    const p = problemsOf(base.replace("option giaddr '198.51.100.1'", "option giaddr '198.51.100.300'"));
+    expect(p).toEqual([`test.conf:13:2: lan1.giaddr: "198.51.100.300" is not an IPv4 address`]);
+  });
+
+  it('reports every problem at once', () => {
+    const p = problemsOf(`${base}
+config subscriber 'lan2'
+	option device 'lan1'
+	option upstream 'nowhere'
+	option max_hops '99'
+	option colour 'blue'
+	list trusted '1'
+
+config bogus
+config upstream
+`);
+    expect(p).toEqual([
+      'test.conf:20:2: lan2.max_hops: 99 is outside 1..32',
+      "test.conf:21:2: lan2.colour: unknown option for a 'subscriber' section",
+      "test.conf:22:2: lan2.trusted: 'trusted' takes one value: use 'option', not 'list'",
+      "test.conf:24:1: @bogus[0]: unknown section type 'bogus' (known: global, upstream, subscriber, leasequery, multicast)",
+      // libuci counts named sections too when it numbers @type[i]
+      "test.conf:25:1: @upstream[1]: a 'upstream' section needs a name: config upstream 'NAME'",
+      "test.conf:18:2: lan2.device: device 'lan1' is already used by section 'lan1'",
+      "test.conf:19:2: lan2.upstream: no 'upstream' section named 'nowhere'",
+      'test.conf:17:1: lan2.giaddr: required when relay_v4 is on in relay mode (RFC 2131 §4.1)',
+      'test.conf:17:1: lan2.link_address: required when relay_v6 is on in relay mode (RFC 8415 §19.1.1)',
+    ]);
+  });
+
+  it('requires options marked required', () => {
+    expect(problemsOf(`config upstream 'wan'\n`)).toEqual([`test.conf:1:1: wan: option 'device' is required`]);
+  });
+
+  it('refuses a second single section and a reused name', () => {
+    expect(problemsOf(`${base}\nconfig global 'g2'\nconfig upstream 'wan'\n\toption device 'x'\n`)).toEqual([
+      "test.conf:17:1: g2: only one 'global' section is allowed (first at line 2)",
+      "test.conf:18:1: wan: section name 'wan' is already used at line 5",
+    ]);
+  });
+
+  it('multicast needs an existing upstream when enabled', () => {
+    expect(problemsOf(`${base}\nconfig multicast\n\toption enabled '1'\n\toption upstream 'up9'\n`)).toEqual([
+      "test.conf:19:2: @multicast[0].upstream: no 'upstream' section named 'up9'",
+    ]);
+  });
+
+  it('relay_v4 on an upstream without v4 servers is a problem; passive mode needs no giaddr', () => {
+    const text = base.replace("\tlist dhcpv4_server '192.0.2.67'\n", '');
+    expect(problemsOf(text)).toEqual(["test.conf:9:1: lan1.relay_v4: upstream 'wan' has no dhcpv4_server to relay to"]);
+    const passive = `${text}\tlist subnet6 '2001:db8:1::/64'\n\toption mode 'passive'\n`
+      .replace("\toption giaddr '198.51.100.1'\n", '');
+    expect(loadConfig(passive, 'f').ok).toBe(true);
+  });
+
+  it('the firmware default config is valid', () => {
+    const file = 'firmware-image/openwrt/files/etc/config/gleand';
+    const r = loadConfig(readFileSync(file, 'utf8'), file);
+    expect(r.ok ? [] : r.problems.map(formatProblem)).toEqual([]);
+  });
+});
