@@ -1,0 +1,346 @@
+/*
+ * gleand_native: the smallest socket primitive gleand needs that Node lacks
+ * (netlink, raw sockets with socket options). Everything else lives in TypeScript.
+ *
+ * Error policy: nothing here aborts or throws on an OS error. Calls return a
+ * non-negative result or -errno; the receive watcher hands errors (ENOBUFS after a
+ * netlink overrun, EMSGSIZE after a truncated datagram) to the JS callback as values.
+ * Only wrong argument types throw, because they are programming errors.
+ *
+ * Receive: a uv_poll_t per socket; on readiness we recvmsg() in a loop until EAGAIN
+ * and deliver the datagrams in batches (one callback per batch, not per datagram),
+ * as one Buffer plus the length of each datagram.
+ *
+ * libuv quirk: uv_poll reports POLLERR as status UV_EBADF and stops the handle.
+ * A netlink socket polls POLLERR while sk_err is ENOBUFS, so a status < 0 is not
+ * trusted: we read anyway (which returns and clears the real error) and restart
+ * the handle if the descriptor is still open.
+ */
+#define NAPI_VERSION 8
+#include <node_api.h>
+#include <uv.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+#include <netinet/in.h>
+#include <linux/netlink.h>
+#ifndef SOL_NETLINK
+#define SOL_NETLINK 270
+#endif
+
+#define ARENA_BYTES (1024 * 1024)  /* batch buffer, reused */
+#define SLOT_BYTES (64 * 1024)     /* room guaranteed for each datagram */
+#define MAX_LENS 4096              /* datagrams per batch */
+
+typedef struct watcher {
+  uv_poll_t poll;
+  napi_env env;
+  napi_ref cb;
+  napi_async_context actx;
+  int fd;
+  int closing;
+  struct watcher *next;
+} watcher_t;
+
+typedef struct {
+  watcher_t *head;
+  unsigned char *arena;
+  uint32_t lens[MAX_LENS];
+} instance_t;
+
+#define CHECK(call) do { if ((call) != napi_ok) return NULL; } while (0)
+
+static napi_value num(napi_env env, double v) {
+  napi_value r;
+  napi_create_double(env, v, &r);
+  return r;
+}
+
+static int get_args(napi_env env, napi_callback_info info, size_t n, napi_value *argv) {
+  size_t argc = n;
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok) return -1;
+  if (argc < n) { napi_throw_type_error(env, NULL, "too few arguments"); return -1; }
+  return 0;
+}
+
+static int get_int(napi_env env, napi_value v, int32_t *out) {
+  if (napi_get_value_int32(env, v, out) != napi_ok) {
+    napi_throw_type_error(env, NULL, "expected a number");
+    return -1;
+  }
+  return 0;
+}
+
+/* Buffer/TypedArray bytes, or NULL+0 for null/undefined when nullable. */
+static int get_bytes(napi_env env, napi_value v, void **data, size_t *len, int nullable) {
+  napi_valuetype t;
+  bool is_buf = false, is_ta = false;
+  *data = NULL; *len = 0;
+  napi_typeof(env, v, &t);
+  if (nullable && (t == napi_null || t == napi_undefined)) return 0;
+  napi_is_buffer(env, v, &is_buf);
+  if (is_buf) return napi_get_buffer_info(env, v, data, len) == napi_ok ? 0 : -1;
+  napi_is_typedarray(env, v, &is_ta);
+  if (is_ta) {
+    napi_typedarray_type tt; size_t n; napi_value ab; size_t off;
+    if (napi_get_typedarray_info(env, v, &tt, &n, data, &ab, &off) != napi_ok) return -1;
+    if (tt != napi_uint8_array) { napi_throw_type_error(env, NULL, "expected Uint8Array"); return -1; }
+    *len = n;
+    return 0;
+  }
+  napi_throw_type_error(env, NULL, "expected a Buffer or Uint8Array");
+  return -1;
+}
+
+static instance_t *inst(napi_env env) {
+  void *p = NULL;
+  napi_get_instance_data(env, &p);
+  return (instance_t *)p;
+}
+
+/* open(domain, type, protocol) -> fd | -errno. Always non-blocking, close-on-exec. */
+static napi_value js_open(napi_env env, napi_callback_info info) {
+  napi_value a[3]; int32_t d, t, p;
+  if (get_args(env, info, 3, a) || get_int(env, a[0], &d) || get_int(env, a[1], &t) || get_int(env, a[2], &p)) return NULL;
+  int fd = socket(d, t | SOCK_NONBLOCK | SOCK_CLOEXEC, p);
+  return num(env, fd < 0 ? -errno : fd);
+}
+
+/* setsockopt(fd, level, name, bytes) -> 0 | -errno */
+static napi_value js_setsockopt(napi_env env, napi_callback_info info) {
+  napi_value a[4]; int32_t fd, lvl, name; void *data; size_t len;
+  if (get_args(env, info, 4, a) || get_int(env, a[0], &fd) || get_int(env, a[1], &lvl) ||
+      get_int(env, a[2], &name) || get_bytes(env, a[3], &data, &len, 0)) return NULL;
+  return num(env, setsockopt(fd, lvl, name, data, (socklen_t)len) < 0 ? -errno : 0);
+}
+
+/* getsockopt(fd, level, name, maxLength) -> Buffer | -errno */
+static napi_value js_getsockopt(napi_env env, napi_callback_info info) {
+  napi_value a[4], out; int32_t fd, lvl, name, max; void *data;
+  if (get_args(env, info, 4, a) || get_int(env, a[0], &fd) || get_int(env, a[1], &lvl) ||
+      get_int(env, a[2], &name) || get_int(env, a[3], &max)) return NULL;
+  if (max < 0 || max > 65536) max = 65536;
+  unsigned char tmp[65536];
+  socklen_t len = (socklen_t)max;
+  if (getsockopt(fd, lvl, name, tmp, &len) < 0) return num(env, -errno);
+  CHECK(napi_create_buffer_copy(env, len, tmp, &data, &out));
+  return out;
+}
+
+/* bind(fd, sockaddrBytes) -> 0 | -errno */
+static napi_value js_bind(napi_env env, napi_callback_info info) {
+  napi_value a[2]; int32_t fd; void *sa; size_t len;
+  if (get_args(env, info, 2, a) || get_int(env, a[0], &fd) || get_bytes(env, a[1], &sa, &len, 0)) return NULL;
+  return num(env, bind(fd, (struct sockaddr *)sa, (socklen_t)len) < 0 ? -errno : 0);
+}
+
+/* getsockname(fd) -> Buffer | -errno (the netlink port id lives here) */
+static napi_value js_getsockname(napi_env env, napi_callback_info info) {
+  napi_value a[1], out; int32_t fd; void *data;
+  struct sockaddr_storage ss; socklen_t len = sizeof ss;
+  if (get_args(env, info, 1, a) || get_int(env, a[0], &fd)) return NULL;
+  if (getsockname(fd, (struct sockaddr *)&ss, &len) < 0) return num(env, -errno);
+  CHECK(napi_create_buffer_copy(env, len, &ss, &data, &out));
+  return out;
+}
+
+/* sendto(fd, bytes, sockaddrBytes|null) -> bytes sent | -errno (EAGAIN, ENOBUFS included) */
+static napi_value js_sendto(napi_env env, napi_callback_info info) {
+  napi_value a[3]; int32_t fd; void *buf, *sa; size_t len, salen;
+  if (get_args(env, info, 3, a) || get_int(env, a[0], &fd) || get_bytes(env, a[1], &buf, &len, 0) ||
+      get_bytes(env, a[2], &sa, &salen, 1)) return NULL;
+  ssize_t n;
+  do n = sendto(fd, buf, len, MSG_DONTWAIT, (struct sockaddr *)sa, (socklen_t)salen);
+  while (n < 0 && errno == EINTR);
+  return num(env, n < 0 ? -errno : (double)n);
+}
+
+/* Deliver one batch (data) or one error (err != 0) to JS. Exceptions the callback
+ * leaves behind go to process 'uncaughtException', as for any other JS callback. */
+static void deliver(watcher_t *w, int err, size_t bytes, size_t count) {
+  napi_env env = w->env;
+  napi_handle_scope scope;
+  napi_value cb, recv, argv[3], result;
+  void *data;
+  if (napi_open_handle_scope(env, &scope) != napi_ok) return;
+  if (napi_get_reference_value(env, w->cb, &cb) == napi_ok && cb != NULL) {
+    instance_t *in = inst(env);
+    napi_get_global(env, &recv); /* napi_make_callback needs an object */
+    argv[0] = num(env, err);
+    if (err == 0) {
+      napi_value ab;
+      void *lens;
+      napi_create_buffer_copy(env, bytes, in->arena, &data, &argv[1]);
+      napi_create_arraybuffer(env, count * 4, &lens, &ab);
+      memcpy(lens, in->lens, count * 4);
+      napi_create_typedarray(env, napi_uint32_array, count, ab, 0, &argv[2]);
+    } else {
+      napi_get_null(env, &argv[1]);
+      napi_get_null(env, &argv[2]);
+    }
+    if (napi_make_callback(env, w->actx, recv, cb, 3, argv, &result) == napi_pending_exception) {
+      napi_value exc;
+      if (napi_get_and_clear_last_exception(env, &exc) == napi_ok) napi_fatal_exception(env, exc);
+    }
+  }
+  napi_close_handle_scope(env, scope);
+}
+
+static void on_closed(uv_handle_t *h) {
+  watcher_t *w = (watcher_t *)h->data;
+  napi_delete_reference(w->env, w->cb);
+  napi_async_destroy(w->env, w->actx);
+  free(w);
+}
+
+static void unlink_watcher(instance_t *in, watcher_t *w) {
+  for (watcher_t **p = &in->head; *p; p = &(*p)->next)
+    if (*p == w) { *p = w->next; break; }
+}
+
+static void stop_watcher(instance_t *in, watcher_t *w) {
+  if (w->closing) return;
+  w->closing = 1;
+  unlink_watcher(in, w);
+  uv_poll_stop(&w->poll);
+  uv_close((uv_handle_t *)&w->poll, on_closed);
+}
+
+static void on_poll(uv_poll_t *h, int status, int events) {
+  watcher_t *w = (watcher_t *)h->data;
+  instance_t *in = inst(w->env);
+  size_t off = 0, count = 0;
+  (void)events;
+  for (int rounds = 0; !w->closing && rounds < 64; ) {
+    struct iovec iov = { in->arena + off, ARENA_BYTES - off };
+    struct msghdr mh; memset(&mh, 0, sizeof mh);
+    mh.msg_iov = &iov; mh.msg_iovlen = 1;
+    ssize_t n = recvmsg(w->fd, &mh, MSG_DONTWAIT);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) break;
+    if (n >= 0 && !(mh.msg_flags & MSG_TRUNC)) {
+      in->lens[count++] = (uint32_t)n;
+      off += (size_t)n;
+      if (ARENA_BYTES - off >= SLOT_BYTES && count < MAX_LENS) continue;
+    }
+    int err = n < 0 ? errno : (mh.msg_flags & MSG_TRUNC) ? EMSGSIZE : 0;
+    if (count > 0) deliver(w, 0, off, count);
+    off = 0; count = 0; rounds++;
+    if (err != 0 && !w->closing) deliver(w, err, 0, 0);
+    if (err == EBADF || err == ENOTSOCK) { if (!w->closing) stop_watcher(in, w); return; }
+  }
+  if (count > 0 && !w->closing) deliver(w, 0, off, count);
+  if (status < 0 && !w->closing) {
+    /* see header comment: restart unless the fd is really gone */
+    if (fcntl(w->fd, F_GETFD) < 0 || uv_poll_start(&w->poll, UV_READABLE, on_poll) != 0) {
+      deliver(w, EBADF, 0, 0);
+      if (!w->closing) stop_watcher(in, w);
+    }
+  }
+}
+
+static watcher_t *find(instance_t *in, int fd) {
+  for (watcher_t *w = in->head; w; w = w->next) if (w->fd == fd) return w;
+  return NULL;
+}
+
+/* startRecv(fd, cb(errno, data|null, lengths|null)) -> 0 | -errno */
+static napi_value js_start_recv(napi_env env, napi_callback_info info) {
+  napi_value a[2], name; int32_t fd; napi_valuetype t;
+  instance_t *in = inst(env);
+  if (get_args(env, info, 2, a) || get_int(env, a[0], &fd)) return NULL;
+  napi_typeof(env, a[1], &t);
+  if (t != napi_function) { napi_throw_type_error(env, NULL, "expected a function"); return NULL; }
+  if (find(in, fd)) return num(env, -EBUSY);
+  uv_loop_t *loop;
+  CHECK(napi_get_uv_event_loop(env, &loop));
+  watcher_t *w = calloc(1, sizeof *w);
+  if (!w) return num(env, -ENOMEM);
+  int rc = uv_poll_init_socket(loop, &w->poll, fd);
+  if (rc != 0) { free(w); return num(env, rc); } /* libuv errors are -errno */
+  w->poll.data = w; w->env = env; w->fd = fd;
+  napi_create_reference(env, a[1], 1, &w->cb);
+  napi_create_string_utf8(env, "gleand_native.recv", NAPI_AUTO_LENGTH, &name);
+  napi_async_init(env, NULL, name, &w->actx);
+  w->next = in->head; in->head = w;
+  rc = uv_poll_start(&w->poll, UV_READABLE, on_poll);
+  if (rc != 0) { stop_watcher(in, w); return num(env, rc); }
+  return num(env, 0);
+}
+
+/* stopRecv(fd) -> 0 | -ENOENT */
+static napi_value js_stop_recv(napi_env env, napi_callback_info info) {
+  napi_value a[1]; int32_t fd;
+  if (get_args(env, info, 1, a) || get_int(env, a[0], &fd)) return NULL;
+  watcher_t *w = find(inst(env), fd);
+  if (!w) return num(env, -ENOENT);
+  stop_watcher(inst(env), w);
+  return num(env, 0);
+}
+
+/* ref(fd, on): whether the watcher keeps the event loop alive -> 0 | -ENOENT */
+static napi_value js_ref(napi_env env, napi_callback_info info) {
+  napi_value a[2]; int32_t fd; bool on;
+  if (get_args(env, info, 2, a) || get_int(env, a[0], &fd)) return NULL;
+  if (napi_get_value_bool(env, a[1], &on) != napi_ok) { napi_throw_type_error(env, NULL, "expected a boolean"); return NULL; }
+  watcher_t *w = find(inst(env), fd);
+  if (!w) return num(env, -ENOENT);
+  if (on) uv_ref((uv_handle_t *)&w->poll); else uv_unref((uv_handle_t *)&w->poll);
+  return num(env, 0);
+}
+
+/* close(fd) -> 0 | -errno; stops its watcher first */
+static napi_value js_close(napi_env env, napi_callback_info info) {
+  napi_value a[1]; int32_t fd;
+  if (get_args(env, info, 1, a) || get_int(env, a[0], &fd)) return NULL;
+  watcher_t *w = find(inst(env), fd);
+  if (w) stop_watcher(inst(env), w);
+  return num(env, close(fd) < 0 ? -errno : 0);
+}
+
+static void cleanup(napi_env env, void *data, void *hint) {
+  instance_t *in = (instance_t *)data;
+  (void)env; (void)hint;
+  /* the loop is going away with the environment; handles are not touched */
+  free(in->arena);
+  free(in);
+}
+
+NAPI_MODULE_INIT(/* napi_env env, napi_value exports */) {
+  instance_t *in = calloc(1, sizeof *in);
+  if (!in || !(in->arena = malloc(ARENA_BYTES))) { free(in); return NULL; }
+  napi_set_instance_data(env, in, cleanup, NULL);
+  napi_property_descriptor props[] = {
+    { "open", NULL, js_open, NULL, NULL, NULL, napi_enumerable, NULL },
+    { "setsockopt", NULL, js_setsockopt, NULL, NULL, NULL, napi_enumerable, NULL },
+    { "getsockopt", NULL, js_getsockopt, NULL, NULL, NULL, napi_enumerable, NULL },
+    { "bind", NULL, js_bind, NULL, NULL, NULL, napi_enumerable, NULL },
+    { "getsockname", NULL, js_getsockname, NULL, NULL, NULL, napi_enumerable, NULL },
+    { "sendto", NULL, js_sendto, NULL, NULL, NULL, napi_enumerable, NULL },
+    { "startRecv", NULL, js_start_recv, NULL, NULL, NULL, napi_enumerable, NULL },
+    { "stopRecv", NULL, js_stop_recv, NULL, NULL, NULL, napi_enumerable, NULL },
+    { "ref", NULL, js_ref, NULL, NULL, NULL, napi_enumerable, NULL },
+    { "close", NULL, js_close, NULL, NULL, NULL, napi_enumerable, NULL },
+  };
+  napi_define_properties(env, exports, sizeof props / sizeof props[0], props);
+  /* Values that differ between architectures (MIPS: SOL_SOCKET 0xffff, SO_RCVBUF 0x1002,
+   * SOCK_DGRAM 1), so TypeScript never hard-codes them. */
+  static const struct { const char *name; int value; } k[] = {
+    { "AF_INET", AF_INET }, { "AF_INET6", AF_INET6 }, { "AF_NETLINK", AF_NETLINK },
+    { "AF_PACKET", AF_PACKET }, { "SOCK_RAW", SOCK_RAW }, { "SOCK_DGRAM", SOCK_DGRAM },
+    { "SOL_SOCKET", SOL_SOCKET }, { "SOL_NETLINK", SOL_NETLINK },
+    { "SO_RCVBUF", SO_RCVBUF }, { "SO_SNDBUF", SO_SNDBUF },
+    { "SO_RCVBUFFORCE", SO_RCVBUFFORCE }, { "SO_SNDBUFFORCE", SO_SNDBUFFORCE },
+    { "IPPROTO_IP", IPPROTO_IP }, { "IPPROTO_IPV6", IPPROTO_IPV6 },
+    { "IPPROTO_UDP", IPPROTO_UDP }, { "IPPROTO_RAW", IPPROTO_RAW },
+  };
+  napi_value consts;
+  napi_create_object(env, &consts);
+  for (size_t i = 0; i < sizeof k / sizeof k[0]; i++)
+    napi_set_named_property(env, consts, k[i].name, num(env, k[i].value));
+  napi_set_named_property(env, exports, "constants", consts);
+  return exports;
+}

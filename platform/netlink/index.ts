@@ -1,0 +1,11 @@
+export * from './constants';
+export * from './ip';
+export * from './wire';
+export * from './message';
+export * from './route';
+export * from './neigh';
+export * from './link';
+export * from './addr';
+export { NetlinkSocket, errnoName, isOsError, type OsError, type NetlinkSocketOptions } from './socket';
+export * from './rtnl';
+export * from './monitor';

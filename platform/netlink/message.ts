@@ -1,0 +1,161 @@
+/**
+ * nlmsghdr framing: split a datagram into messages, build requests, and read the two
+ * control messages every request can end in (NLMSG_ERROR, NLMSG_DONE).
+ *
+ * NLMSG_ERROR payload (struct nlmsgerr, linux/netlink.h):
+ *   +---------------------------+
+ *   | error (s32, -errno; 0=ACK)|
+ *   +---------------------------+
+ *   | original nlmsghdr (16)    |  followed by the original payload unless
+ *   | [original payload]        |  NLM_F_CAPPED (NETLINK_CAP_ACK)
+ *   +---------------------------+
+ *   | extended ACK TLVs         |  only if NLM_F_ACK_TLVS
+ *   +---------------------------+
+ * NLMSG_DONE payload: s32 error (a dump can end with -errno), then TLVs if NLM_F_ACK_TLVS.
+ */
+import { NLM_F, NLMSG, NLMSGERR_ATTR, NLA_TYPE_MASK } from './constants';
+import { HOST_LE, NLMSG_HDRLEN, align4, fail, ok, splitAttrs, view, type Decoded, type DecodeError } from './wire';
+
+export interface NlHeader {
+  readonly type: number;
+  readonly flags: number;
+  readonly seq: number;
+  readonly pid: number;
+}
+
+export interface NlMessage extends NlHeader {
+  /** Bytes after the 16-byte header, up to nlmsg_len (a view, not a copy). */
+  readonly payload: Uint8Array;
+  /** Offset of this message's header in its datagram. */
+  readonly offset: number;
+}
+
+export interface SplitResult {
+  readonly messages: NlMessage[];
+  /** Set when the datagram has bytes that are not a whole message; messages before it are kept. */
+  readonly error: DecodeError | null;
+}
+
+export function splitMessages(dgram: Uint8Array): SplitResult {
+  const messages: NlMessage[] = [];
+  const v = view(dgram);
+  let off = 0;
+  while (off < dgram.length) {
+    const left = dgram.length - off;
+    if (left < NLMSG_HDRLEN) return { messages, error: { where: 'nlmsghdr', offset: off, reason: `${left} trailing bytes` } };
+    const len = v.getUint32(off, HOST_LE);
+    if (len < NLMSG_HDRLEN || len > left) {
+      return { messages, error: { where: 'nlmsghdr', offset: off, reason: `nlmsg_len ${len} with ${left} bytes left` } };
+    }
+    messages.push({
+      type: v.getUint16(off + 4, HOST_LE),
+      flags: v.getUint16(off + 6, HOST_LE),
+      seq: v.getUint32(off + 8, HOST_LE),
+      pid: v.getUint32(off + 12, HOST_LE),
+      payload: dgram.subarray(off + NLMSG_HDRLEN, off + len),
+      offset: off,
+    });
+    off += align4(len);
+  }
+  return { messages, error: null };
+}
+
+export function messageLength(payloadLength: number): number {
+  return align4(NLMSG_HDRLEN + payloadLength);
+}
+
+/** Write header + payload at `off` of `out`; returns the offset after the (padded) message. */
+export function writeMessage(out: Uint8Array, off: number, h: NlHeader, payload: Uint8Array): number {
+  const v = view(out);
+  v.setUint32(off, NLMSG_HDRLEN + payload.length, HOST_LE);
+  v.setUint16(off + 4, h.type, HOST_LE);
+  v.setUint16(off + 6, h.flags, HOST_LE);
+  v.setUint32(off + 8, h.seq >>> 0, HOST_LE);
+  v.setUint32(off + 12, h.pid >>> 0, HOST_LE);
+  out.set(payload, off + NLMSG_HDRLEN);
+  const end = off + messageLength(payload.length);
+  out.fill(0, off + NLMSG_HDRLEN + payload.length, end);
+  return end;
+}
+
+export function encodeMessage(h: NlHeader, payload: Uint8Array): Uint8Array {
+  const out = new Uint8Array(messageLength(payload.length));
+  writeMessage(out, 0, h, payload);
+  return out;
+}
+
+export interface ExtAck {
+  /** NLMSGERR_ATTR_MSG: the kernel's explanation. */
+  readonly message?: string;
+  /** NLMSGERR_ATTR_OFFS: byte offset of the offending attribute in the request. */
+  readonly offset?: number;
+  readonly missingType?: number;
+}
+
+export interface ErrorMessage {
+  /** Positive errno; 0 is an ACK. */
+  readonly errno: number;
+  /** The header of the request this answers (null if the kernel sent none). */
+  readonly request: NlHeader | null;
+  readonly extAck: ExtAck;
+}
+
+function readExtAck(b: Uint8Array, base: number): Decoded<ExtAck> {
+  const attrs = splitAttrs(b, 'nlmsgerr TLVs', base);
+  if (!attrs.ok) return attrs;
+  const ack: { message?: string; offset?: number; missingType?: number } = {};
+  for (const a of attrs.value) {
+    const t = a.type & NLA_TYPE_MASK;
+    const v = view(a.data);
+    if (t === NLMSGERR_ATTR.MSG) {
+      const nul = a.data.indexOf(0);
+      ack.message = Buffer.from(a.data.buffer, a.data.byteOffset, nul < 0 ? a.data.length : nul).toString('utf8');
+    } else if (t === NLMSGERR_ATTR.OFFS && a.data.length === 4) {
+      ack.offset = v.getUint32(0, HOST_LE);
+    } else if (t === NLMSGERR_ATTR.MISS_TYPE && a.data.length === 4) {
+      ack.missingType = v.getUint32(0, HOST_LE);
+    }
+  }
+  return ok(ack);
+}
+
+export function decodeError(m: NlMessage): Decoded<ErrorMessage> {
+  const p = m.payload;
+  if (m.type !== NLMSG.ERROR) return fail('nlmsgerr', m.offset, `type ${m.type} is not NLMSG_ERROR`);
+  if (p.length < 4) return fail('nlmsgerr', m.offset + NLMSG_HDRLEN, `${p.length} bytes, error needs 4`);
+  const v = view(p);
+  const errno = -v.getInt32(0, HOST_LE);
+  if (p.length < 4 + NLMSG_HDRLEN) return ok({ errno, request: null, extAck: {} });
+  const origLen = v.getUint32(4, HOST_LE);
+  const request: NlHeader = {
+    type: v.getUint16(8, HOST_LE),
+    flags: v.getUint16(10, HOST_LE),
+    seq: v.getUint32(12, HOST_LE),
+    pid: v.getUint32(16, HOST_LE),
+  };
+  if ((m.flags & NLM_F.ACK_TLVS) === 0) return ok({ errno, request, extAck: {} });
+  const tlvAt = 4 + ((m.flags & NLM_F.CAPPED) !== 0 ? NLMSG_HDRLEN : align4(origLen));
+  if (tlvAt > p.length) return fail('nlmsgerr', m.offset + NLMSG_HDRLEN + 4, `original length ${origLen} beyond message`);
+  const extAck = readExtAck(p.subarray(tlvAt), m.offset + NLMSG_HDRLEN + tlvAt);
+  if (!extAck.ok) return extAck;
+  return ok({ errno, request, extAck: extAck.value });
+}
+
+export interface DoneMessage {
+  /** Positive errno the dump ended with; 0 for a complete dump. */
+  readonly errno: number;
+  /** NLM_F_DUMP_INTR: the table changed during the dump; dump again. */
+  readonly interrupted: boolean;
+  readonly extAck: ExtAck;
+}
+
+export function decodeDone(m: NlMessage): Decoded<DoneMessage> {
+  if (m.type !== NLMSG.DONE) return fail('nlmsg_done', m.offset, `type ${m.type} is not NLMSG_DONE`);
+  const interrupted = (m.flags & NLM_F.DUMP_INTR) !== 0;
+  if (m.payload.length < 4) return ok({ errno: 0, interrupted, extAck: {} });
+  const errno = -view(m.payload).getInt32(0, HOST_LE);
+  if ((m.flags & NLM_F.ACK_TLVS) === 0) return ok({ errno, interrupted, extAck: {} });
+  const extAck = readExtAck(m.payload.subarray(4), m.offset + NLMSG_HDRLEN + 4);
+  if (!extAck.ok) return extAck;
+  return ok({ errno, interrupted, extAck: extAck.value });
+}

@@ -1,0 +1,144 @@
+/**
+ * A netlink socket over the native addon: open, bind, options, send, and a receive
+ * callback that gets either datagrams or an errno (ENOBUFS after an overrun). Nothing
+ * here throws on an OS error; failures are values with the errno and its name.
+ */
+import { constants as osConstants } from 'node:os';
+import { loadNative, type NativeBinding } from '../native/index';
+import { NETLINK_OPT } from './constants';
+import { HOST_LE } from './wire';
+
+const ERRNO_NAMES = new Map<number, string>(Object.entries(osConstants.errno).map(([k, v]) => [v, k]));
+
+export function errnoName(errno: number): string {
+  return ERRNO_NAMES.get(errno) ?? `errno ${errno}`;
+}
+
+export const ENOBUFS = osConstants.errno.ENOBUFS;
+export const EAGAIN = osConstants.errno.EAGAIN;
+
+export interface OsError {
+  readonly op: string;
+  readonly errno: number;
+  readonly code: string;
+}
+
+const osError = (op: string, negErrno: number): OsError => ({ op, errno: -negErrno, code: errnoName(-negErrno) });
+
+export interface NetlinkSocketOptions {
+  readonly protocol: number;
+  /** SO_RCVBUFFORCE (root) with SO_RCVBUF as fallback; the kernel doubles it. */
+  readonly rcvbufBytes?: number;
+  readonly sndbufBytes?: number;
+  /** Only where losing messages is acceptable; a monitor wants the ENOBUFS. */
+  readonly noEnobufs?: boolean;
+  /** NETLINK_EXT_ACK + NETLINK_CAP_ACK: errors carry a reason, not our request back. */
+  readonly extAck?: boolean;
+  /** NETLINK_GET_STRICT_CHK: the kernel filters dumps by the request header. */
+  readonly strictCheck?: boolean;
+  readonly groups?: readonly number[];
+}
+
+export type Receiver = (errno: number, datagrams: Uint8Array[]) => void;
+
+export class NetlinkSocket {
+  private closed = false;
+
+  private constructor(
+    private readonly native: NativeBinding,
+    readonly fd: number,
+    /** nl_pid the kernel assigned at bind. */
+    readonly portId: number,
+  ) {}
+
+  static open(opts: NetlinkSocketOptions, receive: Receiver): NetlinkSocket | OsError {
+    const native = loadNative();
+    if (native instanceof Error) return { op: `load addon: ${native.message}`, errno: 0, code: 'ENOENT' };
+    const k = native.constants;
+    const fd = native.open(k.AF_NETLINK, k.SOCK_RAW, opts.protocol);
+    if (fd < 0) return osError('socket', fd);
+    const fail = (op: string, rc: number): OsError => {
+      native.close(fd);
+      return osError(op, rc);
+    };
+    const int = (x: number): Uint8Array => {
+      const b = new Uint8Array(4);
+      new DataView(b.buffer).setInt32(0, x, HOST_LE);
+      return b;
+    };
+    const sizes: [number | undefined, number, number, string][] = [
+      [opts.rcvbufBytes, k.SO_RCVBUFFORCE, k.SO_RCVBUF, 'SO_RCVBUF'],
+      [opts.sndbufBytes, k.SO_SNDBUFFORCE, k.SO_SNDBUF, 'SO_SNDBUF'],
+    ];
+    for (const [bytes, force, plain, name] of sizes) {
+      if (bytes === undefined) continue;
+      if (native.setsockopt(fd, k.SOL_SOCKET, force, int(bytes)) < 0) {
+        const rc = native.setsockopt(fd, k.SOL_SOCKET, plain, int(bytes));
+        if (rc < 0) return fail(name, rc);
+      }
+    }
+    const flags: [boolean | undefined, number][] = [
+      [opts.noEnobufs, NETLINK_OPT.NO_ENOBUFS],
+      [opts.extAck, NETLINK_OPT.EXT_ACK],
+      [opts.extAck, NETLINK_OPT.CAP_ACK],
+      [opts.strictCheck, NETLINK_OPT.GET_STRICT_CHK],
+    ];
+    // Older kernels lack some of these; the codec copes without them, so failures are ignored.
+    for (const [on, opt] of flags) if (on === true) native.setsockopt(fd, k.SOL_NETLINK, opt, int(1));
+    const sa = new Uint8Array(12);
+    new DataView(sa.buffer).setUint16(0, k.AF_NETLINK, HOST_LE);
+    const rc = native.bind(fd, sa);
+    if (rc < 0) return fail('bind', rc);
+    for (const g of opts.groups ?? []) {
+      const r = native.setsockopt(fd, k.SOL_NETLINK, NETLINK_OPT.ADD_MEMBERSHIP, int(g));
+      if (r < 0) return fail(`NETLINK_ADD_MEMBERSHIP ${g}`, r);
+    }
+    const name = native.getsockname(fd);
+    if (typeof name === 'number') return fail('getsockname', name);
+    const portId = new DataView(name.buffer, name.byteOffset, name.byteLength).getUint32(4, HOST_LE);
+    const sock = new NetlinkSocket(native, fd, portId);
+    const r = native.startRecv(fd, (errno, data, lengths) => {
+      if (sock.closed) return;
+      const grams: Uint8Array[] = [];
+      if (data !== null && lengths !== null) {
+        let off = 0;
+        for (const len of lengths) {
+          grams.push(data.subarray(off, off + len));
+          off += len;
+        }
+      }
+      try {
+        receive(errno, grams);
+      } catch (e) {
+        // A bug in a handler must not escape into the addon's poll callback.
+        queueMicrotask(() => {
+          throw e;
+        });
+      }
+    });
+    if (r < 0) return fail('startRecv', r);
+    return sock;
+  }
+
+  /** → bytes sent, or the error (EAGAIN/ENOBUFS included) as a value. */
+  send(data: Uint8Array): number | OsError {
+    if (this.closed) return { op: 'send', errno: osConstants.errno.EBADF, code: 'EBADF' };
+    const n = this.native.sendto(this.fd, data, null);
+    return n < 0 ? osError('sendto', n) : n;
+  }
+
+  /** Whether this socket keeps the process alive. */
+  ref(on: boolean): void {
+    if (!this.closed) this.native.ref(this.fd, on);
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.native.close(this.fd);
+  }
+}
+
+export function isOsError<T>(x: T | OsError): x is OsError {
+  return typeof x === 'object' && x !== null && 'op' in x && 'errno' in x && 'code' in x;
+}
