@@ -1,0 +1,425 @@
+import type { Instant } from '../time';
+import { type Binding, type BindingFields, bytesEqual, parseBindingKey } from './binding';
+import { ExpiryHeap } from './expiry-heap';
+import { FNV_OFFSET, SlotHash, fnv1a, mix32 } from './slot-hash';
+import { BindingStore, bytesLatin1 } from './store';
+import { MAX_PORTS, type RejectReason, rejectReason } from './validate';
+
+export interface BindingTableLimits {
+  /** Global bound on bindings. */
+  readonly maxBindings: number;
+  /** Bound per subscriber port (from that port's config). */
+  readonly maxPerPort: (port: string) => number;
+}
+
+export type UpsertResult =
+  | { readonly kind: 'added'; readonly binding: Binding }
+  /** Same port and MAC: lifetimes / identifiers updated. */
+  | { readonly kind: 'refreshed'; readonly binding: Binding; readonly previous: Binding }
+  /** The same address or prefix now belongs to another port or another MAC. */
+  | { readonly kind: 'moved'; readonly binding: Binding; readonly previous: Binding }
+  /** Nothing changed; `existing` is the binding the table still holds for the key. */
+  | { readonly kind: 'rejected'; readonly reason: RejectReason; readonly existing: Binding | null };
+
+/** Every change the table can make, as the kernel desired state consumes it. */
+export type BindingChange =
+  | Exclude<UpsertResult, { kind: 'rejected' }>
+  | { readonly kind: 'removed' | 'expired'; readonly binding: Binding };
+
+export interface BindingCounters {
+  added: number;
+  refreshed: number;
+  moved: number;
+  removed: number;
+  expired: number;
+  rejectedInvalid: number;
+  rejectedExpired: number;
+  rejectedStatic: number;
+  rejectedPortFull: number;
+  rejectedTableFull: number;
+}
+
+const REJECT_COUNTER: Record<RejectReason, keyof BindingCounters> = {
+  invalid: 'rejectedInvalid',
+  expired: 'rejectedExpired',
+  static: 'rejectedStatic',
+  'port-full': 'rejectedPortFull',
+  'table-full': 'rejectedTableFull',
+};
+
+/**
+ * The binding table: one binding per address/prefix key, indexed by key, port,
+ * MAC and client id, bounded per port and globally, expired by `sweep(now)` from an
+ * indexed heap ordered by `validUntil` (no timer per binding).
+ *
+ * Upsert policy:
+ * - an unknown key is `added` if the port and the table have room;
+ * - a known key on the same port and MAC is `refreshed`; fields given as null
+ *   (MAC, ids, link-local, IAID unset) keep their previous values, since a renewal
+ *   seen through a relay does not always carry them;
+ * - a known key on another port, or with another MAC, is `moved` (nothing is
+ *   inherited across ports); the new port must have room;
+ * - a glean or leasequery never overwrites a `static` binding.
+ * A rejected upsert leaves the table exactly as it was. Lowering a limit does not
+ * evict: it only refuses new bindings until the count falls below it.
+ */
+export class BindingTable {
+  private readonly store: BindingStore;
+  private readonly keys: SlotHash;
+  private readonly macs: SlotHash;
+  private readonly clients: SlotHash;
+  private readonly heap: ExpiryHeap;
+  private readonly portIds = new Map<string, number>();
+  private readonly portNames: string[] = [];
+  private readonly portHead: number[] = [];
+  private readonly portCount: number[] = [];
+  private readonly scratch = new Uint8Array(16);
+  private count = 0;
+  private limits: BindingTableLimits;
+  readonly counters: BindingCounters = {
+    added: 0,
+    refreshed: 0,
+    moved: 0,
+    removed: 0,
+    expired: 0,
+    rejectedInvalid: 0,
+    rejectedExpired: 0,
+    rejectedStatic: 0,
+    rejectedPortFull: 0,
+    rejectedTableFull: 0,
+  };
+
+  constructor(limits: BindingTableLimits, initialCapacity = 1024) {
+    this.limits = limits;
+    const cap = Math.max(16, Math.min(initialCapacity, limits.maxBindings));
+    const st = (this.store = new BindingStore(cap, limits.maxBindings));
+    this.keys = new SlotHash(cap, (s) => this.keyHash(st.isV6(s), st.plen[s]!, st.addr, s * 16));
+    this.macs = new SlotHash(cap, (s) => mix32(fnv1a(FNV_OFFSET, st.mac, s * 6, s * 6 + 6)));
+    this.clients = new SlotHash(cap, (s) => this.clientHash(st.isV6(s), st.clientId[s]!));
+    this.heap = new ExpiryHeap(cap, st.validUntil);
+    st.onGrow = (c) => this.heap.resize(c, st.validUntil);
+  }
+
+  setLimits(limits: BindingTableLimits): void {
+    this.limits = limits;
+    this.store.maxCapacity = limits.maxBindings;
+  }
+
+  get size(): number {
+    return this.count;
+  }
+
+  portSize(port: string): number {
+    const id = this.portIds.get(port);
+    return id === undefined ? 0 : this.portCount[id]!;
+  }
+
+  upsert(b: BindingFields, now: Instant): UpsertResult {
+    const bad = rejectReason(b, now);
+    const s = bad === 'invalid' ? -1 : this.findSlot(b.family, b.address, b.prefixLength);
+    if (bad) return this.reject(bad, s);
+    if (s < 0) return this.insert(b, now);
+    const previous = this.readSlot(s);
+    if (previous.source === 'static' && b.source !== 'static') return this.reject('static', s);
+    const samePort = previous.port === b.port;
+    if (!samePort && this.portFull(b.port)) return this.reject('port-full', s);
+    if (!samePort && this.portIds.size >= MAX_PORTS && !this.portIds.has(b.port)) return this.reject('table-full', s);
+    const merged: Binding = samePort ? inherit(b, previous, now) : { ...b, updatedAt: now };
+    const moved = !samePort || (previous.mac !== null && merged.mac !== null && !bytesEqual(previous.mac, merged.mac));
+    this.unlink(s);
+    this.place(s, merged);
+    this.counters[moved ? 'moved' : 'refreshed']++;
+    return { kind: moved ? 'moved' : 'refreshed', binding: this.readSlot(s), previous };
+  }
+
+  /** Remove by key (`192.0.2.7/32`, `2001:db8::/56`); the removed binding, or null. */
+  remove(key: string): Binding | null {
+    const k = parseBindingKey(key);
+    return k ? this.removeAddress(k.family, k.address, k.prefixLength) : null;
+  }
+
+  removeAddress(family: 4 | 6, address: Uint8Array, prefixLength: number): Binding | null {
+    const s = this.findSlot(family, address, prefixLength);
+    if (s < 0) return null;
+    const b = this.readSlot(s);
+    this.drop(s);
+    this.counters.removed++;
+    return b;
+  }
+
+  get(key: string): Binding | null {
+    const k = parseBindingKey(key);
+    return k ? this.find(k.family, k.address, k.prefixLength) : null;
+  }
+
+  /** Exact lookup; `prefixLength` defaults to a host address. */
+  find(family: 4 | 6, address: Uint8Array, prefixLength = family === 4 ? 32 : 128): Binding | null {
+    const s = this.findSlot(family, address, prefixLength);
+    return s < 0 ? null : this.readSlot(s);
+  }
+
+  byPort(port: string): Binding[] {
+    const id = this.portIds.get(port);
+    const out: Binding[] = [];
+    if (id === undefined) return out;
+    for (let s = this.portHead[id]!; s >= 0; s = this.store.portNext[s]!) out.push(this.readSlot(s));
+    return out;
+  }
+
+  byMac(mac: Uint8Array): Binding[] {
+    const out: Binding[] = [];
+    if (mac.length !== 6) return out;
+    for (let s = this.macHead(mac); s >= 0; s = this.store.macNext[s]!) out.push(this.readSlot(s));
+    return out;
+  }
+
+  byClientId(family: 4 | 6, clientId: Uint8Array): Binding[] {
+    const out: Binding[] = [];
+    const id = bytesLatin1(clientId)!;
+    for (let s = this.clientHead(family === 6, id); s >= 0; s = this.store.cidNext[s]!) out.push(this.readSlot(s));
+    return out;
+  }
+
+  /** Every binding, materialised one at a time (no order promised). */
+  *entries(): IterableIterator<Binding> {
+    for (let id = 0; id < this.portHead.length; id++) {
+      for (let s = this.portHead[id]!; s >= 0; ) {
+        const next = this.store.portNext[s]!;
+        yield this.readSlot(s);
+        s = next;
+      }
+    }
+  }
+
+  /** When the next binding expires; null when none has a finite lifetime. */
+  nextExpiry(): Instant | null {
+    const s = this.heap.peek();
+    return s < 0 ? null : (this.store.validUntil[s]! as Instant);
+  }
+
+  /** Remove and return every binding with `validUntil <= now`, earliest first. */
+  sweep(now: Instant): Binding[] {
+    const out: Binding[] = [];
+    for (let s = this.heap.peek(); s >= 0 && this.store.validUntil[s]! <= now; s = this.heap.peek()) {
+      out.push(this.readSlot(s));
+      this.drop(s);
+      this.counters.expired++;
+    }
+    return out;
+  }
+
+  /** Cross-check every index against the slots (tests and `gleand status --check`). */
+  checkIntegrity(): string[] {
+    const errs: string[] = [];
+    const st = this.store;
+    let seen = 0;
+    this.portHead.forEach((head, id) => {
+      let n = 0;
+      for (let s = head, prev = -1; s >= 0; prev = s, s = st.portNext[s]!) {
+        n++;
+        if (!st.isLive(s)) errs.push(`slot ${s} on port list is free`);
+        if (st.port[s] !== id) errs.push(`slot ${s} on wrong port list`);
+        if (st.portPrev[s] !== prev) errs.push(`slot ${s} bad prev link`);
+        const b = this.readSlot(s);
+        if (this.findSlot(b.family, b.address, b.prefixLength) !== s) errs.push(`slot ${s} not found by key`);
+        if (b.mac && !this.listHas(this.macHead(b.mac), st.macNext, s)) errs.push(`slot ${s} not in mac list`);
+        const cid = st.clientId[s];
+        if (cid !== undefined && !this.listHas(this.clientHead(st.isV6(s), cid), st.cidNext, s))
+          errs.push(`slot ${s} not in client list`);
+        if ((st.validUntil[s] !== Infinity) !== this.heap.has(s)) errs.push(`slot ${s} heap membership`);
+      }
+      if (n !== this.portCount[id]) errs.push(`port ${this.portNames[id]} count ${this.portCount[id]} != ${n}`);
+      seen += n;
+    });
+    if (seen !== this.count) errs.push(`count ${this.count} != ${seen}`);
+    if (this.keys.size !== this.count) errs.push(`key index ${this.keys.size} != ${this.count}`);
+    return errs;
+  }
+
+  // ── internals ────────────────────────────────────────────────────────────────
+
+  private reject(reason: RejectReason, slot: number): UpsertResult {
+    this.counters[REJECT_COUNTER[reason]]++;
+    return { kind: 'rejected', reason, existing: slot < 0 ? null : this.readSlot(slot) };
+  }
+
+  private portFull(port: string): boolean {
+    return this.portSize(port) >= this.limits.maxPerPort(port);
+  }
+
+  private insert(b: BindingFields, now: Instant): UpsertResult {
+    if (this.count >= this.limits.maxBindings) return this.reject('table-full', -1);
+    if (this.portFull(b.port)) return this.reject('port-full', -1);
+    if (this.portIds.size >= MAX_PORTS && !this.portIds.has(b.port)) return this.reject('table-full', -1);
+    const s = this.store.alloc();
+    this.place(s, { ...b, updatedAt: now });
+    this.keys.insert(s);
+    this.count++;
+    this.counters.added++;
+    return { kind: 'added', binding: this.readSlot(s) };
+  }
+
+  /** Write a binding into slot `s` and link it into the port, MAC, client and expiry indexes. */
+  private place(s: number, b: Binding): void {
+    const st = this.store;
+    const pid = this.portId(b.port);
+    st.write(s, b, pid, {
+      clientId: bytesLatin1(b.clientId),
+      circuitId: bytesLatin1(b.circuitId),
+      remoteId: bytesLatin1(b.remoteId),
+    });
+    // Port list (doubly linked, insert at head). Share identifier strings with the
+    // previous head: circuit/remote ids are usually the same for a whole port.
+    const head = this.portHead[pid]!;
+    if (head >= 0) {
+      if (st.circuitId[head] === st.circuitId[s]) st.circuitId[s] = st.circuitId[head];
+      if (st.remoteId[head] === st.remoteId[s]) st.remoteId[s] = st.remoteId[head];
+      st.portPrev[head] = s;
+    }
+    st.portNext[s] = head;
+    st.portPrev[s] = -1;
+    this.portHead[pid] = s;
+    this.portCount[pid]!++;
+    if (st.hasMac(s)) {
+      const h = this.macs.find(this.macs_hash(st.mac, s * 6), (o) => this.sameMac(o, st.mac, s * 6));
+      this.pushAfterHead(h, s, st.macNext, this.macs);
+    }
+    const cid = st.clientId[s];
+    if (cid !== undefined) {
+      const h = this.clientHead(st.isV6(s), cid);
+      if (h >= 0) st.clientId[s] = st.clientId[h]; // one string per client
+      this.pushAfterHead(h, s, st.cidNext, this.clients);
+    }
+    if (st.validUntil[s] !== Infinity) this.heap.push(s);
+  }
+
+  /** Undo `place` except the key index and the slot itself. */
+  private unlink(s: number): void {
+    const st = this.store;
+    const pid = st.port[s]!;
+    const next = st.portNext[s]!;
+    const prev = st.portPrev[s]!;
+    if (prev >= 0) st.portNext[prev] = next;
+    else this.portHead[pid] = next;
+    if (next >= 0) st.portPrev[next] = prev;
+    this.portCount[pid]!--;
+    if (st.hasMac(s)) this.unlinkFrom(this.macHead(st.mac.subarray(s * 6, s * 6 + 6)), s, st.macNext, this.macs);
+    const cid = st.clientId[s];
+    if (cid !== undefined) this.unlinkFrom(this.clientHead(st.isV6(s), cid), s, st.cidNext, this.clients);
+    this.heap.remove(s);
+  }
+
+  private drop(s: number): void {
+    this.unlink(s);
+    this.keys.remove(s);
+    this.store.free(s);
+    this.count--;
+  }
+
+  /** Lists whose head lives in a SlotHash: new members go second so the head stays put. */
+  private pushAfterHead(head: number, s: number, next: Int32Array, index: SlotHash): void {
+    if (head < 0) {
+      next[s] = -1;
+      index.insert(s);
+    } else {
+      next[s] = next[head]!;
+      next[head] = s;
+    }
+  }
+
+  private unlinkFrom(head: number, s: number, next: Int32Array, index: SlotHash): void {
+    if (head === s) {
+      const n = next[s]!;
+      if (n >= 0) index.replace(s, n);
+      else index.remove(s);
+      return;
+    }
+    for (let p = head; p >= 0; p = next[p]!) {
+      if (next[p] === s) {
+        next[p] = next[s]!;
+        return;
+      }
+    }
+  }
+
+  private listHas(head: number, next: Int32Array, s: number): boolean {
+    for (let p = head; p >= 0; p = next[p]!) if (p === s) return true;
+    return false;
+  }
+
+  private portId(port: string): number {
+    let id = this.portIds.get(port);
+    if (id === undefined) {
+      id = this.portNames.length;
+      this.portIds.set(port, id);
+      this.portNames.push(port);
+      this.portHead.push(-1);
+      this.portCount.push(0);
+    }
+    return id;
+  }
+
+  private readSlot(s: number): Binding {
+    return this.store.read(s, this.portNames[this.store.port[s]!]!);
+  }
+
+  private keyHash(v6: boolean, plen: number, addr: Uint8Array, at: number): number {
+    let h = Math.imul(FNV_OFFSET ^ (v6 ? 6 : 4), 16777619);
+    h = Math.imul(h ^ plen, 16777619);
+    return mix32(fnv1a(h, addr, at, at + (v6 ? 16 : 4)));
+  }
+
+  private findSlot(family: 4 | 6, address: Uint8Array, prefixLength: number): number {
+    const v6 = family === 6;
+    if (address.length !== (v6 ? 16 : 4)) return -1;
+    const a = this.scratch;
+    a.fill(0);
+    a.set(address);
+    const st = this.store;
+    return this.keys.find(this.keyHash(v6, prefixLength, a, 0), (s) => {
+      if (st.isV6(s) !== v6 || st.plen[s] !== prefixLength) return false;
+      for (let i = 0; i < 16; i++) if (st.addr[s * 16 + i] !== a[i]) return false;
+      return true;
+    });
+  }
+
+  private macs_hash(bytes: Uint8Array, at: number): number {
+    return mix32(fnv1a(FNV_OFFSET, bytes, at, at + 6));
+  }
+
+  private sameMac(s: number, bytes: Uint8Array, at: number): boolean {
+    const m = this.store.mac;
+    for (let i = 0; i < 6; i++) if (m[s * 6 + i] !== bytes[at + i]) return false;
+    return true;
+  }
+
+  private macHead(mac: Uint8Array): number {
+    return this.macs.find(this.macs_hash(mac, 0), (o) => this.sameMac(o, mac, 0));
+  }
+
+  private clientHash(v6: boolean, id: string): number {
+    let h = Math.imul(FNV_OFFSET ^ (v6 ? 6 : 4), 16777619);
+    for (let i = 0; i < id.length; i++) h = Math.imul(h ^ id.charCodeAt(i), 16777619);
+    return mix32(h);
+  }
+
+  private clientHead(v6: boolean, id: string): number {
+    const st = this.store;
+    return this.clients.find(this.clientHash(v6, id), (o) => st.isV6(o) === v6 && st.clientId[o] === id);
+  }
+}
+
+/** Same-port refresh: fields the update leaves null keep their previous value. */
+function inherit(b: BindingFields, prev: Binding, now: Instant): Binding {
+  const iaid = b.iaid ?? prev.iaid;
+  return {
+    ...b,
+    mac: b.mac ?? prev.mac,
+    clientId: b.clientId ?? prev.clientId,
+    circuitId: b.circuitId ?? prev.circuitId,
+    remoteId: b.remoteId ?? prev.remoteId,
+    linkLocal: b.linkLocal ?? prev.linkLocal,
+    ...(iaid !== undefined ? { iaid } : {}),
+    updatedAt: now,
+  };
+}
