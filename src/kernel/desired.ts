@@ -1,0 +1,285 @@
+import type { Binding } from '../bindings/binding';
+import type { BindingChange } from '../bindings/table';
+import { formatIPv6, parseIPv6 } from '../config/types';
+import { DeltaBuilder } from './delta';
+import {
+  type PeerLink,
+  type PortKernelConfig,
+  type PortKernelConfigs,
+  ownedEntries,
+  peerLinkOf,
+} from './derive';
+import type { KernelDelta, KernelState, NeighEntry, RouteEntry, VerifyEntry } from './entries';
+
+/** What `DesiredState` needs of the binding table. */
+export interface BindingView {
+  entries(): Iterable<Binding>;
+  byPort(port: string): Binding[];
+}
+
+/**
+ * One client's link-local on a device, shared by its bindings. The first variant
+ * owns the neighbour entry; later variants (another MAC claiming the same
+ * link-local on the same port) only get their verify entry, and take over the
+ * neighbour when the first one's last binding goes. Kept small on purpose (one per
+ * IPv6 client): the MAC is a 48-bit number, the flags are the port's settings.
+ */
+interface PeerVariant {
+  readonly mac: number;
+  readonly neighbours: boolean;
+  readonly verify: boolean;
+  refs: number;
+  next: PeerVariant | null;
+}
+
+export interface DesiredCounters {
+  /** A second MAC claimed a link-local already bound on the same device. */
+  peerConflicts: number;
+  /** Bindings on a port without kernel config: they imply nothing. */
+  unconfiguredPort: number;
+}
+
+/**
+ * The desired kernel state, maintained incrementally from binding changes.
+ *
+ * Entries owned by one binding are *derived* on demand (`ownedEntries`) rather than
+ * stored: 200k bindings imply ~600k entries, and keeping them as objects would
+ * cost far more than the table itself. Only the shared link-local entries are
+ * stored, reference-counted per (device, link-local). Every change returns the
+ * kernel delta it causes; `state(view)` generates the full desired state for the
+ * reconcile `diff` (start-up, periodic audit, after a netlink resync).
+ *
+ * Every change the table makes must be applied here, in order; the port config
+ * must only change through `reconfigure`.
+ */
+export class DesiredState {
+  private ports: PortKernelConfigs;
+  private readonly peers = new Map<string, PeerVariant>();
+  readonly counters: DesiredCounters = { peerConflicts: 0, unconfiguredPort: 0 };
+
+  constructor(ports: PortKernelConfigs) {
+    this.ports = ports;
+  }
+
+  apply(change: BindingChange): KernelDelta {
+    switch (change.kind) {
+      case 'added':
+        return this.added(change.binding);
+      case 'removed':
+      case 'expired':
+        return this.removed(change.binding);
+      case 'refreshed':
+      case 'moved':
+        return this.changed(change.previous, change.binding);
+    }
+  }
+
+  added(b: Binding): KernelDelta {
+    const d = new DeltaBuilder();
+    this.addTo(d, b, this.ports.get(b.port));
+    return d.build();
+  }
+
+  removed(b: Binding): KernelDelta {
+    const d = new DeltaBuilder();
+    this.removeFrom(d, b, this.ports.get(b.port));
+    return d.build();
+  }
+
+  changed(previous: Binding, b: Binding): KernelDelta {
+    const d = new DeltaBuilder();
+    this.replaceIn(d, previous, this.ports.get(previous.port), b, this.ports.get(b.port));
+    return d.build();
+  }
+
+  /** New port config: re-derive the bindings of every port whose settings changed. */
+  reconfigure(ports: PortKernelConfigs, view: BindingView): KernelDelta {
+    const d = new DeltaBuilder();
+    const names = new Set([...this.ports.keys(), ...ports.keys()]);
+    for (const port of names) {
+      const before = this.ports.get(port);
+      const after = ports.get(port);
+      if (sameConfig(before, after)) continue;
+      for (const b of view.byPort(port)) this.replaceIn(d, b, before, b, after);
+    }
+    this.ports = ports;
+    return d.build();
+  }
+
+  /** The whole desired state, generated lazily from the table and the shared entries. */
+  state(view: BindingView): KernelState {
+    const owned = <E>(pick: (o: ReturnType<typeof ownedEntries>) => E[]) =>
+      function* (this: DesiredState): Generator<E> {
+        for (const b of view.entries()) {
+          const cfg = this.ports.get(b.port);
+          if (cfg) yield* pick(ownedEntries(b, cfg));
+        }
+      }.call(this);
+    const self = this;
+    return {
+      routes: owned<RouteEntry>((o) => o.routes),
+      neighbours: (function* () {
+        yield* owned<NeighEntry>((o) => o.neighbours);
+        for (const [key, first] of self.peers) if (first.neighbours) yield peerNeigh(key, first);
+      })(),
+      verifies: (function* () {
+        yield* owned<VerifyEntry>((o) => o.verifies);
+        for (const [key, first] of self.peers) {
+          for (let v: PeerVariant | null = first; v; v = v.next) if (v.verify) yield peerVerify(key, v);
+        }
+      })(),
+    };
+  }
+
+  /** Shared link-local records (for status). */
+  get peerCount(): number {
+    return this.peers.size;
+  }
+
+  // ── internals ────────────────────────────────────────────────────────────────
+
+  private addTo(d: DeltaBuilder, b: Binding, cfg: PortKernelConfig | undefined): void {
+    if (!cfg) {
+      this.counters.unconfiguredPort++;
+      return;
+    }
+    const o = ownedEntries(b, cfg);
+    o.routes.forEach((e) => d.routes.add(e));
+    o.neighbours.forEach((e) => d.neighbours.add(e));
+    o.verifies.forEach((e) => d.verifies.add(e));
+    const p = peerLinkOf(b, cfg);
+    if (p) this.peerRef(d, p);
+  }
+
+  private removeFrom(d: DeltaBuilder, b: Binding, cfg: PortKernelConfig | undefined): void {
+    if (!cfg) return;
+    const o = ownedEntries(b, cfg);
+    o.routes.forEach((e) => d.routes.remove(e));
+    o.neighbours.forEach((e) => d.neighbours.remove(e));
+    o.verifies.forEach((e) => d.verifies.remove(e));
+    const p = peerLinkOf(b, cfg);
+    if (p) this.peerUnref(d, p);
+  }
+
+  /**
+   * Old → new for one binding. Owned entries: remove then add, so the builder nets
+   * unchanged ones away and turns attribute changes into replaces. Shared entries:
+   * take the new reference before dropping the old, so a count never passes 0.
+   */
+  private replaceIn(
+    d: DeltaBuilder,
+    prev: Binding,
+    prevCfg: PortKernelConfig | undefined,
+    b: Binding,
+    cfg: PortKernelConfig | undefined,
+  ): void {
+    if (prevCfg) {
+      const o = ownedEntries(prev, prevCfg);
+      o.routes.forEach((e) => d.routes.remove(e));
+      o.neighbours.forEach((e) => d.neighbours.remove(e));
+      o.verifies.forEach((e) => d.verifies.remove(e));
+    }
+    if (cfg) {
+      const p = peerLinkOf(b, cfg);
+      if (p) this.peerRef(d, p);
+    }
+    if (prevCfg) {
+      const p = peerLinkOf(prev, prevCfg);
+      if (p) this.peerUnref(d, p);
+    }
+    if (!cfg) {
+      this.counters.unconfiguredPort++;
+      return;
+    }
+    const o = ownedEntries(b, cfg);
+    o.routes.forEach((e) => d.routes.add(e));
+    o.neighbours.forEach((e) => d.neighbours.add(e));
+    o.verifies.forEach((e) => d.verifies.add(e));
+  }
+
+  private peerRef(d: DeltaBuilder, p: PeerLink): void {
+    const key = peerKey(p);
+    const mac = macNumber(p.mac);
+    const first = this.peers.get(key);
+    let last: PeerVariant | null = null;
+    for (let v = first ?? null; v; last = v, v = v.next) {
+      if (sameVariant(v, mac, p)) {
+        v.refs++;
+        return;
+      }
+    }
+    const nv: PeerVariant = { mac, neighbours: p.neighbours, verify: p.verify, refs: 1, next: null };
+    if (last) {
+      last.next = nv;
+      if (first!.mac !== mac) this.counters.peerConflicts++;
+    } else {
+      this.peers.set(key, nv);
+      if (nv.neighbours) d.neighbours.add(peerNeigh(key, nv));
+    }
+    if (nv.verify) d.verifies.add(peerVerify(key, nv));
+  }
+
+  private peerUnref(d: DeltaBuilder, p: PeerLink): void {
+    const key = peerKey(p);
+    const mac = macNumber(p.mac);
+    const first = this.peers.get(key);
+    let prev: PeerVariant | null = null;
+    let v = first ?? null;
+    while (v && !sameVariant(v, mac, p)) {
+      prev = v;
+      v = v.next;
+    }
+    if (!v || --v.refs > 0) return;
+    if (v.verify) d.verifies.remove(peerVerify(key, v));
+    if (prev) {
+      prev.next = v.next;
+      return;
+    }
+    if (v.neighbours) d.neighbours.remove(peerNeigh(key, v));
+    const next = v.next;
+    if (!next) this.peers.delete(key);
+    else {
+      this.peers.set(key, next);
+      if (next.neighbours) d.neighbours.add(peerNeigh(key, next));
+    }
+  }
+}
+
+/** `device\nfe80::…`: device names cannot contain a newline. */
+const peerKey = (p: PeerLink): string => `${p.device}\n${formatIPv6(p.linkLocal)}`;
+
+function splitPeerKey(key: string): { device: string; linkLocal: Uint8Array } {
+  const nl = key.indexOf('\n');
+  return { device: key.slice(0, nl), linkLocal: parseIPv6(key.slice(nl + 1))! };
+}
+
+const peerNeigh = (key: string, v: PeerVariant): NeighEntry => {
+  const { device, linkLocal } = splitPeerKey(key);
+  return { family: 6, address: linkLocal, device, lladdr: macBytes(v.mac) };
+};
+
+const peerVerify = (key: string, v: PeerVariant): VerifyEntry => {
+  const { device, linkLocal } = splitPeerKey(key);
+  return { family: 6, device, mac: macBytes(v.mac), prefix: linkLocal, prefixLength: 128 };
+};
+
+const sameVariant = (v: PeerVariant, mac: number, p: PeerLink): boolean =>
+  v.mac === mac && v.neighbours === p.neighbours && v.verify === p.verify;
+
+const macNumber = (m: Uint8Array): number => m.reduce((n, b) => n * 256 + b, 0);
+
+function macBytes(n: number): Uint8Array {
+  const m = new Uint8Array(6);
+  for (let i = 5; i >= 0; i--, n = Math.floor(n / 256)) m[i] = n % 256;
+  return m;
+}
+
+function sameConfig(a: PortKernelConfig | undefined, b: PortKernelConfig | undefined): boolean {
+  if (!a || !b) return a === b;
+  return (
+    a.device === b.device &&
+    (a.routes !== false) === (b.routes !== false) &&
+    (a.neighbours !== false) === (b.neighbours !== false) &&
+    (a.verify !== false) === (b.verify !== false)
+  );
+}
