@@ -378,6 +378,8 @@ PATH=/usr/sbin:/usr/bin:/sbin:/bin
 ev="\${reason:-$1}"
 case "$ev" in *6) fam=6 ;; *) fam=4 ;; esac
 [ "\${protocol:-}" = dhcp6 ] && fam=6
+# dhclient -6 -N -P runs the script once per IA: keep the delegated prefix in its own file.
+[ "$fam" = 6 ] && [ -n "\${new_ip6_prefix:-}\${old_ip6_prefix:-}" ] && [ -z "\${new_ip6_address:-}\${old_ip6_address:-}" ] && fam=6pd
 echo "$(date +%s.%N) $ev" >> "$OUT.events"
 record() { { echo "lab_event=$ev"; echo "lab_time=$(date +%s)"; env | sort; } > "$OUT.lease$fam.tmp" && mv "$OUT.lease$fam.tmp" "$OUT.lease$fam"; }
 forget() { rm -f "$OUT.lease$fam"; }
@@ -446,8 +448,14 @@ function installHandlers(): void {
   process.on('exit', () => {
     for (const lab of liveLabs) lab.teardownSync();
   });
+  let exiting = false;
   const onSignal = (sig: NodeJS.Signals, code: number): void => {
-    process.once(sig, () => {
+    process.on(sig, () => {
+      // A second signal (npx/tsx forward Ctrl-C, then may send SIGTERM) must not cut the
+      // teardown short: every teardown() call shares one promise, and we exit once it is done.
+      if (exiting) return;
+      exiting = true;
+      console.error(`lab: ${sig}: tearing down ${[...liveLabs].map((l) => l.prefix).join(' ') || '(nothing)'}`);
       void (async () => {
         for (const lab of [...liveLabs]) {
           try {
@@ -512,7 +520,9 @@ export class Lab {
   readonly processes = new Map<number, LabProcess & { child: ChildProcess }>();
   private readonly children = new Map<number, ChildProcess>();
   readonly clients: LabClient[] = [];
-  private torn = false;
+  private torn = false; // no new processes once teardown has begun
+  private tornDone = false; // teardown finished
+  private teardownPromise: Promise<void> | null = null;
   private readonly logFn: (msg: string) => void;
   readonly pingCheck: boolean;
   dhcpd4: LabProcess | null = null;
@@ -554,6 +564,11 @@ export class Lab {
       routerDev: `${p}-p${i}`,
       routerMac: '',
     }));
+  }
+
+  /** True once teardown has begun. */
+  get closing(): boolean {
+    return this.torn;
   }
 
   get namespaces(): string[] {
@@ -950,14 +965,28 @@ subnet6 ${a.pool6} {
     }
     const proc = this.spawn(s.ns, argv, { name });
     const lab = this;
-    const readLease = (family: 4 | 6): LeaseFacts | null => {
+    const readFile = (suffix: string): Record<string, string> | null => {
       try {
-        const raw = parseEnvFile(fs.readFileSync(`${base}.lease${family}`, 'utf8'));
-        return leaseFactsFromEnv(kind, family, raw);
+        return parseEnvFile(fs.readFileSync(`${base}.lease${suffix}`, 'utf8'));
       } catch {
         return null;
       }
     };
+    const readLease = (family: 4 | 6): LeaseFacts | null => {
+      if (family === 4) {
+        const raw = readFile('4');
+        return raw ? leaseFactsFromEnv(kind, 4, raw) : null;
+      }
+      const na = readFile('6');
+      const pd = readFile('6pd');
+      const fna = na ? leaseFactsFromEnv(kind, 6, na) : null;
+      const fpd = pd ? leaseFactsFromEnv(kind, 6, pd) : null;
+      if (fna && fpd) return { ...fna, delegatedPrefix: fpd.delegatedPrefix, raw: { ...fpd.raw, ...fna.raw } } as LeaseFacts;
+      return fna ?? fpd;
+    };
+    // What a complete lease of each family looks like for this kind.
+    const wantsAddress = (family: 4 | 6): boolean => family === 4 || kind !== 'dhclient6pd';
+    const wantsPrefix = (family: 4 | 6): boolean => family === 6 && (kind === 'dhclient6pd' || kind === 'dhclient6napd');
     const client: LabClient = {
       kind,
       name,
@@ -970,7 +999,7 @@ subnet6 ${a.pool6} {
         let last = '';
         for (;;) {
           const f = readLease(family);
-          if (f) {
+          if (f && (!wantsAddress(family) || f.address) && (!wantsPrefix(family) || f.delegatedPrefix)) {
             if (!f.address) return f; // PD only: nothing to see on eth0
             const r = await lab.exec(s.ns, ['ip', `-${family}`, '-o', 'addr', 'show', 'dev', s.dev], { check: false });
             last = r.stdout;
@@ -1030,8 +1059,12 @@ subnet6 ${a.pool6} {
   // ── teardown ──
 
   /** Kills every process the lab started (SIGTERM, wait, SIGKILL), deletes its namespaces and temp dir. */
-  async teardown(): Promise<void> {
-    if (this.torn) return;
+  teardown(): Promise<void> {
+    this.teardownPromise ??= this.doTeardown();
+    return this.teardownPromise;
+  }
+
+  private async doTeardown(): Promise<void> {
     this.torn = true;
     const t0 = Date.now();
     await Promise.all([...this.processes.values()].map((p) => p.stop('SIGTERM', 3000)));
@@ -1040,6 +1073,7 @@ subnet6 ${a.pool6} {
     for (const ns of this.namespaces) await run(['ip', 'netns', 'del', ns]);
     await this.deleteRootVeths();
     this.removeDir();
+    this.tornDone = true;
     liveLabs.delete(this);
     this.note(`torn down in ${Date.now() - t0} ms`);
   }
@@ -1099,8 +1133,9 @@ subnet6 ${a.pool6} {
 
   /** Last-ditch synchronous teardown (process 'exit'): SIGKILL, delete namespaces and dir. */
   teardownSync(): void {
-    if (this.torn) return;
+    if (this.tornDone) return;
     this.torn = true;
+    this.tornDone = true;
     for (const pid of this.processes.keys()) {
       try {
         process.kill(pid, 'SIGKILL');
