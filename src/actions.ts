@@ -1,3 +1,5 @@
+import type { KernelDelta } from './kernel/entries';
+
 /**
  * Everything the core asks the platform to do. Actions are data: tests assert
  * the exact list a module returns for an event at an instant (CONVENTIONS 9).
@@ -6,13 +8,30 @@ export type LogLevel = 'debug' | 'info' | 'notice' | 'warn' | 'error';
 export type LogFields = Readonly<Record<string, string | number | boolean>>;
 
 export type Action =
-  /** Transmit an IP datagram (header included) out of a named port. */
+  /**
+   * Transmit an IP packet (header included) out of a subscriber port to a link-layer
+   * destination. Addressing the client's MAC directly is what lets a relay answer a
+   * client that has no address yet without ARP or ND (RFC 2131 §4.1).
+   */
   | {
-      readonly kind: 'send';
+      readonly kind: 'link-send';
       readonly port: string;
       readonly family: 4 | 6;
+      readonly destinationMac: Uint8Array;
       readonly bytes: Uint8Array;
     }
+  /** Send a UDP payload toward the servers from the relay's server-side socket. */
+  | {
+      readonly kind: 'udp-send';
+      readonly family: 4 | 6;
+      /** The upstream section whose device a multicast destination leaves by. */
+      readonly upstream: string;
+      readonly destination: Uint8Array;
+      readonly destinationPort: number;
+      readonly payload: Uint8Array;
+    }
+  /** Desired kernel state changed: the platform applies it and reconciles periodically. */
+  | { readonly kind: 'kernel'; readonly delta: KernelDelta }
   /**
    * A log line. `key` groups lines that hostile input can trigger, so the platform can
    * rate-limit them per key without the core knowing about wall-clock budgets.

@@ -8,15 +8,41 @@ export type Event =
   /** Initial load and every accepted reload. Modules diff against their previous config. */
   | { readonly kind: 'config'; readonly config: Config }
   /**
-   * A datagram received on a named port (a UCI `upstream` or `subscriber` section).
-   * `bytes` start at the IP header; `mac` is the link-layer source when known.
+   * The relay's DUID (RFC 8415 §11), from config or stable storage; it arrives once,
+   * before any packet. It is the Relay-ID of RFC 5460 §5.4.1 and option 82.12 (RFC 6925).
+   */
+  | { readonly kind: 'identity'; readonly relayId: Uint8Array }
+  /** A port's link came up (or changed): its MAC and, for IPv6, its link-local address. */
+  | {
+      readonly kind: 'link';
+      readonly port: string;
+      readonly up: boolean;
+      readonly mac: Uint8Array | null;
+      readonly linkLocal: Uint8Array | null;
+    }
+  /**
+   * An IP packet received on a subscriber port, seen at the link layer: `bytes` start at
+   * the IP header, `mac` is the Ethernet source. Every byte is attacker-controlled.
    */
   | {
       readonly kind: 'packet';
       readonly port: string;
       readonly family: 4 | 6;
       readonly bytes: Uint8Array;
-      readonly mac?: Uint8Array;
+      readonly mac: Uint8Array;
+    }
+  /**
+   * A UDP payload received from the server side. `passive` marks traffic observed on a
+   * raw socket (another relay's), which gleand must only read, never answer.
+   */
+  | {
+      readonly kind: 'udp';
+      readonly family: 4 | 6;
+      readonly source: Uint8Array;
+      readonly sourcePort: number;
+      readonly destinationPort: number;
+      readonly payload: Uint8Array;
+      readonly passive: boolean;
     };
 
 export type EventKind = Event['kind'];

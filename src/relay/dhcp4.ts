@@ -1,0 +1,109 @@
+import {
+  BOOTREPLY, BOOTREQUEST, DHCP4_FLAG_BROADCAST, DHCP4_OPTION, clientHardwareAddress, getDhcp4Option,
+  getRelayAgentInformation, insertRelayAgentInformation, stripRelayAgentInformation,
+  type Dhcp4Message, type RelayAgentSubOption,
+} from '../wire';
+import { drop, pass, type Verdict } from './drop';
+import type { PortMap, SubscriberPort } from './ports';
+
+/**
+ * DHCPv4 relay agent rules (RFC 2131 §4.1, RFC 1542 §4, RFC 3046). Pure functions
+ * over decoded messages: the module around them does I/O by returning actions.
+ */
+
+const isZero = (a: Uint8Array): boolean => a.every((x) => x === 0);
+const BROADCAST_MAC = new Uint8Array([0xff, 0xff, 0xff, 0xff, 0xff, 0xff]);
+const LIMITED_BROADCAST = new Uint8Array([255, 255, 255, 255]);
+
+/** The message type (option 53), or null for BOOTP. */
+export const messageType = (m: Dhcp4Message): number | null => {
+  const t = getDhcp4Option(m, DHCP4_OPTION.MESSAGE_TYPE);
+  return t && t.ok ? t.value.code : null;
+};
+
+/**
+ * A client message arriving on a subscriber port → the message to forward to the
+ * servers: giaddr set, hops counted, option 82 added (RFC 3046 §2.1).
+ */
+export function relayRequest4(port: SubscriberPort, m: Dhcp4Message, relayId: Uint8Array | null): Verdict<Dhcp4Message> {
+  if (m.op !== BOOTREQUEST) return drop('wrong-direction');
+  const has82 = getRelayAgentInformation(m) !== undefined;
+  // RFC 3046 §2.1: option 82 (or a giaddr) from below an untrusted circuit is a spoof.
+  if (!port.cfg.trusted && has82) return drop('untrusted-option82');
+  if (!port.cfg.trusted && !isZero(m.giaddr)) return drop('untrusted-giaddr');
+  // RFC 1542 §4.1.1: discard when hops reaches the configured maximum.
+  if (m.hops >= port.cfg.max_hops) return drop('hops');
+  let out: Dhcp4Message = {
+    ...m,
+    hops: m.hops + 1,
+    // RFC 1542 §4.1.1: a relay fills giaddr only when it is zero (an inner relay set it).
+    giaddr: isZero(m.giaddr) ? port.cfg.giaddr! : m.giaddr,
+  };
+  // RFC 3046 §2.1.1: a relay must not add a second option 82.
+  if (!has82) out = insertRelayAgentInformation(out, agentInformation(port, relayId), { keepSize: true });
+  return pass(out);
+}
+
+function agentInformation(port: SubscriberPort, relayId: Uint8Array | null): RelayAgentSubOption[] {
+  const subs: RelayAgentSubOption[] = [{ kind: 'circuitId', circuitId: port.circuitId }];
+  if (port.remoteId) subs.push({ kind: 'remoteId', remoteId: port.remoteId });
+  if (relayId) subs.push({ kind: 'relayId', relayId }); // RFC 6925 §4
+  return subs;
+}
+
+/** Where a reply goes on the subscriber link (RFC 2131 §4.1, RFC 1542 §5.4). */
+export interface Delivery4 {
+  readonly port: SubscriberPort;
+  readonly message: Dhcp4Message;
+  readonly destination: Uint8Array;
+  readonly destinationMac: Uint8Array;
+}
+
+/** The option 82 the server echoed (RFC 3046 §2.2), if any. */
+export function echoedCircuitId(m: Dhcp4Message): Uint8Array | null {
+  const info = getRelayAgentInformation(m);
+  if (!info || !info.ok) return null;
+  const c = info.value.find((s) => s.kind === 'circuitId');
+  return c && c.kind === 'circuitId' ? c.circuitId : null;
+}
+
+/**
+ * A server reply arriving at giaddr → the port and the addressing to deliver it.
+ * The port comes from the echoed circuit-id; without one, from giaddr when exactly one
+ * port uses it (several ports may share a subnet, and then only option 82 can tell).
+ */
+export function relayReply4(ports: PortMap, m: Dhcp4Message): Verdict<Delivery4> {
+  if (m.op !== BOOTREPLY) return drop('wrong-direction');
+  const circuit = echoedCircuitId(m);
+  let port: SubscriberPort | undefined;
+  if (circuit) port = ports.byCircuit(circuit);
+  else {
+    const candidates = ports.byGateway(m.giaddr);
+    port = candidates.length === 1 ? candidates[0] : undefined;
+  }
+  if (!port || !port.cfg.giaddr || !sameAddress(port.cfg.giaddr, m.giaddr)) return drop('no-port');
+  if (!port.cfg.relay_v4 || port.cfg.mode !== 'relay') return drop('port-disabled');
+  // RFC 3046 §2.2: the relay removes option 82 before relaying to the client.
+  const message = stripRelayAgentInformation(m, { keepSize: true });
+  return pass({ port, message, ...addressing(message) });
+}
+
+const sameAddress = (a: Uint8Array, b: Uint8Array): boolean => a.length === b.length && a.every((x, i) => x === b[i]);
+
+/**
+ * RFC 2131 §4.1 ("If the 'giaddr' field is zero…" read from the relay's side, as
+ * RFC 1542 §5.4 has it): DHCPNAK and broadcast-flagged replies are broadcast; a client
+ * with ciaddr gets unicast there; otherwise unicast to yiaddr at chaddr — possible
+ * without ARP because the frame is addressed to chaddr directly.
+ */
+function addressing(m: Dhcp4Message): { destination: Uint8Array; destinationMac: Uint8Array } {
+  const mac = clientHardwareAddress(m);
+  const ethernet = m.htype === 1 && mac.length === 6;
+  const nak = messageType(m) === 6;
+  if (nak || (m.flags & DHCP4_FLAG_BROADCAST) !== 0 || !ethernet) {
+    return { destination: LIMITED_BROADCAST, destinationMac: BROADCAST_MAC };
+  }
+  if (!isZero(m.ciaddr)) return { destination: m.ciaddr, destinationMac: mac };
+  if (!isZero(m.yiaddr)) return { destination: m.yiaddr, destinationMac: mac };
+  return { destination: LIMITED_BROADCAST, destinationMac: BROADCAST_MAC };
+}

@@ -1,0 +1,39 @@
+import { unwrapRelays, type Dhcp4Message, type Dhcp6Message, type Dhcp6RelayMessage } from '../wire';
+import { echoedCircuitId } from './dhcp4';
+import type { PortMap, SubscriberPort } from './ports';
+
+/**
+ * Passive mode: which subscriber port another relay's reply belongs to.
+ *
+ * ISC dhcrelay puts the interface name in circuit-id (`-a`), so a reply's echoed
+ * circuit-id is matched against the port's circuit_id and its device name; without
+ * option 82 the giaddr must name exactly one passive port. dhcrelay's DHCPv6
+ * Interface-ID is an opaque index of its own, so v6 matches the link-address against
+ * the port's `link_address`, or falls back to the only passive v6 port.
+ */
+const passive = (p: SubscriberPort) => p.cfg.mode === 'passive';
+const same = (a: Uint8Array, b: Uint8Array) => a.length === b.length && a.every((x, i) => x === b[i]);
+const text = (b: Uint8Array) => String.fromCharCode(...b);
+
+export function passivePort4(ports: PortMap, m: Dhcp4Message): SubscriberPort | null {
+  if (m.op !== 2) return null;
+  const candidates = [...ports.subscribers.values()].filter((p) => passive(p) && p.cfg.relay_v4);
+  const circuit = echoedCircuitId(m);
+  if (circuit) {
+    return candidates.find((p) => same(p.circuitId, circuit) || p.cfg.device === text(circuit)) ?? null;
+  }
+  const byGiaddr = candidates.filter((p) => p.cfg.giaddr && same(p.cfg.giaddr, m.giaddr));
+  return byGiaddr.length === 1 ? byGiaddr[0]! : null;
+}
+
+export function passivePort6(ports: PortMap, m: Dhcp6Message):
+  { port: SubscriberPort; relay: Dhcp6RelayMessage; inner: Dhcp6Message } | null {
+  if (m.kind !== 'relay' || m.msgType !== 13) return null;
+  const { relays, inner } = unwrapRelays(m);
+  const relay = relays[0];
+  if (!relay || !inner) return null;
+  const candidates = [...ports.subscribers.values()].filter((p) => passive(p) && p.cfg.relay_v6);
+  const byLink = candidates.filter((p) => p.cfg.link_address && same(p.cfg.link_address, relay.linkAddress));
+  const port = byLink.length === 1 ? byLink[0] : candidates.length === 1 ? candidates[0] : undefined;
+  return port ? { port, relay, inner } : null;
+}
