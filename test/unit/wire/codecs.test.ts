@@ -155,23 +155,32 @@ describe('DHCPv6 bounds', () => {
     expect(res.ok).toBe(false);
     if (!res.ok) expect(res.error.reason).toMatch(/HOP_COUNT_LIMIT/);
   });
-  it('rejects 10000 nested relay envelopes with an error, not a stack overflow', () => {
-    // hand-built: each level is a RELAY-FORW header + RELAY_MSG option header around the next
-    const levels = 10000;
-    const per = 34 + 4;
-    const buf = new Uint8Array(levels * per + 4);
+  it('rejects 1000 hand-built nested relay envelopes with an error, not a stack overflow', () => {
+    // each level: RELAY-FORW header (34) + RELAY_MSG option header (4) around the next
+    const levels = 1000;
+    const per = 38;
+    const tail = hex('0b000001');
+    const buf = new Uint8Array(levels * per + tail.length);
     for (let i = 0; i < levels; i++) {
       const at = i * per;
       buf[at] = 12;
-      const rest = buf.length - at - per;
-      buf[at + 34] = 0;
+      const rest = Math.min(0xffff, buf.length - at - per);
       buf[at + 35] = 9;
-      buf[at + 36] = (rest >> 8) & 0xff; // lengths wrap (too long for 16 bits): decode must still just fail
+      buf[at + 36] = rest >> 8;
       buf[at + 37] = rest & 0xff;
     }
-    buf[levels * per] = 1;
-    expect(() => dhcp6Message.decode(buf)).not.toThrow();
-    expect(dhcp6Message.decode(buf).ok).toBe(false);
+    buf.set(tail, levels * per);
+    let res: ReturnType<typeof dhcp6Message.decode> | undefined;
+    expect(() => (res = dhcp6Message.decode(buf))).not.toThrow();
+    expect(res!.ok).toBe(false);
+    if (res && !res.ok) expect(res.error.reason).toMatch(/HOP_COUNT_LIMIT/);
+  });
+  it('bounds option nesting (CLIENT_DATA inside CLIENT_DATA ...)', () => {
+    let o: Dhcp6Option = { kind: 'rapidCommit' };
+    for (let i = 0; i < 40; i++) o = { kind: 'clientData', options: [o] };
+    const res = dhcp6Message.decode(dhcp6Message.encode({ kind: 'client', msgType: 15, transactionId: 1, options: [o] }));
+    expect(res.ok).toBe(false);
+    if (!res.ok) expect(res.error.reason).toMatch(/nested deeper/);
   });
   it('bounds the number of options per message', () => {
     const many: Dhcp6Message = { kind: 'client', msgType: 11, transactionId: 1, options: Array.from({ length: 1025 }, () => ({ kind: 'rapidCommit' }) as Dhcp6Option) };
