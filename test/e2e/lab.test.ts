@@ -5,6 +5,7 @@ import * as fs from 'node:fs';
 import {
   createLab,
   ensureLabPackages,
+  REPO_ROOT,
   requireRootAndNetns,
   tsharkFields,
   type Capture,
@@ -49,6 +50,8 @@ describe('lab: namespaces with real DHCP peers', () => {
     for (const ns of lab.namespaces) expect(ns.startsWith(`${lab.prefix}-`)).toBe(true);
     for (const s of lab.subscribers) expect(s.routerDev.length).toBeLessThanOrEqual(15);
     expect(lab.dir).toBe(`/tmp/${lab.prefix}`);
+    expect(fs.existsSync(`${REPO_ROOT}/test/lab/lab.ts`)).toBe(true);
+    expect(JSON.parse(JSON.stringify(lab.info())).router.gateway4).toBe('10.1.0.1');
   });
 
   it('gives each IPv4 client an address from the pool, visible on eth0', async () => {

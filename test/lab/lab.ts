@@ -22,7 +22,6 @@ import * as path from 'node:path';
 export const LAB_DEBS: readonly string[] = [
   'iproute2',
   'iputils-ping',
-  'procps',
   'isc-dhcp-server',
   'isc-dhcp-client',
   'isc-dhcp-relay',
@@ -158,6 +157,15 @@ export interface LabAddressing {
   delegated: string; // 2001:db8:100::/40
   pdRange: [string, string];
   pdLength: number; // 56
+}
+
+export interface LabInfo {
+  prefix: string;
+  dir: string;
+  server: LabServer;
+  router: LabRouter;
+  subscribers: LabSubscriber[];
+  addressing: LabAddressing;
 }
 
 export interface LabOptions {
@@ -564,6 +572,18 @@ export class Lab {
       routerDev: `${p}-p${i}`,
       routerMac: '',
     }));
+  }
+
+  /** Every name and address as plain data (JSON-safe). */
+  info(): LabInfo {
+    return {
+      prefix: this.prefix,
+      dir: this.dir,
+      server: { ...this.server },
+      router: { ...this.router },
+      subscribers: this.subscribers.map((s) => ({ ...s })),
+      addressing: { ...this.addressing },
+    };
   }
 
   /** True once teardown has begun. */
@@ -1027,7 +1047,9 @@ subnet6 ${a.pool6} {
   /** tshark -w <dir>/<name>.pcap on dev in ns; resolves once tshark reports "Capturing on". */
   async capture(ns: string, dev: string, captureFilter = '', name?: string): Promise<Capture> {
     const label = name ?? `capture-${ns.slice(this.prefix.length + 1)}-${dev}`;
-    const pcapPath = path.join(this.dir, `${label.replace(/[^A-Za-z0-9_.-]/g, '_')}.pcap`);
+    const safe = label.replace(/[^A-Za-z0-9_.-]/g, '_');
+    let pcapPath = path.join(this.dir, `${safe}.pcap`);
+    for (let k = 2; fs.existsSync(pcapPath); k++) pcapPath = path.join(this.dir, `${safe}-${k}.pcap`);
     const argv = ['tshark', '-n', '-q', '-i', dev, '-w', pcapPath];
     if (captureFilter) argv.push('-f', captureFilter);
     const proc = this.spawn(ns, argv, { name: label });
