@@ -4,49 +4,97 @@
  * run compressed, first run on ties) and dotted quad.
  */
 
+/** Dotted quad, no leading zeros (they mean octal to some parsers). */
 export function parseIPv4(text: string): Uint8Array | null {
-  const parts = text.split('.');
-  if (parts.length !== 4) return null;
   const out = new Uint8Array(4);
-  for (let i = 0; i < 4; i++) {
-    const p = parts[i]!;
-    if (!/^\d{1,3}$/.test(p) || (p.length > 1 && p[0] === '0')) return null;
-    const v = Number(p);
-    if (v > 255) return null;
-    out[i] = v;
-  }
-  return out;
+  return parseIPv4Into(text, 0, text.length, out, 0) ? out : null;
 }
 
-export function parseIPv6(text: string): Uint8Array | null {
-  let s = text;
-  const pct = s.indexOf('%');
-  if (pct >= 0) return null; // zone ids are not addresses
-  let tail: Uint8Array | null = null;
-  const lastColon = s.lastIndexOf(':');
-  if (s.indexOf('.', lastColon) > lastColon) {
-    tail = parseIPv4(s.slice(lastColon + 1));
-    if (tail === null) return null;
-    s = s.slice(0, lastColon + 1) + '0:0';
+/** Parse text[from..to) into out[at..at+4]. */
+export function parseIPv4Into(s: string, from: number, to: number, out: Uint8Array, at: number): boolean {
+  let part = 0;
+  let value = 0;
+  let digits = 0;
+  for (let i = from; i <= to; i++) {
+    const c = i < to ? s.charCodeAt(i) : 46; // a virtual '.' ends the last part
+    if (c >= 48 && c <= 57) {
+      if (digits === 1 && value === 0) return false;
+      value = value * 10 + (c - 48);
+      if (++digits > 3 || value > 255) return false;
+    } else if (c === 46) {
+      if (digits === 0 || part === 4) return false;
+      out[at + part++] = value;
+      value = 0;
+      digits = 0;
+    } else return false;
   }
-  const dbl = s.indexOf('::');
-  if (dbl >= 0 && s.indexOf('::', dbl + 1) >= 0) return null;
-  const split = (t: string): string[] => (t === '' ? [] : t.split(':'));
-  const head = dbl >= 0 ? split(s.slice(0, dbl)) : split(s);
-  const rest = dbl >= 0 ? split(s.slice(dbl + 2)) : [];
-  const groups = head.length + rest.length;
-  if (dbl >= 0 ? groups > 7 : groups !== 8) return null;
-  const words = [...head, ...new Array<string>(8 - groups).fill('0'), ...rest];
+  return part === 4;
+}
+
+function hexValue(c: number): number {
+  if (c >= 48 && c <= 57) return c - 48;
+  if (c >= 97 && c <= 102) return c - 87;
+  if (c >= 65 && c <= 70) return c - 55;
+  return -1;
+}
+
+/** RFC 4291 §2.2 text forms, including '::' and a trailing dotted quad; no zone ids. */
+export function parseIPv6(s: string): Uint8Array | null {
   const out = new Uint8Array(16);
-  for (let i = 0; i < 8; i++) {
-    const w = words[i]!;
-    if (!/^[0-9a-fA-F]{1,4}$/.test(w)) return null;
-    const v = parseInt(w, 16);
-    out[2 * i] = v >> 8;
-    out[2 * i + 1] = v & 0xff;
+  return parseIPv6Into(s, out, 0) ? out : null;
+}
+
+/** Parse straight into out[at..at+16] (the encoder's buffer); false if not an address. */
+export function parseIPv6Into(s: string, out: Uint8Array, at: number): boolean {
+  const n = s.length;
+  let w = 0; // 16-bit groups written
+  let gap = -1; // group index where '::' stands
+  let i = 0;
+  if (n >= 2 && s.charCodeAt(0) === 58) {
+    if (s.charCodeAt(1) !== 58) return false;
+    gap = 0;
+    i = 2;
+    if (i === n) { out.fill(0, at, at + 16); return true; }
   }
-  if (tail !== null) out.set(tail, 12);
-  return out;
+  while (i < n) {
+    if (w === 8) return false;
+    let value = 0;
+    let digits = 0;
+    const start = i;
+    while (i < n) {
+      const h = hexValue(s.charCodeAt(i));
+      if (h < 0) break;
+      value = (value << 4) | h;
+      if (++digits > 4) return false;
+      i++;
+    }
+    if (i < n && s.charCodeAt(i) === 46) {
+      // dotted quad tail: must be last and leave room for two groups
+      if (w > 6 || !parseIPv4Into(s, start, n, out, at + 2 * w)) return false;
+      w += 2;
+      i = n;
+      break;
+    }
+    if (digits === 0) return false;
+    out[at + 2 * w] = value >> 8;
+    out[at + 2 * w + 1] = value & 0xff;
+    w++;
+    if (i === n) break;
+    if (s.charCodeAt(i) !== 58) return false;
+    i++;
+    if (i < n && s.charCodeAt(i) === 58) {
+      if (gap >= 0) return false;
+      gap = w;
+      i++;
+      if (i === n) break;
+    } else if (i === n) return false; // trailing single ':'
+  }
+  if (gap < 0) return w === 8;
+  if (w === 8) return false; // '::' must stand for at least one group
+  const tail = 2 * (w - gap);
+  out.copyWithin(at + 16 - tail, at + 2 * gap, at + 2 * w);
+  out.fill(0, at + 2 * gap, at + 16 - tail);
+  return true;
 }
 
 /** Either family: text containing ':' is IPv6. */
@@ -54,31 +102,38 @@ export function parseIP(text: string): Uint8Array | null {
   return text.includes(':') ? parseIPv6(text) : parseIPv4(text);
 }
 
-export function formatIPv4(b: Uint8Array): string {
-  return `${b[0]}.${b[1]}.${b[2]}.${b[3]}`;
+export function formatIPv4(b: Uint8Array, at = 0): string {
+  return `${b[at]}.${b[at + 1]}.${b[at + 2]}.${b[at + 3]}`;
 }
 
-export function formatIPv6(b: Uint8Array): string {
-  const w: number[] = [];
-  for (let i = 0; i < 8; i++) w.push((b[2 * i]! << 8) | b[2 * i + 1]!);
+/** RFC 5952 §4: lowercase, no leading zeros, the longest run (≥ 2) of zero groups as '::'. */
+export function formatIPv6(b: Uint8Array, at = 0): string {
   let bestAt = -1;
   let bestLen = 1; // RFC 5952 §4.2.2: a single zero group is not compressed
   for (let i = 0; i < 8; ) {
-    if (w[i] !== 0) { i++; continue; }
-    let j = i;
-    while (j < 8 && w[j] === 0) j++;
+    if (b[at + 2 * i] !== 0 || b[at + 2 * i + 1] !== 0) { i++; continue; }
+    let j = i + 1;
+    while (j < 8 && b[at + 2 * j] === 0 && b[at + 2 * j + 1] === 0) j++;
     if (j - i > bestLen) { bestAt = i; bestLen = j - i; }
     i = j;
   }
-  const hex = (ws: number[]): string => ws.map((x) => x.toString(16)).join(':');
-  if (bestAt < 0) return hex(w);
-  return `${hex(w.slice(0, bestAt))}::${hex(w.slice(bestAt + bestLen))}`;
+  let out = '';
+  for (let i = 0; i < 8; i++) {
+    if (i === bestAt) {
+      out += '::';
+      i += bestLen - 1;
+      continue;
+    }
+    if (out !== '' && !out.endsWith(':')) out += ':';
+    out += ((b[at + 2 * i]! << 8) | b[at + 2 * i + 1]!).toString(16);
+  }
+  return out;
 }
 
 /** 4 bytes → IPv4, 16 → IPv6, anything else → null. */
-export function formatIP(b: Uint8Array): string | null {
-  if (b.length === 4) return formatIPv4(b);
-  if (b.length === 16) return formatIPv6(b);
+export function formatIP(b: Uint8Array, at = 0, len = b.length - at): string | null {
+  if (len === 4) return formatIPv4(b, at);
+  if (len === 16) return formatIPv6(b, at);
   return null;
 }
 
@@ -96,6 +151,8 @@ export function parseLladdr(text: string): Uint8Array | null {
   return out;
 }
 
-export function formatLladdr(b: Uint8Array): string {
-  return Array.from(b, (x) => x.toString(16).padStart(2, '0')).join(':');
+export function formatLladdr(b: Uint8Array, at = 0, len = b.length - at): string {
+  let out = '';
+  for (let i = 0; i < len; i++) out += (i === 0 ? '' : ':') + (b[at + i]! < 16 ? '0' : '') + b[at + i]!.toString(16);
+  return out;
 }

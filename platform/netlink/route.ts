@@ -11,7 +11,6 @@
  * Table ids above 255 only fit in RTA_TABLE; the kernel always reports RTA_TABLE.
  */
 import { AF, NLM_F, RT_SCOPE, RT_TABLE, RTA, RTN, RTPROT } from './constants';
-import { parseIP } from './ip';
 import type { NlMessage } from './message';
 import {
   bytes, decodeBody, encodeBody, ipAddr, u32, u8, s32,
@@ -134,13 +133,13 @@ export function toRouteDeleteMessage(r: Route): RouteMessage {
   return m;
 }
 
-/** Checks that encodeBody cannot make: prefix length fits the family, addresses agree. */
+/** Checks that encodeBody cannot make: prefix length fits the family, gateway in the
+ *  same family. (Address syntax is checked when the attribute is encoded.) */
 export function checkRoute(r: Route): EncodeError | null {
   const bad = (field: string, reason: string): EncodeError => ({ where: 'route', field, reason });
-  const dst = parseIP(r.dst);
-  if (dst === null) return bad('dst', `not an address: ${r.dst}`);
-  if (!Number.isInteger(r.dstLen) || r.dstLen < 0 || r.dstLen > dst.length * 8) return bad('dstLen', `${r.dstLen}`);
-  if (r.gateway !== undefined && parseIP(r.gateway)?.length !== dst.length) return bad('gateway', `${r.gateway} is not in the family of ${r.dst}`);
+  const v6 = r.dst.includes(':');
+  if (!Number.isInteger(r.dstLen) || r.dstLen < 0 || r.dstLen > (v6 ? 128 : 32)) return bad('dstLen', `${r.dstLen}`);
+  if (r.gateway !== undefined && r.gateway.includes(':') !== v6) return bad('gateway', `${r.gateway} is not in the family of ${r.dst}`);
   if (r.table !== undefined && (!Number.isInteger(r.table) || r.table < 1 || r.table > 0xffffffff)) return bad('table', `${r.table}`);
   if (r.protocol !== undefined && (!Number.isInteger(r.protocol) || r.protocol < 0 || r.protocol > 255)) return bad('protocol', `${r.protocol}`);
   return null;

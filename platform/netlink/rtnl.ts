@@ -28,7 +28,12 @@ import {
 } from './route';
 import { ENOBUFS, NetlinkSocket, errnoName, isOsError, type OsError } from './socket';
 import { NETLINK_ROUTE } from './constants';
-import { encodeBody, isEncodeError, type DecodeError, type Decoded, type EncodeError } from './wire';
+import {
+  HOST_LE, NLMSG_HDRLEN, NO_ROOM, align4, encodeBody, encodeBodyInto, maxBodyLength, view,
+  type Attributed, type DecodeError, type Decoded, type EncodeError, type MessageSpec,
+} from './wire';
+
+const isMessage = <M extends Attributed>(m: M | EncodeError): m is M => 'unknownAttrs' in m;
 import { ifaddrmsg } from './addr';
 
 export type RtnlError =
@@ -157,40 +162,89 @@ export class Rtnl {
     return new Promise((resolve) => {
       let failure: RtnlError | null = null;
       this.stats.requests++;
-      this.sendChunk([req], {
-        onError: (_seq, e) => { failure = e; },
+      const frame = new Uint8Array(messageLength(req.body.length));
+      writeMessage(frame, 0, { type: req.type, flags: req.flags, seq: 0, pid: 0 }, req.body);
+      this.sendFrames(frame, 1, {
+        onError: (_i, e) => { failure = e; },
         finish: (r) => resolve(r.ok && failure !== null ? err(failure) : r),
       });
     });
   }
 
   /** Many requests, chunked into few sendmsg calls (see the header comment). */
-  async batch(reqs: readonly RtnlRequest[]): Promise<BatchResult> {
+  batch(reqs: readonly RtnlRequest[]): Promise<BatchResult> {
+    return this.batchFrames(
+      reqs.length,
+      (i) => reqs[i]!.type,
+      (i) => reqs[i]!.flags,
+      (i, out, off) => {
+        const body = reqs[i]!.body;
+        if (out.length - off < body.length) return NO_ROOM;
+        out.set(body, off);
+        return off + body.length;
+      },
+      (i) => reqs[i]!.body.length,
+    );
+  }
+
+  /**
+   * The batching engine: bodies are encoded straight into the chunk buffer (no
+   * per-request allocation), chunks are cut at batchMessages / batchBytes, and at most
+   * maxInFlight chunks are outstanding.
+   */
+  private async batchFrames(
+    count: number,
+    typeOf: (i: number) => number,
+    flagsOf: (i: number) => number,
+    write: (i: number, out: Uint8Array, off: number, dv: DataView) => number | EncodeError,
+    maxLength: (i: number) => number,
+  ): Promise<BatchResult> {
     const failures = new Map<number, RtnlError>();
     let done = 0;
     const inFlight = new Set<Promise<void>>();
-    for (let start = 0; start < reqs.length; ) {
-      let end = start;
-      let bytes = 0;
-      while (end < reqs.length && end - start < this.batchMessages) {
-        const len = messageLength(reqs[end]!.body.length);
-        if (end > start && bytes + len > this.batchBytes) break;
-        bytes += len;
-        end++;
+    let i = 0;
+    while (i < count) {
+      // a guess for small batches; a request that does not fit starts the next chunk
+      let buf = new Uint8Array(Math.min(this.batchBytes, (count - i) * 256));
+      let dv = view(buf);
+      let pos = 0;
+      let grown = false;
+      const index: number[] = [];
+      while (i < count && index.length < this.batchMessages) {
+        const end = buf.length - pos < NLMSG_HDRLEN ? NO_ROOM : write(i, buf, pos + NLMSG_HDRLEN, dv);
+        if (end === NO_ROOM) {
+          if (index.length > 0) break;
+          if (grown) {
+            failures.set(i++, { kind: 'encode', error: { where: 'batch', field: '', reason: 'does not fit its own buffer' } });
+            continue;
+          }
+          buf = new Uint8Array(messageLength(maxLength(i))); // one request larger than the guess
+          dv = view(buf);
+          grown = true;
+          continue;
+        }
+        if (typeof end !== 'number') {
+          failures.set(i++, { kind: 'encode', error: end });
+          continue;
+        }
+        dv.setUint32(pos, end - pos, HOST_LE);
+        dv.setUint16(pos + 4, typeOf(i), HOST_LE);
+        dv.setUint16(pos + 6, flagsOf(i), HOST_LE);
+        pos = align4(end);
+        index.push(i++);
       }
-      const base = start;
-      const chunk = reqs.slice(start, end);
-      this.stats.requests += chunk.length;
+      if (index.length === 0) break;
+      this.stats.requests += index.length;
       const p = new Promise<void>((resolve) => {
         let errors = 0;
-        this.sendChunk(chunk, {
-          onError: (i, e) => {
-            if (!failures.has(base + i)) errors++;
-            failures.set(base + i, e);
+        this.sendFrames(buf.subarray(0, pos), index.length, {
+          onError: (k, e) => {
+            if (!failures.has(index[k]!)) errors++;
+            failures.set(index[k]!, e);
           },
           finish: (r) => {
-            if (r.ok) done += chunk.length - errors;
-            else for (let i = 0; i < chunk.length; i++) if (!failures.has(base + i)) failures.set(base + i, r.error);
+            if (r.ok) done += index.length - errors;
+            else for (const j of index) if (!failures.has(j)) failures.set(j, r.error);
             resolve();
           },
         });
@@ -198,31 +252,35 @@ export class Rtnl {
       inFlight.add(p);
       void p.then(() => inFlight.delete(p));
       if (inFlight.size >= this.maxInFlight) await Promise.race(inFlight);
-      start = end;
     }
     await Promise.all(inFlight);
     return { done, failures };
   }
 
-  /** Sends reqs in one sendmsg; onError gets the index within reqs. */
-  private sendChunk(
-    reqs: readonly RtnlRequest[],
+  /**
+   * Sends `count` framed messages in one sendmsg: numbers them from the next sequence
+   * number, sets NLM_F_REQUEST on all and NLM_F_ACK on the last only.
+   * onError gets the message's position in the frames.
+   */
+  private sendFrames(
+    frames: Uint8Array,
+    count: number,
     h: { onError(index: number, e: RtnlError): void; finish(r: RtnlResult<void>): void },
   ): void {
     if (this.closed) return h.finish(err({ kind: 'closed' }));
-    if (this.seq + reqs.length >= 0xffffffff) this.seq = 0;
+    if (this.seq + count >= 0xffffffff) this.seq = 0;
     const first = this.seq + 1;
-    this.seq += reqs.length;
+    this.seq += count;
     const last = this.seq;
-    let len = 0;
-    for (const r of reqs) len += messageLength(r.body.length);
-    const buf = new Uint8Array(len);
-    let off = 0;
-    reqs.forEach((r, i) => {
-      const ack = i === reqs.length - 1 ? NLM_F.ACK : 0;
-      const flags = ((r.flags | NLM_F.REQUEST) & ~NLM_F.ACK) | ack;
-      off = writeMessage(buf, off, { type: r.type, flags, seq: first + i, pid: 0 }, r.body);
-    });
+    const dv = view(frames);
+    for (let k = 0, off = 0; k < count; k++) {
+      const flags = dv.getUint16(off + 6, HOST_LE);
+      const ack = k === count - 1 ? NLM_F.ACK : 0;
+      dv.setUint16(off + 6, ((flags | NLM_F.REQUEST) & ~NLM_F.ACK) | ack, HOST_LE);
+      dv.setUint32(off + 8, first + k, HOST_LE);
+      dv.setUint32(off + 12, 0, HOST_LE);
+      off += align4(dv.getUint32(off, HOST_LE));
+    }
     let timer: NodeJS.Timeout | undefined;
     const w: Waiter = {
       first,
@@ -239,7 +297,7 @@ export class Rtnl {
     this.waiters.set(last, w);
     if (first !== last) this.ranges.add(w);
     this.stats.chunks++;
-    const sent = this.sock.send(buf);
+    const sent = this.sock.send(frames);
     if (isOsError(sent)) return w.finish(err({ kind: 'os', error: sent }));
     timer = setTimeout(() => w.finish(err({ kind: 'timeout', afterMs: this.timeoutMs })), this.timeoutMs);
     this.updateRef();
@@ -370,11 +428,11 @@ export class Rtnl {
   /** RTM_NEWROUTE for each route (EXCL unless replace); failures by index. */
   addRoutes(routes: readonly Route[], opts: { replace?: boolean } = {}): Promise<BatchResult> {
     const flags = opts.replace === true ? ROUTE_REQUEST_FLAGS.replace : ROUTE_REQUEST_FLAGS.add;
-    return this.batchEncoded(routes, (r) => checkRoute(r) ?? encodeBody(rtmsg, toRouteMessage(r)), RTM.NEWROUTE, flags);
+    return this.batchEncoded(routes, rtmsg, (r) => checkRoute(r) ?? toRouteMessage(r), RTM.NEWROUTE, flags);
   }
 
   deleteRoutes(routes: readonly Route[]): Promise<BatchResult> {
-    return this.batchEncoded(routes, (r) => checkRoute(r) ?? encodeBody(rtmsg, toRouteDeleteMessage(r)), RTM.DELROUTE, ROUTE_REQUEST_FLAGS.del);
+    return this.batchEncoded(routes, rtmsg, (r) => checkRoute(r) ?? toRouteDeleteMessage(r), RTM.DELROUTE, ROUTE_REQUEST_FLAGS.del);
   }
 
   /** Kernel-side filtering where strict checking is available, and again here. */
@@ -400,15 +458,15 @@ export class Rtnl {
 
   /** RTM_NEWNEIGH with CREATE|REPLACE (the entry becomes what we say). */
   addNeighbours(neighs: readonly Neighbour[]): Promise<BatchResult> {
-    return this.batchEncoded(neighs, (n) => encodeBody(ndmsg, toNeighMessage(n)), RTM.NEWNEIGH, NLM_F.CREATE | NLM_F.REPLACE);
+    return this.batchEncoded(neighs, ndmsg, toNeighMessage, RTM.NEWNEIGH, NLM_F.CREATE | NLM_F.REPLACE);
   }
 
   deleteNeighbours(neighs: readonly Neighbour[]): Promise<BatchResult> {
-    return this.batchEncoded(neighs, (n) => {
+    return this.batchEncoded(neighs, ndmsg, (n) => {
       const m = toNeighMessage(n);
       delete m.lladdr;
       m.state = 0;
-      return encodeBody(ndmsg, m);
+      return m;
     }, RTM.DELNEIGH, 0);
   }
 
@@ -437,26 +495,36 @@ export class Rtnl {
     return ok(this.decodeAll(r.value, RTM.NEWADDR, decodeAddr, () => true));
   }
 
-  private async batchEncoded<T>(
+  /** Encode items with spec straight into the chunk buffers. */
+  private batchEncoded<T, M extends Attributed>(
     items: readonly T[],
-    encode: (x: T) => Uint8Array | EncodeError,
+    spec: MessageSpec<M>,
+    toMessage: (x: T) => M | EncodeError,
     type: number,
     flags: number,
   ): Promise<BatchResult> {
-    const reqs: RtnlRequest[] = [];
-    const index: number[] = []; // request position → item position
-    const bad = new Map<number, RtnlError>();
-    items.forEach((x, i) => {
-      const body = encode(x);
-      if (isEncodeError(body)) bad.set(i, { kind: 'encode', error: body });
-      else {
-        reqs.push({ type, flags, body });
-        index.push(i);
+    let cachedI = -1;
+    let cached: M | EncodeError = { where: '', field: '', reason: '' };
+    const message = (i: number): M | EncodeError => {
+      if (i !== cachedI) {
+        cachedI = i;
+        cached = toMessage(items[i]!);
       }
-    });
-    const r = await this.batch(reqs);
-    for (const [i, e] of r.failures) bad.set(index[i]!, e);
-    return { done: r.done, failures: bad };
+      return cached;
+    };
+    return this.batchFrames(
+      items.length,
+      () => type,
+      () => flags,
+      (i, out, off, dv) => {
+        const m = message(i);
+        return isMessage(m) ? encodeBodyInto(spec, m, out, off, dv) : m;
+      },
+      (i) => {
+        const m = message(i);
+        return isMessage(m) ? maxBodyLength(spec, m) : 0;
+      },
+    );
   }
 
   private decodeAll<T>(msgs: NlMessage[], type: number, decode: (m: NlMessage) => Decoded<T>, keep: (x: T) => boolean): DumpResult<T> {

@@ -18,7 +18,7 @@
  * return a DecodeError naming the structure, field and byte offset.
  */
 import { NLA_TYPE_MASK } from './constants';
-import { formatIP, formatLladdr, parseIP, parseLladdr } from './ip';
+import { formatIP, formatLladdr, parseIPv4Into, parseIPv6Into, parseLladdr } from './ip';
 
 export const HOST_LE: boolean = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 export const NLMSG_HDRLEN = 16;
@@ -79,24 +79,28 @@ export function writeField(v: DataView, off: number, kind: FieldKind, x: number)
 // ---------------------------------------------------------------------------------
 // Attribute value codecs
 
-/** How one attribute's value is read and written. decode/encode return undefined for
- *  bytes or values they cannot represent; the caller turns that into an error. */
+/** How one attribute's value is read and written, in place: decode reads the `len`
+ *  value bytes at `off` (undefined: bytes it cannot represent); write puts the value at
+ *  `off` and returns the bytes written (-1: a value it cannot encode). The encoder
+ *  writes straight into the message buffer, sized by maxLength. */
 export interface AttrCodec<V> {
   readonly kind: string;
-  decode(b: Uint8Array): V | undefined;
-  encode(v: V): Uint8Array | undefined;
+  decode(b: Uint8Array, off: number, len: number, dv: DataView): V | undefined;
+  /** Upper bound of the value's encoded length. */
+  maxLength(v: V): number;
+  write(v: V, out: Uint8Array, off: number, dv: DataView): number;
 }
 
 function scalar(kind: FieldKind): AttrCodec<number> {
   const size = FIELD_SIZE[kind];
   return {
     kind,
-    decode: (b) => (b.length === size ? readField(view(b), 0, kind) : undefined),
-    encode: (x) => {
-      if (!Number.isInteger(x)) return undefined;
-      const out = new Uint8Array(size);
-      writeField(view(out), 0, kind, x);
-      return out;
+    decode: (_b, off, len, dv) => (len === size ? readField(dv, off, kind) : undefined),
+    maxLength: () => size,
+    write: (x, _out, off, dv) => {
+      if (!Number.isInteger(x)) return -1;
+      writeField(dv, off, kind, x);
+      return size;
     },
   };
 }
@@ -109,38 +113,53 @@ export const s32 = scalar('s32');
 /** NUL-terminated string (the NUL is optional on input, always written). */
 export const cstring: AttrCodec<string> = {
   kind: 'string',
-  decode: (b) => {
-    const nul = b.indexOf(0);
-    return Buffer.from(b.buffer, b.byteOffset, nul < 0 ? b.length : nul).toString('utf8');
+  decode: (b, off, len) => {
+    const value = b.subarray(off, off + len);
+    const nul = value.indexOf(0);
+    return Buffer.from(value.buffer, value.byteOffset, nul < 0 ? len : nul).toString('utf8');
   },
-  encode: (s) => {
-    const bytes = Buffer.from(s, 'utf8');
-    if (bytes.includes(0)) return undefined;
-    const out = new Uint8Array(bytes.length + 1);
-    out.set(bytes);
-    return out;
+  maxLength: (s) => Buffer.byteLength(s, 'utf8') + 1,
+  write: (s, out, off) => {
+    const n = Buffer.from(out.buffer, out.byteOffset, out.byteLength).write(s, off, 'utf8');
+    if (out.subarray(off, off + n).includes(0)) return -1;
+    out[off + n] = 0;
+    return n + 1;
   },
 };
 
 /** IPv4 (4 bytes) or IPv6 (16 bytes) address as text. */
 export const ipAddr: AttrCodec<string> = {
   kind: 'address',
-  decode: (b) => formatIP(b) ?? undefined,
-  encode: (s) => parseIP(s) ?? undefined,
+  decode: (b, off, len) => formatIP(b, off, len) ?? undefined,
+  maxLength: () => 16,
+  write: (s, out, off) => {
+    if (s.includes(':')) return parseIPv6Into(s, out, off) ? 16 : -1;
+    return parseIPv4Into(s, 0, s.length, out, off) ? 4 : -1;
+  },
 };
 
 /** Link-layer address as colon-separated hex. */
 export const lladdr: AttrCodec<string> = {
   kind: 'lladdr',
-  decode: (b) => formatLladdr(b),
-  encode: (s) => parseLladdr(s) ?? undefined,
+  decode: (b, off, len) => formatLladdr(b, off, len),
+  maxLength: () => 32,
+  write: (s, out, off) => {
+    const b = parseLladdr(s);
+    if (b === null || b.length > 32) return -1;
+    out.set(b, off);
+    return b.length;
+  },
 };
 
 /** Opaque bytes (nested attributes we do not interpret, cacheinfo, stats). */
 export const bytes: AttrCodec<Uint8Array> = {
   kind: 'bytes',
-  decode: (b) => b.slice(),
-  encode: (b) => b,
+  decode: (b, off, len) => b.slice(off, off + len),
+  maxLength: (b) => b.length,
+  write: (b, out, off) => {
+    out.set(b, off);
+    return b.length;
+  },
 };
 
 // ---------------------------------------------------------------------------------
@@ -207,6 +226,18 @@ export interface MessageSpec<T extends Attributed> {
   blank(): T;
 }
 
+/** Attribute rows indexed by type, built once per spec. */
+const rowIndex = new WeakMap<object, (AttrRow<never> | undefined)[]>();
+function rowsByType<T extends Attributed>(spec: MessageSpec<T>): (AttrRow<T> | undefined)[] {
+  let idx = rowIndex.get(spec) as (AttrRow<T> | undefined)[] | undefined;
+  if (idx === undefined) {
+    idx = [];
+    for (const r of spec.attrs) idx[r.type] = r;
+    rowIndex.set(spec, idx as (AttrRow<never> | undefined)[]);
+  }
+  return idx;
+}
+
 /** Decode a family payload (the bytes after nlmsghdr). `base` is its offset for errors. */
 export function decodeBody<T extends Attributed>(spec: MessageSpec<T>, p: Uint8Array, base = NLMSG_HDRLEN): Decoded<T> {
   if (p.length < spec.headerLength) {
@@ -216,21 +247,27 @@ export function decodeBody<T extends Attributed>(spec: MessageSpec<T>, p: Uint8A
   const rec = value as unknown as Record<string, unknown>;
   const v = view(p);
   for (const f of spec.fields) rec[f.key] = readField(v, f.offset, f.kind);
-  const hdr = align4(spec.headerLength);
-  const attrs = splitAttrs(p.subarray(Math.min(hdr, p.length)), spec.name, base + hdr);
-  if (!attrs.ok) return attrs;
-  for (const a of attrs.value) {
-    const row = spec.attrs.find((r) => r.type === (a.type & NLA_TYPE_MASK));
+  const rows = rowsByType(spec);
+  let off = align4(spec.headerLength);
+  while (off < p.length) {
+    const left = p.length - off;
+    if (left < NLA_HDRLEN) return fail(spec.name, base + off, `${left} trailing bytes`);
+    const len = v.getUint16(off, HOST_LE);
+    const rawType = v.getUint16(off + 2, HOST_LE);
+    const type = rawType & NLA_TYPE_MASK;
+    if (len < NLA_HDRLEN) return fail(spec.name, base + off, `attribute ${type} length ${len} < 4`);
+    if (len > left) return fail(spec.name, base + off, `attribute ${type} length ${len} > ${left} bytes left`);
+    const row = rows[type];
     if (row === undefined) {
-      value.unknownAttrs.push(a);
-      continue;
+      value.unknownAttrs.push({ type: rawType, data: p.slice(off + NLA_HDRLEN, off + len) });
+    } else {
+      const x = row.codec.decode(p, off + NLA_HDRLEN, len - NLA_HDRLEN, v);
+      if (x === undefined) {
+        return fail(spec.name, base + off, `${String(row.key)} (${row.codec.kind}) cannot be ${len - NLA_HDRLEN} bytes`);
+      }
+      rec[row.key as string] = x;
     }
-    const x = row.codec.decode(a.data);
-    if (x === undefined) {
-      const at = base + hdr + (a.data.byteOffset - p.byteOffset - hdr) - NLA_HDRLEN;
-      return fail(spec.name, at, `${String(row.key)} (${row.codec.kind}) cannot be ${a.data.length} bytes`);
-    }
-    rec[row.key as string] = x;
+    off += align4(len);
   }
   return ok(value);
 }
@@ -241,29 +278,61 @@ export interface EncodeError {
   readonly reason: string;
 }
 
-/** Encode a family payload; fails (no throw) on a value an attribute cannot carry. */
-export function encodeBody<T extends Attributed>(spec: MessageSpec<T>, value: T): Uint8Array | EncodeError {
+/** Returned by encodeBodyInto when the value does not fit in the space left. */
+export const NO_ROOM = -1;
+
+/**
+ * Encode a family payload into out at off; returns the offset after it, NO_ROOM if
+ * the space left is too small (nothing that matters was written), or an EncodeError
+ * for a value an attribute cannot carry. Never throws.
+ */
+export function encodeBodyInto<T extends Attributed>(spec: MessageSpec<T>, value: T, out: Uint8Array, off: number, v: DataView): number | EncodeError {
   const rec = value as unknown as Record<string, unknown>;
-  const parts: { type: number; data: Uint8Array }[] = [];
-  let len = align4(spec.headerLength);
+  const present: AttrRow<T>[] = [];
+  const values: unknown[] = [];
+  let max = align4(spec.headerLength);
   for (const row of spec.attrs) {
     const x = rec[row.key as string];
     if (x === undefined || x === null) continue;
-    const data = (row.codec as AttrCodec<unknown>).encode(x);
-    if (data === undefined) return { where: spec.name, field: String(row.key), reason: `not a valid ${row.codec.kind}: ${String(x)}` };
-    parts.push({ type: row.type, data });
-    len += attrLength(data.length);
+    present.push(row);
+    values.push(x);
+    max += attrLength((row.codec as AttrCodec<unknown>).maxLength(x));
   }
-  for (const a of value.unknownAttrs) {
-    parts.push(a);
-    len += attrLength(a.data.length);
+  for (const a of value.unknownAttrs) max += attrLength(a.data.length);
+  if (out.length - off < max) return NO_ROOM;
+  out.fill(0, off, off + max);
+  for (const f of spec.fields) writeField(v, off + f.offset, f.kind, (rec[f.key] as number | undefined) ?? 0);
+  let at = off + align4(spec.headerLength);
+  for (let i = 0; i < present.length; i++) {
+    const row = present[i]!;
+    const n = (row.codec as AttrCodec<unknown>).write(values[i], out, at + NLA_HDRLEN, v);
+    if (n < 0) return { where: spec.name, field: String(row.key), reason: `not a valid ${row.codec.kind}: ${String(values[i])}` };
+    v.setUint16(at, NLA_HDRLEN + n, HOST_LE);
+    v.setUint16(at + 2, row.type, HOST_LE);
+    at += attrLength(n);
   }
-  const out = new Uint8Array(len);
-  const v = view(out);
-  for (const f of spec.fields) writeField(v, f.offset, f.kind, (rec[f.key] as number | undefined) ?? 0);
-  let off = align4(spec.headerLength);
-  for (const p of parts) off = writeAttr(out, off, p.type, p.data);
-  return out;
+  for (const a of value.unknownAttrs) at = writeAttr(out, at, a.type, a.data);
+  return at;
+}
+
+/** Upper bound of encodeBody's output, for sizing a buffer. */
+export function maxBodyLength<T extends Attributed>(spec: MessageSpec<T>, value: T): number {
+  const rec = value as unknown as Record<string, unknown>;
+  let max = align4(spec.headerLength);
+  for (const row of spec.attrs) {
+    const x = rec[row.key as string];
+    if (x !== undefined && x !== null) max += attrLength((row.codec as AttrCodec<unknown>).maxLength(x));
+  }
+  for (const a of value.unknownAttrs) max += attrLength(a.data.length);
+  return max;
+}
+
+/** Encode a family payload; fails (no throw) on a value an attribute cannot carry. */
+export function encodeBody<T extends Attributed>(spec: MessageSpec<T>, value: T): Uint8Array | EncodeError {
+  const out = new Uint8Array(maxBodyLength(spec, value));
+  const end = encodeBodyInto(spec, value, out, 0, view(out));
+  if (typeof end !== 'number') return end;
+  return end === out.length ? out : out.subarray(0, end);
 }
 
 export function isEncodeError(x: Uint8Array | EncodeError): x is EncodeError {
