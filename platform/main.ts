@@ -1,4 +1,6 @@
+import * as fs from 'node:fs';
 import { formatProblem } from '../src/config/config';
+import { parseUci } from '../src/config/uci';
 import { parseArgs } from './cli/args';
 import { renderStatus } from './cli/status';
 import { readConfigFile } from './config-file';
@@ -21,14 +23,22 @@ const USAGE = `usage: gleand <command> [options]
   version                          print the version
 `;
 
-/** The control socket: `-s`, else the one the config names, else the default. */
+/**
+ * The control socket: `-s`, else the one the config names, else the default. The
+ * file is only read for `control_socket`, so `status` still finds the daemon while
+ * the file on disk holds an edit the daemon refused.
+ */
 function socketPath(flags: Map<string, string | true>): string {
   const s = flags.get('-s') ?? flags.get('--socket');
   if (typeof s === 'string') return s;
   const c = flags.get('-c') ?? flags.get('--config');
   if (typeof c === 'string') {
-    const loaded = readConfigFile(c);
-    if (loaded.ok) return loaded.config.global.control_socket;
+    try {
+      const { doc } = parseUci(fs.readFileSync(c, 'utf8'));
+      const global = doc.sections.find((sec) => sec.type === 'global');
+      const st = global?.statements.filter((x) => x.name === 'control_socket').pop();
+      if (st) return st.value;
+    } catch { /* unreadable: fall through to the default */ }
   }
   return DEFAULT_SOCKET;
 }
