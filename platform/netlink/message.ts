@@ -124,7 +124,7 @@ export function decodeError(m: NlMessage): Decoded<ErrorMessage> {
   if (m.type !== NLMSG.ERROR) return fail('nlmsgerr', m.offset, `type ${m.type} is not NLMSG_ERROR`);
   if (p.length < 4) return fail('nlmsgerr', m.offset + NLMSG_HDRLEN, `${p.length} bytes, error needs 4`);
   const v = view(p);
-  const errno = -v.getInt32(0, HOST_LE);
+  const errno = -v.getInt32(0, HOST_LE) | 0; // | 0: no -0 for an ACK
   if (p.length < 4 + NLMSG_HDRLEN) return ok({ errno, request: null, extAck: {} });
   const origLen = v.getUint32(4, HOST_LE);
   const request: NlHeader = {
@@ -153,7 +153,7 @@ export function decodeDone(m: NlMessage): Decoded<DoneMessage> {
   if (m.type !== NLMSG.DONE) return fail('nlmsg_done', m.offset, `type ${m.type} is not NLMSG_DONE`);
   const interrupted = (m.flags & NLM_F.DUMP_INTR) !== 0;
   if (m.payload.length < 4) return ok({ errno: 0, interrupted, extAck: {} });
-  const errno = -view(m.payload).getInt32(0, HOST_LE);
+  const errno = -view(m.payload).getInt32(0, HOST_LE) | 0;
   if ((m.flags & NLM_F.ACK_TLVS) === 0) return ok({ errno, interrupted, extAck: {} });
   const extAck = readExtAck(m.payload.subarray(4), m.offset + NLMSG_HDRLEN + 4);
   if (!extAck.ok) return extAck;

@@ -142,10 +142,10 @@ export const ipAddr: AttrCodec<string> = {
 export const lladdr: AttrCodec<string> = {
   kind: 'lladdr',
   decode: (b, off, len) => formatLladdr(b, off, len),
-  maxLength: () => 32,
+  maxLength: (s) => Math.min(32, Math.ceil((s.length + 1) / 2)), // "0:0" is 2 octets in 3 chars
   write: (s, out, off) => {
     const b = parseLladdr(s);
-    if (b === null || b.length > 32) return -1;
+    if (b === null || b.length > Math.ceil((s.length + 1) / 2)) return -1;
     out.set(b, off);
     return b.length;
   },
@@ -300,7 +300,7 @@ export function encodeBodyInto<T extends Attributed>(spec: MessageSpec<T>, value
   }
   for (const a of value.unknownAttrs) max += attrLength(a.data.length);
   if (out.length - off < max) return NO_ROOM;
-  out.fill(0, off, off + max);
+  out.fill(0, off, off + align4(spec.headerLength));
   for (const f of spec.fields) writeField(v, off + f.offset, f.kind, (rec[f.key] as number | undefined) ?? 0);
   let at = off + align4(spec.headerLength);
   for (let i = 0; i < present.length; i++) {
@@ -309,6 +309,7 @@ export function encodeBodyInto<T extends Attributed>(spec: MessageSpec<T>, value
     if (n < 0) return { where: spec.name, field: String(row.key), reason: `not a valid ${row.codec.kind}: ${String(values[i])}` };
     v.setUint16(at, NLA_HDRLEN + n, HOST_LE);
     v.setUint16(at + 2, row.type, HOST_LE);
+    out.fill(0, at + NLA_HDRLEN + n, at + attrLength(n));
     at += attrLength(n);
   }
   for (const a of value.unknownAttrs) at = writeAttr(out, at, a.type, a.data);
