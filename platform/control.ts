@@ -10,7 +10,7 @@ import * as net from 'node:net';
  * It is root-only (mode 0600) and bounded: request size, concurrent clients and an
  * idle timeout, so a stuck or hostile local client cannot pin the daemon.
  */
-export type ControlHandler = (cmd: string, args: Record<string, unknown>) => unknown;
+export type ControlHandler = (cmd: string, args: Record<string, unknown>) => unknown | Promise<unknown>;
 
 const MAX_REQUEST_BYTES = 64 * 1024;
 const MAX_CLIENTS = 16;
@@ -61,12 +61,12 @@ export class ControlServer {
       while ((nl = buffered.indexOf('\n')) >= 0) {
         const line = buffered.slice(0, nl);
         buffered = buffered.slice(nl + 1);
-        sock.write(`${JSON.stringify(this.answer(line))}\n`);
+        void this.answer(line).then((a) => { if (!sock.destroyed) sock.write(`${JSON.stringify(a)}\n`); });
       }
     });
   }
 
-  private answer(line: string): unknown {
+  private async answer(line: string): Promise<unknown> {
     let req: unknown;
     try {
       req = JSON.parse(line);
@@ -78,7 +78,7 @@ export class ControlServer {
     }
     const { cmd, ...args } = req as { cmd: string } & Record<string, unknown>;
     try {
-      return { ok: true, result: this.handler(cmd, args) };
+      return { ok: true, result: await this.handler(cmd, args) };
     } catch (e) {
       return { ok: false, error: e instanceof Error ? e.message : String(e) };
     }

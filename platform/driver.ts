@@ -21,4 +21,6 @@ export interface Driver {
   execute(action: Action): void;
   stop(): Promise<void>;
   status?(): Record<string, unknown>;
+  /** Answer a control query it owns (e.g. `routes` from a kernel dump); `undefined`: not mine. */
+  query?(what: string): Promise<unknown> | undefined;
 }

@@ -5,7 +5,12 @@ import { parseArgs } from './cli/args';
 import { renderStatus } from './cli/status';
 import { readConfigFile } from './config-file';
 import { controlRequest } from './control';
+import { DhcpModule } from '../src/relay/module';
+import { IdentityDriver } from './identity-driver';
+import { KernelDriver } from './kernel-driver';
+import { PacketDriver } from './packet-driver';
 import { Runtime } from './runtime';
+import { UdpDriver } from './udp-driver';
 import { VERSION } from './version';
 
 /**
@@ -55,10 +60,16 @@ async function main(argv: string[]): Promise<number> {
   switch (command) {
     case 'run': {
       const c = flags.get('-c') ?? flags.get('--config');
+      const dhcp = new DhcpModule();
       const runtime = new Runtime({
         configPath: typeof c === 'string' ? c : DEFAULT_CONFIG,
-        modules: () => [],
-        drivers: () => [],
+        modules: () => [dhcp],
+        drivers: () => [
+          new IdentityDriver(),
+          new KernelDriver(() => dhcp.desiredState(), null),
+          new PacketDriver(),
+          new UdpDriver(),
+        ],
       });
       if (!(await runtime.start())) return 1;
       return runtime.stopped;

@@ -149,15 +149,16 @@ export class Runtime {
     this.log.log('notice', 'config', 'reloaded', { file: this.opts.configPath });
   }
 
-  private command(cmd: string, _args: Record<string, unknown>): unknown {
-    switch (cmd) {
-      case 'status':
-        return this.status();
-      case 'ping':
-        return 'pong';
-      default:
-        throw new Error(`unknown command '${cmd}'`);
+  private async command(cmd: string, _args: Record<string, unknown>): Promise<unknown> {
+    if (cmd === 'status') return this.status();
+    if (cmd === 'ping') return 'pong';
+    for (const d of this.drivers) {
+      const r = d.query?.(cmd);
+      if (r !== undefined) return r;
     }
+    const r = this.agent.query(cmd);
+    if (r !== undefined) return r;
+    throw new Error(`unknown command '${cmd}'`);
   }
 
   status(): Record<string, unknown> {

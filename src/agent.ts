@@ -56,6 +56,15 @@ export class Agent {
     return next;
   }
 
+  /** The first module that answers a control query; `undefined` when none does. */
+  query(what: string): unknown {
+    for (const m of this.modules) {
+      const r = m.query?.(what);
+      if (r !== undefined) return r;
+    }
+    return undefined;
+  }
+
   /** The JSON document `gleand status --json` prints (stable keys for scripts). */
   status(now: Instant): Record<string, unknown> {
     const modules: Record<string, unknown> = {};

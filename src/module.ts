@@ -14,4 +14,6 @@ export interface Module {
   nextDeadline(): Instant | null;
   /** A JSON-safe snapshot for `gleand status`. */
   status(): Record<string, unknown>;
+  /** Answer a control-socket query it owns (`bindings`, ...); `undefined`: not mine. */
+  query?(what: string): unknown;
 }

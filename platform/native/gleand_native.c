@@ -9,7 +9,9 @@
  *
  * Receive: a uv_poll_t per socket; on readiness we recvmsg() in a loop until EAGAIN
  * and deliver the datagrams in batches (one callback per batch, not per datagram),
- * as one Buffer plus the length of each datagram.
+ * as one Buffer plus the length of each datagram, and each sender's address in a
+ * fixed NAME_BYTES slot (a packet socket's sockaddr_ll carries the ingress ifindex,
+ * the packet type and the source MAC: what a relay on unnumbered ports needs).
  *
  * libuv quirk: uv_poll reports POLLERR as status UV_EBADF and stops the handle.
  * A netlink socket polls POLLERR while sk_err is ENOBUFS, so a status < 0 is not
@@ -27,6 +29,7 @@
 #include <unistd.h>
 #include <netinet/in.h>
 #include <linux/netlink.h>
+#include <linux/filter.h>
 #ifndef SOL_NETLINK
 #define SOL_NETLINK 270
 #endif
@@ -34,6 +37,7 @@
 #define ARENA_BYTES (1024 * 1024)  /* batch buffer, reused */
 #define SLOT_BYTES (64 * 1024)     /* room guaranteed for each datagram */
 #define MAX_LENS 4096              /* datagrams per batch */
+#define NAME_BYTES 32              /* sockaddr slot per datagram (sockaddr_in6 28, sockaddr_ll 20) */
 
 typedef struct watcher {
   uv_poll_t poll;
@@ -49,6 +53,7 @@ typedef struct {
   watcher_t *head;
   unsigned char *arena;
   uint32_t lens[MAX_LENS];
+  unsigned char names[MAX_LENS * NAME_BYTES];
 } instance_t;
 
 #define CHECK(call) do { if ((call) != napi_ok) return NULL; } while (0)
@@ -163,7 +168,7 @@ static napi_value js_sendto(napi_env env, napi_callback_info info) {
 static void deliver(watcher_t *w, int err, size_t bytes, size_t count) {
   napi_env env = w->env;
   napi_handle_scope scope;
-  napi_value cb, recv, argv[3], result;
+  napi_value cb, recv, argv[4], result;
   void *data;
   if (napi_open_handle_scope(env, &scope) != napi_ok) return;
   if (napi_get_reference_value(env, w->cb, &cb) == napi_ok && cb != NULL) {
@@ -177,11 +182,13 @@ static void deliver(watcher_t *w, int err, size_t bytes, size_t count) {
       napi_create_arraybuffer(env, count * 4, &lens, &ab);
       memcpy(lens, in->lens, count * 4);
       napi_create_typedarray(env, napi_uint32_array, count, ab, 0, &argv[2]);
+      napi_create_buffer_copy(env, count * NAME_BYTES, in->names, &data, &argv[3]);
     } else {
       napi_get_null(env, &argv[1]);
       napi_get_null(env, &argv[2]);
+      napi_get_null(env, &argv[3]);
     }
-    if (napi_make_callback(env, w->actx, recv, cb, 3, argv, &result) == napi_pending_exception) {
+    if (napi_make_callback(env, w->actx, recv, cb, 4, argv, &result) == napi_pending_exception) {
       napi_value exc;
       if (napi_get_and_clear_last_exception(env, &exc) == napi_ok) napi_fatal_exception(env, exc);
     }
@@ -217,6 +224,9 @@ static void on_poll(uv_poll_t *h, int status, int events) {
   for (int rounds = 0; !w->closing && rounds < 64; ) {
     struct iovec iov = { in->arena + off, ARENA_BYTES - off };
     struct msghdr mh; memset(&mh, 0, sizeof mh);
+    unsigned char *name = in->names + count * NAME_BYTES;
+    memset(name, 0, NAME_BYTES);
+    mh.msg_name = name; mh.msg_namelen = NAME_BYTES;
     mh.msg_iov = &iov; mh.msg_iovlen = 1;
     ssize_t n = recvmsg(w->fd, &mh, MSG_DONTWAIT);
     if (n < 0 && errno == EINTR) continue;
@@ -247,7 +257,18 @@ static watcher_t *find(instance_t *in, int fd) {
   return NULL;
 }
 
-/* startRecv(fd, cb(errno, data|null, lengths|null)) -> 0 | -errno */
+/* attachFilter(fd, classic BPF program as struct sock_filter[] bytes) -> 0 | -errno.
+ * struct sock_fprog holds a pointer, so it cannot be passed through setsockopt(). */
+static napi_value js_attach_filter(napi_env env, napi_callback_info info) {
+  napi_value a[2]; int32_t fd; void *prog; size_t len;
+  if (get_args(env, info, 2, a) || get_int(env, a[0], &fd)) return NULL;
+  if (get_bytes(env, a[1], &prog, &len, 0)) return NULL;
+  if (len == 0 || len % sizeof(struct sock_filter) != 0 || len / sizeof(struct sock_filter) > 4096) return num(env, -EINVAL);
+  struct sock_fprog fp = { (unsigned short)(len / sizeof(struct sock_filter)), (struct sock_filter *)prog };
+  return num(env, setsockopt(fd, SOL_SOCKET, SO_ATTACH_FILTER, &fp, sizeof fp) < 0 ? -errno : 0);
+}
+
+/* startRecv(fd, cb(errno, data|null, lengths|null, names|null)) -> 0 | -errno */
 static napi_value js_start_recv(napi_env env, napi_callback_info info) {
   napi_value a[2], name; int32_t fd; napi_valuetype t;
   instance_t *in = inst(env);
@@ -320,6 +341,7 @@ NAPI_MODULE_INIT(/* napi_env env, napi_value exports */) {
     { "bind", NULL, js_bind, NULL, NULL, NULL, napi_enumerable, NULL },
     { "getsockname", NULL, js_getsockname, NULL, NULL, NULL, napi_enumerable, NULL },
     { "sendto", NULL, js_sendto, NULL, NULL, NULL, napi_enumerable, NULL },
+    { "attachFilter", NULL, js_attach_filter, NULL, NULL, NULL, napi_enumerable, NULL },
     { "startRecv", NULL, js_start_recv, NULL, NULL, NULL, napi_enumerable, NULL },
     { "stopRecv", NULL, js_stop_recv, NULL, NULL, NULL, napi_enumerable, NULL },
     { "ref", NULL, js_ref, NULL, NULL, NULL, napi_enumerable, NULL },

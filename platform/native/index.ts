@@ -8,7 +8,10 @@
 import * as path from 'node:path';
 
 /** Called once per batch of datagrams (`errno` 0) or once per error (`data` null). */
-export type RecvCallback = (errno: number, data: Buffer | null, lengths: Uint32Array | null) => void;
+export type RecvCallback = (errno: number, data: Buffer | null, lengths: Uint32Array | null, names: Buffer | null) => void;
+
+/** Bytes of each sender-address slot in `names` (sockaddr_ll, sockaddr_in6 fit). */
+export const NAME_BYTES = 32;
 
 /** Socket constants as compiled for this architecture (they differ on MIPS). */
 export interface NativeConstants {
@@ -30,6 +33,8 @@ export interface NativeBinding {
   getsockname(fd: number): Buffer | number;
   /** → bytes sent | -errno; EAGAIN and ENOBUFS are returned, not thrown */
   sendto(fd: number, data: Uint8Array, sockaddr: Uint8Array | null): number;
+  /** Attach a classic BPF program (struct sock_filter[] as bytes): SO_ATTACH_FILTER. → 0 | -errno */
+  attachFilter(fd: number, program: Uint8Array): number;
   /** Watch fd with a uv_poll_t; datagrams are read with recvmsg until EAGAIN. → 0 | -errno */
   startRecv(fd: number, cb: RecvCallback): number;
   stopRecv(fd: number): number;

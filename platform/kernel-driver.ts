@@ -1,0 +1,227 @@
+import type { Action } from '../src/actions';
+import type { Config } from '../src/config/config';
+import { formatIPv4, formatIPv6, parseIPv4, parseIPv6 } from '../src/config/types';
+import { batches, diff, type KernelBatch } from '../src/kernel/diff';
+import type { KernelDelta, KernelState, NeighEntry, RouteEntry, VerifyEntry } from '../src/kernel/entries';
+import type { Driver, DriverContext } from './driver';
+import { linkInfo } from './links';
+import { AF, RT_SCOPE, Rtnl, type BatchResult, type Neighbour, type Route } from './netlink';
+
+/** Where source-verification entries live (nftables sets; see platform/nft/). */
+export interface VerifyBackend {
+  setPorts(ifindexes: readonly number[]): Promise<void>;
+  add(entries: readonly VerifyEntry[], ifindexOf: (device: string) => number | null): Promise<number>;
+  remove(entries: readonly VerifyEntry[], ifindexOf: (device: string) => number | null): Promise<number>;
+  dump(deviceOf: (ifindex: number) => string | null): Promise<VerifyEntry[]>;
+  close(): void;
+  status?(): Record<string, unknown>;
+}
+
+const BATCH = 1024;
+// Deleting what is already gone is success for a reconciler (ESRCH: route, ENOENT: neighbour).
+const GONE = new Set(['ESRCH', 'ENOENT']);
+
+/**
+ * Applies the core's kernel deltas through netlink and reconciles: at start and every
+ * `reconcile_interval` it dumps gleand's own entries (routes with its protocol number in
+ * its table, neighbours with NDA_PROTOCOL = that number, the verify sets), diffs them
+ * with the desired state and applies the difference in batches. Work is serialised in
+ * one queue, and every add is a create-or-replace, so a delta that races a reconcile is
+ * harmless: nothing is installed twice, and nothing gleand did not install is touched.
+ */
+export class KernelDriver implements Driver {
+  readonly name = 'kernel';
+  readonly actionKinds = ['kernel'] as const;
+  private rtnl: Rtnl | null = null;
+  private ctx!: DriverContext;
+  private config!: Config;
+  private queue: Promise<void> = Promise.resolve();
+  private timer: NodeJS.Timeout | null = null;
+  private ifindex = new Map<string, number>();
+  private readonly counters = {
+    applied: 0, failed: 0, noDevice: 0, reconciles: 0, lastReconcile: { added: 0, removed: 0, replaced: 0 },
+    errors: {} as Record<string, number>,
+  };
+
+  constructor(
+    private readonly desired: () => KernelState,
+    private readonly verify: VerifyBackend | null,
+  ) {}
+
+  async start(config: Config, ctx: DriverContext): Promise<void> {
+    this.ctx = ctx;
+    const r = Rtnl.open();
+    if (!r.ok) throw new Error(`netlink: ${JSON.stringify(r.error)}`);
+    this.rtnl = r.value;
+    await this.reconfigure(config);
+  }
+
+  async reconfigure(config: Config): Promise<void> {
+    this.config = config;
+    this.refreshIfindexes();
+    if (this.verify) await this.verify.setPorts([...this.ifindex.values()]);
+    if (this.timer) clearInterval(this.timer);
+    this.timer = setInterval(() => this.reconcile('periodic'), config.global.reconcile_interval * 1000);
+    this.timer.unref();
+    this.reconcile('start');
+  }
+
+  private refreshIfindexes(): void {
+    this.ifindex = new Map();
+    for (const s of this.config.subscribers) {
+      const info = linkInfo(s.device);
+      if (info) this.ifindex.set(s.device, info.ifindex);
+    }
+  }
+
+  private enqueue(job: () => Promise<void>): void {
+    this.queue = this.queue.then(job).catch((e: Error) =>
+      this.ctx.log('error', 'kernel', `netlink job failed: ${e.message}`, undefined, 'kernel:job'));
+  }
+
+  execute(a: Action): void {
+    if (a.kind !== 'kernel') return;
+    this.enqueue(() => this.apply(a.delta));
+  }
+
+  /** Dump, diff against the desired state, apply. */
+  reconcile(why: string): void {
+    this.enqueue(async () => {
+      this.refreshIfindexes();
+      const actual = await this.dump();
+      if (!actual) return;
+      const delta = diff(this.desired(), actual);
+      const n = (d: { add: unknown[]; remove: unknown[]; replace: unknown[] }[]) => ({
+        added: d.reduce((s, x) => s + x.add.length, 0),
+        removed: d.reduce((s, x) => s + x.remove.length, 0),
+        replaced: d.reduce((s, x) => s + x.replace.length, 0),
+      });
+      this.counters.lastReconcile = n([delta.routes, delta.neighbours, delta.verifies]);
+      this.counters.reconciles++;
+      await this.apply(delta);
+      const { added, removed, replaced } = this.counters.lastReconcile;
+      if (added + removed + replaced > 0 || why === 'start') {
+        this.ctx.log('info', 'kernel', 'reconciled', { why, added, removed, replaced });
+      }
+    });
+  }
+
+  private async dump(): Promise<KernelState | null> {
+    const rtnl = this.rtnl!;
+    const g = this.config.global;
+    const routes = await rtnl.dumpRoutes({ protocol: g.route_protocol, table: g.route_table });
+    const neighs = await rtnl.dumpNeighbours({});
+    if (!routes.ok || !neighs.ok) {
+      this.ctx.log('warn', 'kernel', 'dump failed; will retry at the next reconcile', undefined, 'kernel:dump');
+      return null;
+    }
+    const deviceOf = this.deviceOf();
+    const routeEntries: RouteEntry[] = [];
+    for (const r of routes.value.items) {
+      const device = r.oif === undefined ? null : deviceOf(r.oif);
+      const dst = r.dst === undefined ? null : (r.family === AF.INET ? parseIPv4(r.dst) : parseIPv6(r.dst));
+      if (!device || !dst) continue; // ours but on a device no port names: left for its owner
+      const gw = r.gateway === undefined ? null : (r.family === AF.INET ? parseIPv4(r.gateway) : parseIPv6(r.gateway));
+      routeEntries.push({ family: r.family === AF.INET ? 4 : 6, dst, dstLen: r.dstLen, device, gateway: gw });
+    }
+    const neighEntries: NeighEntry[] = [];
+    for (const n of neighs.value.items) {
+      if (n.protocol !== g.route_protocol || !n.dst || !n.lladdr) continue;
+      const device = deviceOf(n.ifindex);
+      const address = n.family === AF.INET ? parseIPv4(n.dst) : parseIPv6(n.dst);
+      if (!device || !address) continue;
+      neighEntries.push({ family: n.family === AF.INET ? 4 : 6, address, device, lladdr: macBytes(n.lladdr) });
+    }
+    const verifies = this.verify ? await this.verify.dump(deviceOf) : [];
+    return { routes: routeEntries, neighbours: neighEntries, verifies };
+  }
+
+  private deviceOf(): (ifindex: number) => string | null {
+    const byIndex = new Map([...this.ifindex].map(([d, i]) => [i, d]));
+    return (i) => byIndex.get(i) ?? null;
+  }
+
+  private async apply(delta: KernelDelta): Promise<void> {
+    for (const b of batches(delta, BATCH)) await this.applyBatch(b);
+  }
+
+  private async applyBatch(b: KernelBatch): Promise<void> {
+    const rtnl = this.rtnl!;
+    const ifindexOf = (d: string) => this.ifindex.get(d) ?? null;
+    if (b.kind === 'verify') {
+      if (!this.verify) return;
+      const n = b.op === 'remove' ? await this.verify.remove(b.entries, ifindexOf) : await this.verify.add(b.entries, ifindexOf);
+      this.counters.applied += n;
+      return;
+    }
+    if (b.kind === 'route') {
+      const routes = this.resolve(b.entries, (e, oif) => this.route(e, oif));
+      const r = b.op === 'remove' ? await rtnl.deleteRoutes(routes) : await rtnl.addRoutes(routes, { replace: true });
+      this.count(r, b.op === 'remove');
+      return;
+    }
+    const neighs = this.resolve(b.entries, (e, ifindex): Neighbour => ({
+      dst: addr(e.family, e.address), ifindex, lladdr: macText(e.lladdr), protocol: this.config.global.route_protocol,
+    }));
+    const r = b.op === 'remove' ? await rtnl.deleteNeighbours(neighs) : await rtnl.addNeighbours(neighs);
+    this.count(r, b.op === 'remove');
+  }
+
+  private route(e: RouteEntry, oif: number): Route {
+    const g = this.config.global;
+    return {
+      dst: addr(e.family, e.dst), dstLen: e.dstLen, oif, table: g.route_table, protocol: g.route_protocol,
+      ...(e.gateway ? { gateway: addr(e.family, e.gateway) } : { scope: RT_SCOPE.LINK }),
+    };
+  }
+
+  private resolve<E extends { device: string }, T>(entries: readonly E[], f: (e: E, ifindex: number) => T): T[] {
+    const out: T[] = [];
+    for (const e of entries) {
+      const i = this.ifindex.get(e.device);
+      if (i === undefined) this.counters.noDevice++;
+      else out.push(f(e, i));
+    }
+    return out;
+  }
+
+  private count(r: BatchResult, removing: boolean): void {
+    this.counters.applied += r.done;
+    for (const err of r.failures.values()) {
+      const code = err.kind === 'errno' ? err.code : err.kind;
+      if (removing && GONE.has(code)) continue;
+      this.counters.failed++;
+      this.counters.errors[code] = (this.counters.errors[code] ?? 0) + 1;
+      this.ctx.log('warn', 'kernel', 'netlink request failed', { error: code }, `kernel:${code}`);
+    }
+  }
+
+  /** `gleand routes`: what the kernel holds of gleand's, read back by a dump (not the core's view). */
+  query(what: string): Promise<unknown> | undefined {
+    if (what !== 'routes') return undefined;
+    return new Promise((resolve) => this.enqueue(async () => {
+      const s = await this.dump();
+      const prefix = (f: 4 | 6, a: Uint8Array, l: number) => `${addr(f, a)}/${l}`;
+      resolve(s && {
+        routes: [...s.routes].map((r) => ({ dst: prefix(r.family, r.dst, r.dstLen), via: r.gateway ? addr(r.family, r.gateway) : null, device: r.device })),
+        neighbours: [...s.neighbours].map((n) => ({ address: addr(n.family, n.address), lladdr: macText(n.lladdr), device: n.device })),
+        verify: [...s.verifies].map((v) => ({ source: prefix(v.family, v.prefix, v.prefixLength), mac: macText(v.mac), device: v.device })),
+      });
+    }));
+  }
+
+  async stop(): Promise<void> {
+    if (this.timer) clearInterval(this.timer);
+    await this.queue;
+    this.rtnl?.close();
+    this.verify?.close();
+  }
+
+  status(): Record<string, unknown> {
+    return { ...this.counters, rtnl: this.rtnl?.stats, verify: this.verify?.status?.() };
+  }
+}
+
+const addr = (family: 4 | 6, a: Uint8Array) => (family === 4 ? formatIPv4(a) : formatIPv6(a));
+const macText = (m: Uint8Array) => Array.from(m, (b) => b.toString(16).padStart(2, '0')).join(':');
+const macBytes = (t: string) => new Uint8Array(t.split(':').map((h) => parseInt(h, 16)));

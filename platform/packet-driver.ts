@@ -1,0 +1,150 @@
+import type { Action } from '../src/actions';
+import type { Config } from '../src/config/config';
+import type { SubscriberConfig } from '../src/config/schema';
+import { dhcpFilter } from './bpf';
+import type { Driver, DriverContext } from './driver';
+import { linkInfo, type LinkInfo } from './links';
+import { loadNative, NAME_BYTES, type NativeBinding } from './native';
+
+/**
+ * The subscriber side of the relay: one AF_PACKET socket per subscriber port. A port
+ * is unnumbered and its clients have no address yet, so the relay works at the link
+ * layer: it receives each DHCP frame with its ingress port and source MAC (which
+ * raw-socket's AF_INET sockets cannot report), and it sends replies to the client's
+ * MAC directly, with no ARP or ND (RFC 2131 §4.1). A BPF filter keeps everything but
+ * DHCP in the kernel.
+ */
+const ETH_P_ALL = 0x0003;
+const ETH_P_IP = 0x0800;
+const ETH_P_IPV6 = 0x86dd;
+const SOL_PACKET = 263;
+const PACKET_ADD_MEMBERSHIP = 1;
+const PACKET_MR_MULTICAST = 0;
+/** All_DHCP_Relay_Agents_and_Servers ff02::1:2 (RFC 8415 §7.1) as an Ethernet group (RFC 2464 §7). */
+const ALL_DHCP_RELAYS_MAC = [0x33, 0x33, 0x00, 0x01, 0x00, 0x02];
+
+const htons = (x: number) => ((x & 0xff) << 8) | (x >> 8);
+
+function sockaddrLl(native: NativeBinding, protocol: number, ifindex: number, mac?: Uint8Array): Uint8Array {
+  const sa = new Uint8Array(20);
+  const v = new DataView(sa.buffer);
+  v.setUint16(0, native.constants.AF_PACKET, true);
+  v.setUint16(2, protocol, false); // sll_protocol, network order
+  v.setInt32(4, ifindex, true);
+  if (mac) {
+    sa[11] = 6; // sll_halen
+    sa.set(mac, 12);
+  }
+  return sa;
+}
+
+interface PortSocket {
+  readonly port: string;
+  readonly link: LinkInfo;
+  readonly fd: number;
+}
+
+export class PacketDriver implements Driver {
+  readonly name = 'packet';
+  readonly actionKinds = ['link-send'] as const;
+  private native!: NativeBinding;
+  private ctx!: DriverContext;
+  private readonly sockets = new Map<string, PortSocket>();
+  private readonly counters = { received: 0, sent: 0, sendErrors: 0, recvErrors: 0, missingDevices: 0 };
+
+  async start(config: Config, ctx: DriverContext): Promise<void> {
+    const n = loadNative();
+    if (n instanceof Error) throw n;
+    this.native = n;
+    this.ctx = ctx;
+    await this.reconfigure(config);
+  }
+
+  async reconfigure(config: Config): Promise<void> {
+    const wanted = new Map(config.subscribers.map((s) => [s.name, s]));
+    for (const [name, s] of this.sockets) {
+      const cfg = wanted.get(name);
+      if (!cfg || cfg.device !== s.link.device) this.closePort(name);
+    }
+    for (const s of config.subscribers) if (!this.sockets.has(s.name)) this.openPort(s);
+  }
+
+  private openPort(s: SubscriberConfig): void {
+    const link = linkInfo(s.device);
+    if (!link) {
+      this.counters.missingDevices++;
+      this.ctx.log('warn', 'packet', 'device not found; port idle until the next reload', { port: s.name, device: s.device });
+      return;
+    }
+    const n = this.native;
+    const k = n.constants;
+    const fd = n.open(k.AF_PACKET, k.SOCK_DGRAM, htons(ETH_P_ALL));
+    const fail = (op: string, rc: number) => {
+      this.ctx.log('error', 'packet', `${op} failed`, { port: s.name, errno: -rc });
+      if (fd >= 0) n.close(fd);
+    };
+    if (fd < 0) return fail('socket', fd);
+    // The filter goes on before bind, so no unfiltered frame is ever queued.
+    let rc = n.attachFilter(fd, dhcpFilter());
+    if (rc < 0) return fail('SO_ATTACH_FILTER', rc);
+    rc = n.bind(fd, sockaddrLl(n, ETH_P_ALL, link.ifindex));
+    if (rc < 0) return fail('bind', rc);
+    const mreq = new Uint8Array(16);
+    new DataView(mreq.buffer).setInt32(0, link.ifindex, true);
+    new DataView(mreq.buffer).setUint16(4, PACKET_MR_MULTICAST, true);
+    new DataView(mreq.buffer).setUint16(6, 6, true);
+    mreq.set(ALL_DHCP_RELAYS_MAC, 8);
+    rc = n.setsockopt(fd, SOL_PACKET, PACKET_ADD_MEMBERSHIP, mreq);
+    if (rc < 0) return fail('PACKET_ADD_MEMBERSHIP', rc);
+    rc = n.startRecv(fd, (errno, data, lengths, names) => this.receive(s.name, errno, data, lengths, names));
+    if (rc < 0) return fail('startRecv', rc);
+    this.sockets.set(s.name, { port: s.name, link, fd });
+    this.ctx.emit({ kind: 'link', port: s.name, up: link.up, mac: link.mac, linkLocal: link.linkLocal });
+  }
+
+  private receive(port: string, errno: number, data: Buffer | null, lengths: Uint32Array | null, names: Buffer | null): void {
+    if (errno !== 0 || !data || !lengths || !names) {
+      this.counters.recvErrors++;
+      this.ctx.log('warn', 'packet', 'receive error', { port, errno }, `packet:recv:${port}`);
+      return;
+    }
+    let off = 0;
+    for (let i = 0; i < lengths.length; i++) {
+      const len = lengths[i]!;
+      const name = names.subarray(i * NAME_BYTES, (i + 1) * NAME_BYTES);
+      const protocol = (name[2]! << 8) | name[3]!;
+      const family = protocol === ETH_P_IP ? 4 : protocol === ETH_P_IPV6 ? 6 : 0;
+      const bytes = new Uint8Array(data.buffer, data.byteOffset + off, len);
+      off += len;
+      if (family === 0 || name[11] !== 6) continue;
+      this.counters.received++;
+      this.ctx.emit({ kind: 'packet', port, family, bytes, mac: name.slice(12, 18) });
+    }
+  }
+
+  execute(a: Action): void {
+    if (a.kind !== 'link-send') return;
+    const s = this.sockets.get(a.port);
+    if (!s) return;
+    const n = this.native;
+    const rc = n.sendto(s.fd, a.bytes, sockaddrLl(n, a.family === 4 ? ETH_P_IP : ETH_P_IPV6, s.link.ifindex, a.destinationMac));
+    if (rc >= 0) { this.counters.sent++; return; }
+    this.counters.sendErrors++;
+    this.ctx.log('warn', 'packet', 'send failed', { port: a.port, errno: -rc }, `packet:send:${a.port}`);
+  }
+
+  private closePort(name: string): void {
+    const s = this.sockets.get(name);
+    if (!s) return;
+    this.native.close(s.fd);
+    this.sockets.delete(name);
+  }
+
+  async stop(): Promise<void> {
+    for (const name of [...this.sockets.keys()]) this.closePort(name);
+  }
+
+  status(): Record<string, unknown> {
+    return { ...this.counters, ports: [...this.sockets.values()].map((s) => ({ port: s.port, device: s.link.device, ifindex: s.link.ifindex })) };
+  }
+}
