@@ -3,7 +3,7 @@ import {
   DHCP4_OPTION, clientHardwareAddress, getDhcp4Option, getDhcp4OptionBytes, getRelayAgentInformation,
   type Dhcp4Message,
 } from '../wire';
-import type { BindingFields } from './binding';
+import { bytesEqual, type BindingFields } from './binding';
 import { leaseEnd, type Glean } from './glean';
 
 /**
@@ -56,11 +56,17 @@ export function gleanReply4(port: string, m: Dhcp4Message, now: Instant): Glean[
   return [{ op: 'upsert', fields }];
 }
 
-/** A client message on `port`: DHCPRELEASE (ciaddr) and DHCPDECLINE (option 50) end a binding. */
-export function gleanRequest4(port: string, m: Dhcp4Message): Glean[] {
+/**
+ * A client message on `port`: DHCPRELEASE (ciaddr) and DHCPDECLINE (option 50) end a
+ * binding. `frameMac` is the Ethernet source of the frame that carried it: chaddr is
+ * just a field the sender fills in, so a removal is only believed when the frame came
+ * from the chaddr it names (what DHCP snooping's MAC verification checks), and the
+ * binding must belong to that MAC (apply.ts).
+ */
+export function gleanRequest4(port: string, m: Dhcp4Message, frameMac: Uint8Array): Glean[] {
   const type = typeOf(m);
   const mac = ethernetMac(m);
-  if (!mac) return [];
+  if (!mac || !bytesEqual(mac, frameMac)) return [];
   if (type === DHCPRELEASE && !isZero(m.ciaddr)) {
     return [{ op: 'remove', family: 4, address: m.ciaddr, prefixLength: 32, port, mac }];
   }

@@ -58,8 +58,13 @@ export function gleanReply6(ctx: Glean6Context, inner: Dhcp6Message, now: Instan
   return out;
 }
 
-/** A client's RELEASE or DECLINE names the leases it gives back (RFC 8415 §18.2.6, §18.2.7). */
-export function gleanRequest6(port: string, m: Dhcp6Message): Glean[] {
+/**
+ * A client's RELEASE or DECLINE names the leases it gives back (RFC 8415 §18.2.6,
+ * §18.2.7). A DUID is readable by anyone on a shared link, so the removal also names
+ * `frameMac`, the Ethernet source of the frame: only the client whose frames the
+ * binding was learnt from (its MAC) can end it (apply.ts).
+ */
+export function gleanRequest6(port: string, m: Dhcp6Message, frameMac: Uint8Array): Glean[] {
   if (m.kind !== 'client' || (m.msgType !== RELEASE && m.msgType !== DECLINE)) return [];
   const client = findDhcp6Option(m.options, 'clientId');
   if (!client) return [];
@@ -68,7 +73,7 @@ export function gleanRequest6(port: string, m: Dhcp6Message): Glean[] {
     if (ia.kind !== 'iaNa' && ia.kind !== 'iaPd') continue;
     for (const o of ia.options) {
       const lease = leaseOf(o);
-      if (lease) out.push({ op: 'remove', family: 6, address: lease.address, prefixLength: lease.prefixLength, port, clientId: client.duid });
+      if (lease) out.push({ op: 'remove', family: 6, address: lease.address, prefixLength: lease.prefixLength, port, mac: frameMac, clientId: client.duid });
     }
   }
   return out;

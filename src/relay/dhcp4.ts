@@ -92,18 +92,18 @@ const sameAddress = (a: Uint8Array, b: Uint8Array): boolean => a.length === b.le
 
 /**
  * RFC 2131 §4.1 ("If the 'giaddr' field is zero…" read from the relay's side, as
- * RFC 1542 §5.4 has it): DHCPNAK and broadcast-flagged replies are broadcast; a client
- * with ciaddr gets unicast there; otherwise unicast to yiaddr at chaddr — possible
- * without ARP because the frame is addressed to chaddr directly.
+ * RFC 1542 §5.4 has it), in the RFC's order: DHCPNAK is always broadcast; a client
+ * with a ciaddr gets unicast there (it can receive unicast, whatever its broadcast
+ * flag says); a broadcast-flagged reply is broadcast; otherwise unicast to yiaddr at
+ * chaddr — possible without ARP because the frame is addressed to chaddr directly.
  */
 function addressing(m: Dhcp4Message): { destination: Uint8Array; destinationMac: Uint8Array } {
   const mac = clientHardwareAddress(m);
   const ethernet = m.htype === 1 && mac.length === 6;
   const nak = messageType(m) === 6;
-  if (nak || (m.flags & DHCP4_FLAG_BROADCAST) !== 0 || !ethernet) {
-    return { destination: LIMITED_BROADCAST, destinationMac: BROADCAST_MAC };
-  }
+  if (nak || !ethernet) return { destination: LIMITED_BROADCAST, destinationMac: BROADCAST_MAC };
   if (!isZero(m.ciaddr)) return { destination: m.ciaddr, destinationMac: mac };
+  if ((m.flags & DHCP4_FLAG_BROADCAST) !== 0) return { destination: LIMITED_BROADCAST, destinationMac: BROADCAST_MAC };
   if (!isZero(m.yiaddr)) return { destination: m.yiaddr, destinationMac: mac };
   return { destination: LIMITED_BROADCAST, destinationMac: BROADCAST_MAC };
 }

@@ -24,6 +24,7 @@ import { ALL_DHCP_SERVERS, PortMap, type SubscriberPort } from './ports';
 import { passivePort4, passivePort6 } from './passive';
 
 const PEER_CACHE_SIZE = 65536;
+const PLACEHOLDER_MAX_BINDINGS = 1024;
 
 /**
  * The DHCP data path: relays DHCPv4/DHCPv6 for the subscriber ports, gleans every
@@ -43,7 +44,10 @@ export class DhcpModule implements Module {
   private readonly global = newPortCounters();
 
   constructor() {
-    this.table = new BindingTable({ maxBindings: 1, maxPerPort: () => 1 });
+    // Real limits arrive with the config. The placeholder must not be below the table's
+    // initial capacity (16): BindingTable sizes its expiry heap at that capacity but the
+    // store at maxBindings, and the first growth then overruns the heap (ExpiryHeap.resize).
+    this.table = new BindingTable({ maxBindings: PLACEHOLDER_MAX_BINDINGS, maxPerPort: () => 0 });
   }
 
   handle(event: Event, now: Instant): Action[] {
@@ -99,7 +103,7 @@ export class DhcpModule implements Module {
       if (d.value.udp.destinationPort !== 67) return this.dropped(counters, port.cfg.name, 'not-dhcp');
       const m = dhcp4Message.decode(d.value.udp.payload);
       if (!m.ok) return this.dropped(counters, port.cfg.name, 'malformed', m.error.field);
-      return this.clientMessage4(port, counters, m.value, now);
+      return this.clientMessage4(port, counters, e.mac, m.value, now);
     }
     if (!port.cfg.relay_v6) return this.dropped(counters, port.cfg.name, 'port-disabled');
     const d = ipv6Udp.decode(bytes);
@@ -111,8 +115,8 @@ export class DhcpModule implements Module {
     return this.clientMessage6(port, counters, d.value.ip.source, e.mac, d.value.udp.payload, m.value, now);
   }
 
-  private clientMessage4(port: SubscriberPort, counters: PortCounters, m: Dhcp4Message, now: Instant): Action[] {
-    const actions = this.kernel(this.glean(counters, gleanRequest4(port.cfg.name, m), now));
+  private clientMessage4(port: SubscriberPort, counters: PortCounters, mac: Uint8Array, m: Dhcp4Message, now: Instant): Action[] {
+    const actions = this.kernel(this.glean(counters, gleanRequest4(port.cfg.name, m, mac), now));
     if (port.cfg.mode !== 'relay') return actions;
     const v = relayRequest4(port, m, this.relayId);
     if (!v.ok) return [...actions, ...this.dropped(counters, port.cfg.name, v.reason)];
@@ -128,7 +132,7 @@ export class DhcpModule implements Module {
     port: SubscriberPort, counters: PortCounters, source: Uint8Array, mac: Uint8Array,
     payload: Uint8Array, m: Dhcp6Message, now: Instant,
   ): Action[] {
-    const actions = this.kernel(this.glean(counters, gleanRequest6(port.cfg.name, m), now));
+    const actions = this.kernel(this.glean(counters, gleanRequest6(port.cfg.name, m, mac), now));
     if (port.cfg.mode !== 'relay') return actions;
     const v = relayForward6({ port, source, mac, payload, message: m, relayId: this.relayId });
     if (!v.ok) return [...actions, ...this.dropped(counters, port.cfg.name, v.reason)];
