@@ -30,6 +30,7 @@ export const LAB_DEBS: readonly string[] = [
   'tshark',
   'nftables',
   'python3-scapy',
+  'ethtool',
 ];
 
 /** Binary (absolute path) → Debian package that provides it. */
@@ -44,6 +45,7 @@ export const LAB_BINARIES: Readonly<Record<string, string>> = {
   '/usr/bin/tshark': 'tshark',
   '/usr/sbin/nft': 'nftables',
   '/usr/bin/python3': 'python3-scapy',
+  '/usr/sbin/ethtool': 'ethtool',
 };
 
 function binaryPresent(bin: string): boolean {
@@ -750,6 +752,10 @@ export class Lab {
     for (const sub of this.subscribers) {
       await ipn(R.ns, ['link', 'add', sub.routerDev, 'type', 'veth', 'peer', 'name', sub.dev, 'netns', sub.ns]);
       await ipn(sub.ns, ['link', 'set', sub.dev, 'address', sub.mac]);
+      // A veth hands over locally sent UDP with its checksum unfinished (CHECKSUM_PARTIAL);
+      // a real wire never carries that. Finish checksums in software, as a NIC would, so
+      // the router's packet sockets see what a physical port delivers.
+      await this.exec(sub.ns, ['ethtool', '-K', sub.dev, 'tx', 'off'], { check: true });
       await ipn(sub.ns, ['link', 'set', sub.dev, 'up']);
       await ipn(R.ns, ['link', 'set', sub.routerDev, 'up']);
       const link = JSON.parse((await ipn(R.ns, ['-j', 'link', 'show', sub.routerDev])).stdout) as { address: string }[];
