@@ -9,6 +9,7 @@ import { DhcpModule } from '../src/relay/module';
 import { IdentityDriver } from './identity-driver';
 import { KernelDriver } from './kernel-driver';
 import { PacketDriver } from './packet-driver';
+import { PassiveDriver } from './passive-driver';
 import { Runtime } from './runtime';
 import { UdpDriver } from './udp-driver';
 import { VERSION } from './version';
@@ -69,6 +70,7 @@ async function main(argv: string[]): Promise<number> {
           new KernelDriver(() => dhcp.desiredState(), null),
           new PacketDriver(),
           new UdpDriver(),
+          new PassiveDriver(),
         ],
       });
       if (!(await runtime.start())) return 1;

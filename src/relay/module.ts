@@ -5,6 +5,7 @@ import type { Glean } from '../bindings/glean';
 import { gleanReply4, gleanRequest4 } from '../bindings/glean4';
 import { gleanReply6, gleanRequest6 } from '../bindings/glean6';
 import { BindingTable, type BindingChange } from '../bindings/table';
+import { isLinkLocal64 } from '../bindings/validate';
 import type { Config } from '../config/config';
 import { formatIPv4, formatIPv6 } from '../config/types';
 import type { Event } from '../events';
@@ -184,7 +185,7 @@ export class DhcpModule implements Module {
     counters.replies6++;
     const mac = this.peers.lookup(name, peerAddress);
     const actions = this.kernel(this.glean(counters, gleanReply6({
-      port: name, linkLocal: peerAddress, mac, circuitId: port.interfaceId, remoteId: port.remoteIdV6,
+      port: name, linkLocal: linkLocalOrNull(peerAddress), mac, circuitId: port.interfaceId, remoteId: port.remoteIdV6,
     }, inner, now), now));
     const source = this.linkLocal.get(name);
     if (!mac || !source) return [...actions, ...this.dropped(counters, name, 'no-port')];
@@ -202,12 +203,12 @@ export class DhcpModule implements Module {
   }
 
   private observed6(ports: PortMap, m: Dhcp6Message, now: Instant): Action[] {
-    const found = passivePort6(ports, m);
+    const found = passivePort6(ports, m, (port, peer) => this.peers.lookup(port, peer) !== null);
     if (!found) return [];
     const { port, relay, inner } = found;
     const name = port.cfg.name;
     return this.kernel(this.glean(this.counters.get(name)!, gleanReply6({
-      port: name, linkLocal: relay.peerAddress, mac: this.peers.lookup(name, relay.peerAddress),
+      port: name, linkLocal: linkLocalOrNull(relay.peerAddress), mac: this.peers.lookup(name, relay.peerAddress),
       circuitId: null, remoteId: null,
     }, inner, now), now));
   }
@@ -273,5 +274,11 @@ export function describe(b: Binding): Record<string, string | number> {
     source: b.source,
   };
 }
+
+/**
+ * A binding's next hop must be a link-local (RFC 4291 §2.5.6; the table refuses
+ * anything else, and would then refuse the whole lease).
+ */
+const linkLocalOrNull = (a: Uint8Array): Uint8Array | null => (isLinkLocal64(a) ? a : null);
 
 export const formatAddress = (family: 4 | 6, a: Uint8Array): string => (family === 4 ? formatIPv4(a) : formatIPv6(a));

@@ -9,7 +9,9 @@ import type { PortMap, SubscriberPort } from './ports';
  * circuit-id is matched against the port's circuit_id and its device name; without
  * option 82 the giaddr must name exactly one passive port. dhcrelay's DHCPv6
  * Interface-ID is an opaque index of its own, so v6 matches the link-address against
- * the port's `link_address`, or falls back to the only passive v6 port.
+ * the port's `link_address`; where ports share one (a subnet across ports), the port
+ * is the one where the client was seen: `seenOn` asks the peer cache, which the
+ * subscriber packet sockets fill in passive mode too.
  */
 const passive = (p: SubscriberPort) => p.cfg.mode === 'passive';
 const same = (a: Uint8Array, b: Uint8Array) => a.length === b.length && a.every((x, i) => x === b[i]);
@@ -26,7 +28,7 @@ export function passivePort4(ports: PortMap, m: Dhcp4Message): SubscriberPort | 
   return byGiaddr.length === 1 ? byGiaddr[0]! : null;
 }
 
-export function passivePort6(ports: PortMap, m: Dhcp6Message):
+export function passivePort6(ports: PortMap, m: Dhcp6Message, seenOn: (port: string, peer: Uint8Array) => boolean):
   { port: SubscriberPort; relay: Dhcp6RelayMessage; inner: Dhcp6Message } | null {
   if (m.kind !== 'relay' || m.msgType !== 13) return null;
   const { relays, inner } = unwrapRelays(m);
@@ -34,6 +36,8 @@ export function passivePort6(ports: PortMap, m: Dhcp6Message):
   if (!relay || !inner) return null;
   const candidates = [...ports.subscribers.values()].filter((p) => passive(p) && p.cfg.relay_v6);
   const byLink = candidates.filter((p) => p.cfg.link_address && same(p.cfg.link_address, relay.linkAddress));
-  const port = byLink.length === 1 ? byLink[0] : candidates.length === 1 ? candidates[0] : undefined;
+  const pool = byLink.length > 0 ? byLink : candidates;
+  const seen = pool.filter((p) => seenOn(p.cfg.name, relay.peerAddress));
+  const port = pool.length === 1 ? pool[0] : seen.length === 1 ? seen[0] : undefined;
   return port ? { port, relay, inner } : null;
 }
