@@ -2,6 +2,7 @@ import * as fs from 'node:fs';
 import { formatProblem } from '../src/config/config';
 import { parseUci } from '../src/config/uci';
 import { parseArgs } from './cli/args';
+import { renderBindings, renderRoutes } from './cli/bindings';
 import { renderStatus } from './cli/status';
 import { readConfigFile } from './config-file';
 import { controlRequest } from './control';
@@ -24,7 +25,9 @@ const DEFAULT_SOCKET = '/var/run/gleand.sock';
 const USAGE = `usage: gleand <command> [options]
 
   run [-c FILE]                    run the daemon (default config ${DEFAULT_CONFIG})
-  status [--json] [-c FILE|-s SOCK]  show the running daemon's state
+  status [--json] [-c FILE|-s SOCK]  show the running daemon's state and per-port counters
+  bindings [--json] [-c FILE|-s SOCK]  the binding table (address/prefix, port, MAC, expiry)
+  routes [--json] [-c FILE|-s SOCK]  gleand's routes, neighbours and verify entries, read from the kernel
   check-config FILE                validate a UCI file; print every problem
   version                          print the version
 `;
@@ -78,6 +81,10 @@ async function main(argv: string[]): Promise<number> {
     }
     case 'status':
       return query('status', flags, renderStatus);
+    case 'bindings':
+      return query('bindings', flags, (r) => renderBindings(r as unknown as Record<string, unknown>[]));
+    case 'routes':
+      return query('routes', flags, (r) => renderRoutes(r as never));
     case 'check-config': {
       const file = rest[0];
       if (!file) { process.stderr.write(USAGE); return 2; }

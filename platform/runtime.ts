@@ -156,7 +156,7 @@ export class Runtime {
       const r = d.query?.(cmd);
       if (r !== undefined) return r;
     }
-    const r = this.agent.query(cmd);
+    const r = this.agent.query(cmd, monotonicNow());
     if (r !== undefined) return r;
     throw new Error(`unknown command '${cmd}'`);
   }

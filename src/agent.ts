@@ -57,9 +57,9 @@ export class Agent {
   }
 
   /** The first module that answers a control query; `undefined` when none does. */
-  query(what: string): unknown {
+  query(what: string, now: Instant): unknown {
     for (const m of this.modules) {
-      const r = m.query?.(what);
+      const r = m.query?.(what, now);
       if (r !== undefined) return r;
     }
     return undefined;

@@ -15,5 +15,5 @@ export interface Module {
   /** A JSON-safe snapshot for `gleand status`. */
   status(): Record<string, unknown>;
   /** Answer a control-socket query it owns (`bindings`, ...); `undefined`: not mine. */
-  query?(what: string): unknown;
+  query?(what: string, now: Instant): unknown;
 }

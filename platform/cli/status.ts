@@ -1,5 +1,10 @@
 import { keyValues, table } from './table';
 
+interface PortCounters {
+  bindings: number; relayed4: number; relayed6: number; replies4: number; replies6: number;
+  gleaned: number; released: number; dropped: Record<string, number>;
+}
+
 interface PortRow { name: string; device: string; upstream?: string; mode?: string; relayV4?: boolean; relayV6?: boolean }
 
 /** Human rendering of the `status` document; `--json` prints the document itself. */
@@ -23,5 +28,13 @@ export function renderStatus(s: Record<string, unknown>): string {
       (ports.subscriber ?? []).map((p) => [p.name, p.device, p.upstream ?? '', p.mode ?? '',
         p.relayV4 ? 'on' : 'off', p.relayV6 ? 'on' : 'off'])),
   ];
+  const dhcp = ((s['modules'] ?? {}) as Record<string, unknown>)['dhcp'] as
+    { bindings?: number; ports?: Record<string, PortCounters> } | undefined;
+  if (dhcp?.ports) {
+    out.push('', table(['PORT', 'BINDINGS', 'RELAYED4', 'RELAYED6', 'REPLIES4', 'REPLIES6', 'GLEANED', 'RELEASED', 'DROPPED'],
+      Object.entries(dhcp.ports).map(([name, c]) => [name, c.bindings, c.relayed4, c.relayed6, c.replies4, c.replies6,
+        c.gleaned, c.released,
+        Object.entries(c.dropped).map(([reason, n]) => `${reason}=${n}`).join(' ') || '0'])));
+  }
   return out.join('\n');
 }

@@ -259,10 +259,35 @@ export class DhcpModule implements Module {
     return [...this.table.entries()];
   }
 
+  /** `gleand bindings`: one stable JSON row per binding. */
+  query(what: string, now: Instant): unknown {
+    if (what !== 'bindings') return undefined;
+    return this.bindings().map((b) => bindingRow(b, now));
+  }
+
   /** The full desired kernel state, for the platform's reconcile (dump → diff → apply). */
   desiredState() {
     return this.desired.state(this.table);
   }
+}
+
+const hex = (b: Uint8Array | null) => (b ? Array.from(b, (x) => x.toString(16).padStart(2, '0')).join(':') : null);
+
+export function bindingRow(b: Binding, now: Instant): Record<string, unknown> {
+  return {
+    binding: keyOf(b),
+    family: b.family,
+    kind: b.kind,
+    port: b.port,
+    mac: b.mac ? formatMac(b.mac) : null,
+    clientId: hex(b.clientId),
+    ...(b.iaid !== undefined ? { iaid: b.iaid } : {}),
+    circuitId: hex(b.circuitId),
+    remoteId: hex(b.remoteId),
+    via: b.linkLocal ? formatIPv6(b.linkLocal) : null,
+    expiresInS: b.validUntil === null ? null : Math.max(0, Math.round((b.validUntil - now) / 1000)),
+    source: b.source,
+  };
 }
 
 export function describe(b: Binding): Record<string, string | number> {
