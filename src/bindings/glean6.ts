@@ -15,8 +15,12 @@ const DECLINE = 9;
 
 export interface Glean6Context {
   readonly port: string;
-  /** The client's link-local: RELAY-REPL peer-address, next hop of a delegated prefix. */
-  readonly linkLocal: Uint8Array;
+  /**
+   * The client's link-local: RELAY-REPL peer-address, next hop of a delegated prefix.
+   * Null when the peer-address is not link-local (RFC 8415 §19.1.1 copies whatever
+   * source the client used): the leases are still gleaned, without a next hop.
+   */
+  readonly linkLocal: Uint8Array | null;
   /** The client's MAC, when the relay has seen it. */
   readonly mac: Uint8Array | null;
   readonly circuitId: Uint8Array | null;
