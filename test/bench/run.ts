@@ -1,0 +1,20 @@
+/**
+ * `npm run bench`: every benchmark, each printing its numbers beside a reference run
+ * made in the same process or namespace (ratios, never pass/fail). Needs root for the
+ * netlink benchmark (it makes its own network namespace).
+ */
+import { spawnSync } from 'node:child_process';
+import * as path from 'node:path';
+
+const TSX = path.join(__dirname, '..', '..', 'node_modules', '.bin', 'tsx');
+const run = (title: string, args: string[]) => {
+  console.log(`\n== ${title} ==`);
+  const r = spawnSync(TSX, args, { stdio: 'inherit', cwd: path.join(__dirname, '..', '..') });
+  if (r.status !== 0) process.exitCode = 1;
+};
+
+run('netlink: 100k PD routes, gleand batched client vs ip -6 -batch vs npm netlink', [path.join(__dirname, 'netlink-routes.ts')]);
+run('decode + relay + glean, one core', [path.join(__dirname, 'glean.ts'), 'rate']);
+const bare = spawnSync(process.execPath, ['--expose-gc', '-e', 'gc(); console.log(process.memoryUsage.rss())'], { encoding: 'utf8' });
+console.log(`\n== memory ==\nbare Node RSS: ${(Number(bare.stdout) / 1048576).toFixed(1)} MiB (reference)`);
+run('binding memory', ['--expose-gc', path.join(__dirname, 'glean.ts'), 'rss']);
