@@ -27,7 +27,9 @@ export class ExpiryHeap {
     const heap = new Int32Array(capacity);
     heap.set(this.heap.subarray(0, this.n));
     const pos = new Int32Array(capacity).fill(-1);
-    pos.set(this.pos);
+    // The store may have started smaller than this heap (a table limit below its
+    // minimum capacity): copy only the slots that fit.
+    pos.set(this.pos.subarray(0, Math.min(capacity, this.pos.length)));
     this.heap = heap;
     this.pos = pos;
     this.key = key;

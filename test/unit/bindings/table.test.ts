@@ -184,3 +184,20 @@ describe('BindingTable expiry by sweep', () => {
     expect(tb.sweep(t(1_000_000))).toEqual([]);
   });
 });
+
+describe('BindingTable with a limit below its minimum capacity', () => {
+  it('grows past a tiny initial limit once the limit is raised (expiry heap resize)', () => {
+    const t = new BindingTable({ maxBindings: 1, maxPerPort: () => 1000 });
+    t.setLimits({ maxBindings: 1000, maxPerPort: () => 1000 });
+    for (let i = 1; i <= 40; i++) {
+      const r = t.upsert({
+        family: 4, kind: 'address', address: Uint8Array.of(198, 51, 100, i), prefixLength: 32, port: 'p',
+        mac: Uint8Array.of(2, 0, 0, 0, 0, i), clientId: null, circuitId: null, remoteId: null, linkLocal: null,
+        validUntil: instant(10_000 + i), source: 'glean',
+      }, instant(0));
+      expect(r.kind).toBe('added');
+    }
+    expect(t.size).toBe(40);
+    expect(t.sweep(instant(20_000))).toHaveLength(40);
+  });
+});
