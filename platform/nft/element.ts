@@ -1,0 +1,312 @@
+/**
+ * Set elements of the verify sets: keys as bytes, the messages that add, delete, flush
+ * and dump them, and the decoders for the kernel's answers (which never throw).
+ *
+ * `allow4` / `allow6` are `typeof meta iif . ether saddr . ip[6] saddr` with
+ * `flags interval`: a concatenated range (nft_set_pipapo). Each component takes a whole
+ * number of 4-byte registers. For an interval set nft converts the host-order ifindex to
+ * big-endian in the rule (`byteorder reg 1 = hton(reg 1, 4, 4)`, seen with
+ * `nft --debug=netlink list chain`) so that ranges compare as bytes; the element key
+ * must therefore carry the ifindex big-endian too:
+ *
+ *    0               4                               12                16 (v4) / 28 (v6)
+ *   +---------------+-------------------------------+-----------------+
+ *   | ifindex be32  | ether saddr (6) | 0 0         | ip saddr (4/16) |
+ *   +---------------+-------------------------------+-----------------+
+ *   NFTA_SET_ELEM_KEY = first address of the prefix, NFTA_SET_ELEM_KEY_END = same
+ *   ifindex . same MAC . last address of the prefix: a /56 is one element.
+ *
+ * `ports` is a plain `iface_index` set: its key is the ifindex in host order (4 bytes).
+ *
+ * Element list message (NFT_MSG_NEWSETELEM / DELSETELEM / dump replies):
+ *   nfgenmsg(NFPROTO_INET) · TABLE(str) · SET(str) · ELEMENTS{ LIST_ELEM{ KEY{VALUE},
+ *   KEY_END{VALUE}, FLAGS(be32)… } … }
+ */
+import { NLM_F, NLA_TYPE_MASK } from '../netlink/constants';
+import type { NlMessage } from '../netlink/message';
+import { HOST_LE, NLMSG_HDRLEN, fail, ok, splitAttrs, view, type Decoded, type RawAttr } from '../netlink/wire';
+import {
+  NFPROTO, NFTA_COUNTER, NFTA_DATA, NFTA_LIST_ELEM, NFTA_OBJ, NFTA_SET_ELEM, NFTA_SET_ELEM_LIST, NFT_MSG, NFT_OBJECT,
+  nftType,
+} from './constants';
+import {
+  NFGENMSG_LEN, attrEncodingLength, be32Attr, nestAttr, strAttr,
+  type NfAttr, type NfMessage,
+} from './message';
+
+/** A verify entry with the device resolved to its ifindex: exactly what one element holds. */
+export interface VerifyElement {
+  readonly family: 4 | 6;
+  readonly ifindex: number;
+  readonly mac: Uint8Array;
+  readonly prefix: Uint8Array;
+  readonly prefixLength: number;
+}
+
+/** One element's key material; keyEnd null for a non-interval set. */
+export interface ElementKey {
+  readonly key: Uint8Array;
+  readonly keyEnd: Uint8Array | null;
+}
+
+export const MAC_LEN = 6;
+/** ifindex register + MAC in two registers. */
+const ADDR_AT = 12;
+export const keyLength = (family: 4 | 6): number => ADDR_AT + (family === 4 ? 4 : 16);
+
+/** Key and key-end of a verify element, or why it cannot be one. */
+export function verifyElementKey(e: VerifyElement): ElementKey | string {
+  const alen = e.family === 4 ? 4 : 16;
+  if (!Number.isInteger(e.ifindex) || e.ifindex <= 0 || e.ifindex > 0xffffffff) return `ifindex ${e.ifindex} out of range`;
+  if (e.mac.length !== MAC_LEN) return `MAC is ${e.mac.length} bytes, needs ${MAC_LEN}`;
+  if (e.prefix.length !== alen) return `IPv${e.family} prefix is ${e.prefix.length} bytes, needs ${alen}`;
+  if (!Number.isInteger(e.prefixLength) || e.prefixLength < 0 || e.prefixLength > alen * 8) {
+    return `prefix length ${e.prefixLength} out of range for IPv${e.family}`;
+  }
+  const key = new Uint8Array(ADDR_AT + alen);
+  view(key).setUint32(0, e.ifindex, false);
+  key.set(e.mac, 4);
+  key.set(e.prefix, ADDR_AT);
+  const keyEnd = key.slice();
+  for (let bit = e.prefixLength; bit < alen * 8; bit++) {
+    const i = ADDR_AT + (bit >> 3);
+    const m = 0x80 >> (bit & 7);
+    if ((key[i]! & m) !== 0) return `host bits set in prefix /${e.prefixLength}`;
+    keyEnd[i] = keyEnd[i]! | m;
+  }
+  return { key, keyEnd };
+}
+
+/** Key of a `type iface_index` element (host order: no byteorder conversion in plain sets). */
+export function ifindexKey(ifindex: number): ElementKey {
+  const key = new Uint8Array(4);
+  view(key).setUint32(0, ifindex >>> 0, HOST_LE);
+  return { key, keyEnd: null };
+}
+
+const dataNest = (type: number, value: Uint8Array): NfAttr => nestAttr(type, [{ type: NFTA_DATA.VALUE, data: value }]);
+
+function elementAttr(k: ElementKey): NfAttr {
+  const inner = [dataNest(NFTA_SET_ELEM.KEY, k.key)];
+  if (k.keyEnd !== null) inner.push(dataNest(NFTA_SET_ELEM.KEY_END, k.keyEnd));
+  return nestAttr(NFTA_LIST_ELEM, inner);
+}
+
+/** Bytes one element adds to a message (for chunking under the u16 nest length). */
+export const elementEncodingLength = (k: ElementKey): number => attrEncodingLength(elementAttr(k));
+
+/** The largest ELEMENTS nest: nla_len is a u16. */
+export const MAX_ELEMENTS_NEST = 0xffff;
+
+export interface ElementListMessage {
+  readonly message: NfMessage;
+  /** Offset of each element's LIST_ELEM attribute from the start of the nlmsghdr (to
+   *  map NLMSGERR_ATTR_OFFS of an extended ACK back to the element that failed). */
+  readonly elementOffsets: readonly number[];
+}
+
+/** NEWSETELEM / DELSETELEM for elements of table.set (inet family). */
+export function elementListMessage(msg: number, flags: number, table: string, set: string, keys: readonly ElementKey[]): ElementListMessage {
+  const head = [strAttr(NFTA_SET_ELEM_LIST.TABLE, table), strAttr(NFTA_SET_ELEM_LIST.SET, set)];
+  const elems = keys.map(elementAttr);
+  let at = NLMSG_HDRLEN + NFGENMSG_LEN;
+  for (const a of head) at += attrEncodingLength(a);
+  at += 4; // ELEMENTS nest header
+  const elementOffsets: number[] = [];
+  for (const e of elems) {
+    elementOffsets.push(at);
+    at += attrEncodingLength(e);
+  }
+  return {
+    message: { type: nftType(msg), flags, family: NFPROTO.INET, attrs: [...head, nestAttr(NFTA_SET_ELEM_LIST.ELEMENTS, elems)] },
+    elementOffsets,
+  };
+}
+
+/** DELSETELEM without ELEMENTS: the kernel flushes the set (nft_set_flush). */
+export const flushSetMessage = (table: string, set: string): NfMessage => ({
+  type: nftType(NFT_MSG.DELSETELEM),
+  flags: NLM_F.REQUEST,
+  family: NFPROTO.INET,
+  attrs: [strAttr(NFTA_SET_ELEM_LIST.TABLE, table), strAttr(NFTA_SET_ELEM_LIST.SET, set)],
+});
+
+/** GETSETELEM body for a dump (the client sends it with NLM_F_DUMP). */
+export const dumpSetMessage = (table: string, set: string): NfMessage => ({
+  type: nftType(NFT_MSG.GETSETELEM),
+  flags: NLM_F.REQUEST | NLM_F.DUMP,
+  family: NFPROTO.INET,
+  attrs: [strAttr(NFTA_SET_ELEM_LIST.TABLE, table), strAttr(NFTA_SET_ELEM_LIST.SET, set)],
+});
+
+/** GETOBJ of one named counter (a get, not a dump: one NEWOBJ answers it). */
+export const getCounterMessage = (table: string, name: string, reset = false): NfMessage => ({
+  type: nftType(reset ? NFT_MSG.GETOBJ_RESET : NFT_MSG.GETOBJ),
+  flags: NLM_F.REQUEST,
+  family: NFPROTO.INET,
+  attrs: [strAttr(NFTA_OBJ.TABLE, table), strAttr(NFTA_OBJ.NAME, name), be32Attr(NFTA_OBJ.TYPE, NFT_OBJECT.COUNTER)],
+});
+
+// ---------------------------------------------------------------------------------
+// Decoders
+
+export interface RawSetElement {
+  readonly key: Uint8Array | null;
+  readonly keyEnd: Uint8Array | null;
+  /** NFTA_SET_ELEM_FLAGS (NFT_SET_ELEM_INTERVAL_END, CATCHALL), 0 if absent. */
+  readonly flags: number;
+  /** Attributes we do not interpret (timeout, expressions, userdata). */
+  readonly unknownAttrs: RawAttr[];
+}
+
+export interface SetElementList {
+  readonly family: number;
+  readonly table: string | null;
+  readonly set: string | null;
+  readonly elements: RawSetElement[];
+}
+
+const td = new TextDecoder('utf-8', { fatal: false });
+const cstr = (b: Uint8Array): string => {
+  const nul = b.indexOf(0);
+  return td.decode(nul < 0 ? b : b.subarray(0, nul));
+};
+
+/** Offset of `inner` (a view into `outer`'s buffer) from `outer`'s start, plus base. */
+const at = (base: number, outer: Uint8Array, inner: Uint8Array): number => base + (inner.byteOffset - outer.byteOffset);
+
+function decodeData(where: string, b: Uint8Array, base: number): Decoded<Uint8Array> {
+  const attrs = splitAttrs(b, where, base);
+  if (!attrs.ok) return attrs;
+  for (const a of attrs.value) if ((a.type & NLA_TYPE_MASK) === NFTA_DATA.VALUE) return ok(a.data.slice());
+  return fail(where, base, 'no NFTA_DATA_VALUE');
+}
+
+function decodeElement(b: Uint8Array, base: number): Decoded<RawSetElement> {
+  const attrs = splitAttrs(b, 'set element', base);
+  if (!attrs.ok) return attrs;
+  let key: Uint8Array | null = null;
+  let keyEnd: Uint8Array | null = null;
+  let flags = 0;
+  const unknownAttrs: RawAttr[] = [];
+  for (const a of attrs.value) {
+    const t = a.type & NLA_TYPE_MASK;
+    const off = at(base, b, a.data);
+    if (t === NFTA_SET_ELEM.KEY || t === NFTA_SET_ELEM.KEY_END) {
+      const d = decodeData(t === NFTA_SET_ELEM.KEY ? 'NFTA_SET_ELEM_KEY' : 'NFTA_SET_ELEM_KEY_END', a.data, off);
+      if (!d.ok) return d;
+      if (t === NFTA_SET_ELEM.KEY) key = d.value;
+      else keyEnd = d.value;
+    } else if (t === NFTA_SET_ELEM.FLAGS) {
+      if (a.data.length !== 4) return fail('NFTA_SET_ELEM_FLAGS', off, `${a.data.length} bytes, needs 4`);
+      flags = view(a.data).getUint32(0, false);
+    } else {
+      unknownAttrs.push({ type: a.type, data: a.data.slice() });
+    }
+  }
+  return ok({ key, keyEnd, flags, unknownAttrs });
+}
+
+/** A NEWSETELEM message (dump reply or notification) → its elements. */
+export function decodeElementList(m: NlMessage): Decoded<SetElementList> {
+  const p = m.payload;
+  const base = m.offset + NLMSG_HDRLEN;
+  if (p.length < NFGENMSG_LEN) return fail('nfgenmsg', base, `${p.length} bytes, needs ${NFGENMSG_LEN}`);
+  const attrs = splitAttrs(p.subarray(NFGENMSG_LEN), 'set element list', base + NFGENMSG_LEN);
+  if (!attrs.ok) return attrs;
+  let table: string | null = null;
+  let set: string | null = null;
+  const elements: RawSetElement[] = [];
+  for (const a of attrs.value) {
+    const t = a.type & NLA_TYPE_MASK;
+    if (t === NFTA_SET_ELEM_LIST.TABLE) table = cstr(a.data);
+    else if (t === NFTA_SET_ELEM_LIST.SET) set = cstr(a.data);
+    else if (t === NFTA_SET_ELEM_LIST.ELEMENTS) {
+      const list = splitAttrs(a.data, 'NFTA_SET_ELEM_LIST_ELEMENTS', at(base, p, a.data));
+      if (!list.ok) return list;
+      for (const e of list.value) {
+        if ((e.type & NLA_TYPE_MASK) !== NFTA_LIST_ELEM) continue;
+        const d = decodeElement(e.data, at(base, p, e.data));
+        if (!d.ok) return d;
+        elements.push(d.value);
+      }
+    }
+  }
+  return ok({ family: p[0]!, table, set, elements });
+}
+
+/**
+ * The prefix length of [start, end] if it is exactly one prefix (start has only zero
+ * bits after the common leading bits, end only ones), else null.
+ */
+export function prefixLengthOfRange(start: Uint8Array, end: Uint8Array): number | null {
+  if (start.length !== end.length) return null;
+  const bits = start.length * 8;
+  let len = 0;
+  while (len < bits && ((start[len >> 3]! ^ end[len >> 3]!) & (0x80 >> (len & 7))) === 0) len++;
+  for (let bit = len; bit < bits; bit++) {
+    const m = 0x80 >> (bit & 7);
+    if ((start[bit >> 3]! & m) !== 0 || (end[bit >> 3]! & m) === 0) return null;
+  }
+  return len;
+}
+
+/** A dumped allow4/allow6 element → VerifyElement, or why it is not one of ours. */
+export function toVerifyElement(family: 4 | 6, e: RawSetElement, offset = 0): Decoded<VerifyElement> {
+  const where = `allow${family} element`;
+  const want = keyLength(family);
+  if (e.key === null) return fail(where, offset, 'no key');
+  if (e.key.length !== want) return fail(where, offset, `key is ${e.key.length} bytes, IPv${family} needs ${want}`);
+  const end = e.keyEnd ?? e.key; // a single-address element may come back without KEY_END
+  if (end.length !== want) return fail(where, offset, `key end is ${end.length} bytes, needs ${want}`);
+  for (let i = 0; i < ADDR_AT; i++) if (e.key[i] !== end[i]) return fail(where, offset, 'ifindex or MAC differs between key and key end');
+  if (e.key[10] !== 0 || e.key[11] !== 0) return fail(where, offset, 'MAC register padding is not zero');
+  const len = prefixLengthOfRange(e.key.subarray(ADDR_AT), end.subarray(ADDR_AT));
+  if (len === null) return fail(where, offset, 'address range is not a prefix');
+  return ok({
+    family,
+    ifindex: view(e.key).getUint32(0, false),
+    mac: e.key.slice(4, 4 + MAC_LEN),
+    prefix: e.key.slice(ADDR_AT),
+    prefixLength: len,
+  });
+}
+
+export interface CounterValue {
+  readonly packets: bigint;
+  readonly bytes: bigint;
+}
+
+/** A NEWOBJ message of a counter object → its packets and bytes. */
+export function decodeCounterObject(m: NlMessage): Decoded<CounterValue & { readonly name: string | null }> {
+  const p = m.payload;
+  const base = m.offset + NLMSG_HDRLEN;
+  if (p.length < NFGENMSG_LEN) return fail('nfgenmsg', base, `${p.length} bytes, needs ${NFGENMSG_LEN}`);
+  const attrs = splitAttrs(p.subarray(NFGENMSG_LEN), 'object', base + NFGENMSG_LEN);
+  if (!attrs.ok) return attrs;
+  let name: string | null = null;
+  let type: number | null = null;
+  let data: RawAttr | null = null;
+  for (const a of attrs.value) {
+    const t = a.type & NLA_TYPE_MASK;
+    if (t === NFTA_OBJ.NAME) name = cstr(a.data);
+    else if (t === NFTA_OBJ.TYPE && a.data.length === 4) type = view(a.data).getUint32(0, false);
+    else if (t === NFTA_OBJ.DATA) data = a;
+  }
+  if (type !== NFT_OBJECT.COUNTER) return fail('object', base, `type ${String(type)} is not a counter`);
+  if (data === null) return fail('object', base, 'no NFTA_OBJ_DATA');
+  const inner = splitAttrs(data.data, 'counter', at(base, p, data.data));
+  if (!inner.ok) return inner;
+  let packets: bigint | null = null;
+  let bytes: bigint | null = null;
+  for (const a of inner.value) {
+    const t = a.type & NLA_TYPE_MASK;
+    if ((t === NFTA_COUNTER.PACKETS || t === NFTA_COUNTER.BYTES) && a.data.length !== 8) {
+      return fail('counter', at(base, p, a.data), `${a.data.length} bytes, a u64 needs 8`);
+    }
+    if (t === NFTA_COUNTER.PACKETS) packets = view(a.data).getBigUint64(0, false);
+    else if (t === NFTA_COUNTER.BYTES) bytes = view(a.data).getBigUint64(0, false);
+  }
+  if (packets === null || bytes === null) return fail('counter', base, 'packets or bytes missing');
+  return ok({ name, packets, bytes });
+}

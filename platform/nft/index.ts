@@ -1,0 +1,7 @@
+/** Source verification in nftables over nfnetlink (see verify.ts). */
+export * from './constants';
+export * from './message';
+export * from './element';
+export * from './ruleset';
+export { Nfnl, type NfnlError, type NfnlResult, type NfnlOptions, type NfnlStats, type Reply, type TransactionOutcome } from './nfnl';
+export * from './verify';

@@ -1,0 +1,157 @@
+/**
+ * A line-oriented driver for NftVerify, run inside a network namespace
+ * (`ip netns exec NS npx tsx platform/nft/tool.ts`): a Node process cannot switch
+ * namespaces itself. One JSON command per stdin line, one JSON answer per stdout line.
+ * Used by test/e2e/nft.test.ts and for poking at a router by hand:
+ *
+ *   {"op":"open","table":"gleand"}
+ *   {"op":"ensure","ports":["eth1","eth2"]}
+ *   {"op":"add","entries":[{"device":"eth1","mac":"02:00:00:00:00:0a","prefix":"10.1.0.10/32"}]}
+ *   {"op":"remove","entries":[…]}   {"op":"dump"}   {"op":"counter"}
+ *   {"op":"probe","entry":{…}}      the kernel's raw answers to duplicate add / missing delete
+ */
+import * as fs from 'node:fs';
+import * as readline from 'node:readline';
+import { formatIPv4, formatIPv6, parseIPv4, parseIPv6 } from '../../src/config/types';
+import type { VerifyEntry } from '../../src/kernel/entries';
+import { NLM_F } from '../netlink/constants';
+import { errnoName } from '../netlink/socket';
+import { NFT_MSG } from './constants';
+import { elementListMessage, verifyElementKey } from './element';
+import { Nfnl } from './nfnl';
+import { NFT_NAMES } from './ruleset';
+import { NftVerify, type ApplyResult } from './verify';
+
+interface EntryJson {
+  readonly device: string;
+  readonly mac: string;
+  readonly prefix: string;
+}
+
+const sysNet = '/sys/class/net';
+
+export function ifindexOf(device: string): number | undefined {
+  try {
+    const n = Number(fs.readFileSync(`${sysNet}/${device}/ifindex`, 'utf8').trim());
+    return Number.isInteger(n) ? n : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+export function deviceOf(ifindex: number): string | undefined {
+  try {
+    return fs.readdirSync(sysNet).find((d) => ifindexOf(d) === ifindex);
+  } catch {
+    return undefined;
+  }
+}
+
+function parseMac(s: string): Uint8Array | null {
+  const parts = s.split(':');
+  if (parts.length !== 6 || !parts.every((p) => /^[0-9a-fA-F]{1,2}$/.test(p))) return null;
+  return Uint8Array.from(parts.map((p) => parseInt(p, 16)));
+}
+
+function toEntry(j: EntryJson): VerifyEntry {
+  const [addr = '', len = ''] = j.prefix.split('/');
+  const family = addr.includes(':') ? 6 : 4;
+  const prefix = family === 4 ? parseIPv4(addr) : parseIPv6(addr);
+  const mac = parseMac(j.mac);
+  if (prefix === null || mac === null) throw new Error(`bad entry ${JSON.stringify(j)}`);
+  return { family, device: j.device, mac, prefix, prefixLength: len === '' ? prefix.length * 8 : Number(len) };
+}
+
+const fromEntry = (e: VerifyEntry): EntryJson => ({
+  device: e.device,
+  mac: Array.from(e.mac, (b) => b.toString(16).padStart(2, '0')).join(':'),
+  prefix: `${e.family === 4 ? formatIPv4(e.prefix) : formatIPv6(e.prefix)}/${e.prefixLength}`,
+});
+
+const applyJson = (r: ApplyResult): unknown => ({
+  applied: r.applied,
+  already: r.already,
+  failures: [...r.failures].map(([i, e]) => ({ index: i, error: e })),
+});
+
+async function main(): Promise<void> {
+  let nft: NftVerify | null = null;
+  let table = 'gleand';
+  const need = (): NftVerify => {
+    if (nft === null) throw new Error('send {"op":"open"} first');
+    return nft;
+  };
+  const handlers: Record<string, (c: Record<string, unknown>) => Promise<unknown>> = {
+    open: async (c) => {
+      table = typeof c.table === 'string' ? c.table : 'gleand';
+      const r = await NftVerify.open({ table });
+      if (!r.ok) return { ok: false, error: r.error };
+      nft = r.value;
+      return { ok: true };
+    },
+    ensure: async (c) => {
+      const ports = (c.ports as string[]).map((d) => ifindexOf(d) ?? -1);
+      return need().ensureRuleset(ports);
+    },
+    add: async (c) => applyJson(await need().add((c.entries as EntryJson[]).map(toEntry), ifindexOf)),
+    remove: async (c) => applyJson(await need().remove((c.entries as EntryJson[]).map(toEntry), ifindexOf)),
+    dump: async () => {
+      const r = await need().dump(deviceOf);
+      if (!r.ok) return r;
+      return { ok: true, entries: r.value.entries.map(fromEntry), orphans: r.value.orphans.length, skipped: r.value.skipped };
+    },
+    counter: async () => {
+      const r = await need().dropCounter();
+      return r.ok ? { ok: true, packets: Number(r.value.packets), bytes: Number(r.value.bytes) } : r;
+    },
+    probe: async (c) => probe(table, toEntry(c.entry as EntryJson)),
+  };
+  const rl = readline.createInterface({ input: process.stdin });
+  for await (const line of rl) {
+    if (line.trim() === '') continue;
+    let answer: unknown;
+    try {
+      const c = JSON.parse(line) as Record<string, unknown>;
+      const h = handlers[String(c.op)];
+      answer = h === undefined ? { ok: false, error: `unknown op ${String(c.op)}` } : await h(c);
+    } catch (e) {
+      answer = { ok: false, error: (e as Error).message };
+    }
+    process.stdout.write(`${JSON.stringify(answer, (_k, v: unknown) => (typeof v === 'bigint' ? Number(v) : v))}\n`);
+  }
+  (nft as NftVerify | null)?.close();
+}
+
+/**
+ * The kernel's own answers, one single-message transaction each: add (no EXCL) of an
+ * entry that must already be there, the same with NLM_F_EXCL, delete of it twice.
+ */
+async function probe(table: string, e: VerifyEntry): Promise<unknown> {
+  const ifindex = ifindexOf(e.device);
+  if (ifindex === undefined) return { ok: false, error: `no device ${e.device}` };
+  const key = verifyElementKey({ ...e, ifindex });
+  if (typeof key === 'string') return { ok: false, error: key };
+  const set = e.family === 4 ? NFT_NAMES.allow4 : NFT_NAMES.allow6;
+  const nl = Nfnl.open();
+  if (!nl.ok) return nl;
+  const one = async (msg: number, flags: number): Promise<string> => {
+    const r = await nl.value.transaction([elementListMessage(msg, flags, table, set, [key]).message]);
+    if (!r.ok) return `failed: ${r.error.kind}`;
+    const x = r.value.replies[0]!;
+    return x.errno === 0 ? 'ok' : `${errnoName(x.errno)}${x.extAck.offset !== undefined ? ` @${x.extAck.offset}` : ''}`;
+  };
+  const out = {
+    ok: true,
+    addExisting: await one(NFT_MSG.NEWSETELEM, NLM_F.CREATE),
+    addExistingExcl: await one(NFT_MSG.NEWSETELEM, NLM_F.CREATE | NLM_F.EXCL),
+    deleteExisting: await one(NFT_MSG.DELSETELEM, 0),
+    deleteMissing: await one(NFT_MSG.DELSETELEM, 0),
+    addBack: await one(NFT_MSG.NEWSETELEM, NLM_F.CREATE),
+  };
+  nl.value.close();
+  return out;
+}
+
+if (require.main === module) {
+  void main();
+}

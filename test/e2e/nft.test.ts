@@ -1,0 +1,266 @@
+// Source verification in nftables, end to end: a router namespace with two subscriber
+// namespaces on veths, NftVerify driven inside the router namespace (platform/nft/tool.ts
+// under `ip netns exec`: a Node process cannot switch namespaces), checked with nft(8)
+// itself and with frames sent by scapy. Needs root; fails loudly without it, never skips.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { execFileSync, spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import * as path from 'node:path';
+import * as readline from 'node:readline';
+
+const REPO = path.resolve(__dirname, '../..');
+const PY = '/usr/bin/python3'; // Debian's python3 has scapy; the pyenv one on PATH does not
+const P = `gv${randomBytes(2).toString('hex')}`;
+const NS = { router: `${P}-r`, a: `${P}-a`, b: `${P}-b` };
+const TABLE = 'gleand';
+const OBS = 'gvobs';
+
+const mA = '02:00:00:aa:00:01';
+const mB = '02:00:00:bb:00:01';
+const mX = '02:00:00:ee:00:01';
+const routerA = '02:00:00:0a:00:01';
+const routerB = '02:00:00:0b:00:01';
+
+const leaseA4 = { device: 'ra', mac: mA, prefix: '10.1.0.10/32' };
+const leaseA6 = { device: 'ra', mac: mA, prefix: '2001:db8:100::/56' };
+const leaseB4 = { device: 'rb', mac: mB, prefix: '10.2.0.20/32' };
+
+function sh(args: string[], input?: string): string {
+  return execFileSync(args[0]!, args.slice(1), { encoding: 'utf8', input, stdio: ['pipe', 'pipe', 'pipe'], timeout: 60_000 });
+}
+const inNs = (ns: string, args: string[], input?: string): string => sh(['ip', 'netns', 'exec', ns, ...args], input);
+
+function requireRoot(): void {
+  const uid = process.getuid?.();
+  if (uid !== 0) throw new Error(`NFT E2E FAILED: needs root (uid is ${String(uid)}) to create namespaces and load nftables`);
+  try {
+    sh(['nft', '--version']);
+    sh([PY, '-c', 'import scapy']);
+  } catch (e) {
+    throw new Error(`NFT E2E FAILED: needs nft and ${PY} with scapy: ${(e as Error).message}`);
+  }
+}
+
+/** The NftVerify driver in the router namespace: one JSON line out, one JSON line back. */
+class Worker {
+  private readonly lines: AsyncIterator<string>;
+  constructor(private readonly child: ChildProcessWithoutNullStreams) {
+    this.lines = readline.createInterface({ input: child.stdout })[Symbol.asyncIterator]();
+  }
+  static start(ns: string): Worker {
+    const child = spawn('ip', ['netns', 'exec', ns, 'npx', 'tsx', 'platform/nft/tool.ts'], { cwd: REPO, stdio: 'pipe' });
+    let stderr = '';
+    child.stderr.on('data', (d: Buffer) => {
+      stderr += d.toString();
+      if (stderr.length > 8192) stderr = stderr.slice(-8192);
+    });
+    child.on('exit', (code) => {
+      if (code !== 0 && code !== null) console.error(`nft worker exited ${code}: ${stderr}`);
+    });
+    return new Worker(child);
+  }
+  async call(cmd: Record<string, unknown>): Promise<any> {
+    this.child.stdin.write(`${JSON.stringify(cmd)}\n`);
+    const timeout = new Promise<never>((_, rej) => setTimeout(() => rej(new Error(`worker: no answer to ${String(cmd.op)}`)), 30_000).unref());
+    const r = await Promise.race([this.lines.next(), timeout]);
+    if (r.done === true) throw new Error('worker closed its output');
+    return JSON.parse(r.value);
+  }
+  /** Closing stdin ends the driver; SIGTERM to our own child (by handle) only if it hangs. */
+  async stop(): Promise<void> {
+    if (this.child.exitCode !== null || this.child.signalCode !== null) return;
+    const exited = new Promise<void>((r) => this.child.once('exit', () => r()));
+    this.child.stdin.end();
+    const t = setTimeout(() => this.child.kill('SIGTERM'), 5_000);
+    await exited;
+    clearTimeout(t);
+  }
+}
+
+interface Probe {
+  readonly port: number; // UDP destination port: names the case in the router's observer set
+  readonly from: 'a' | 'b';
+  readonly mac: string;
+  readonly src: string;
+  readonly dst?: string;
+  readonly sport?: number;
+}
+
+/** Sends 3 copies of each probe as raw Ethernet frames from the subscriber's eth0. */
+function send(probes: readonly Probe[]): void {
+  for (const from of ['a', 'b'] as const) {
+    const mine = probes.filter((p) => p.from === from);
+    if (mine.length === 0) continue;
+    const dstMac = from === 'a' ? routerA : routerB;
+    const frames = mine.map((p) => {
+      const v6 = p.src.includes(':');
+      const dst = p.dst ?? (v6 ? '2001:db8:ffff::1' : from === 'a' ? '10.1.0.1' : '10.2.0.1');
+      const ip = v6 ? `IPv6(src='${p.src}',dst='${dst}')` : `IP(src='${p.src}',dst='${dst}')`;
+      const dmac = dst.startsWith('ff02') ? '33:33:00:01:00:02' : dst === '255.255.255.255' ? 'ff:ff:ff:ff:ff:ff' : dstMac;
+      return `Ether(src='${p.mac}',dst='${dmac}')/${ip}/UDP(sport=${p.sport ?? 40000},dport=${p.port})/Raw(b'gleand')`;
+    });
+    inNs(NS[from], [PY, '-c', `from scapy.all import *\nsendp([${frames.join(',')}]*3, iface='eth0', verbose=0)`]);
+  }
+}
+
+/** UDP destination ports the router saw after verification (observer at priority 0). */
+function seen(): number[] {
+  const j = JSON.parse(inNs(NS.router, ['nft', '-j', 'list', 'set', 'inet', OBS, 'seen'])) as { nftables: any[] };
+  const set = j.nftables.find((x) => x.set !== undefined)?.set;
+  return ((set?.elem ?? []) as unknown[]).map((e) => (typeof e === 'number' ? e : Number((e as any).elem?.val ?? e))).sort((x, y) => x - y);
+}
+
+const settle = (ms = 300): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+describe('nft source verification (namespaces, nfnetlink, scapy)', () => {
+  let worker: Worker | null = null;
+  const created: string[] = [];
+
+  beforeAll(async () => {
+    requireRoot();
+    for (const ns of Object.values(NS)) {
+      sh(['ip', 'netns', 'add', ns]);
+      created.push(ns);
+    }
+    const R = NS.router;
+    for (const [side, dev, rmac, smac, addr4, addr6] of [
+      ['a', 'ra', routerA, mA, '10.1.0.1/24', '2001:db8:ffff::1/64'],
+      ['b', 'rb', routerB, mB, '10.2.0.1/24', '2001:db8:fffe::1/64'],
+    ] as const) {
+      sh(['ip', '-n', R, 'link', 'add', dev, 'address', rmac, 'type', 'veth', 'peer', 'name', 'eth0', 'address', smac, 'netns', NS[side]]);
+      sh(['ip', '-n', R, 'addr', 'add', addr4, 'dev', dev]);
+      sh(['ip', '-n', R, 'addr', 'add', addr6, 'dev', dev, 'nodad']);
+      sh(['ip', '-n', R, 'link', 'set', dev, 'up']);
+      sh(['ip', '-n', NS[side], 'link', 'set', 'eth0', 'up']);
+      sh(['ip', '-n', NS[side], 'link', 'set', 'lo', 'up']);
+    }
+    sh(['ip', '-n', NS.a, 'addr', 'add', '10.1.0.10/24', 'dev', 'eth0']);
+    // What got past verification: a set of UDP destination ports, filled by the packet path.
+    inNs(R, ['nft', '-f', '-'], [
+      `table inet ${OBS} {`,
+      `  set seen { type inet_service; size 1024; flags dynamic; }`,
+      `  chain pre { type filter hook prerouting priority 0; policy accept;`,
+      `    udp dport { 67, 547, 40000-40999 } add @seen { udp dport }`,
+      `  }`,
+      `}`,
+    ].join('\n'));
+    worker = Worker.start(R);
+    expect(await worker.call({ op: 'open', table: TABLE })).toEqual({ ok: true });
+  });
+
+  afterAll(async () => {
+    try {
+      await worker?.stop();
+    } finally {
+      for (const ns of created) {
+        try {
+          sh(['ip', 'netns', 'del', ns]);
+        } catch (e) {
+          console.error(`could not delete namespace ${ns}: ${(e as Error).message}`);
+        }
+      }
+    }
+  });
+
+  it('creates the ruleset idempotently and fills the ports set', async () => {
+    expect(await worker!.call({ op: 'ensure', ports: ['ra', 'rb'] })).toEqual({ ok: true, value: { recreated: false } });
+    const text = inNs(NS.router, ['nft', 'list', 'table', 'inet', TABLE]);
+    expect(text).toContain('type filter hook prerouting priority raw; policy accept;');
+    expect(text).toContain('iif @ports jump verify');
+    expect(text).toMatch(/elements = \{ "ra", "rb" \}|elements = \{ "rb", "ra" \}/);
+    expect(text).toContain('counter name "verify_drop" drop');
+  });
+
+  it('adds entries over nfnetlink; nft(8) lists them', async () => {
+    const r = await worker!.call({ op: 'add', entries: [leaseA4, leaseA6, leaseB4] });
+    expect(r).toEqual({ applied: 3, already: 0, failures: [] });
+    const s4 = inNs(NS.router, ['nft', 'list', 'set', 'inet', TABLE, 'allow4']);
+    expect(s4).toContain(`"ra" . ${mA} . 10.1.0.10`);
+    expect(s4).toContain(`"rb" . ${mB} . 10.2.0.20`);
+    const s6 = inNs(NS.router, ['nft', 'list', 'set', 'inet', TABLE, 'allow6']);
+    expect(s6).toContain(`"ra" . ${mA} . 2001:db8:100::/56`);
+  });
+
+  it('dumps back exactly what was added', async () => {
+    const d = await worker!.call({ op: 'dump' });
+    expect(d.ok).toBe(true);
+    expect(d.skipped).toEqual([]);
+    expect(d.orphans).toBe(0);
+    expect(new Set(d.entries.map((e: unknown) => JSON.stringify(e)))).toEqual(
+      new Set([leaseA4, leaseB4, leaseA6].map((e) => JSON.stringify(e))),
+    );
+  });
+
+  it('a second ensureRuleset keeps the elements and the same ports', async () => {
+    expect(await worker!.call({ op: 'ensure', ports: ['ra', 'rb'] })).toEqual({ ok: true, value: { recreated: false } });
+    const d = await worker!.call({ op: 'dump' });
+    expect(d.entries).toHaveLength(3);
+  });
+
+  it('passes leased sources and drops everything else from a subscriber port', async () => {
+    inNs(NS.router, ['nft', 'flush', 'set', 'inet', OBS, 'seen']);
+    const before = await worker!.call({ op: 'counter' });
+    expect(before.ok).toBe(true);
+    const drop: Probe[] = [
+      { port: 40002, from: 'a', mac: mA, src: '10.1.0.11' }, // not leased
+      { port: 40003, from: 'a', mac: mX, src: '10.1.0.10' }, // leased, other MAC
+      { port: 40004, from: 'a', mac: mB, src: '10.2.0.20' }, // B's lease (and MAC) sent from port A
+      { port: 40006, from: 'a', mac: mA, src: '2001:db8:101::1' }, // outside the /56
+      { port: 40007, from: 'a', mac: mA, src: '2001:db8:200::1', dst: 'ff02::1:2', sport: 546 }, // unleased global to the DHCPv6 group
+    ];
+    send([
+      { port: 40001, from: 'a', mac: mA, src: '10.1.0.10' },
+      { port: 40005, from: 'a', mac: mA, src: '2001:db8:100:5::1' },
+      { port: 67, from: 'a', mac: mX, src: '0.0.0.0', dst: '255.255.255.255', sport: 68 },
+      { port: 547, from: 'a', mac: mX, src: 'fe80::1', dst: 'ff02::1:2', sport: 546 },
+      { port: 40009, from: 'b', mac: mB, src: '10.2.0.20' },
+      ...drop,
+    ]);
+    await settle();
+    expect(seen()).toEqual([67, 547, 40001, 40005, 40009]);
+    const after = await worker!.call({ op: 'counter' });
+    expect(after.packets - before.packets).toBeGreaterThanOrEqual(3 * drop.length);
+    // nft(8) reads the same counter
+    expect(inNs(NS.router, ['nft', 'list', 'counter', 'inet', TABLE, 'verify_drop'])).toMatch(/packets [1-9]/);
+    // and the real stack: subscriber A pings the router from its leased address
+    inNs(NS.a, ['ping', '-c', '2', '-W', '2', '-i', '0.3', '10.1.0.1']);
+  });
+
+  it('reports the kernel\'s answers to duplicate add and missing delete', async () => {
+    const p = await worker!.call({ op: 'probe', entry: leaseA4 });
+    expect(p).toMatchObject({ ok: true, addExisting: 'ok', deleteExisting: 'ok', addBack: 'ok' });
+    expect(p.addExistingExcl).toMatch(/^EEXIST @\d+$/);
+    expect(p.deleteMissing).toMatch(/^ENOENT @\d+$/);
+    // through the API: a repeated add is applied (idempotent), a partial overlap fails
+    // alone while the rest of the batch still goes in
+    const r = await worker!.call({
+      op: 'add',
+      entries: [leaseA4, { device: 'ra', mac: mA, prefix: '2001:db8:100::/57' }, { device: 'rb', mac: mB, prefix: '10.2.0.21/32' }, { device: 'nope0', mac: mA, prefix: '10.9.0.0/16' }],
+    });
+    expect(r.applied).toBe(2);
+    expect(r.failures.map((f: any) => [f.index, f.error.kind, f.error.code])).toEqual(
+      expect.arrayContaining([[1, 'errno', 'EEXIST'], [3, 'unknown-device', undefined]]),
+    );
+    const rm = await worker!.call({ op: 'remove', entries: [{ device: 'rb', mac: mB, prefix: '10.2.0.21/32' }, { device: 'rb', mac: mB, prefix: '10.2.0.99/32' }] });
+    expect(rm).toEqual({ applied: 1, already: 1, failures: [] });
+  });
+
+  it('removing the entries drops the leased traffic', async () => {
+    const r = await worker!.call({ op: 'remove', entries: [leaseA4, leaseA6] });
+    expect(r).toEqual({ applied: 2, already: 0, failures: [] });
+    expect(inNs(NS.router, ['nft', 'list', 'set', 'inet', TABLE, 'allow4'])).not.toContain('10.1.0.10');
+    expect(inNs(NS.router, ['nft', 'list', 'set', 'inet', TABLE, 'allow6'])).not.toContain('2001:db8:100');
+    inNs(NS.router, ['nft', 'flush', 'set', 'inet', OBS, 'seen']);
+    send([
+      { port: 40010, from: 'a', mac: mA, src: '10.1.0.10' },
+      { port: 40011, from: 'a', mac: mA, src: '2001:db8:100:5::1' },
+      { port: 40012, from: 'b', mac: mB, src: '10.2.0.20' }, // B still leased
+      { port: 67, from: 'a', mac: mA, src: '0.0.0.0', dst: '255.255.255.255', sport: 68 }, // can ask again
+    ]);
+    await settle();
+    expect(seen()).toEqual([67, 40012]);
+    expect(() => inNs(NS.a, ['ping', '-c', '1', '-W', '1', '10.1.0.1'])).toThrow();
+    const d = await worker!.call({ op: 'dump' });
+    expect(d.entries).toEqual([leaseB4]);
+  });
+});
