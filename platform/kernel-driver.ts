@@ -6,16 +6,7 @@ import type { KernelDelta, KernelState, NeighEntry, RouteEntry, VerifyEntry } fr
 import type { Driver, DriverContext } from './driver';
 import { linkInfo } from './links';
 import { AF, RT_SCOPE, Rtnl, type BatchResult, type Neighbour, type Route } from './netlink';
-
-/** Where source-verification entries live (nftables sets; see platform/nft/). */
-export interface VerifyBackend {
-  setPorts(ifindexes: readonly number[]): Promise<void>;
-  add(entries: readonly VerifyEntry[], ifindexOf: (device: string) => number | null): Promise<number>;
-  remove(entries: readonly VerifyEntry[], ifindexOf: (device: string) => number | null): Promise<number>;
-  dump(deviceOf: (ifindex: number) => string | null): Promise<VerifyEntry[]>;
-  close(): void;
-  status?(): Record<string, unknown>;
-}
+import { NftVerify } from './nft';
 
 const BATCH = 1024;
 // Deleting what is already gone is success for a reconciler (ESRCH: route, ENOENT: neighbour).
@@ -43,27 +34,45 @@ export class KernelDriver implements Driver {
     errors: {} as Record<string, number>,
   };
 
-  constructor(
-    private readonly desired: () => KernelState,
-    private readonly verify: VerifyBackend | null,
-  ) {}
+  private verify: NftVerify | null = null;
+  private rulesetReady = false;
+
+  /** `desired`: the core's full desired state, generated on demand for a reconcile. */
+  constructor(private readonly desired: () => KernelState) {}
 
   async start(config: Config, ctx: DriverContext): Promise<void> {
     this.ctx = ctx;
     const r = Rtnl.open();
     if (!r.ok) throw new Error(`netlink: ${JSON.stringify(r.error)}`);
     this.rtnl = r.value;
+    // Source verification lives in nftables sets (platform/nft/): the table is made
+    // once, its sets keep their elements across restarts, and the reconcile diffs them.
+    const v = await NftVerify.open({ table: config.global.nft_table });
+    if (!v.ok) throw new Error(`nftables: ${JSON.stringify(v.error)}`);
+    this.verify = v.value;
     await this.reconfigure(config);
   }
 
   async reconfigure(config: Config): Promise<void> {
     this.config = config;
     this.refreshIfindexes();
-    if (this.verify) await this.verify.setPorts([...this.ifindex.values()]);
+    await this.syncPorts();
     if (this.timer) clearInterval(this.timer);
     this.timer = setInterval(() => this.reconcile('periodic'), config.global.reconcile_interval * 1000);
     this.timer.unref();
     this.reconcile('start');
+  }
+
+  /** The verify chain applies to exactly the subscriber ports' ifindexes. */
+  private async syncPorts(): Promise<void> {
+    if (!this.verify) return;
+    const ports = [...this.ifindex.values()];
+    const r = this.rulesetReady ? await this.verify.setPorts(ports) : await this.verify.ensureRuleset(ports);
+    if (!r.ok) {
+      this.ctx.log('error', 'kernel', 'nftables ruleset/ports update failed', { error: JSON.stringify(r.error) }, 'nft:ports');
+      return;
+    }
+    this.rulesetReady = true;
   }
 
   private refreshIfindexes(): void {
@@ -132,7 +141,17 @@ export class KernelDriver implements Driver {
       if (!device || !address) continue;
       neighEntries.push({ family: n.family === AF.INET ? 4 : 6, address, device, lladdr: macBytes(n.lladdr) });
     }
-    const verifies = this.verify ? await this.verify.dump(deviceOf) : [];
+    let verifies: VerifyEntry[] = [];
+    if (this.verify) {
+      const v = await this.verify.dump((i) => deviceOf(i) ?? undefined);
+      if (!v.ok) {
+        this.ctx.log('warn', 'kernel', 'nftables dump failed; will retry at the next reconcile', undefined, 'nft:dump');
+        return null;
+      }
+      verifies = v.value.entries;
+      // Elements of a device that no longer exists: nobody can desire them.
+      if (v.value.orphans.length > 0) await this.verify.removeElements(v.value.orphans);
+    }
     return { routes: routeEntries, neighbours: neighEntries, verifies };
   }
 
@@ -147,11 +166,17 @@ export class KernelDriver implements Driver {
 
   private async applyBatch(b: KernelBatch): Promise<void> {
     const rtnl = this.rtnl!;
-    const ifindexOf = (d: string) => this.ifindex.get(d) ?? null;
     if (b.kind === 'verify') {
       if (!this.verify) return;
-      const n = b.op === 'remove' ? await this.verify.remove(b.entries, ifindexOf) : await this.verify.add(b.entries, ifindexOf);
-      this.counters.applied += n;
+      const ifindexOf = (d: string) => this.ifindex.get(d);
+      const r = b.op === 'remove' ? await this.verify.remove(b.entries, ifindexOf) : await this.verify.add(b.entries, ifindexOf);
+      this.counters.applied += r.applied;
+      for (const e of r.failures.values()) {
+        const code = e.kind === 'errno' ? e.code : e.kind;
+        this.counters.failed++;
+        this.counters.errors[code] = (this.counters.errors[code] ?? 0) + 1;
+        this.ctx.log('warn', 'kernel', 'nftables element failed', { error: code }, `nft:${code}`);
+      }
       return;
     }
     if (b.kind === 'route') {
@@ -213,12 +238,13 @@ export class KernelDriver implements Driver {
   async stop(): Promise<void> {
     if (this.timer) clearInterval(this.timer);
     await this.queue;
+    this.rulesetReady = false;
     this.rtnl?.close();
     this.verify?.close();
   }
 
   status(): Record<string, unknown> {
-    return { ...this.counters, rtnl: this.rtnl?.stats, verify: this.verify?.status?.() };
+    return { ...this.counters, rtnl: this.rtnl?.stats, nft: this.verify?.stats };
   }
 }
 

@@ -70,7 +70,7 @@ async function main(argv: string[]): Promise<number> {
         modules: () => [dhcp],
         drivers: () => [
           new IdentityDriver(),
-          new KernelDriver(() => dhcp.desiredState(), null),
+          new KernelDriver(() => dhcp.desiredState()),
           new PacketDriver(),
           new UdpDriver(),
           new PassiveDriver(),

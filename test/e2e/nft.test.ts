@@ -1,5 +1,5 @@
 // Source verification in nftables, end to end: a router namespace with two subscriber
-// namespaces on veths, NftVerify driven inside the router namespace (platform/nft/tool.ts
+// namespaces on veths, NftVerify driven inside the router namespace (test/e2e/nft-tool.ts
 // under `ip netns exec`: a Node process cannot switch namespaces), checked with nft(8)
 // itself and with frames sent by scapy. Needs root; fails loudly without it, never skips.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -48,7 +48,7 @@ class Worker {
     this.lines = readline.createInterface({ input: child.stdout })[Symbol.asyncIterator]();
   }
   static start(ns: string): Worker {
-    const child = spawn('ip', ['netns', 'exec', ns, 'npx', 'tsx', 'platform/nft/tool.ts'], { cwd: REPO, stdio: 'pipe' });
+    const child = spawn('ip', ['netns', 'exec', ns, 'npx', 'tsx', 'test/e2e/nft-tool.ts'], { cwd: REPO, stdio: 'pipe' });
     let stderr = '';
     child.stderr.on('data', (d: Buffer) => {
       stderr += d.toString();

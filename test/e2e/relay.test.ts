@@ -92,6 +92,59 @@ describe('gleand relays for real clients and installs the kernel state', () => {
     expect(await ip('-6', 'neigh', 'show', 'nud', 'permanent')).toContain(`${via} dev ${sub.routerDev} lladdr ${sub.mac} PERMANENT proto ${PROTO}`);
   });
 
+  it('holds a source-verification element per lease in nftables (nft list set)', async () => {
+    const set4 = (await lab.exec(lab.router.ns, ['nft', 'list', 'set', 'inet', 'gleand', 'allow4'])).stdout;
+    for (const i of [0, 1, 2]) {
+      const sub = lab.subscribers[i]!;
+      expect(set4).toContain(`"${sub.routerDev}" . ${sub.mac} . ${leases[i]!.address}`);
+    }
+    const set6 = (await lab.exec(lab.router.ns, ['nft', 'list', 'set', 'inet', 'gleand', 'allow6'])).stdout;
+    const sub = lab.subscribers[3]!;
+    expect(set6).toContain(`"${sub.routerDev}" . ${sub.mac} . ${leases[3]!.address}`);
+    expect(set6).toContain(`"${sub.routerDev}" . ${sub.mac} . ${leases[3]!.delegatedPrefix}`);
+  });
+
+  describe('source verification against spoofed sources (scapy)', () => {
+    const drops = async () => {
+      const j = JSON.parse((await lab.exec(lab.router.ns, ['nft', '-j', 'list', 'counter', 'inet', 'gleand', 'verify_drop'])).stdout);
+      return Number(j.nftables.find((x: { counter?: unknown }) => x.counter).counter.packets);
+    };
+    /** Three UDP datagrams from subscriber `i` with the given Ethernet and IP sources; returns the drops they caused. */
+    const send = async (i: number, etherSrc: string, src: string) => {
+      const sub = lab.subscribers[i]!;
+      const v6 = src.includes(':');
+      const l3 = v6 ? `IPv6(src='${src}', dst='${lab.router.gateway6}')` : `IP(src='${src}', dst='${lab.router.gateway4}')`;
+      const before = await drops();
+      await lab.exec(sub.ns, ['/usr/bin/python3', '-c',
+        `from scapy.all import Ether, IP, IPv6, UDP, sendp\n` +
+        `sendp(Ether(src='${etherSrc}', dst='${sub.routerMac}')/${l3}/UDP(sport=4000, dport=9)/b'gleand', iface='eth0', count=3, verbose=False)`]);
+      return (await drops()) - before;
+    };
+    const ping = async (i: number, dst: string) =>
+      (await lab.exec(lab.subscribers[i]!.ns, ['ping', '-c', '1', '-W', '2', dst], { check: false })).code;
+
+    it('passes leased traffic: a ping from the leased address gets its answer', async () => {
+      expect(await ping(0, lab.router.gateway4)).toBe(0);
+      expect(await send(0, lab.subscribers[0]!.mac, leases[0]!.address!)).toBe(0);
+    });
+    it('drops another port\'s address', async () => {
+      expect(await send(0, lab.subscribers[0]!.mac, leases[2]!.address!)).toBeGreaterThanOrEqual(3);
+    });
+    it('drops an unleased address', async () => {
+      expect(await send(0, lab.subscribers[0]!.mac, '10.1.0.250')).toBeGreaterThanOrEqual(3);
+    });
+    it('drops the right address from another MAC', async () => {
+      expect(await send(0, '02:00:00:00:09:09', leases[0]!.address!)).toBeGreaterThanOrEqual(3);
+    });
+    it('passes the IA_NA address and any address in the delegated prefix; drops the rest', async () => {
+      const mac = lab.subscribers[3]!.mac;
+      expect(await send(3, mac, leases[3]!.address!)).toBe(0);
+      expect(await send(3, mac, leases[3]!.delegatedPrefix!.replace('::/56', '::42'))).toBe(0);
+      expect(await send(3, mac, '2001:db8:ffff::1')).toBeGreaterThanOrEqual(3);
+      expect(await send(3, '02:00:00:00:09:09', leases[3]!.address!)).toBeGreaterThanOrEqual(3);
+    });
+  });
+
   it('put well-formed relay messages on the wire with options 82, 18, 37 and 53 (tshark)', async () => {
     const pcap = await upstream.stop();
     const bad = await tsharkFields(pcap, '_ws.malformed || _ws.expert.severity >= "warning"', ['frame.number', '_ws.expert.message']);
@@ -169,6 +222,7 @@ describe('gleand relays for real clients and installs the kernel state', () => {
     process.kill(clients[1]!.proc.pid, 'SIGUSR2'); // udhcpc: release the lease
     await until('the route to go', async () => !(await ip('-4', 'route', 'show', 'proto', PROTO)).includes(`${addr} dev`));
     expect(await ip('-4', 'neigh', 'show', 'nud', 'permanent')).not.toContain(`${addr} dev`);
+    expect((await lab.exec(lab.router.ns, ['nft', 'list', 'set', 'inet', 'gleand', 'allow4'])).stdout).not.toContain(` . ${addr}`);
   });
 
   it('after a restart it keeps no state it no longer knows, and re-learns without duplicates', async () => {
@@ -180,6 +234,7 @@ describe('gleand relays for real clients and installs the kernel state', () => {
     await until('stale state to go', async () => (await ip('route', 'show', 'proto', PROTO)) === '' &&
       (await ip('-6', 'route', 'show', 'proto', PROTO)) === '');
     expect(await ip('neigh', 'show', 'proto', PROTO)).toBe('');
+    expect((await lab.exec(lab.router.ns, ['nft', 'list', 'set', 'inet', 'gleand', 'allow4'])).stdout).not.toMatch(/elements/);
     // a client that asks again is gleaned again: exactly one route for it
     await clients[0]!.stop();
     const again = await lab.startClient(0, 'dhclient4').waitLease(4, 30_000);

@@ -1,6 +1,6 @@
 /**
  * A line-oriented driver for NftVerify, run inside a network namespace
- * (`ip netns exec NS npx tsx platform/nft/tool.ts`): a Node process cannot switch
+ * (`ip netns exec NS npx tsx test/e2e/nft-tool.ts`): a Node process cannot switch
  * namespaces itself. One JSON command per stdin line, one JSON answer per stdout line.
  * Used by test/e2e/nft.test.ts and for poking at a router by hand:
  *
@@ -14,13 +14,13 @@ import * as fs from 'node:fs';
 import * as readline from 'node:readline';
 import { formatIPv4, formatIPv6, parseIPv4, parseIPv6 } from '../../src/config/types';
 import type { VerifyEntry } from '../../src/kernel/entries';
-import { NLM_F } from '../netlink/constants';
-import { errnoName } from '../netlink/socket';
-import { NFT_MSG } from './constants';
-import { elementListMessage, verifyElementKey } from './element';
-import { Nfnl } from './nfnl';
-import { NFT_NAMES } from './ruleset';
-import { NftVerify, type ApplyResult } from './verify';
+import { NLM_F } from '../../platform/netlink/constants';
+import { errnoName } from '../../platform/netlink/socket';
+import { NFT_MSG } from '../../platform/nft/constants';
+import { elementListMessage, verifyElementKey } from '../../platform/nft/element';
+import { Nfnl } from '../../platform/nft/nfnl';
+import { NFT_NAMES } from '../../platform/nft/ruleset';
+import { NftVerify, type ApplyResult } from '../../platform/nft/verify';
 
 interface EntryJson {
   readonly device: string;
