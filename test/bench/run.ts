@@ -3,7 +3,10 @@
  * made in the same process or namespace (ratios, never pass/fail). Needs root for the
  * netlink benchmark (it makes its own network namespace).
  */
+import { buildSync } from 'esbuild';
 import { spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 
 const TSX = path.join(__dirname, '..', '..', 'node_modules', '.bin', 'tsx');
@@ -15,6 +18,15 @@ const run = (title: string, args: string[]) => {
 
 run('netlink: 100k PD routes, gleand batched client vs ip -6 -batch vs npm netlink', [path.join(__dirname, 'netlink-routes.ts')]);
 run('decode + relay + glean, one core', [path.join(__dirname, 'glean.ts'), 'rate']);
+
+// Memory is measured on a bundle run by plain node (tsx's own loader would be counted
+// otherwise), with default flags and with the flags the init script uses.
+const bundle = path.join(os.tmpdir(), `gleand-bench-${process.pid}.js`);
+buildSync({ entryPoints: [path.join(__dirname, 'glean.ts')], bundle: true, platform: 'node', outfile: bundle, logLevel: 'error' });
 const bare = spawnSync(process.execPath, ['--expose-gc', '-e', 'gc(); console.log(process.memoryUsage.rss())'], { encoding: 'utf8' });
 console.log(`\n== memory ==\nbare Node RSS: ${(Number(bare.stdout) / 1048576).toFixed(1)} MiB (reference)`);
-run('binding memory', ['--expose-gc', path.join(__dirname, 'glean.ts'), 'rss']);
+for (const flags of [[], ['--optimize-for-size', '--max-semi-space-size=1']]) {
+  console.log(`node ${flags.join(' ') || '(default flags)'}:`);
+  spawnSync(process.execPath, ['--expose-gc', ...flags, bundle, 'rss'], { stdio: 'inherit' });
+}
+fs.rmSync(bundle, { force: true });
