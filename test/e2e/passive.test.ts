@@ -7,16 +7,7 @@ import {
   createLab, ensureLabPackages, GLEAND_BUNDLE, labGleandConfig, requireRootAndNetns,
   type GleandHandle, type Lab, type LeaseFacts,
 } from '../lab/lab';
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-async function until(what: string, f: () => Promise<boolean>, timeoutMs = 15_000): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!(await f().catch(() => false))) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await sleep(200);
-  }
-}
+import { until } from '../lab/wait';
 
 describe('passive mode beside ISC dhcrelay', () => {
   let lab: Lab;

@@ -7,24 +7,9 @@ import {
   createLab, ensureLabPackages, GLEAND_BUNDLE, labGleandConfig, requireRootAndNetns, tsharkFields,
   type Capture, type GleandHandle, type Lab, type LabClient, type LeaseFacts,
 } from '../lab/lab';
+import { until } from '../lab/wait';
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const PROTO = '201';
-
-async function until<T>(what: string, f: () => Promise<T | null | undefined | false>, timeoutMs = 15_000): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const v = await f();
-      if (v !== null && v !== undefined && v !== false) return v;
-    } catch (e) {
-      last = e;
-    }
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
-    await sleep(200);
-  }
-}
 
 describe('gleand relays for real clients and installs the kernel state', () => {
   let lab: Lab;

@@ -1,6 +1,7 @@
 import { describe, it, expect } from 'vitest';
 import { DEFAULT_UCI_LIMITS, parseUci, writeUci } from '../../../src/config/uci';
 import type { UciDocument, UciSection, UciStatement } from '../../../src/config/uci-ast';
+import { prng } from '../prng';
 
 // ---------------------------------------------------------------------------
 // helpers
@@ -59,17 +60,6 @@ function survives(text: string, limits = DEFAULT_UCI_LIMITS): ReturnType<typeof 
   return r;
 }
 
-/** mulberry32: a tiny seeded PRNG, so generated cases are the same on every run. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const pick = <T>(rnd: () => number, xs: readonly T[]): T => xs[Math.floor(rnd() * xs.length)]!;
 

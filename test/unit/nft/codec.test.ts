@@ -12,6 +12,7 @@ import {
   KERNEL_COUNTER, KERNEL_DUMP_TAIL, KERNEL_DUMP_V6, NFT_ADD_PORT, NFT_ADD_V4, NFT_ADD_V6, NFT_DEL_V4, hex,
   withoutSetId,
 } from './golden';
+import { prng } from '../prng';
 
 const mac = hex('02000000000a');
 const v4: VerifyElement = { family: 4, ifindex: 3, mac, prefix: hex('0a01000a'), prefixLength: 32 };
@@ -163,13 +164,7 @@ describe('other messages', () => {
 });
 
 describe('decoders never throw on hostile bytes', () => {
-  // mulberry32: seeded, so a failure reproduces
-  const rng = (seed: number) => () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const rng = prng;
 
   const decodeAll = (bytes: Uint8Array): void => {
     const { messages } = splitMessages(bytes);

@@ -22,17 +22,8 @@ export interface KitCase<T> {
   readonly flips?: number;
 }
 
-/** Deterministic PRNG (mulberry32) so hostile sweeps are reproducible. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { prng } from '../prng';
+export { prng };
 
 export const hex = (s: string): Uint8Array => {
   const clean = s.replace(/[\s:]/g, '');
