@@ -229,7 +229,9 @@ export class DhcpModule implements Module {
     for (const c of changes) {
       const delta = this.desired.apply(c);
       if (!isEmptyDelta(delta)) actions.push({ kind: 'kernel', delta });
-      actions.push(log('info', 'bindings', c.kind, describe(c.binding), undefined));
+      // Renewals are the bulk of the traffic (every client, every T1): debug, so a
+      // router with 100k subscribers does not flood logd; new, moved and ended are info.
+      actions.push(log(c.kind === 'refreshed' ? 'debug' : 'info', 'bindings', c.kind, describe(c.binding)));
     }
     return actions;
   }
