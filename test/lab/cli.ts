@@ -1,7 +1,7 @@
 /**
- * `npm run lab`: a demo lab with three subscribers and real clients, dhcrelay as the relay
- * (until gleand relays), gleand beside it when the bundle is built, and its status every 2 s.
- * Ctrl-C tears everything down.
+ * `npm run lab`: a demo lab with three subscribers and real clients, gleand (the built
+ * bundle) as their relay in the router namespace, then gleand's status, bindings and
+ * kernel routes every 2 s. Ctrl-C tears everything down.
  *
  *   tsx test/lab/cli.ts            the demo
  *   tsx test/lab/cli.ts install    only install the lab's Debian packages if any is missing
@@ -48,7 +48,9 @@ async function main(): Promise<void> {
   const t0 = Date.now();
   const lab = await createLab({ subscribers: 3, log: process.env['LAB_VERBOSE'] ? say : undefined });
   say(`lab ${lab.prefix} up in ${Date.now() - t0} ms (files in ${lab.dir}; KEEP_LAB=1 keeps them)`);
-  await lab.startDhcrelay();
+  if (!fs.existsSync(GLEAND_BUNDLE)) throw new Error(`${GLEAND_BUNDLE} is not built: npm run build (npm run lab does)`);
+  const g = lab.startGleand(labGleandConfig(lab));
+  say(`gleand pid ${g.pid}, config ${g.configPath}, log ${g.logPath}`);
   const plan: LabClient[] = [
     lab.startClient(0, 'dhclient4'),
     lab.startClient(0, 'dhclient6pd'),
@@ -75,12 +77,6 @@ async function main(): Promise<void> {
   }
   say(table(rows));
 
-  if (!fs.existsSync(GLEAND_BUNDLE)) {
-    say(`\nnote: ${GLEAND_BUNDLE} is not built (npm run build); running with dhcrelay only. Ctrl-C to stop.`);
-    for (;;) await sleep(60_000);
-  }
-  const g = lab.startGleand(labGleandConfig(lab));
-  say(`\ngleand pid ${g.pid}, config ${g.configPath}, log ${g.logPath}`);
   for (;;) {
     await sleep(2000);
     if (lab.closing) return;
@@ -89,15 +85,16 @@ async function main(): Promise<void> {
       say('Ctrl-C to tear the lab down.');
       for (;;) await sleep(60_000);
     }
-    const out = await new Promise<string>((resolve) => {
+    const gleand = (cmd: string) => new Promise<string>((resolve) => {
       execFile(
         'ip',
-        ['netns', 'exec', lab.router.ns, process.execPath, GLEAND_BUNDLE, 'status', '-c', g.configPath],
+        ['netns', 'exec', lab.router.ns, process.execPath, GLEAND_BUNDLE, cmd, '-c', g.configPath],
         { timeout: 5000, encoding: 'utf8' },
-        (err, stdout, stderr) => resolve(err ? `status failed: ${(stderr || err.message).trim()}` : stdout.trimEnd()),
+        (err, stdout, stderr) => resolve(err ? `${cmd} failed: ${(stderr || err.message).trim()}` : stdout.trimEnd()),
       );
     });
-    say(`── ${new Date().toISOString()} gleand status ──\n${out}`);
+    say(`── ${new Date().toISOString()} gleand status / bindings / routes ──`);
+    say(`${await gleand('status')}\n\n${await gleand('bindings')}\n\n${await gleand('routes')}`);
   }
 }
 
