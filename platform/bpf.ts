@@ -7,6 +7,8 @@
  * SKF_AD_PKTTYPE). Accepted: IPv4 UDP to port 67 (not a fragment), IPv6 UDP to port
  * 547 right after the fixed header; frames we sent ourselves (PACKET_OUTGOING) are not.
  */
+import { HOST_LE } from './netlink/wire';
+
 const SKF_AD_OFF = -0x1000;
 const SKF_AD_PROTOCOL = 0;
 const SKF_AD_PKTTYPE = 4;
@@ -22,7 +24,7 @@ function assemble(prog: Insn[]): Uint8Array {
   prog.forEach((p, i) => p.label && labels.set(p.label, i));
   const out = new Uint8Array(prog.length * 8);
   const v = new DataView(out.buffer);
-  const little = true; // struct sock_filter is host-endian; gleand targets little-endian hosts here
+  const little = HOST_LE; // struct sock_filter is host-endian (MIPS routers are big-endian)
   prog.forEach((p, i) => {
     const rel = (l?: string) => (l === undefined ? 0 : labels.get(l)! - i - 1);
     v.setUint16(i * 8, p.code, little);

@@ -5,6 +5,7 @@ import { dhcpFilter } from './bpf';
 import type { Driver, DriverContext } from './driver';
 import { linkInfo, type LinkInfo } from './links';
 import { loadNative, NAME_BYTES, type NativeBinding } from './native';
+import { HOST_LE } from './netlink/wire';
 
 /**
  * The subscriber side of the relay: one AF_PACKET socket per subscriber port. A port
@@ -28,9 +29,10 @@ const htons = (x: number) => ((x & 0xff) << 8) | (x >> 8);
 function sockaddrLl(native: NativeBinding, protocol: number, ifindex: number, mac?: Uint8Array): Uint8Array {
   const sa = new Uint8Array(20);
   const v = new DataView(sa.buffer);
-  v.setUint16(0, native.constants.AF_PACKET, true);
+  // sll_family and sll_ifindex are host-endian; sll_protocol is network order.
+  v.setUint16(0, native.constants.AF_PACKET, HOST_LE);
   v.setUint16(2, protocol, false); // sll_protocol, network order
-  v.setInt32(4, ifindex, true);
+  v.setInt32(4, ifindex, HOST_LE);
   if (mac) {
     sa[11] = 6; // sll_halen
     sa.set(mac, 12);
@@ -90,9 +92,9 @@ export class PacketDriver implements Driver {
     rc = n.bind(fd, sockaddrLl(n, ETH_P_ALL, link.ifindex));
     if (rc < 0) return fail('bind', rc);
     const mreq = new Uint8Array(16);
-    new DataView(mreq.buffer).setInt32(0, link.ifindex, true);
-    new DataView(mreq.buffer).setUint16(4, PACKET_MR_MULTICAST, true);
-    new DataView(mreq.buffer).setUint16(6, 6, true);
+    new DataView(mreq.buffer).setInt32(0, link.ifindex, HOST_LE);
+    new DataView(mreq.buffer).setUint16(4, PACKET_MR_MULTICAST, HOST_LE);
+    new DataView(mreq.buffer).setUint16(6, 6, HOST_LE);
     mreq.set(ALL_DHCP_RELAYS_MAC, 8);
     rc = n.setsockopt(fd, SOL_PACKET, PACKET_ADD_MEMBERSHIP, mreq);
     if (rc < 0) return fail('PACKET_ADD_MEMBERSHIP', rc);
