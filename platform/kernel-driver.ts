@@ -1,4 +1,5 @@
 import type { Action } from '../src/actions';
+import { formatMac } from '../src/bindings/binding';
 import type { Config } from '../src/config/config';
 import { formatIPv4, formatIPv6, parseIPv4, parseIPv6 } from '../src/config/types';
 import { batches, diff, type KernelBatch } from '../src/kernel/diff';
@@ -186,7 +187,7 @@ export class KernelDriver implements Driver {
       return;
     }
     const neighs = this.resolve(b.entries, (e, ifindex): Neighbour => ({
-      dst: addr(e.family, e.address), ifindex, lladdr: macText(e.lladdr), protocol: this.config.global.route_protocol,
+      dst: addr(e.family, e.address), ifindex, lladdr: formatMac(e.lladdr), protocol: this.config.global.route_protocol,
     }));
     const r = b.op === 'remove' ? await rtnl.deleteNeighbours(neighs) : await rtnl.addNeighbours(neighs);
     this.count(r, b.op === 'remove');
@@ -229,8 +230,8 @@ export class KernelDriver implements Driver {
       const prefix = (f: 4 | 6, a: Uint8Array, l: number) => `${addr(f, a)}/${l}`;
       resolve(s && {
         routes: [...s.routes].map((r) => ({ dst: prefix(r.family, r.dst, r.dstLen), via: r.gateway ? addr(r.family, r.gateway) : null, device: r.device })),
-        neighbours: [...s.neighbours].map((n) => ({ address: addr(n.family, n.address), lladdr: macText(n.lladdr), device: n.device })),
-        verify: [...s.verifies].map((v) => ({ source: prefix(v.family, v.prefix, v.prefixLength), mac: macText(v.mac), device: v.device })),
+        neighbours: [...s.neighbours].map((n) => ({ address: addr(n.family, n.address), lladdr: formatMac(n.lladdr), device: n.device })),
+        verify: [...s.verifies].map((v) => ({ source: prefix(v.family, v.prefix, v.prefixLength), mac: formatMac(v.mac), device: v.device })),
       });
     }));
   }
@@ -249,5 +250,4 @@ export class KernelDriver implements Driver {
 }
 
 const addr = (family: 4 | 6, a: Uint8Array) => (family === 4 ? formatIPv4(a) : formatIPv6(a));
-const macText = (m: Uint8Array) => Array.from(m, (b) => b.toString(16).padStart(2, '0')).join(':');
 const macBytes = (t: string) => new Uint8Array(t.split(':').map((h) => parseInt(h, 16)));

@@ -273,7 +273,7 @@ export class DhcpModule implements Module {
   }
 }
 
-const hex = (b: Uint8Array | null) => (b ? Array.from(b, (x) => x.toString(16).padStart(2, '0')).join(':') : null);
+const hex = (b: Uint8Array | null) => (b ? formatMac(b) : null); // colon-separated octets, any length
 
 export function bindingRow(b: Binding, now: Instant): Record<string, unknown> {
   return {
