@@ -143,20 +143,14 @@ export class DesiredState {
       this.counters.unconfiguredPort++;
       return;
     }
-    const o = ownedEntries(b, cfg);
-    o.routes.forEach((e) => d.routes.add(e));
-    o.neighbours.forEach((e) => d.neighbours.add(e));
-    o.verifies.forEach((e) => d.verifies.add(e));
+    owned(d, b, cfg, 'add');
     const p = peerLinkOf(b, cfg);
     if (p) this.peerRef(d, p);
   }
 
   private removeFrom(d: DeltaBuilder, b: Binding, cfg: PortKernelConfig | undefined): void {
     if (!cfg) return;
-    const o = ownedEntries(b, cfg);
-    o.routes.forEach((e) => d.routes.remove(e));
-    o.neighbours.forEach((e) => d.neighbours.remove(e));
-    o.verifies.forEach((e) => d.verifies.remove(e));
+    owned(d, b, cfg, 'remove');
     const p = peerLinkOf(b, cfg);
     if (p) this.peerUnref(d, p);
   }
@@ -173,12 +167,7 @@ export class DesiredState {
     b: Binding,
     cfg: PortKernelConfig | undefined,
   ): void {
-    if (prevCfg) {
-      const o = ownedEntries(prev, prevCfg);
-      o.routes.forEach((e) => d.routes.remove(e));
-      o.neighbours.forEach((e) => d.neighbours.remove(e));
-      o.verifies.forEach((e) => d.verifies.remove(e));
-    }
+    if (prevCfg) owned(d, prev, prevCfg, 'remove');
     if (cfg) {
       const p = peerLinkOf(b, cfg);
       if (p) this.peerRef(d, p);
@@ -191,10 +180,7 @@ export class DesiredState {
       this.counters.unconfiguredPort++;
       return;
     }
-    const o = ownedEntries(b, cfg);
-    o.routes.forEach((e) => d.routes.add(e));
-    o.neighbours.forEach((e) => d.neighbours.add(e));
-    o.verifies.forEach((e) => d.verifies.add(e));
+    owned(d, b, cfg, 'add');
   }
 
   private peerRef(d: DeltaBuilder, p: PeerLink): void {
@@ -282,4 +268,12 @@ function sameConfig(a: PortKernelConfig | undefined, b: PortKernelConfig | undef
     (a.neighbours !== false) === (b.neighbours !== false) &&
     (a.verify !== false) === (b.verify !== false)
   );
+}
+
+/** Add or remove the entries that belong to one binding alone (its routes, neighbour, verify). */
+function owned(d: DeltaBuilder, b: Binding, cfg: PortKernelConfig, op: 'add' | 'remove'): void {
+  const o = ownedEntries(b, cfg);
+  for (const e of o.routes) d.routes[op](e);
+  for (const e of o.neighbours) d.neighbours[op](e);
+  for (const e of o.verifies) d.verifies[op](e);
 }
