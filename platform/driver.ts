@@ -1,11 +1,25 @@
 import type { Action, LogFields, LogLevel } from '../src/actions';
 import type { Config } from '../src/config/config';
 import type { Event } from '../src/events';
+import type { KernelState } from '../src/kernel/entries';
 
-/** What the runtime gives a driver: a way to feed events to the core, and to log. */
+/** What the runtime gives a driver: the core's event input and desired state, and a log. */
 export interface DriverContext {
   emit(event: Event): void;
   log(level: LogLevel, subsystem: string, message: string, fields?: LogFields, key?: string): void;
+  /** The core's full desired kernel state (generated lazily), for a reconcile. */
+  desiredState(): KernelState;
+}
+
+/**
+ * What a reload did to a subsystem: applied `in-place`, torn down and set up again
+ * (`reinstalled`: sockets reopened, kernel entries moved to a new table), or `failed`
+ * (the subsystem kept what it could; `detail` says what). The runtime logs one verdict
+ * per driver; `void` from `reconfigure` means in place.
+ */
+export interface ReloadVerdict {
+  readonly verdict: 'in-place' | 'reinstalled' | 'failed';
+  readonly detail?: string;
 }
 
 /**
@@ -17,8 +31,13 @@ export interface Driver {
   readonly name: string;
   readonly actionKinds: readonly Action['kind'][];
   start(config: Config, ctx: DriverContext): Promise<void>;
-  reconfigure(config: Config): Promise<void>;
-  execute(action: Action): void;
+  reconfigure(config: Config): Promise<ReloadVerdict | void>;
+  /**
+   * Carry out an action. A promise means the action completes later; the runtime holds
+   * the actions that follow it in the same batch until it settles (a reply leaves only
+   * after the kernel entries gleaned from it are installed).
+   */
+  execute(action: Action): Promise<void> | void;
   stop(): Promise<void>;
   status?(): Record<string, unknown>;
   /** Answer a control query it owns (e.g. `routes` from a kernel dump); `undefined`: not mine. */

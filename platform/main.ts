@@ -6,9 +6,9 @@ import { renderBindings, renderRoutes } from './cli/bindings';
 import { renderStatus } from './cli/status';
 import { readConfigFile } from './config-file';
 import { controlRequest } from './control';
-import { DhcpModule } from '../src/relay/module';
+import { createCore } from '../src/core';
 import { IdentityDriver } from './identity-driver';
-import { KernelDriver } from './kernel-driver';
+import { KernelDriver } from './kernel/driver';
 import { PacketDriver } from './packet-driver';
 import { PassiveDriver } from './passive-driver';
 import { Runtime } from './runtime';
@@ -64,13 +64,12 @@ async function main(argv: string[]): Promise<number> {
   switch (command) {
     case 'run': {
       const c = flags.get('-c') ?? flags.get('--config');
-      const dhcp = new DhcpModule();
       const runtime = new Runtime({
         configPath: typeof c === 'string' ? c : DEFAULT_CONFIG,
-        modules: () => [dhcp],
+        core: (now) => createCore(now).agent,
         drivers: () => [
           new IdentityDriver(),
-          new KernelDriver(() => dhcp.desiredState()),
+          new KernelDriver(),
           new PacketDriver(),
           new UdpDriver(),
           new PassiveDriver(),

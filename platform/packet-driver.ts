@@ -2,7 +2,7 @@ import type { Action } from '../src/actions';
 import type { Config } from '../src/config/config';
 import type { SubscriberConfig } from '../src/config/schema';
 import { dhcpFilter } from './bpf';
-import type { Driver, DriverContext } from './driver';
+import type { Driver, DriverContext, ReloadVerdict } from './driver';
 import { linkInfo, type LinkInfo } from './links';
 import { loadNative, NAME_BYTES, type NativeBinding } from './native';
 import { HOST_LE } from './netlink/wire';
@@ -62,13 +62,22 @@ export class PacketDriver implements Driver {
     await this.reconfigure(config);
   }
 
-  async reconfigure(config: Config): Promise<void> {
+  async reconfigure(config: Config): Promise<ReloadVerdict> {
     const wanted = new Map(config.subscribers.map((s) => [s.name, s]));
+    const changed: string[] = [];
     for (const [name, s] of this.sockets) {
       const cfg = wanted.get(name);
-      if (!cfg || cfg.device !== s.link.device) this.closePort(name);
+      if (!cfg || cfg.device !== s.link.device) {
+        this.closePort(name);
+        changed.push(name);
+      }
     }
-    for (const s of config.subscribers) if (!this.sockets.has(s.name)) this.openPort(s);
+    for (const s of config.subscribers) {
+      if (this.sockets.has(s.name)) continue;
+      this.openPort(s);
+      if (!changed.includes(s.name)) changed.push(s.name);
+    }
+    return changed.length ? { verdict: 'reinstalled', detail: `ports ${changed.join(' ')}` } : { verdict: 'in-place' };
   }
 
   private openPort(s: SubscriberConfig): void {

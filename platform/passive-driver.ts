@@ -2,7 +2,7 @@ import * as raw from 'raw-socket';
 import type { Action } from '../src/actions';
 import type { Config } from '../src/config/config';
 import { parseIPv6 } from '../src/config/types';
-import type { Driver, DriverContext } from './driver';
+import type { Driver, DriverContext, ReloadVerdict } from './driver';
 
 /**
  * Passive mode: another relay (ISC dhcrelay) owns the DHCP ports and relays; gleand
@@ -27,7 +27,8 @@ export class PassiveDriver implements Driver {
     await this.reconfigure(config);
   }
 
-  async reconfigure(config: Config): Promise<void> {
+  /** Raw sockets are cheap to reopen; a reload always does. */
+  async reconfigure(config: Config): Promise<ReloadVerdict> {
     await this.stop();
     const passive = config.subscribers.filter((s) => s.mode === 'passive');
     const devices = new Set(passive.map((s) => config.upstreams.find((u) => u.name === s.upstream)!.device));
@@ -35,6 +36,7 @@ export class PassiveDriver implements Driver {
       if (passive.some((s) => s.relay_v4)) this.open(device, 4);
       if (passive.some((s) => s.relay_v6)) this.open(device, 6);
     }
+    return devices.size ? { verdict: 'reinstalled', detail: `observing ${[...devices].join(' ')}` } : { verdict: 'in-place' };
   }
 
   private open(device: string, family: 4 | 6): void {

@@ -2,18 +2,19 @@ import type { Action } from '../src/actions';
 import { Agent } from '../src/agent';
 import { formatProblem, type Config } from '../src/config/config';
 import type { Event } from '../src/events';
-import type { Module } from '../src/module';
+import { isCoreQuery } from '../src/module';
 import type { Instant } from '../src/time';
 import { monotonicNow } from './clock';
 import { readConfigFile } from './config-file';
 import { ControlServer } from './control';
-import type { Driver, DriverContext } from './driver';
+import type { Driver, DriverContext, ReloadVerdict } from './driver';
 import { Logger } from './log';
 import { VERSION } from './version';
 
 export interface RuntimeOptions {
   readonly configPath: string;
-  readonly modules: (now: Instant) => Module[];
+  /** The core, composed (`createCore`): the runtime talks to its Agent only. */
+  readonly core: (now: Instant) => Agent;
   readonly drivers: (config: Config) => Driver[];
 }
 
@@ -31,6 +32,8 @@ export class Runtime {
   private timer: NodeJS.Timeout | null = null;
   private stopping = false;
   private readonly counters = { reloads: 0, reloadsRefused: 0, internalErrors: 0 };
+  /** What the last accepted reload did, per subsystem. */
+  private lastReload: Record<string, ReloadVerdict> = {};
   private resolveStopped!: (code: number) => void;
   readonly stopped = new Promise<number>((r) => (this.resolveStopped = r));
 
@@ -49,11 +52,12 @@ export class Runtime {
     this.config = loaded.config;
     this.log.setLevel(this.config.global.log_level);
     const now = monotonicNow();
-    this.agent = new Agent(now, this.opts.modules(now));
+    this.agent = this.opts.core(now);
     this.log.log('notice', 'main', 'starting', { version: VERSION, pid: process.pid, config: this.opts.configPath });
     const ctx: DriverContext = {
       emit: (event) => this.dispatch(event),
       log: (level, subsystem, message, fields, key) => this.log.log(level, subsystem, message, fields, key),
+      desiredState: () => this.agent.desiredState(),
     };
     try {
       this.drivers = this.opts.drivers(this.config);
@@ -105,16 +109,35 @@ export class Runtime {
     this.schedule();
   }
 
+  /**
+   * Carry out the core's actions in order. Log lines are written at once; an action
+   * whose driver completes later (a kernel delta) holds back every action after it in
+   * the batch until it has settled, so a client's reply leaves only once the neighbour
+   * and verify entries gleaned from it are in the kernel (its first packet passes).
+   */
   private execute(actions: Action[]): void {
+    let pending: Promise<void> | null = null;
     for (const a of actions) {
       if (a.kind === 'log') {
         this.log.log(a.level, a.subsystem, a.message, a.fields, a.key);
         continue;
       }
       const driver = this.drivers.find((d) => d.actionKinds.includes(a.kind));
-      if (driver) driver.execute(a);
-      else this.log.log('error', 'main', 'no driver for action', { kind: a.kind }, `nodriver:${a.kind}`);
+      if (!driver) {
+        this.log.log('error', 'main', 'no driver for action', { kind: a.kind }, `nodriver:${a.kind}`);
+        continue;
+      }
+      const run = (): Promise<void> | void => {
+        try {
+          return driver.execute(a);
+        } catch (e) {
+          this.internalError(`executing ${a.kind}`, e);
+        }
+      };
+      if (pending) pending = pending.then(run);
+      else pending = run() ?? null;
     }
+    pending?.catch((e: unknown) => this.internalError('executing actions', e));
   }
 
   private internalError(where: string, e: unknown): void {
@@ -138,26 +161,36 @@ export class Runtime {
     this.counters.reloads++;
     this.config = loaded.config;
     this.log.setLevel(this.config.global.log_level);
+    const verdicts: Record<string, ReloadVerdict> = {};
     for (const d of this.drivers) {
       try {
-        await d.reconfigure(this.config);
+        verdicts[d.name] = (await d.reconfigure(this.config)) ?? { verdict: 'in-place' };
       } catch (e) {
         this.internalError(`reconfigure ${d.name}`, e);
+        verdicts[d.name] = { verdict: 'failed', detail: (e as Error).message };
       }
     }
     this.dispatch({ kind: 'config', config: this.config });
-    this.log.log('notice', 'config', 'reloaded', { file: this.opts.configPath });
+    this.lastReload = verdicts;
+    const failed = Object.values(verdicts).some((v) => v.verdict === 'failed');
+    this.log.log(failed ? 'warn' : 'notice', 'config', failed ? 'reloaded with failures' : 'reloaded', {
+      file: this.opts.configPath,
+      generation: this.agent.generation,
+      ...Object.fromEntries(Object.entries(verdicts).map(([name, v]) => [name, v.verdict])),
+    });
+    for (const [name, v] of Object.entries(verdicts)) {
+      if (v.detail) this.log.log(v.verdict === 'failed' ? 'error' : 'info', 'config', `${name}: ${v.verdict}`, { detail: v.detail });
+    }
   }
 
   private async command(cmd: string, _args: Record<string, unknown>): Promise<unknown> {
     if (cmd === 'status') return this.status();
     if (cmd === 'ping') return 'pong';
+    if (isCoreQuery(cmd)) return this.agent.query(cmd, monotonicNow());
     for (const d of this.drivers) {
       const r = d.query?.(cmd);
       if (r !== undefined) return r;
     }
-    const r = this.agent.query(cmd, monotonicNow());
-    if (r !== undefined) return r;
     throw new Error(`unknown command '${cmd}'`);
   }
 
@@ -170,6 +203,7 @@ export class Runtime {
       configFile: this.opts.configPath,
       rssBytes: process.memoryUsage.rss(),
       ...this.counters,
+      lastReload: this.lastReload,
       ...this.agent.status(monotonicNow()),
       drivers,
     };

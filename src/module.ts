@@ -1,19 +1,50 @@
 import type { Action } from './actions';
 import type { Event } from './events';
+import type { KernelState } from './kernel/entries';
 import type { Instant } from './time';
 
 /**
+ * What a module takes from the event stream. Broadcast kinds (`config`, `identity`,
+ * `link`) reach every module that claims them. Traffic kinds are exclusive: each
+ * packet or datagram goes to exactly one module, the one whose claim is the most
+ * specific match (a claim that names message types or an IP protocol wins over one
+ * that takes the rest of its family). Two equally specific claims on the same
+ * traffic are a registration error, so no module ever sees (and counts as a drop)
+ * another module's packets.
+ */
+export type Claim =
+  | { readonly kind: 'config' | 'identity' | 'link' }
+  /** Frames from subscriber ports; `ipProtocol` narrows (2 IGMP, 58 ICMPv6, 17 UDP). */
+  | { readonly kind: 'packet'; readonly family: 4 | 6; readonly ipProtocol?: readonly number[] }
+  /**
+   * Server-side datagrams. `passive` picks observed traffic (another relay's) or our own
+   * sockets; `messageTypes` narrows by DHCP message type (RFC 2132 §9.6 option 53 for
+   * v4, msg-type for v6).
+   */
+  | { readonly kind: 'udp'; readonly family: 4 | 6; readonly passive: boolean; readonly messageTypes?: readonly number[] };
+
+/** Control-socket queries the core answers (`gleand bindings`, ...). */
+export type CoreQuery = 'bindings';
+export const CORE_QUERIES: readonly CoreQuery[] = ['bindings'];
+export const isCoreQuery = (q: string): q is CoreQuery => (CORE_QUERIES as readonly string[]).includes(q);
+
+/**
  * The shape of every protocol module (ARCHITECTURE "The core is sans-IO").
- * `handle` reacts to an event, `poll` runs timers that are due, `nextDeadline` says
- * when the platform must call `poll` again (`null`: not until the next event).
+ * `handle` reacts to an event it claimed, `poll` runs timers that are due,
+ * `nextDeadline` says when the platform must call `poll` again (`null`: not until the
+ * next event).
  */
 export interface Module {
   readonly name: string;
+  readonly claims: readonly Claim[];
   handle(event: Event, now: Instant): Action[];
   poll(now: Instant): Action[];
   nextDeadline(): Instant | null;
   /** A JSON-safe snapshot for `gleand status`. */
   status(): Record<string, unknown>;
-  /** Answer a control-socket query it owns (`bindings`, ...); `undefined`: not mine. */
-  query?(what: string, now: Instant): unknown;
+  /** The control queries this module answers; each query has exactly one owner. */
+  readonly answers?: readonly CoreQuery[];
+  query?(what: CoreQuery, now: Instant): unknown;
+  /** The kernel entries this module wants in force (the platform reconciles the union). */
+  desired?(): KernelState;
 }

@@ -18,6 +18,8 @@ export interface MonitorHandlers {
 }
 
 export interface MonitorOptions {
+  /** Netlink protocol; default NETLINK_ROUTE (nfnetlink's notifications work the same way). */
+  readonly protocol?: number;
   /** SO_RCVBUF(FORCE); default 4 MiB. */
   readonly rcvbufBytes?: number;
   /** Keep the process alive while open; default true. */
@@ -30,7 +32,7 @@ export class RtnlMonitor {
 
   static open(groups: readonly number[], h: MonitorHandlers, opts: MonitorOptions = {}): RtnlMonitor | OsError {
     const sock = NetlinkSocket.open(
-      { protocol: NETLINK_ROUTE, groups, rcvbufBytes: opts.rcvbufBytes ?? 4 * 1024 * 1024 },
+      { protocol: opts.protocol ?? NETLINK_ROUTE, groups, rcvbufBytes: opts.rcvbufBytes ?? 4 * 1024 * 1024 },
       (errno, grams) => {
         if (errno === ENOBUFS) {
           mon.overruns++;

@@ -104,6 +104,11 @@ export class Nfnl {
     return ok(c);
   }
 
+  /** nl_pid of this socket: nf_tables notifications caused by our requests carry it. */
+  get portId(): number {
+    return this.sock.portId;
+  }
+
   private nextSeqs(n: number): number[] {
     if (this.seq + n >= 0xffffffff) this.seq = 0;
     const out: number[] = [];

@@ -110,6 +110,19 @@ export class NftVerify {
     return this.nl.stats;
   }
 
+  get portId(): number {
+    return this.nl.portId;
+  }
+
+  /** Remove the whole table (its rules, sets and elements): gleand moved to another table. */
+  async deleteTable(): Promise<NftResult<void>> {
+    const run = await runNftScript(this.nftPath, `add table inet ${this.table}\ndelete table inet ${this.table}\n`);
+    if (run.error !== null || run.code !== 0) {
+      return err({ kind: 'nft', reason: run.error ?? `nft -f exited ${String(run.code)}: ${run.stderr.trim()}` });
+    }
+    return ok(undefined);
+  }
+
   /**
    * Creates the table, sets and chains if missing (keeping existing elements) and
    * refills both chains; if the existing table is incompatible it is recreated. Then

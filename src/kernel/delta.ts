@@ -1,13 +1,4 @@
-import {
-  type EntryType,
-  type KernelDelta,
-  type NeighEntry,
-  NEIGH,
-  ROUTE,
-  type RouteEntry,
-  VERIFY,
-  type VerifyEntry,
-} from './entries';
+import { eachKind, entryType, type EntryDelta, type EntryKind, type KernelDelta, type KernelEntries } from './entries';
 
 /**
  * Collects add/remove operations and nets them per key: removing an entry and
@@ -18,7 +9,7 @@ import {
 class KindBuilder<E> {
   private readonly ops = new Map<string, { before: E | null; after: E | null }>();
 
-  constructor(private readonly type: EntryType<E>) {}
+  constructor(private readonly type: { key(e: E): string; attrs(e: E): string }) {}
 
   add(e: E): void {
     const k = this.type.key(e);
@@ -34,7 +25,7 @@ class KindBuilder<E> {
     else this.ops.set(k, { before: e, after: null });
   }
 
-  build(): { add: E[]; remove: E[]; replace: E[] } {
+  build(): EntryDelta<E> {
     const out = { add: [] as E[], remove: [] as E[], replace: [] as E[] };
     for (const { before, after } of this.ops.values()) {
       if (before === null && after !== null) out.add.push(after);
@@ -46,12 +37,29 @@ class KindBuilder<E> {
   }
 }
 
+/** One netting builder per registered kind; `build()` gives a delta with every kind. */
 export class DeltaBuilder {
-  readonly routes = new KindBuilder<RouteEntry>(ROUTE);
-  readonly neighbours = new KindBuilder<NeighEntry>(NEIGH);
-  readonly verifies = new KindBuilder<VerifyEntry>(VERIFY);
+  private readonly kinds = new Map<EntryKind, KindBuilder<unknown>>();
+
+  add<K extends EntryKind>(kind: K, e: KernelEntries[K]): void {
+    this.of(kind).add(e);
+  }
+
+  remove<K extends EntryKind>(kind: K, e: KernelEntries[K]): void {
+    this.of(kind).remove(e);
+  }
 
   build(): KernelDelta {
-    return { routes: this.routes.build(), neighbours: this.neighbours.build(), verifies: this.verifies.build() };
+    const parts = eachKind((t) => [t.kind, this.kinds.get(t.kind)?.build() ?? { add: [], remove: [], replace: [] }]);
+    return Object.fromEntries(parts) as unknown as KernelDelta;
+  }
+
+  private of<K extends EntryKind>(kind: K): KindBuilder<KernelEntries[K]> {
+    let b = this.kinds.get(kind);
+    if (!b) {
+      b = new KindBuilder<KernelEntries[K]>(entryType(kind)) as KindBuilder<unknown>;
+      this.kinds.set(kind, b);
+    }
+    return b as KindBuilder<KernelEntries[K]>;
   }
 }

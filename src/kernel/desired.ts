@@ -200,9 +200,9 @@ export class DesiredState {
       if (first!.mac !== mac) this.counters.peerConflicts++;
     } else {
       this.peers.set(key, nv);
-      if (nv.neighbours) d.neighbours.add(peerNeigh(key, nv));
+      if (nv.neighbours) d.add('neighbours', peerNeigh(key, nv));
     }
-    if (nv.verify) d.verifies.add(peerVerify(key, nv));
+    if (nv.verify) d.add('verifies', peerVerify(key, nv));
   }
 
   private peerUnref(d: DeltaBuilder, p: PeerLink): void {
@@ -216,17 +216,17 @@ export class DesiredState {
       v = v.next;
     }
     if (!v || --v.refs > 0) return;
-    if (v.verify) d.verifies.remove(peerVerify(key, v));
+    if (v.verify) d.remove('verifies', peerVerify(key, v));
     if (prev) {
       prev.next = v.next;
       return;
     }
-    if (v.neighbours) d.neighbours.remove(peerNeigh(key, v));
+    if (v.neighbours) d.remove('neighbours', peerNeigh(key, v));
     const next = v.next;
     if (!next) this.peers.delete(key);
     else {
       this.peers.set(key, next);
-      if (next.neighbours) d.neighbours.add(peerNeigh(key, next));
+      if (next.neighbours) d.add('neighbours', peerNeigh(key, next));
     }
   }
 }
@@ -273,7 +273,7 @@ function sameConfig(a: PortKernelConfig | undefined, b: PortKernelConfig | undef
 /** Add or remove the entries that belong to one binding alone (its routes, neighbour, verify). */
 function owned(d: DeltaBuilder, b: Binding, cfg: PortKernelConfig, op: 'add' | 'remove'): void {
   const o = ownedEntries(b, cfg);
-  for (const e of o.routes) d.routes[op](e);
-  for (const e of o.neighbours) d.neighbours[op](e);
-  for (const e of o.verifies) d.verifies[op](e);
+  for (const e of o.routes) d[op]('routes', e);
+  for (const e of o.neighbours) d[op]('neighbours', e);
+  for (const e of o.verifies) d[op]('verifies', e);
 }

@@ -1,15 +1,12 @@
 import {
+  eachKind,
+  ENTRY_TYPES,
   type EntryDelta,
   type EntryKind,
   type EntryType,
   type KernelDelta,
+  type KernelEntries,
   type KernelState,
-  NEIGH,
-  type NeighEntry,
-  ROUTE,
-  type RouteEntry,
-  VERIFY,
-  type VerifyEntry,
 } from './entries';
 
 /**
@@ -27,7 +24,7 @@ import {
  * desired entry at once).
  */
 export function* reconcile<E>(
-  type: EntryType<E>,
+  type: { key(e: E): string; attrs(e: E): string },
   desired: Iterable<E>,
   actual: Iterable<E>,
 ): Generator<{ op: BatchOp; entry: E }> {
@@ -50,7 +47,7 @@ export function* reconcile<E>(
   for (const a of have.values()) if (a !== null) yield { op: 'remove', entry: a };
 }
 
-export function diffEntries<E>(type: EntryType<E>, desired: Iterable<E>, actual: Iterable<E>): EntryDelta<E> {
+export function diffEntries<E>(type: { key(e: E): string; attrs(e: E): string }, desired: Iterable<E>, actual: Iterable<E>): EntryDelta<E> {
   const out: EntryDelta<E> = { add: [], remove: [], replace: [] };
   for (const { op, entry } of reconcile(type, desired, actual)) out[op].push(entry);
   return out;
@@ -62,12 +59,13 @@ export function diffEntries<E>(type: EntryType<E>, desired: Iterable<E>, actual:
  * after). Safe order for a reconcile: nothing is removed that a later add needs,
  * because a key in both sets is a replace, never a remove plus an add.
  */
-export function* reconcileBatches<E>(
-  type: EntryType<E>,
-  desired: Iterable<E>,
-  actual: Iterable<E>,
+export function* reconcileBatches<K extends EntryKind>(
+  type: EntryType<K>,
+  desired: Iterable<KernelEntries[K]>,
+  actual: Iterable<KernelEntries[K]>,
   size: number,
-): Generator<{ kind: EntryKind; op: BatchOp; entries: E[] }> {
+): Generator<KindBatch<K>> {
+  type E = KernelEntries[K];
   const n = Math.max(1, Math.floor(size));
   const open: Record<BatchOp, E[]> = { add: [], remove: [], replace: [] };
   for (const { op, entry } of reconcile(type, desired, actual)) {
@@ -82,19 +80,27 @@ export function* reconcileBatches<E>(
   }
 }
 
+/**
+ * Diff every kind that both sides know. A kind missing from `actual` (its dump
+ * failed) or from `desired` gets an empty delta: nothing is removed on a guess.
+ */
 export function diff(desired: KernelState, actual: KernelState): KernelDelta {
-  return {
-    routes: diffEntries(ROUTE, desired.routes, actual.routes),
-    neighbours: diffEntries(NEIGH, desired.neighbours, actual.neighbours),
-    verifies: diffEntries(VERIFY, desired.verifies, actual.verifies),
-  };
+  const parts = eachKind((t) => {
+    const want = desired[t.kind];
+    const have = actual[t.kind];
+    return [t.kind, want && have ? diffEntries(t, want, have) : { add: [], remove: [], replace: [] }] as const;
+  });
+  return Object.fromEntries(parts) as unknown as KernelDelta;
 }
 
-export type KernelBatch =
-  | { readonly kind: 'route'; readonly op: BatchOp; readonly entries: RouteEntry[] }
-  | { readonly kind: 'neigh'; readonly op: BatchOp; readonly entries: NeighEntry[] }
-  | { readonly kind: 'verify'; readonly op: BatchOp; readonly entries: VerifyEntry[] };
 export type BatchOp = 'add' | 'remove' | 'replace';
+/** Entries of one kind and one operation, applied by the platform in one go. */
+export interface KindBatch<K extends EntryKind> {
+  readonly kind: K;
+  readonly op: BatchOp;
+  readonly entries: KernelEntries[K][];
+}
+export type KernelBatch = { [K in EntryKind]: KindBatch<K> }[EntryKind];
 
 export function chunk<T>(xs: readonly T[], size: number): T[][] {
   const n = Math.max(1, Math.floor(size));
@@ -105,24 +111,21 @@ export function chunk<T>(xs: readonly T[], size: number): T[][] {
 
 /**
  * Cut a delta into batches of at most `size` entries, in an order that is safe
- * for the kernel: removals first (routes before the neighbours they may use, verify
- * entries last so a subscriber is never blocked before its routes go), then
- * replaces, then additions (neighbours before the routes that resolve through
- * them, verify entries last so traffic is allowed only once it can be routed).
+ * for the kernel: every removal first, then replaces, then additions. Within the
+ * removal phase kinds go by `removeRank` (routes before the neighbours they may use,
+ * verify entries last so a subscriber is never blocked before its routes go); within
+ * the others by `rank` (neighbours before the routes that resolve through them, verify
+ * entries last so traffic is allowed only once it can be routed).
  */
 export function batches(delta: KernelDelta, size: number): KernelBatch[] {
   const out: KernelBatch[] = [];
-  const push = <E>(kind: EntryKind, op: BatchOp, xs: E[]) => {
-    for (const entries of chunk(xs, size)) out.push({ kind, op, entries } as KernelBatch);
-  };
-  push('route', 'remove', delta.routes.remove);
-  push('neigh', 'remove', delta.neighbours.remove);
-  push('verify', 'remove', delta.verifies.remove);
-  push('neigh', 'replace', delta.neighbours.replace);
-  push('route', 'replace', delta.routes.replace);
-  push('verify', 'replace', delta.verifies.replace);
-  push('neigh', 'add', delta.neighbours.add);
-  push('route', 'add', delta.routes.add);
-  push('verify', 'add', delta.verifies.add);
+  const byRemove = [...ENTRY_TYPES].sort((a, b) => a.removeRank - b.removeRank);
+  const byRank = [...ENTRY_TYPES].sort((a, b) => a.rank - b.rank);
+  const phases: [BatchOp, typeof ENTRY_TYPES][] = [['remove', byRemove], ['replace', byRank], ['add', byRank]];
+  for (const [op, types] of phases) {
+    for (const t of types) {
+      for (const entries of chunk(delta[t.kind][op] as unknown[], size)) out.push({ kind: t.kind, op, entries } as KernelBatch);
+    }
+  }
   return out;
 }

@@ -1,18 +1,12 @@
 import { log, type Action } from '../actions';
-import { applyGleans } from '../bindings/apply';
-import { formatMac, keyOf, type Binding } from '../bindings/binding';
 import type { Glean } from '../bindings/glean';
 import { gleanReply4, gleanRequest4 } from '../bindings/glean4';
 import { gleanReply6, gleanRequest6 } from '../bindings/glean6';
-import { BindingTable, type BindingChange } from '../bindings/table';
+import type { Bindings } from '../bindings/owner';
 import { isLinkLocal64 } from '../bindings/validate';
 import type { Config } from '../config/config';
-import { formatIPv4, formatIPv6 } from '../config/types';
 import type { Event } from '../events';
-import type { PortKernelConfig } from '../kernel/derive';
-import { DesiredState } from '../kernel/desired';
-import { isEmptyDelta } from '../kernel/entries';
-import type { Module } from '../module';
+import type { Claim, Module } from '../module';
 import type { Instant } from '../time';
 import { dhcp4Message, dhcp6Message, ipv4Udp, ipv6Udp, type Dhcp4Message, type Dhcp6Message } from '../wire';
 import { countDrop, newPortCounters, RateLimiter, type PortCounters } from './counters';
@@ -25,31 +19,31 @@ import { ALL_DHCP_SERVERS, PortMap, type SubscriberPort } from './ports';
 import { passivePort4, passivePort6 } from './passive';
 
 const PEER_CACHE_SIZE = 65536;
-const PLACEHOLDER_MAX_BINDINGS = 1024;
 
 /**
- * The DHCP data path: relays DHCPv4/DHCPv6 for the subscriber ports, gleans every
- * binding from what it relays (or, on passive ports, from what another relay sends),
- * keeps the binding table, and turns each binding change into a kernel delta.
+ * The DHCP data path: relays DHCPv4/DHCPv6 for the subscriber ports and gleans every
+ * binding from what it relays (or, on passive ports, from what another relay sends)
+ * into the bindings owner. It takes every DHCP frame of the subscriber ports and every
+ * server-side datagram that another module does not claim by message type.
  */
 export class DhcpModule implements Module {
   readonly name = 'dhcp';
+  readonly claims: readonly Claim[] = [
+    { kind: 'config' }, { kind: 'identity' }, { kind: 'link' },
+    { kind: 'packet', family: 4 }, { kind: 'packet', family: 6 },
+    { kind: 'udp', family: 4, passive: false }, { kind: 'udp', family: 6, passive: false },
+    { kind: 'udp', family: 4, passive: true }, { kind: 'udp', family: 6, passive: true },
+  ];
   private ports: PortMap | null = null;
   private relayId: Uint8Array | null = null;
-  private readonly table: BindingTable;
-  private desired = new DesiredState(new Map());
   private readonly peers = new PeerCache(PEER_CACHE_SIZE);
   private readonly linkLocal = new Map<string, Uint8Array | null>();
   private readonly counters = new Map<string, PortCounters>();
   private readonly limiters = new Map<string, RateLimiter>();
   private readonly global = newPortCounters();
 
-  constructor() {
-    // Real limits arrive with the config. The placeholder must not be below the table's
-    // initial capacity (16): BindingTable sizes its expiry heap at that capacity but the
-    // store at maxBindings, and the first growth then overruns the heap (ExpiryHeap.resize).
-    this.table = new BindingTable({ maxBindings: PLACEHOLDER_MAX_BINDINGS, maxPerPort: () => 0 });
-  }
+  /** `bindings`: the owner every glean is written through. */
+  constructor(private readonly bindings: Bindings) {}
 
   handle(event: Event, now: Instant): Action[] {
     switch (event.kind) {
@@ -61,32 +55,26 @@ export class DhcpModule implements Module {
     }
   }
 
-  poll(now: Instant): Action[] {
-    const changes: BindingChange[] = this.table.sweep(now).map((binding) => ({ kind: 'expired', binding }));
-    return this.kernel(changes);
+  /** Nothing timed: lease expiry belongs to the bindings owner. */
+  poll(): Action[] {
+    return [];
   }
 
   nextDeadline(): Instant | null {
-    return this.table.nextExpiry();
+    return null;
   }
 
   // ---- configuration ---------------------------------------------------------------
 
   private configure(config: Config): Action[] {
     this.ports = new PortMap(config);
-    const perPort = new Map(config.subscribers.map((s) => [s.name, s.max_bindings]));
-    this.table.setLimits({ maxBindings: config.global.max_bindings, maxPerPort: (p) => perPort.get(p) ?? 0 });
     for (const s of config.subscribers) {
       if (!this.counters.has(s.name)) this.counters.set(s.name, newPortCounters());
       const limiter = this.limiters.get(s.name);
       if (limiter) limiter.setRate(s.rate_limit);
       else this.limiters.set(s.name, new RateLimiter(s.rate_limit));
     }
-    const kernelPorts = new Map<string, PortKernelConfig>(config.subscribers.map((s) => [s.name, {
-      device: s.device, routes: true, neighbours: true, verify: s.verify_source,
-    }]));
-    const delta = this.desired.reconfigure(kernelPorts, this.table);
-    return isEmptyDelta(delta) ? [] : [{ kind: 'kernel', delta }];
+    return [];
   }
 
   // ---- subscriber side ---------------------------------------------------------------
@@ -117,7 +105,7 @@ export class DhcpModule implements Module {
   }
 
   private clientMessage4(port: SubscriberPort, counters: PortCounters, mac: Uint8Array, m: Dhcp4Message, now: Instant): Action[] {
-    const actions = this.kernel(this.glean(counters, gleanRequest4(port.cfg.name, m, mac), now));
+    const actions = this.glean(counters, gleanRequest4(port.cfg.name, m, mac), now);
     if (port.cfg.mode !== 'relay') return actions;
     const v = relayRequest4(port, m, this.relayId);
     if (!v.ok) return [...actions, ...this.dropped(counters, port.cfg.name, v.reason)];
@@ -133,7 +121,7 @@ export class DhcpModule implements Module {
     port: SubscriberPort, counters: PortCounters, source: Uint8Array, mac: Uint8Array,
     payload: Uint8Array, m: Dhcp6Message, now: Instant,
   ): Action[] {
-    const actions = this.kernel(this.glean(counters, gleanRequest6(port.cfg.name, m, mac), now));
+    const actions = this.glean(counters, gleanRequest6(port.cfg.name, m, mac), now);
     if (port.cfg.mode !== 'relay') return actions;
     const v = relayForward6({ port, source, mac, payload, message: m, relayId: this.relayId });
     if (!v.ok) return [...actions, ...this.dropped(counters, port.cfg.name, v.reason)];
@@ -169,8 +157,9 @@ export class DhcpModule implements Module {
     const { port, message, destination, destinationMac } = v.value;
     const counters = this.counters.get(port.cfg.name)!;
     counters.replies4++;
-    // Glean first: the kernel delta (host route, neighbour) goes out before the reply.
-    const actions = this.kernel(this.glean(counters, gleanReply4(port.cfg.name, m, now), now));
+    // Glean first: the kernel delta (host route, neighbour, verify entry) precedes the
+    // reply in the action list, and the platform completes it before sending the reply.
+    const actions = this.glean(counters, gleanReply4(port.cfg.name, m, now), now);
     const bytes = udp4Packet(port.cfg.giaddr!, destination, 67, 68, dhcp4Message.encode(message));
     actions.push({ kind: 'link-send', port: port.cfg.name, family: 4, destinationMac, bytes });
     return actions;
@@ -184,9 +173,9 @@ export class DhcpModule implements Module {
     const counters = this.counters.get(name)!;
     counters.replies6++;
     const mac = this.peers.lookup(name, peerAddress);
-    const actions = this.kernel(this.glean(counters, gleanReply6({
+    const actions = this.glean(counters, gleanReply6({
       port: name, linkLocal: linkLocalOrNull(peerAddress), mac, circuitId: port.interfaceId, remoteId: port.remoteIdV6,
-    }, inner, now), now));
+    }, inner, now), now);
     const source = this.linkLocal.get(name);
     if (!mac || !source) return [...actions, ...this.dropped(counters, name, 'no-port')];
     const bytes = udp6Packet(source, peerAddress, 547, destinationPort, payload);
@@ -199,7 +188,7 @@ export class DhcpModule implements Module {
     const port = passivePort4(ports, m);
     if (!port) return [];
     const counters = this.counters.get(port.cfg.name)!;
-    return this.kernel(this.glean(counters, gleanReply4(port.cfg.name, m, now), now));
+    return this.glean(counters, gleanReply4(port.cfg.name, m, now), now);
   }
 
   private observed6(ports: PortMap, m: Dhcp6Message, now: Instant): Action[] {
@@ -207,31 +196,21 @@ export class DhcpModule implements Module {
     if (!found) return [];
     const { port, relay, inner } = found;
     const name = port.cfg.name;
-    return this.kernel(this.glean(this.counters.get(name)!, gleanReply6({
+    return this.glean(this.counters.get(name)!, gleanReply6({
       port: name, linkLocal: linkLocalOrNull(relay.peerAddress), mac: this.peers.lookup(name, relay.peerAddress),
       circuitId: null, remoteId: null,
-    }, inner, now), now));
+    }, inner, now), now);
   }
 
-  // ---- bindings → kernel ---------------------------------------------------------------
+  // ---- gleaning ------------------------------------------------------------------------
 
-  private glean(counters: PortCounters, gleans: readonly Glean[], now: Instant): BindingChange[] {
-    const changes = applyGleans(this.table, gleans, now);
+  /** Write what was read into the bindings owner; its kernel deltas and logs come first. */
+  private glean(counters: PortCounters, gleans: readonly Glean[], now: Instant): Action[] {
+    if (gleans.length === 0) return [];
+    const { changes, actions } = this.bindings.write(gleans, now);
     for (const c of changes) {
       if (c.kind === 'removed') counters.released++;
       else counters.gleaned++;
-    }
-    return changes;
-  }
-
-  private kernel(changes: readonly BindingChange[]): Action[] {
-    const actions: Action[] = [];
-    for (const c of changes) {
-      const delta = this.desired.apply(c);
-      if (!isEmptyDelta(delta)) actions.push({ kind: 'kernel', delta });
-      // Renewals are the bulk of the traffic (every client, every T1): debug, so a
-      // router with 100k subscribers does not flood logd; new, moved and ended are info.
-      actions.push(log(c.kind === 'refreshed' ? 'debug' : 'info', 'bindings', c.kind, describe(c.binding)));
     }
     return actions;
   }
@@ -246,60 +225,19 @@ export class DhcpModule implements Module {
 
   status(): Record<string, unknown> {
     const ports: Record<string, unknown> = {};
-    for (const [name, c] of this.counters) ports[name] = { ...c, bindings: this.table.portSize(name) };
+    for (const [name, c] of this.counters) ports[name] = { ...c, bindings: this.bindings.portSize(name) };
+    // `bindings`, `table` and `kernel` are the owner's (modules.bindings); repeated here
+    // because `status --json` keys are only ever added, never moved.
+    const owner = this.bindings.status();
     return {
-      bindings: this.table.size,
-      table: this.table.counters,
-      kernel: this.desired.counters,
+      bindings: owner['bindings'],
+      table: owner['table'],
+      kernel: owner['kernel'],
       peers: { size: this.peers.size, evicted: this.peers.evicted },
       unmatched: this.global,
       ports,
     };
   }
-
-  bindings(): Binding[] {
-    return [...this.table.entries()];
-  }
-
-  /** `gleand bindings`: one stable JSON row per binding. */
-  query(what: string, now: Instant): unknown {
-    if (what !== 'bindings') return undefined;
-    return this.bindings().map((b) => bindingRow(b, now));
-  }
-
-  /** The full desired kernel state, for the platform's reconcile (dump → diff → apply). */
-  desiredState() {
-    return this.desired.state(this.table);
-  }
-}
-
-const hex = (b: Uint8Array | null) => (b ? formatMac(b) : null); // colon-separated octets, any length
-
-export function bindingRow(b: Binding, now: Instant): Record<string, unknown> {
-  return {
-    binding: keyOf(b),
-    family: b.family,
-    kind: b.kind,
-    port: b.port,
-    mac: b.mac ? formatMac(b.mac) : null,
-    clientId: hex(b.clientId),
-    ...(b.iaid !== undefined ? { iaid: b.iaid } : {}),
-    circuitId: hex(b.circuitId),
-    remoteId: hex(b.remoteId),
-    via: b.linkLocal ? formatIPv6(b.linkLocal) : null,
-    expiresInS: b.validUntil === null ? null : Math.max(0, Math.round((b.validUntil - now) / 1000)),
-    source: b.source,
-  };
-}
-
-export function describe(b: Binding): Record<string, string | number> {
-  return {
-    binding: keyOf(b),
-    port: b.port,
-    mac: b.mac ? formatMac(b.mac) : '-',
-    ...(b.linkLocal ? { via: formatIPv6(b.linkLocal) } : {}),
-    source: b.source,
-  };
 }
 
 /**
@@ -307,5 +245,3 @@ export function describe(b: Binding): Record<string, string | number> {
  * anything else, and would then refuse the whole lease).
  */
 const linkLocalOrNull = (a: Uint8Array): Uint8Array | null => (isLinkLocal64(a) ? a : null);
-
-export const formatAddress = (family: 4 | 6, a: Uint8Array): string => (family === 4 ? formatIPv4(a) : formatIPv6(a));

@@ -11,3 +11,4 @@ export * from './dhcp4';
 export * from './duid';
 export * from './dhcp6-options';
 export * from './dhcp6';
+export * from './peek';

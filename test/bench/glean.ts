@@ -1,6 +1,6 @@
 /**
  * Decode + relay + glean throughput and binding-table memory, through the real
- * DhcpModule (the path a server reply takes), on one core.
+ * Agent → DhcpModule → bindings owner (the path a server reply takes), on one core.
  *
  *   npx tsx test/bench/glean.ts rate     messages/s for DHCPv4 ACKs and DHCPv6 RELAY-REPL(REPLY IA_NA+IA_PD)
  *   npx tsx --expose-gc test/bench/glean.ts rss   RSS with 100k v4 + 100k v6 bindings vs bare Node
@@ -10,7 +10,8 @@ import { performance } from 'node:perf_hooks';
 import { loadConfig } from '../../src/config/config';
 import { parseIPv4, parseIPv6 } from '../../src/config/types';
 import type { Event } from '../../src/events';
-import { DhcpModule } from '../../src/relay/module';
+import type { Agent } from '../../src/agent';
+import { createCore } from '../../src/core';
 import { instant } from '../../src/time';
 import { dhcp4Message, dhcp6Message, utf8Bytes, type Dhcp6Message } from '../../src/wire';
 
@@ -37,10 +38,10 @@ config subscriber 'lan2'
 const SERVER4 = parseIPv4('192.0.2.67')!;
 const SERVER6 = parseIPv6('2001:db8::547')!;
 
-function module(): DhcpModule {
+function module(): Agent {
   const r = loadConfig(CONFIG, 'bench');
   if (!r.ok) throw new Error('bench config');
-  const m = new DhcpModule();
+  const m = createCore(instant(0)).agent;
   m.handle({ kind: 'config', config: r.config }, instant(0));
   for (const port of ['lan1', 'lan2']) {
     m.handle({ kind: 'link', port, up: true, mac: new Uint8Array(6), linkLocal: parseIPv6('fe80::1')! }, instant(0));
@@ -102,7 +103,7 @@ function rate(): void {
     let actions = 0;
     for (let i = 0; i < n; i++) actions += m.handle(events[i]!, instant(1)).length;
     const ms = performance.now() - t0;
-    const bindings = (m.status() as { bindings: number }).bindings;
+    const bindings = (m.status(instant(1))['modules'] as { bindings: { bindings: number } }).bindings.bindings;
     console.log(`${name.padEnd(28)} ${Math.round((n / ms) * 1000).toLocaleString('en').padStart(9)} msg/s  (${n} messages, ${bindings} bindings, ${actions} actions)`);
   }
 }
@@ -119,7 +120,7 @@ function rss(): void {
   const after = process.memoryUsage.rss();
   const mem = process.memoryUsage();
   console.log(`heapUsed +${((mem.heapUsed - before.heapUsed) / 1048576).toFixed(1)} MiB, arrayBuffers +${((mem.arrayBuffers - before.arrayBuffers) / 1048576).toFixed(1)} MiB`);
-  const n = (m.status() as { bindings: number }).bindings;
+  const n = (m.status(instant(1))['modules'] as { bindings: { bindings: number } }).bindings.bindings;
   const mib = (b: number) => `${(b / 1048576).toFixed(1)} MiB`;
   console.log(`RSS before ${mib(bare)}, with ${n} bindings (100k v4, 50k v6 addresses + 50k PD) ${mib(after)}: +${mib(after - bare)} (target ≤ +20 MiB)`);
 }

@@ -84,11 +84,11 @@ describe('batching', () => {
       { routes: [host('192.0.2.9')], neighbours: [neigh('192.0.2.8', 8)], verifies: [] },
     );
     expect(batches(d, 2).map((b) => `${b.op} ${b.kind} ${b.entries.length}`)).toEqual([
-      'remove route 1',
-      'remove neigh 1',
-      'add neigh 1',
-      'add route 2',
-      'add route 1',
+      'remove routes 1',
+      'remove neighbours 1',
+      'add neighbours 1',
+      'add routes 2',
+      'add routes 1',
     ]);
   });
 

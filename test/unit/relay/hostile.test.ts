@@ -1,9 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import type { Action } from '../../../src/actions';
-import type { DhcpModule } from '../../../src/relay/module';
 import { dhcp4Message, dhcp6Message } from '../../../src/wire';
 import {
-  ACK, DISCOVER, REPLY, REQUEST, SOLICIT, at, client4, client6, decode4, duidOf, iaNa, iaPd, ipv4Packet, ipv6Packet,
+  type Core, ACK, DISCOVER, REPLY, REQUEST, SOLICIT, at, client4, client6, decode4, duidOf, iaNa, iaPd, ipv4Packet, ipv6Packet,
   leaseOpt, macOf, only, opt, packet4, packet6, portStatus, relayRepl, serverReply4, started, udp4, udp6, v4, v6,
 } from './kit';
 import { prng } from '../prng';
@@ -18,10 +17,10 @@ const LL1 = v6('fe80::200:ff:fe00:1');
 
 const dropReasons = (as: readonly Action[]) =>
   only(as, 'log').filter((a) => a.message === 'dropped').map((a) => a.fields!['reason']);
-const totalDropped = (m: DhcpModule, port: string) => Object.values(portStatus(m, port).dropped).reduce((a, b) => a + b, 0);
+const totalDropped = (m: Core, port: string) => Object.values(portStatus(m, port).dropped).reduce((a, b) => a + b, 0);
 
 /** Time moves one second per packet so the rate limiter never interferes. */
-function feed(m: DhcpModule, i: number, family: 4 | 6, bytes: Uint8Array): Action[] {
+function feed(m: Core, i: number, family: 4 | 6, bytes: Uint8Array): Action[] {
   return m.handle({ kind: 'packet', port: 'lan1', family, bytes, mac: MAC1 }, at(i * 1000));
 }
 

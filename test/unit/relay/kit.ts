@@ -7,7 +7,13 @@ import type { Action } from '../../../src/actions';
 import { loadConfig, formatProblem, type Config } from '../../../src/config/config';
 import { parseIPv4, parseIPv6 } from '../../../src/config/types';
 import type { KernelDelta } from '../../../src/kernel/entries';
-import { DhcpModule } from '../../../src/relay/module';
+import type { Agent } from '../../../src/agent';
+import type { Binding } from '../../../src/bindings/binding';
+import type { Bindings } from '../../../src/bindings/owner';
+import { createCore } from '../../../src/core';
+import type { Event } from '../../../src/events';
+import type { KernelState } from '../../../src/kernel/entries';
+import type { DhcpModule } from '../../../src/relay/module';
 import { addMs, instant, type Instant } from '../../../src/time';
 import {
   dhcp4Message, dhcp6Message, ipv4Udp, ipv6Udp, IPPROTO_UDP,
@@ -65,9 +71,50 @@ export function config(text = BASE_CONFIG): Config {
   return r.config;
 }
 
-/** A module that has its config, its identity and its ports' links. */
-export function started(text = BASE_CONFIG, relayId: Uint8Array | null = RELAY_ID): DhcpModule {
-  const m = new DhcpModule();
+/**
+ * The core as the daemon composes it (Agent, bindings owner, DHCP module), with the
+ * reads the tests make: the table's bindings, the desired kernel state, the DHCP status.
+ */
+export class Core {
+  readonly agent: Agent;
+  readonly owner: Bindings;
+  readonly dhcp: DhcpModule;
+
+  constructor(now: Instant = T0) {
+    const c = createCore(now);
+    this.agent = c.agent;
+    this.owner = c.bindings;
+    this.dhcp = c.dhcp;
+  }
+
+  handle(e: Event, now: Instant): Action[] {
+    return this.agent.handle(e, now);
+  }
+
+  poll(now: Instant): Action[] {
+    return this.agent.poll(now);
+  }
+
+  nextDeadline(): Instant | null {
+    return this.agent.nextDeadline();
+  }
+
+  bindings(): Binding[] {
+    return [...this.owner.entries()];
+  }
+
+  desiredState(): Required<KernelState> {
+    return this.agent.desiredState() as Required<KernelState>;
+  }
+
+  status(): Record<string, unknown> {
+    return this.dhcp.status();
+  }
+}
+
+/** A core that has its config, its identity and its ports' links. */
+export function started(text = BASE_CONFIG, relayId: Uint8Array | null = RELAY_ID): Core {
+  const m = new Core();
   expect(m.handle({ kind: 'config', config: config(text) }, T0)).toEqual([]);
   if (relayId) expect(m.handle({ kind: 'identity', relayId }, T0)).toEqual([]);
   for (const port of config(text).subscribers.map((s) => s.name)) {
@@ -205,6 +252,6 @@ export const dropLog = (port: string, reason: string, field?: string): Action =>
   fields: { port, reason, ...(field ? { field } : {}) }, key: `drop:${port}:${reason}`,
 });
 
-export function portStatus(m: DhcpModule, port: string): { dropped: Record<string, number>; bindings: number; [k: string]: unknown } {
+export function portStatus(m: Core, port: string): { dropped: Record<string, number>; bindings: number; [k: string]: unknown } {
   return (m.status()['ports'] as Record<string, never>)[port]!;
 }

@@ -1,0 +1,73 @@
+import { formatMac } from '../../src/bindings/binding';
+import type { Config } from '../../src/config/config';
+import { formatIPv4, formatIPv6, parseIPv4, parseIPv6 } from '../../src/config/types';
+import type { BatchOp } from '../../src/kernel/diff';
+import type { NeighEntry } from '../../src/kernel/entries';
+import { AF, NETLINK_ROUTE, RTNLGRP, decodeNeigh, type Neighbour, type Rtnl } from '../netlink';
+import type { NlMessage } from '../netlink/message';
+import type { Applier, ApplierContext, ApplyOutcome } from './applier';
+import { outcome, resolveDevices } from './outcome';
+
+const RTM_NEWNEIGH = 28;
+const RTM_DELNEIGH = 29;
+const GONE = new Set(['ENOENT']);
+
+/**
+ * Permanent neighbours: gleand's carry NDA_PROTOCOL = `route_protocol` and sit on a
+ * subscriber device, so the access side needs no ARP/ND for leased addresses.
+ */
+export class NeighbourApplier implements Applier<'neighbours'> {
+  readonly kind = 'neighbours';
+  readonly monitor = { protocol: NETLINK_ROUTE, groups: [RTNLGRP.NEIGH] };
+
+  constructor(private readonly rtnl: Rtnl) {}
+
+  async start(): Promise<void> {}
+
+  tag(config: Config): string {
+    return `proto ${config.global.route_protocol}`;
+  }
+
+  async dump(ctx: ApplierContext): Promise<NeighEntry[] | null> {
+    const r = await this.rtnl.dumpNeighbours({});
+    if (!r.ok) return null;
+    const out: NeighEntry[] = [];
+    for (const n of r.value.items) {
+      if (n.protocol !== ctx.config.global.route_protocol || !n.dst || !n.lladdr) continue;
+      const device = ctx.deviceOf(n.ifindex);
+      const family = n.family === AF.INET ? 4 : 6;
+      const address = family === 4 ? parseIPv4(n.dst) : parseIPv6(n.dst);
+      if (!device || !address) continue;
+      out.push({ family, address, device, lladdr: new Uint8Array(n.lladdr.split(':').map((h) => parseInt(h, 16))) });
+    }
+    return out;
+  }
+
+  async apply(op: BatchOp, entries: NeighEntry[], ctx: ApplierContext): Promise<ApplyOutcome> {
+    const { resolved, noDevice } = resolveDevices(entries, ctx, (e, ifindex): Neighbour => ({
+      dst: e.family === 4 ? formatIPv4(e.address) : formatIPv6(e.address), ifindex, lladdr: formatMac(e.lladdr),
+      protocol: ctx.config.global.route_protocol,
+    }));
+    const r = op === 'remove' ? await this.rtnl.deleteNeighbours(resolved) : await this.rtnl.addNeighbours(resolved);
+    return outcome(r, op === 'remove' ? GONE : null, noDevice);
+  }
+
+  async withdraw(old: ApplierContext): Promise<void> {
+    const mine = await this.dump(old);
+    if (mine && mine.length > 0) await this.apply('remove', mine, old);
+  }
+
+  /**
+   * A neighbour of gleand's protocol on a subscriber device was deleted or changed by
+   * someone else (`ip neigh del`, `ip neigh replace … lladdr other`): the kernel keeps
+   * NDA_PROTOCOL across a replace and reports it on deletion.
+   */
+  concerns(m: NlMessage, ctx: ApplierContext): boolean {
+    if ((m.type !== RTM_NEWNEIGH && m.type !== RTM_DELNEIGH) || m.pid === this.rtnl.portId) return false;
+    const d = decodeNeigh(m);
+    if (!d.ok) return false;
+    return d.value.protocol === ctx.config.global.route_protocol && ctx.deviceOf(d.value.ifindex) !== null;
+  }
+
+  stop(): void {}
+}

@@ -1,0 +1,80 @@
+import type { Config } from '../../src/config/config';
+import { formatIPv4, formatIPv6, parseIPv4, parseIPv6 } from '../../src/config/types';
+import type { BatchOp } from '../../src/kernel/diff';
+import type { RouteEntry } from '../../src/kernel/entries';
+import { AF, NETLINK_ROUTE, RTNLGRP, RT_SCOPE, decodeRoute, routeTable, type Route, type Rtnl } from '../netlink';
+import type { NlMessage } from '../netlink/message';
+import type { Applier, ApplierContext, ApplyOutcome } from './applier';
+import { outcome, resolveDevices } from './outcome';
+
+const RTM_NEWROUTE = 24;
+const RTM_DELROUTE = 25;
+// Deleting what is already gone is success for a reconciler.
+const GONE = new Set(['ESRCH']);
+
+/**
+ * Host and delegated-prefix routes: gleand's are the routes in `route_table` tagged
+ * with `route_protocol` (rtm_protocol), on a subscriber device.
+ */
+export class RouteApplier implements Applier<'routes'> {
+  readonly kind = 'routes';
+  readonly monitor = { protocol: NETLINK_ROUTE, groups: [RTNLGRP.IPV4_ROUTE, RTNLGRP.IPV6_ROUTE] };
+
+  constructor(private readonly rtnl: Rtnl) {}
+
+  async start(): Promise<void> {}
+
+  tag(config: Config): string {
+    return `table ${config.global.route_table} proto ${config.global.route_protocol}`;
+  }
+
+  async dump(ctx: ApplierContext): Promise<RouteEntry[] | null> {
+    const g = ctx.config.global;
+    const r = await this.rtnl.dumpRoutes({ protocol: g.route_protocol, table: g.route_table });
+    if (!r.ok) return null;
+    const out: RouteEntry[] = [];
+    for (const m of r.value.items) {
+      const device = m.oif === undefined ? null : ctx.deviceOf(m.oif);
+      const family = m.family === AF.INET ? 4 : 6;
+      const dst = m.dst === undefined ? null : parse(family, m.dst);
+      if (!device || !dst) continue; // ours but on a device no port names: left for its owner
+      const gateway = m.gateway === undefined ? null : parse(family, m.gateway);
+      out.push({ family, dst, dstLen: m.dstLen, device, gateway });
+    }
+    return out;
+  }
+
+  async apply(op: BatchOp, entries: RouteEntry[], ctx: ApplierContext): Promise<ApplyOutcome> {
+    const g = ctx.config.global;
+    const { resolved, noDevice } = resolveDevices(entries, ctx, (e, oif): Route => ({
+      dst: text(e.family, e.dst), dstLen: e.dstLen, oif, table: g.route_table, protocol: g.route_protocol,
+      ...(e.gateway ? { gateway: text(e.family, e.gateway) } : { scope: RT_SCOPE.LINK }),
+    }));
+    const r = op === 'remove' ? await this.rtnl.deleteRoutes(resolved) : await this.rtnl.addRoutes(resolved, { replace: true });
+    return outcome(r, op === 'remove' ? GONE : null, noDevice);
+  }
+
+  async withdraw(old: ApplierContext): Promise<void> {
+    const mine = await this.dump(old);
+    if (mine && mine.length > 0) await this.apply('remove', mine, old);
+  }
+
+  /**
+   * Someone else added, replaced or deleted a route in gleand's table on a subscriber
+   * device: ours may be gone or shadowed (`ip route replace … proto static` takes the
+   * destination over). The kernel stamps a notification with the portid of the socket
+   * whose request caused it, so gleand's own changes are recognised and ignored.
+   */
+  concerns(m: NlMessage, ctx: ApplierContext): boolean {
+    if ((m.type !== RTM_NEWROUTE && m.type !== RTM_DELROUTE) || m.pid === this.rtnl.portId) return false;
+    const d = decodeRoute(m);
+    if (!d.ok) return false;
+    const r = d.value;
+    return routeTable(r) === ctx.config.global.route_table && r.oif !== undefined && ctx.deviceOf(r.oif) !== null;
+  }
+
+  stop(): void {}
+}
+
+const parse = (family: 4 | 6, t: string) => (family === 4 ? parseIPv4(t) : parseIPv6(t));
+const text = (family: 4 | 6, a: Uint8Array) => (family === 4 ? formatIPv4(a) : formatIPv6(a));

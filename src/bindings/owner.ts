@@ -1,0 +1,158 @@
+import { log, type Action } from '../actions';
+import type { Config } from '../config/config';
+import type { Prefix } from '../config/types';
+import type { Event } from '../events';
+import type { PortKernelConfig } from '../kernel/derive';
+import { DesiredState } from '../kernel/desired';
+import { isEmptyDelta, type KernelState } from '../kernel/entries';
+import type { Claim, CoreQuery, Module } from '../module';
+import type { Instant } from '../time';
+import { applyGleans } from './apply';
+import { keyOf, type Binding } from './binding';
+import type { Glean } from './glean';
+import { bindingRow, describe } from './rows';
+import { inSubnets } from './subnets';
+import { BindingTable, type BindingChange, type BindingCounters } from './table';
+
+/** The table's initial bound until the config arrives; at least its initial capacity (16). */
+const PLACEHOLDER_MAX_BINDINGS = 1024;
+
+/** What a producer gets back from a write: the changes made, and the actions they imply, in order. */
+export interface Written {
+  readonly changes: readonly BindingChange[];
+  /** Kernel deltas and log lines; a producer returns them before anything it sends. */
+  readonly actions: Action[];
+}
+
+/**
+ * The one interface every producer of bindings writes through: the relay's gleaners
+ * today; leasequery answers, bulk restore and static config next. Reads are for the
+ * producers' own decisions (is this address known, on which port).
+ */
+export interface BindingWriter {
+  write(gleans: readonly Glean[], now: Instant): Written;
+  find(family: 4 | 6, address: Uint8Array, prefixLength?: number): Binding | null;
+  portSize(port: string): number;
+  readonly size: number;
+}
+
+export interface OwnerCounters {
+  /** A lease outside every `subnet4`/`subnet6` of its port: the server handed out a wrong address. */
+  rejectedSubnet: number;
+}
+
+/**
+ * The owner of the binding table (ARCHITECTURE "Bindings have one owner"). It applies
+ * what producers learnt within the port's limits and subnets, expires bindings by the
+ * clock, and derives the desired kernel state (routes, neighbours, verify entries) from
+ * the table, returning each change's kernel delta as an action.
+ */
+export class Bindings implements Module, BindingWriter {
+  readonly name = 'bindings';
+  readonly claims: readonly Claim[] = [{ kind: 'config' }];
+  readonly answers: readonly CoreQuery[] = ['bindings'];
+  private readonly table = new BindingTable({ maxBindings: PLACEHOLDER_MAX_BINDINGS, maxPerPort: () => 0 });
+  private readonly kernel = new DesiredState(new Map());
+  private subnets = new Map<string, readonly Prefix[]>();
+  readonly counters: OwnerCounters = { rejectedSubnet: 0 };
+
+  handle(event: Event): Action[] {
+    return event.kind === 'config' ? this.configure(event.config) : [];
+  }
+
+  private configure(config: Config): Action[] {
+    const perPort = new Map(config.subscribers.map((s) => [s.name, s.max_bindings]));
+    this.table.setLimits({ maxBindings: config.global.max_bindings, maxPerPort: (p) => perPort.get(p) ?? 0 });
+    this.subnets = new Map(config.subscribers.map((s) => [s.name, [...s.subnet4, ...s.subnet6]]));
+    const kernelPorts = new Map<string, PortKernelConfig>(config.subscribers.map((s) => [s.name, {
+      device: s.device, routes: true, neighbours: true, verify: s.verify_source,
+    }]));
+    const delta = this.kernel.reconfigure(kernelPorts, this.table);
+    return isEmptyDelta(delta) ? [] : [{ kind: 'kernel', delta }];
+  }
+
+  write(gleans: readonly Glean[], now: Instant): Written {
+    const actions: Action[] = [];
+    const accepted = gleans.filter((g) => this.withinSubnets(g, actions));
+    const changes = applyGleans(this.table, accepted, now);
+    actions.push(...this.toKernel(changes));
+    return { changes, actions };
+  }
+
+  /**
+   * A port holds only addresses of the subnets it serves: servers do hand out wrong
+   * ones. Delegated prefixes are not addresses of the port's link (RFC 8415 §6.3: they
+   * are routed via the requesting router), so `subnet6` does not constrain them.
+   */
+  private withinSubnets(g: Glean, actions: Action[]): boolean {
+    if (g.op !== 'upsert' || g.fields.kind === 'prefix') return true;
+    const f = g.fields;
+    if (inSubnets(this.subnets.get(f.port) ?? [], f.family, f.address, f.prefixLength)) return true;
+    this.counters.rejectedSubnet++;
+    actions.push(log('warn', 'bindings', 'refused: outside the port\'s subnets', {
+      binding: keyOf(f), port: f.port,
+    }, `subnet:${f.port}`));
+    return false;
+  }
+
+  find(family: 4 | 6, address: Uint8Array, prefixLength?: number): Binding | null {
+    return this.table.find(family, address, prefixLength);
+  }
+
+  portSize(port: string): number {
+    return this.table.portSize(port);
+  }
+
+  get size(): number {
+    return this.table.size;
+  }
+
+  get tableCounters(): Readonly<BindingCounters> {
+    return this.table.counters;
+  }
+
+  get kernelCounters() {
+    return this.kernel.counters;
+  }
+
+  entries(): IterableIterator<Binding> {
+    return this.table.entries();
+  }
+
+  poll(now: Instant): Action[] {
+    return this.toKernel(this.table.sweep(now).map((binding) => ({ kind: 'expired', binding })));
+  }
+
+  nextDeadline(): Instant | null {
+    return this.table.nextExpiry();
+  }
+
+  desired(): KernelState {
+    return this.kernel.state(this.table);
+  }
+
+  private toKernel(changes: readonly BindingChange[]): Action[] {
+    const actions: Action[] = [];
+    for (const c of changes) {
+      const delta = this.kernel.apply(c);
+      if (!isEmptyDelta(delta)) actions.push({ kind: 'kernel', delta });
+      // Renewals are the bulk of the traffic (every client, every T1): debug, so a
+      // router with 100k subscribers does not flood logd; new, moved and ended are info.
+      actions.push(log(c.kind === 'refreshed' ? 'debug' : 'info', 'bindings', c.kind, describe(c.binding)));
+    }
+    return actions;
+  }
+
+  status(): Record<string, unknown> {
+    return {
+      bindings: this.table.size,
+      table: { ...this.table.counters, ...this.counters },
+      kernel: { ...this.kernel.counters, peers: this.kernel.peerCount },
+    };
+  }
+
+  query(what: CoreQuery, now: Instant): unknown {
+    if (what !== 'bindings') return undefined;
+    return [...this.table.entries()].map((b) => bindingRow(b, now));
+  }
+}
