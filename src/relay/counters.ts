@@ -1,3 +1,4 @@
+import { log, type Action } from '../actions';
 import type { DropReason } from './drop';
 
 /** Per-port counters shown by `gleand status` (relayed, gleaned, dropped by reason). */
@@ -8,15 +9,27 @@ export interface PortCounters {
   replies6: number;
   gleaned: number;
   released: number;
+  /** DHCPv6 replies delivered (or observed) whose inner message did not decode, so nothing was gleaned. */
+  gleanFailed: number;
   dropped: Partial<Record<DropReason, number>>;
 }
 
 export const newPortCounters = (): PortCounters => ({
-  relayed4: 0, relayed6: 0, replies4: 0, replies6: 0, gleaned: 0, released: 0, dropped: {},
+  relayed4: 0, relayed6: 0, replies4: 0, replies6: 0, gleaned: 0, released: 0, gleanFailed: 0, dropped: {},
 });
 
 export function countDrop(c: PortCounters, reason: DropReason): void {
   c.dropped[reason] = (c.dropped[reason] ?? 0) + 1;
+}
+
+/**
+ * A DHCPv6 reply whose inner message did not decode (`field` names where): counted,
+ * with a debug line rate-limited by its key (CONVENTIONS 10). Not a drop: a relayed
+ * reply is still delivered (RFC 8415 §19.2).
+ */
+export function countGleanFailed(c: PortCounters, port: string, field: string): Action[] {
+  c.gleanFailed++;
+  return [log('debug', 'relay', 'glean-failed', { port, field }, `glean-failed:${port}`)];
 }
 
 /**

@@ -1,6 +1,6 @@
 import {
-  DHCP6_OPTION, DHCP6_RELAY_FORW, DHCP6_RELAY_REPL, dhcp6Message, findDhcp6Option,
-  type Dhcp6Message, type Dhcp6Option,
+  DHCP6_OPTION, DHCP6_RELAY_FORW, DHCP6_RELAY_REPL, dhcp6Message, errResult, findDhcp6Option, okResult,
+  type DecodeResult, type Dhcp6Message, type Dhcp6Option,
 } from '../wire';
 import { drop, pass, type Verdict } from './drop';
 import type { PortMap, SubscriberPort } from './ports';
@@ -57,9 +57,13 @@ export interface Delivery6 {
   /** The client (or lower relay) the reply goes to, and its UDP port. */
   readonly peerAddress: Uint8Array;
   readonly destinationPort: 546 | 547;
+  /** The RELAY_MSG option body exactly as the server sent it (RFC 8415 §19.2). */
   readonly payload: Uint8Array;
-  /** The decoded inner message, for gleaning. */
-  readonly inner: Dhcp6Message;
+  /**
+   * The message in it, decoded for gleaning only. When it does not decode the reply
+   * is still delivered; the caller counts the glean that could not happen.
+   */
+  readonly inner: DecodeResult<Dhcp6Message>;
 }
 
 /** A RELAY-REPL from a server → the port (by Interface-ID) and the message to deliver (RFC 8415 §19.2). */
@@ -71,13 +75,15 @@ export function relayReply6(ports: PortMap, m: Dhcp6Message): Verdict<Delivery6>
   if (!port.cfg.relay_v6 || port.cfg.mode !== 'relay') return drop('port-disabled');
   const relayMsg = findDhcp6Option(m.options, 'relayMsg');
   if (!relayMsg) return drop('malformed');
-  const inner = relayMsg.message;
+  // Built options (tests, never the wire decoder) have no bytes: encode those.
+  const payload = relayMsg.message === null ? relayMsg.bytes : relayMsg.bytes ?? dhcp6Message.encode(relayMsg.message);
   return pass({
     port,
     peerAddress: m.peerAddress,
-    // §19.2: a RELAY-REPL inside goes to the relay below on the server port.
-    destinationPort: inner.kind === 'relay' ? 547 : 546,
-    payload: dhcp6Message.encode(inner),
-    inner,
+    // §19.2: a RELAY-REPL inside goes to the relay below on the server port. Read from
+    // the bytes (msg-type is the first octet), so it holds for an undecodable message.
+    destinationPort: payload[0] === DHCP6_RELAY_REPL ? 547 : 546,
+    payload,
+    inner: relayMsg.message ? okResult(relayMsg.message) : errResult(relayMsg.error),
   });
 }

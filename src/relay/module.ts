@@ -9,7 +9,7 @@ import type { Event } from '../events';
 import type { Claim, Module } from '../module';
 import type { Instant } from '../time';
 import { dhcp4Message, dhcp6Message, ipv4Udp, ipv6Udp, type Dhcp4Message, type Dhcp6Message } from '../wire';
-import { countDrop, newPortCounters, RateLimiter, type PortCounters } from './counters';
+import { countDrop, countGleanFailed, newPortCounters, RateLimiter, type PortCounters } from './counters';
 import { relayReply4, relayRequest4 } from './dhcp4';
 import { relayForward6, relayReply6 } from './dhcp6';
 import type { DropReason } from './drop';
@@ -173,9 +173,11 @@ export class DhcpModule implements Module {
     const counters = this.counters.get(name)!;
     counters.replies6++;
     const mac = this.peers.lookup(name, peerAddress);
-    const actions = this.glean(counters, gleanReply6({
+    // RFC 8415 §19.2: the reply is delivered as the server sent it even when it cannot
+    // be read; that is only counted, since nothing could be gleaned from it.
+    const actions = inner.ok ? this.glean(counters, gleanReply6({
       port: name, linkLocal: linkLocalOrNull(peerAddress), mac, circuitId: port.interfaceId, remoteId: port.remoteIdV6,
-    }, inner, now), now);
+    }, inner.value, now), now) : countGleanFailed(counters, name, inner.error.field);
     const source = this.linkLocal.get(name);
     if (!mac || !source) return [...actions, ...this.dropped(counters, name, 'no-port')];
     const bytes = udp6Packet(source, peerAddress, 547, destinationPort, payload);
@@ -196,10 +198,11 @@ export class DhcpModule implements Module {
     if (!found) return [];
     const { port, relay, inner } = found;
     const name = port.cfg.name;
+    if (!inner.ok) return countGleanFailed(this.counters.get(name)!, name, inner.error.field);
     return this.glean(this.counters.get(name)!, gleanReply6({
       port: name, linkLocal: linkLocalOrNull(relay.peerAddress), mac: this.peers.lookup(name, relay.peerAddress),
       circuitId: null, remoteId: null,
-    }, inner, now), now);
+    }, inner.value, now), now);
   }
 
   // ---- gleaning ------------------------------------------------------------------------

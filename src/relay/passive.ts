@@ -1,4 +1,6 @@
-import { unwrapRelays, type Dhcp4Message, type Dhcp6Message, type Dhcp6RelayMessage } from '../wire';
+import {
+  errResult, okResult, unwrapRelays, type DecodeResult, type Dhcp4Message, type Dhcp6Message, type Dhcp6RelayMessage,
+} from '../wire';
 import { echoedCircuitId } from './dhcp4';
 import type { PortMap, SubscriberPort } from './ports';
 
@@ -28,16 +30,22 @@ export function passivePort4(ports: PortMap, m: Dhcp4Message): SubscriberPort | 
   return byGiaddr.length === 1 ? byGiaddr[0]! : null;
 }
 
+/**
+ * The passive port of an observed RELAY-REPL, with the outermost envelope and the
+ * message inside all envelopes. `inner` is a decode result: a message that does not
+ * decode still names its port (the envelope does), so the caller can count the glean
+ * that could not happen. Null when no port matches or an envelope has no RELAY_MSG.
+ */
 export function passivePort6(ports: PortMap, m: Dhcp6Message, seenOn: (port: string, peer: Uint8Array) => boolean):
-  { port: SubscriberPort; relay: Dhcp6RelayMessage; inner: Dhcp6Message } | null {
+  { port: SubscriberPort; relay: Dhcp6RelayMessage; inner: DecodeResult<Dhcp6Message> } | null {
   if (m.kind !== 'relay' || m.msgType !== 13) return null;
-  const { relays, inner } = unwrapRelays(m);
+  const { relays, inner, error } = unwrapRelays(m);
   const relay = relays[0];
-  if (!relay || !inner) return null;
+  if (!relay || (!inner && !error)) return null;
   const candidates = [...ports.subscribers.values()].filter((p) => passive(p) && p.cfg.relay_v6);
   const byLink = candidates.filter((p) => p.cfg.link_address && same(p.cfg.link_address, relay.linkAddress));
   const pool = byLink.length > 0 ? byLink : candidates;
   const seen = pool.filter((p) => seenOn(p.cfg.name, relay.peerAddress));
   const port = pool.length === 1 ? pool[0] : seen.length === 1 ? seen[0] : undefined;
-  return port ? { port, relay, inner } : null;
+  return port ? { port, relay, inner: inner ? okResult(inner) : errResult(error!) } : null;
 }

@@ -16,8 +16,8 @@
  * options (CONVENTIONS 10). Unknown codes are kept raw and re-emitted unchanged.
  * option-len is always computed from the value (CONVENTIONS 5).
  */
-import { Reader, Writer } from './cursor';
-import { readUtf8, utf8Bytes } from './fields';
+import { Reader, Writer, type DecodeError } from './cursor';
+import { readUtf8Lenient, utf8Bytes } from './fields';
 import { dhcp6MessageLength, readDhcp6Message, writeDhcp6Message, type Dhcp6Message } from './dhcp6';
 
 export const DHCP6_OPTION = {
@@ -60,10 +60,23 @@ export type Dhcp6Option =
   | { readonly kind: 'oro'; readonly codes: readonly number[] }
   /** RFC 8415 §21.9: hundredths of a second. */
   | { readonly kind: 'elapsedTime'; readonly elapsedTime: number }
-  /** RFC 8415 §21.10: the relayed message, decoded recursively (bounded). */
-  | { readonly kind: 'relayMsg'; readonly message: Dhcp6Message }
-  /** RFC 8415 §21.13. */
-  | { readonly kind: 'statusCode'; readonly statusCode: number; readonly message: string }
+  /**
+   * RFC 8415 §21.10: the relayed message. A relay passes it on unchanged (§19.2) and
+   * reads it only to glean, so decoding keeps the option body as received in `bytes`
+   * and decodes the message in an error scope of its own: when it does not decode,
+   * `message` is null and `error` says why, and the envelope around it still decodes.
+   * The decode bounds (relay depth, nesting, option count) stay fatal for the whole
+   * message. Encoding writes `bytes` when present, otherwise encodes `message`: to
+   * change a decoded inner message, build a new option without `bytes`.
+   */
+  | { readonly kind: 'relayMsg'; readonly message: Dhcp6Message; readonly bytes?: Uint8Array }
+  | { readonly kind: 'relayMsg'; readonly message: null; readonly bytes: Uint8Array; readonly error: DecodeError }
+  /**
+   * RFC 8415 §21.13. status-message is UTF-8 for display; a message whose text is not
+   * valid UTF-8 is still a valid reply: `message` then shows U+FFFD for the bad
+   * sequences and `messageBytes` keeps the octets as received (re-emitted unchanged).
+   */
+  | { readonly kind: 'statusCode'; readonly statusCode: number; readonly message: string; readonly messageBytes?: Uint8Array }
   /** RFC 8415 §21.14. */
   | { readonly kind: 'rapidCommit' }
   /** RFC 8415 §21.18: opaque to everyone but the relay that put it there. */
@@ -106,8 +119,19 @@ export interface Dhcp6DecodeContext {
   options: number;
   nesting: number;
   relayDepth: number;
+  /**
+   * The first bound exceeded. A RELAY_MSG body decodes in its own error scope, so a
+   * bound hit inside it is carried out through here and fails the whole message.
+   */
+  limit: DecodeError | null;
 }
-export const newDhcp6Context = (): Dhcp6DecodeContext => ({ options: 0, nesting: 0, relayDepth: 0 });
+export const newDhcp6Context = (): Dhcp6DecodeContext => ({ options: 0, nesting: 0, relayDepth: 0, limit: null });
+
+/** A decode bound exceeded (CONVENTIONS 10): fatal for the whole message. */
+function overLimit(r: Reader, ctx: Dhcp6DecodeContext, field: string, reason: string, offset = r.pos): void {
+  ctx.limit ??= { field, offset, reason };
+  r.fail(field, reason, offset);
+}
 
 export interface Dhcp6OptionDescriptor<K extends Known = Known> {
   readonly code: number;
@@ -153,7 +177,7 @@ const opaqueRow = <K extends 'interfaceId' | 'subscriberId'>(code: number, kind:
 
 function readNestedMessage(r: Reader, f: string, ctx: Dhcp6DecodeContext): Dhcp6Message {
   if (ctx.relayDepth >= DHCP6_LIMITS.maxRelayDepth) {
-    r.fail(f, `relay messages nested deeper than ${DHCP6_LIMITS.maxRelayDepth} (HOP_COUNT_LIMIT)`);
+    overLimit(r, ctx, f, `relay messages nested deeper than ${DHCP6_LIMITS.maxRelayDepth} (HOP_COUNT_LIMIT)`);
   }
   ctx.relayDepth++;
   const m = readDhcp6Message(r, f, ctx);
@@ -198,15 +222,30 @@ export const DHCP6_OPTIONS: readonly Dhcp6OptionDescriptor[] = [
   } satisfies Dhcp6OptionDescriptor<'elapsedTime'>,
   {
     code: 9, kind: 'relayMsg', minLength: 1,
-    read: (r, f, ctx) => ({ kind: 'relayMsg', message: readNestedMessage(r, `${f}.message`, ctx) }),
-    write: (w, o) => writeDhcp6Message(w, o.message),
-    length: (o) => dhcp6MessageLength(o.message),
+    read: (r, f, ctx) => {
+      // Own error slot over the same window: offsets stay absolute, errors stay inside.
+      const scope = new Reader(r.bytes, r.pos, r.end);
+      const message = readNestedMessage(scope, `${f}.message`, ctx);
+      scope.expectEnd(`${f}.message`);
+      const bytes = r.rest(f);
+      if (ctx.limit) r.fail(ctx.limit.field, ctx.limit.reason, ctx.limit.offset);
+      return scope.error ? { kind: 'relayMsg', message: null, bytes, error: scope.error } : { kind: 'relayMsg', message, bytes };
+    },
+    write: (w, o) => {
+      if (o.bytes) w.bytes(o.bytes);
+      else if (o.message) writeDhcp6Message(w, o.message);
+    },
+    length: (o) => (o.bytes ? o.bytes.length : o.message ? dhcp6MessageLength(o.message) : 0),
   } satisfies Dhcp6OptionDescriptor<'relayMsg'>,
   {
     code: 13, kind: 'statusCode', minLength: 2,
-    read: (r, f) => ({ kind: 'statusCode', statusCode: r.u16(`${f}.statusCode`), message: readUtf8(r, `${f}.message`) }),
-    write: (w, o) => void w.u16(o.statusCode).bytes(utf8Bytes(o.message)),
-    length: (o) => 2 + utf8Bytes(o.message).length,
+    read: (r, f) => {
+      const statusCode = r.u16(`${f}.statusCode`);
+      const { text, bytes } = readUtf8Lenient(r, `${f}.message`);
+      return bytes ? { kind: 'statusCode', statusCode, message: text, messageBytes: bytes } : { kind: 'statusCode', statusCode, message: text };
+    },
+    write: (w, o) => void w.u16(o.statusCode).bytes(o.messageBytes ?? utf8Bytes(o.message)),
+    length: (o) => 2 + (o.messageBytes ?? utf8Bytes(o.message)).length,
   } satisfies Dhcp6OptionDescriptor<'statusCode'>,
   {
     code: 14, kind: 'rapidCommit', minLength: 0, maxLength: 0,
@@ -310,14 +349,14 @@ export const dhcp6OptionsLength = (os: readonly Dhcp6Option[]): number => os.red
 export function readDhcp6Options(r: Reader, field: string, ctx: Dhcp6DecodeContext): Dhcp6Option[] {
   const out: Dhcp6Option[] = [];
   if (++ctx.nesting > DHCP6_LIMITS.maxNesting) {
-    r.fail(field, `options nested deeper than ${DHCP6_LIMITS.maxNesting}`);
+    overLimit(r, ctx, field, `options nested deeper than ${DHCP6_LIMITS.maxNesting}`);
     ctx.nesting--;
     return out;
   }
   while (r.remaining > 0) {
     const at = r.pos;
     if (++ctx.options > DHCP6_LIMITS.maxOptions) {
-      r.fail(field, `more than ${DHCP6_LIMITS.maxOptions} options in one message`, at);
+      overLimit(r, ctx, field, `more than ${DHCP6_LIMITS.maxOptions} options in one message`, at);
       break;
     }
     const code = r.u16(`${field}.code`);

@@ -26,11 +26,16 @@
  *    +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
  *
  * Message types whose format this module does not know decode to `unknown` with the
- * body kept raw, so a relay forwards them unchanged. RELAY_MSG (option 9) is decoded
- * recursively with the relay depth bounded by HOP_COUNT_LIMIT (RFC 8415 §7.6).
+ * body kept raw, so a relay forwards them unchanged. RELAY_MSG (option 9) keeps its
+ * bytes as received and is decoded recursively, in its own error scope (a relay
+ * delivers what it cannot read, RFC 8415 §19.2), with the relay depth bounded by
+ * HOP_COUNT_LIMIT (RFC 8415 §7.6).
  */
-import { Reader, Writer, defineCodec, type Codec } from './cursor';
-import { dhcp6OptionsLength, newDhcp6Context, readDhcp6Options, writeDhcp6Options, type Dhcp6DecodeContext, type Dhcp6Option } from './dhcp6-options';
+import { Reader, Writer, defineCodec, type Codec, type DecodeError } from './cursor';
+import {
+  dhcp6OptionsLength, findDhcp6Option, newDhcp6Context, readDhcp6Options, writeDhcp6Options, type Dhcp6DecodeContext,
+  type Dhcp6Option,
+} from './dhcp6-options';
 
 /** RFC 8415 §7.3, RFC 5007 §4.2 (14, 15), RFC 5460 §5.1 (16 DONE, 17 DATA). */
 export const DHCP6_MESSAGE_TYPES = {
@@ -134,15 +139,20 @@ export const dhcp6Message: Codec<Dhcp6Message> = defineCodec('dhcp6', {
 
 /**
  * Follow RELAY_MSG options down to the innermost (client/server) message, returning
- * the relay envelopes outermost first. Depth is already bounded by decode.
+ * the relay envelopes outermost first. Depth is already bounded by decode. `inner` is
+ * undefined when an envelope has no RELAY_MSG, or when the message in it did not
+ * decode: then `error` says why (the envelopes around it are still returned).
  */
-export function unwrapRelays(m: Dhcp6Message): { relays: Dhcp6RelayMessage[]; inner: Dhcp6Message | undefined } {
+export function unwrapRelays(m: Dhcp6Message): {
+  relays: Dhcp6RelayMessage[]; inner: Dhcp6Message | undefined; error: DecodeError | null;
+} {
   const relays: Dhcp6RelayMessage[] = [];
   let cur: Dhcp6Message | undefined = m;
   while (cur && cur.kind === 'relay') {
     relays.push(cur);
-    const rm: Dhcp6Option | undefined = cur.options.find((o) => o.kind === 'relayMsg');
-    cur = rm && rm.kind === 'relayMsg' ? rm.message : undefined;
+    const rm: Extract<Dhcp6Option, { kind: 'relayMsg' }> | undefined = findDhcp6Option(cur.options, 'relayMsg');
+    if (rm && rm.message === null) return { relays, inner: undefined, error: rm.error };
+    cur = rm?.message;
   }
-  return { relays, inner: cur };
+  return { relays, inner: cur, error: null };
 }

@@ -78,7 +78,10 @@ export const latin1: FieldCodec<string> = {
   length: (v) => v.length,
 };
 
-const utf8Decoder = new TextDecoder('utf-8', { fatal: true });
+// ignoreBOM: a leading U+FEFF is part of the text; stripping it would make the
+// re-encoding differ from the bytes received.
+const utf8Decoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+const utf8Replacing = new TextDecoder('utf-8', { fatal: false, ignoreBOM: true });
 const utf8Encoder = new TextEncoder();
 
 /** Decode UTF-8 from a reader window; invalid sequences are a decode error. */
@@ -93,6 +96,21 @@ export function readUtf8(r: Reader, field: string): string {
   }
 }
 export const utf8Bytes = (s: string): Uint8Array => utf8Encoder.encode(s);
+
+/**
+ * Text that is meant to be UTF-8 but that a receiver must not reject when it is not
+ * (RFC 8415 §21.13 status-message: a relay forwards it, a client only displays it).
+ * Never fails: `text` has U+FFFD in place of invalid sequences, and `bytes` keeps the
+ * octets as received, only when they are not valid UTF-8 (so they re-encode unchanged).
+ */
+export function readUtf8Lenient(r: Reader, field: string): { text: string; bytes: Uint8Array | null } {
+  const raw = r.rest(field);
+  try {
+    return { text: utf8Decoder.decode(raw), bytes: null };
+  } catch {
+    return { text: utf8Replacing.decode(raw), bytes: raw };
+  }
+}
 
 /** Check a body length against a field codec's bounds; records an error and returns false. */
 export function checkLength(r: Reader, field: string, c: FieldCodec<unknown>, len: number, at: number): boolean {

@@ -3,7 +3,7 @@ import type { Action } from '../../../src/actions';
 import { dhcp6Message, ipv6Udp, type Dhcp6Message, type Dhcp6Option } from '../../../src/wire';
 import {
   ADVERTISE, LINK_ADDRESS, PORT_LL, RELAY_ID, RELEASE6, RENEW6, REPLY, REQUEST6, SERVER6, SOLICIT, T0,
-  at, client6, config, decode6, delta, dropLog, duidOf, iaNa, iaPd, ipv6Packet, kinds, macOf, only, packet6,
+  at, client6, decode6, delta, dropLog, duidOf, iaNa, iaPd, ipv6Packet, kinds, macOf, only, packet6,
   portStatus, relayRepl, started, udp6, utf8, v6,
 } from './kit';
 
@@ -90,7 +90,7 @@ describe('DHCPv6 relay: client → servers (RFC 8415 §19.1.1)', () => {
   });
 
   it('sends to All_DHCP_Servers when the upstream names no server', () => {
-    const text = config().subscribers.length ? `
+    const text = `
 config upstream 'wan'
 	option device 'eth0'
 	list dhcpv4_server '192.0.2.67'
@@ -99,7 +99,7 @@ config subscriber 'lan1'
 	option upstream 'wan'
 	option giaddr '198.51.100.1'
 	option link_address '2001:db8:1::1'
-` : '';
+`;
     const m = started(text, null);
     const actions = m.handle(packet6('lan1', MAC1, LL1, dhcp6Message.encode(client6(SOLICIT, DUID1))), T0);
     expect(only(actions, 'udp-send').map((a) => a.destination)).toEqual([v6('ff05::1:3')]);
@@ -162,14 +162,18 @@ describe('DHCPv6 relay: server → client (RFC 8415 §19.2) and gleaning', () =>
     const m = started();
     m.handle(packet6('lan1', MAC1, LL1, dhcp6Message.encode(client6(SOLICIT, DUID1, [iaNa(1)]))), T0);
     const adv: Dhcp6Message = reply(DUID1, [iaNa(1, NA)], ADVERTISE);
-    const actions = m.handle(udp6(relayRepl(IID1, LL1, adv)), T0);
+    const repl = relayRepl(IID1, LL1, adv);
+    const actions = m.handle(udp6(repl), T0);
     expect(kinds(actions)).toEqual(['link-send']);
     const { send, ip, udp } = linkSend6(actions);
     expect(send).toMatchObject({ port: 'lan1', family: 6, destinationMac: MAC1 });
     expect(ip.source).toEqual(PORT_LL);
     expect(ip.destination).toEqual(LL1);
     expect([udp.sourcePort, udp.destinationPort]).toEqual([547, 546]);
-    expect(udp.payload).toEqual(dhcp6Message.encode(adv));
+    // RFC 8415 §19.2: the RELAY_MSG body as it arrived, sliced from the RELAY-REPL's bytes.
+    const raw = rawOptions(repl, 34);
+    expect(raw.map((o) => o.code)).toEqual([18, 9]);
+    expect(udp.payload).toEqual(raw[1]!.data);
     expect(m.bindings()).toEqual([]);
   });
 
@@ -273,9 +277,21 @@ describe('DHCPv6 relay: server → client (RFC 8415 §19.2) and gleaning', () =>
 
   it('a reply for a client the relay never saw is gleaned without a MAC and not delivered', () => {
     const m = started();
-    const actions = m.handle(udp6(relayRepl(IID1, LL1, reply(DUID1, [iaNa(1, NA)]))), T0);
+    const actions = m.handle(udp6(relayRepl(IID1, LL1, reply(DUID1, [iaNa(1, NA, NA_S)]))), T0);
     expect(only(actions, 'link-send')).toEqual([]);
     expect(actions.at(-1)).toEqual(dropLog('lan1', 'no-port'));
+    // Without a MAC only the /128 route can be installed: a neighbour entry and a
+    // source-verify entry both need the client's link-layer address.
+    expect(kinds(actions)).toEqual(['kernel', 'log', 'log']);
+    expect(actions[0]).toEqual(delta({ routes: { add: [naEntries().route] } }));
+    expect(actions[1]).toMatchObject({ message: 'added', fields: { binding: '2001:db8:1::100/128', mac: '-' } });
+    const bindings = m.bindings();
+    expect(bindings).toHaveLength(1);
+    expect(bindings[0]).toMatchObject({
+      family: 6, kind: 'address', address: NA, prefixLength: 128, port: 'lan1', mac: null, clientId: DUID1, iaid: 1,
+      linkLocal: LL1, validUntil: T0 + NA_S * 1000,
+    });
+    expect(portStatus(m, 'lan1')).toMatchObject({ replies6: 1, gleaned: 1, gleanFailed: 0, dropped: { 'no-port': 1 } });
   });
 
   it('a nested RELAY-REPL goes to the lower relay on port 547', () => {
@@ -291,12 +307,17 @@ describe('DHCPv6 relay: server → client (RFC 8415 §19.2) and gleaning', () =>
       kind: 'relay', msgType: 13, hopCount: 0, linkAddress: v6('2001:db8:2::8'), peerAddress: LL2,
       options: [{ kind: 'relayMsg', message: reply(DUID2, [iaNa(1, NA)]) }],
     };
-    const actions = m.handle(udp6(relayRepl(utf8('lan2'), lower, innerRepl, new Uint8Array(16))), T0);
+    const repl = relayRepl(utf8('lan2'), lower, innerRepl, new Uint8Array(16));
+    const actions = m.handle(udp6(repl), T0);
     expect(kinds(actions)).toEqual(['link-send']);
     const { send, ip, udp } = linkSend6(actions);
     expect(send).toMatchObject({ port: 'lan2', destinationMac: lowerMac });
     expect(ip.destination).toEqual(lower);
     expect([udp.sourcePort, udp.destinationPort]).toEqual([547, 547]);
-    expect(udp.payload).toEqual(dhcp6Message.encode(innerRepl));
+    // The inner RELAY-REPL as it arrived: the outer RELAY_MSG body, sliced by hand.
+    const raw = rawOptions(repl, 34);
+    expect(raw.map((o) => o.code)).toEqual([18, 9]);
+    expect(udp.payload).toEqual(raw[1]!.data);
+    expect(udp.payload[0]).toBe(13);
   });
 });

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { Action } from '../../../src/actions';
-import { dhcp4Message, dhcp6Message } from '../../../src/wire';
+import { dhcp4Message, dhcp6Message, ipv4Udp, ipv6Udp } from '../../../src/wire';
 import {
   type Core, ACK, DISCOVER, REPLY, REQUEST, SOLICIT, at, client4, client6, decode4, duidOf, iaNa, iaPd, ipv4Packet, ipv6Packet,
   leaseOpt, macOf, only, opt, packet4, packet6, portStatus, relayRepl, serverReply4, started, udp4, udp6, v4, v6,
@@ -98,20 +98,77 @@ describe('hostile subscriber input never throws and is counted (CONVENTIONS 10)'
       kind: 'client', msgType: REPLY, transactionId: 1,
       options: [{ kind: 'clientId', duid: duidOf(1) }, iaNa(1, v6('2001:db8:1::5')), iaPd(2, v6('2001:db8:100::'))],
     });
+    let delivered4 = 0;
+    let delivered6 = 0;
     for (let i = 0; i < 3000; i++) {
       const family = i % 2 === 0 ? 4 : 6;
+      const random = i % 3 === 0;
       let payload: Uint8Array;
-      if (i % 3 === 0) payload = randomBytes(rnd, Math.floor(rnd() * 400));
+      if (random) payload = randomBytes(rnd, Math.floor(rnd() * 400));
       else {
         payload = (family === 4 ? ack4 : repl6).slice();
         for (let k = 0; k < 1 + Math.floor(rnd() * 3); k++) flip(rnd, payload);
       }
       const actions = m.handle(family === 4 ? udp4(payload) : udp6(payload), at(i));
-      for (const a of only(actions, 'link-send')) expect(a.port).toBe('lan1');
+      const sends = [...only(actions, 'link-send'), ...only(actions, 'udp-send')];
+      // Random bytes are never a reply for a port: nothing at all goes out.
+      if (random) {
+        expect(sends).toEqual([]);
+        continue;
+      }
+      expect(sends.length).toBeLessThanOrEqual(1);
+      const send = only(actions, 'link-send')[0];
+      if (!send) continue;
+      expect(send.port).toBe('lan1');
+      if (family === 6) {
+        delivered6++;
+        // RFC 8415 §19.2: exactly the RELAY_MSG body of what arrived, to the peer-address.
+        const d = ipv6Udp.decode(send.bytes);
+        if (!d.ok) throw new Error(JSON.stringify(d.error));
+        expect(d.value.ip.destination).toEqual(payload.subarray(18, 34));
+        expect(d.value.udp.payload).toEqual(rawOption(payload, 34, 9));
+      } else {
+        delivered4++;
+        // The server's BOOTP header as it arrived, and its options minus option 82 (RFC 3046 §2.2).
+        const d = ipv4Udp.decode(send.bytes);
+        if (!d.ok) throw new Error(JSON.stringify(d.error));
+        const out = d.value.udp.payload;
+        expect(out.subarray(0, 240)).toEqual(payload.subarray(0, 240));
+        expect(rawOptions4(out)).toEqual(rawOptions4(payload).filter((o) => o.code !== 82));
+      }
     }
+    // The flips leave enough replies intact for the checks above to have run.
+    expect(delivered4).toBeGreaterThan(100);
+    expect(delivered6).toBeGreaterThan(100);
     // Whatever was gleaned is in the table and expires by the clock.
     const far = at(1e12);
     m.poll(far);
     expect(m.bindings().filter((b) => b.validUntil !== null)).toEqual([]);
   });
 });
+
+/** The body of the first option `code` in DHCPv6 option TLVs from `offset`, read by hand. */
+function rawOption(bytes: Uint8Array, offset: number, code: number): Uint8Array | undefined {
+  for (let i = offset; i + 4 <= bytes.length; ) {
+    const c = (bytes[i]! << 8) | bytes[i + 1]!;
+    const len = (bytes[i + 2]! << 8) | bytes[i + 3]!;
+    if (c === code) return bytes.slice(i + 4, i + 4 + len);
+    i += 4 + len;
+  }
+  return undefined;
+}
+
+/** DHCPv4 option TLVs after the magic cookie up to End, Pad skipped, read by hand. */
+function rawOptions4(bytes: Uint8Array): { code: number; data: Uint8Array }[] {
+  const out: { code: number; data: Uint8Array }[] = [];
+  for (let i = 240; i < bytes.length && bytes[i] !== 255; ) {
+    if (bytes[i] === 0) {
+      i++;
+      continue;
+    }
+    const len = bytes[i + 1]!;
+    out.push({ code: bytes[i]!, data: bytes.slice(i + 2, i + 2 + len) });
+    i += 2 + len;
+  }
+  return out;
+}

@@ -55,7 +55,13 @@ describe('DhcpModule composition', () => {
       verifies: { add: [], remove: [{ family: 4, device: 'eth1', mac: MAC1, prefix: v4('198.51.100.50'), prefixLength: 32 }], replace: [] },
     } }]);
     expect(m.bindings()).toHaveLength(1);
-    expect([...m.desiredState().verifies]).toEqual([]);
+    // The full desired state (what a reconcile diffs against) follows the reload too:
+    // the binding's route and neighbour stay, its verify entry is gone.
+    const state = m.desiredState();
+    const addr = v4('198.51.100.50');
+    expect([...state.routes]).toEqual([{ family: 4, dst: addr, dstLen: 32, device: 'eth1', gateway: null }]);
+    expect([...state.neighbours]).toEqual([{ family: 4, address: addr, device: 'eth1', lladdr: MAC1 }]);
+    expect([...state.verifies]).toEqual([]);
   });
 
   it('status() lists every port with its counters and binding count', () => {
@@ -64,6 +70,6 @@ describe('DhcpModule composition', () => {
     const s = m.status();
     expect(s['bindings']).toBe(1);
     expect(Object.keys(s['ports'] as object)).toEqual(['lan1', 'lan2']);
-    expect(portStatus(m, 'lan1')).toEqual({ relayed4: 1, relayed6: 0, replies4: 1, replies6: 0, gleaned: 1, released: 0, dropped: {}, bindings: 1 });
+    expect(portStatus(m, 'lan1')).toEqual({ relayed4: 1, relayed6: 0, replies4: 1, replies6: 0, gleaned: 1, released: 0, gleanFailed: 0, dropped: {}, bindings: 1 });
   });
 });

@@ -109,7 +109,9 @@ const relayed: Dhcp6Message = {
     { kind: 'subscriberId', subscriberId: a4(0x73) },
     { kind: 'relayId', duid: a4(0, 2, 0, 0, 0x7e, 0xd9, 1) },
     { kind: 'clientLinklayerAddr', linkLayerType: 1, linkLayerAddress: a4(2, 0, 0, 0, 0, 0xc1) },
-    { kind: 'relayMsg', message: inner },
+    // Decoding keeps the option body as received beside the message (RFC 8415 §19.2:
+    // a relay passes it on unchanged), so a value that round-trips carries both.
+    { kind: 'relayMsg', message: inner, bytes: dhcp6Message.encode(inner) },
   ],
 };
 const lqReply: Dhcp6Message = {
@@ -134,9 +136,19 @@ const dhcp6Payloads = v6.map((b) => {
   if (!r.ok) throw new Error('bad golden');
   return r.value.udp.payload;
 });
+/** Hand-built: what a strict decoder would refuse but a relay must carry unchanged. */
+const lenientVectors = [
+  // REPLY, Status Code 0 with a status-message that is not UTF-8 (0xff, a lone 0xc3).
+  hex('07 000001  000d 0008 0000 6f6b20ff20c3'),
+  // REPLY, status-message starting with a byte order mark (kept, not stripped).
+  hex('07 000001  000d 0006 0000 efbbbf41'),
+  // RELAY-REPL whose RELAY_MSG holds a REPLY with an IA_NA of 3 bytes (minimum 12).
+  hex(`0d 00 ${'00'.repeat(16)} fe80${'00'.repeat(12)}0001  0009 000b 07 000001 0003 0003 000000`),
+];
+
 runCodecKit('DHCPv6 message', {
   codec: dhcp6Message,
-  vectors: dhcp6Payloads,
+  vectors: [...dhcp6Payloads, ...lenientVectors],
   values: [inner, relayed, lqReply, lqQuery, { kind: 'client', msgType: 16, transactionId: 9, options: [] },
     { kind: 'unknown', msgType: 200, body: a4(1, 2, 3) }],
   flips: 100,
@@ -146,14 +158,31 @@ describe('DHCPv6 bounds', () => {
   const wrap = (m: Dhcp6Message): Dhcp6Message => ({
     kind: 'relay', msgType: 12, hopCount: 0, linkAddress: a6(1), peerAddress: a6(2), options: [{ kind: 'relayMsg', message: m }],
   });
-  it('accepts 8 nested relays (HOP_COUNT_LIMIT) and rejects a 9th level without recursing', () => {
+  const envelopes = (n: number): Dhcp6Message => {
     let m: Dhcp6Message = inner;
-    for (let i = 0; i < 8; i++) m = wrap(m); // 8 relay envelopes: 7 nested RELAY_MSG relays
-    expect(dhcp6Message.decode(dhcp6Message.encode(m)).ok).toBe(true);
-    m = wrap(m);
-    const res = dhcp6Message.decode(dhcp6Message.encode(wrap(m)));
+    for (let i = 0; i < n; i++) m = wrap(m);
+    return m;
+  };
+  it('accepts 8 relay envelopes (HOP_COUNT_LIMIT, RFC 8415 §7.6) and rejects exactly 9 without recursing', () => {
+    // 8 envelopes: the client message is the 8th nested RELAY_MSG, hop-counts 0..7.
+    expect(dhcp6Message.decode(dhcp6Message.encode(envelopes(8))).ok).toBe(true);
+    const nine = dhcp6Message.encode(envelopes(9));
+    const res = dhcp6Message.decode(nine);
     expect(res.ok).toBe(false);
-    if (!res.ok) expect(res.error.reason).toMatch(/HOP_COUNT_LIMIT/);
+    if (res.ok) return;
+    expect(res.error.reason).toMatch(/HOP_COUNT_LIMIT/);
+    // Each envelope is 34 header bytes + a 4-byte RELAY_MSG header: the decoder stops
+    // at the 9th envelope's RELAY_MSG body (the client message), reading nothing in it.
+    expect(res.error.offset).toBe(9 * 38);
+    expect(nine[9 * 38]).toBe(1); // SOLICIT: the message it refused to read
+  });
+  it('a bound exceeded inside RELAY_MSG fails the whole message, though RELAY_MSG decodes in its own scope', () => {
+    // 1025 options inside the relayed message (maxOptions 1024 for the whole message).
+    const many: Dhcp6Message = { kind: 'client', msgType: 11, transactionId: 1,
+      options: Array.from({ length: 1024 }, () => ({ kind: 'rapidCommit' }) as Dhcp6Option) };
+    const res = dhcp6Message.decode(dhcp6Message.encode(wrap(many)));
+    expect(res.ok).toBe(false);
+    if (!res.ok) expect(res.error.reason).toMatch(/more than 1024 options/);
   });
   it('rejects 1000 hand-built nested relay envelopes with an error, not a stack overflow', () => {
     // each level: RELAY-FORW header (34) + RELAY_MSG option header (4) around the next
@@ -195,5 +224,58 @@ describe('DHCPv6 bounds', () => {
     const res = dhcp6Message.decode(bytes);
     expect(res.ok).toBe(false);
     if (!res.ok) expect(res.error.offset).toBe(22); // the IAADDR option-len field
+  });
+});
+
+describe('DHCPv6 RELAY_MSG keeps its bytes; Status Code text is read leniently', () => {
+  it('a decoded RELAY_MSG carries the option body exactly as received beside the message (RFC 8415 §21.10)', () => {
+    const bytes = dhcp6Message.encode(relayed);
+    const res = dhcp6Message.decode(bytes);
+    if (!res.ok || res.value.kind !== 'relay') throw new Error('relay message did not decode');
+    const rm = res.value.options.at(-1)!;
+    if (rm.kind !== 'relayMsg') throw new Error('last option is not RELAY_MSG');
+    // RELAY_MSG is the last option: its body is the tail of the message.
+    const body = bytes.subarray(bytes.length - dhcp6Message.encodingLength(inner));
+    expect(bytes.subarray(bytes.length - body.length - 4, bytes.length - body.length)).toEqual(hex(`0009 ${body.length.toString(16).padStart(4, '0')}`));
+    expect(rm.bytes).toEqual(body);
+    expect(rm.message).toEqual(inner);
+  });
+
+  it('a built RELAY_MSG without bytes is encoded from its message; with bytes, the bytes win', () => {
+    const built = dhcp6Message.encode({ ...relayed, options: [{ kind: 'relayMsg', message: inner }] });
+    expect(built.subarray(38)).toEqual(dhcp6Message.encode(inner));
+    const raw = hex('0b 000007'); // INFORMATION-REQUEST, no options
+    const kept = dhcp6Message.encode({ ...relayed, options: [{ kind: 'relayMsg', message: inner, bytes: raw }] });
+    expect(kept.subarray(34)).toEqual(hex('0009 0004 0b000007'));
+  });
+
+  it('an undecodable relayed message leaves the envelope readable: message null, error, bytes as received', () => {
+    const bytes = lenientVectors[2]!;
+    const res = dhcp6Message.decode(bytes);
+    if (!res.ok || res.value.kind !== 'relay') throw new Error(`envelope did not decode: ${JSON.stringify(res)}`);
+    expect(res.value.msgType).toBe(13);
+    const rm = res.value.options[0]!;
+    if (rm.kind !== 'relayMsg' || rm.message !== null) throw new Error('RELAY_MSG decoded though its IA_NA is short');
+    expect(rm.bytes).toEqual(bytes.subarray(38));
+    // The IA_NA option-len (3 < 12), at 38 + 4 (msg-type, transaction-id) + 2 (option-code).
+    expect(rm.error).toMatchObject({ reason: 'length 3 < minimum 12', offset: 44 });
+    expect(rm.error.field).toMatch(/relayMsg\.message.*iaNa/);
+    expect(dhcp6Message.encode(res.value)).toEqual(bytes);
+  });
+
+  it('a status-message that is not UTF-8 decodes (U+FFFD for display) and re-encodes unchanged (RFC 8415 §21.13)', () => {
+    const res = dhcp6Message.decode(lenientVectors[0]!);
+    if (!res.ok || res.value.kind !== 'client') throw new Error(`REPLY did not decode: ${JSON.stringify(res)}`);
+    expect(res.value.options).toEqual([
+      { kind: 'statusCode', statusCode: 0, message: 'ok \ufffd \ufffd', messageBytes: hex('6f6b20ff20c3') },
+    ]);
+    expect(dhcp6Message.encode(res.value)).toEqual(lenientVectors[0]);
+  });
+
+  it('a valid status-message has no messageBytes and keeps a leading byte order mark', () => {
+    const res = dhcp6Message.decode(lenientVectors[1]!);
+    if (!res.ok || res.value.kind !== 'client') throw new Error('REPLY did not decode');
+    expect(res.value.options).toEqual([{ kind: 'statusCode', statusCode: 0, message: '\ufeffA' }]);
+    expect(dhcp6Message.encode(res.value)).toEqual(lenientVectors[1]);
   });
 });

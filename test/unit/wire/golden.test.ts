@@ -119,7 +119,7 @@ function allOptions(m: Dhcp6Message, out: Dhcp6Option[] = []): Dhcp6Option[] {
     for (const o of os) {
       out.push(o);
       if ('options' in o) walk(o.options);
-      if (o.kind === 'relayMsg') allOptions(o.message, out);
+      if (o.kind === 'relayMsg' && o.message) allOptions(o.message, out);
     }
   };
   walk(m.options);
