@@ -1,6 +1,6 @@
 import type { Action } from '../src/actions';
 import { Agent } from '../src/agent';
-import { formatProblem, type Config } from '../src/config/config';
+import { formatProblem, formatWarning, type Config, type ConfigProblem } from '../src/config/config';
 import type { Event } from '../src/events';
 import type { Module } from '../src/module';
 import type { Instant } from '../src/time';
@@ -48,6 +48,7 @@ export class Runtime {
     }
     this.config = loaded.config;
     this.log.setLevel(this.config.global.log_level);
+    this.logWarnings(loaded.warnings);
     const now = monotonicNow();
     this.agent = new Agent(now, this.opts.modules(now));
     this.log.log('notice', 'main', 'starting', { version: VERSION, pid: process.pid, config: this.opts.configPath });
@@ -138,6 +139,7 @@ export class Runtime {
     this.counters.reloads++;
     this.config = loaded.config;
     this.log.setLevel(this.config.global.log_level);
+    this.logWarnings(loaded.warnings);
     for (const d of this.drivers) {
       try {
         await d.reconfigure(this.config);
@@ -147,6 +149,11 @@ export class Runtime {
     }
     this.dispatch({ kind: 'config', config: this.config });
     this.log.log('notice', 'config', 'reloaded', { file: this.opts.configPath });
+  }
+
+  /** The same lines `check-config` prints, at warn level (after the file's log_level applies). */
+  private logWarnings(warnings: readonly ConfigProblem[]): void {
+    for (const w of warnings) this.log.log('warn', 'config', formatWarning(w));
   }
 
   private async command(cmd: string, _args: Record<string, unknown>): Promise<unknown> {

@@ -16,6 +16,14 @@ export interface OptionSpec<T> {
   readonly default: T | undefined;
   readonly required: boolean;
   readonly doc: string;
+  /**
+   * Set when the feature behind this option is not built yet: the option is accepted
+   * (so a file written for a later release still loads) but does nothing. The text
+   * names the feature and the issue that builds it. `check-config` and the daemon warn
+   * when a file sets such an option, and the README marks it. A section's `planned`
+   * applies to every option of the section (see `plannedOf`).
+   */
+  readonly planned?: string;
 }
 
 /** `P` records whether the option always has a value (a default, or required). */
@@ -31,6 +39,11 @@ function required<T>(type: ValueType<T>, doc: string): Spec<T, true> {
 }
 function list<E>(type: ValueType<E>, def: E[], doc: string): Spec<E[], true> {
   return { type: type as Spec<E[]>['type'], list: true, default: def, required: false, doc, present: true };
+}
+
+/** Mark one option as not built yet: `foo: planned('feature (issue: …)', option(…))`. */
+export function planned<S extends { readonly planned?: string }>(why: string, spec: S): S {
+  return { ...spec, planned: why };
 }
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -101,7 +114,10 @@ export const subscriberSchema = {
 } satisfies SectionSchema;
 
 export const leasequerySchema = {
-  enabled: option(bool, true, 'Fall back to leasequery when gleaned state is missing.'),
+  // Off while leasequery is not built: a default of on would promise a recovery that
+  // does not happen. Turn it back on by default in the issue that builds it.
+  enabled: option(bool, false,
+    'Fall back to leasequery when gleaned state is missing. Off by default while leasequery is not built (it would do nothing).'),
   v4: option(bool, true, 'DHCPv4 Leasequery on demand (RFC 4388).'),
   v6: option(bool, true, 'DHCPv6 Leasequery on demand (RFC 5007).'),
   bulk: option(bool, true, 'DHCPv6 Bulk Leasequery over TCP at start-up to recover every binding of this relay (RFC 5460).'),
@@ -137,7 +153,17 @@ export interface SectionKind {
   /** `single`: at most one section of this type; `named`: many, each with a unique name. */
   readonly cardinality: 'single' | 'named';
   readonly doc: string;
+  /** The whole section is not built yet (see `OptionSpec.planned`). */
+  readonly planned?: string;
 }
+
+/** Why an option does nothing yet, or `undefined` when it is built. */
+export function plannedOf(kind: SectionKind, option: string): string | undefined {
+  return kind.schema[option]?.planned ?? kind.planned;
+}
+
+const LEASEQUERY_PLANNED = 'leasequery, issue "Never lose a subscriber"';
+const MULTICAST_PLANNED = 'the IGMPv3/MLDv2 SSM router, a later issue';
 
 export const SECTION_KINDS: readonly SectionKind[] = [
   { type: 'global', schema: globalSchema, cardinality: 'single', doc: 'Daemon-wide settings.' },
@@ -145,8 +171,10 @@ export const SECTION_KINDS: readonly SectionKind[] = [
     doc: 'A port toward the operator\'s DHCP servers. Name the section; subscriber ports refer to it.' },
   { type: 'subscriber', schema: subscriberSchema, cardinality: 'named',
     doc: 'A subscriber-facing port. Name the section; the name is the port name in status and logs.' },
-  { type: 'leasequery', schema: leasequerySchema, cardinality: 'single', doc: 'Leasequery fallback.' },
-  { type: 'multicast', schema: multicastSchema, cardinality: 'single', doc: 'IGMPv3/MLDv2 SSM router.' },
+  { type: 'leasequery', schema: leasequerySchema, cardinality: 'single', doc: 'Leasequery fallback.',
+    planned: LEASEQUERY_PLANNED },
+  { type: 'multicast', schema: multicastSchema, cardinality: 'single', doc: 'IGMPv3/MLDv2 SSM router.',
+    planned: MULTICAST_PLANNED },
 ];
 
 export type GlobalConfig = SectionValues<typeof globalSchema>;
