@@ -102,8 +102,12 @@ export const subscriberSchema = {
   remote_id_v6: option(str(255), undefined, 'DHCPv6 Remote-ID opaque part, option 37 (RFC 4649 §3); unset: not sent.'),
   enterprise_number: option(uint(0, 0xffffffff), 32473,
     'Enterprise number of the DHCPv6 Remote-ID (RFC 4649 §3); 32473 is the documentation number of RFC 5612.'),
-  subnet4: list(prefix(4), [], 'IPv4 subnet leased on this port (repeat for several).'),
-  subnet6: list(prefix(6), [], 'IPv6 subnet leased on this port (repeat for several).'),
+  // Servers do hand out wrong addresses (a shared-network or reservation mistake); a
+  // relay that installed one would route and admit a source foreign to the port.
+  subnet4: list(prefix(4), [],
+    'IPv4 subnet leased on this port (repeat for several). A gleaned lease outside every one is refused and counted (`rejectedSubnet`); empty: no restriction.'),
+  subnet6: list(prefix(6), [],
+    'IPv6 subnet leased on this port (repeat for several). IA_NA addresses and delegated prefixes (IA_PD, RFC 8415 §6.3) alike must lie entirely within one, so list the prefix-delegation pool too; a lease outside is refused and counted (`rejectedSubnet`); empty: no restriction.'),
   trusted: option(bool, false,
     'Accept client packets that already carry option 82 or a non-zero giaddr (RFC 3046 §2.1); off: drop and count them.'),
   verify_source: option(bool, true, 'Accept only leased source addresses from the MAC that leased them (source verification).'),

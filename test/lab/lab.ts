@@ -1263,6 +1263,7 @@ config subscriber '${sub.name}'
         option link_address '${lab.router.gateway6}'
         list subnet4 '${lab.addressing.pool4}'
         list subnet6 '${lab.addressing.pool6}'
+        list subnet6 '${lab.addressing.delegated}'
 ${uciOptions(o.subscriber?.(sub) ?? {})}`;
   }
   if (o.extra) s += `\n${o.extra}`;
