@@ -82,8 +82,10 @@ export const upstreamSchema = {
   dhcpv4_server: list(ipv4, [], 'DHCPv4 server a relayed request goes to (repeat for several; RFC 2131 §4.1).'),
   dhcpv6_server: list(ipv6, [],
     'DHCPv6 server or multicast address relayed messages go to; empty means All_DHCP_Servers ff05::1:3 (RFC 8415 §7.1).'),
-  source4: option(ipv4, undefined, 'Source address of relayed DHCPv4 to the servers; default: the first address of `device`.'),
-  source6: option(ipv6, undefined, 'Source address of relayed DHCPv6 to the servers; default: the first global address of `device`.'),
+  source4: option(ipv4, undefined,
+    'Source address of relayed DHCPv4 to the servers (e.g. a loopback address the servers\' ACLs name); must be an address of this router. Replies still come to giaddr (RFC 2131 §4.1). Default: the kernel\'s choice for the route to the server (the route\'s `src`, else the primary address of the output device).'),
+  source6: option(ipv6, undefined,
+    'Source address of relayed DHCPv6 to the servers; RELAY-REPL comes back to it (RFC 8415 §19.2); must be an address of this router. Default: the kernel\'s choice by RFC 6724 source address selection (normally a global address of the output device).'),
 } satisfies SectionSchema;
 
 export const subscriberSchema = {
