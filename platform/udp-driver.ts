@@ -26,9 +26,12 @@ const PORT: Record<Family, number> = { 4: 67, 6: 547 };
  *   wildcard socket keeps receiving those. DHCPv6 servers answer a RELAY-FORW to its
  *   source address (RFC 8415 §19.2), which the source6 socket receives: the kernel
  *   hands a unicast datagram to the most specific bound socket. Both are read.
- * - Two sockets on one port need SO_REUSEADDR on both (`reuseAddr`). The cost: a
- *   second gleand would no longer fail to bind; the control socket and procd's single
- *   instance keep that from happening.
+ * - Two sockets on one port need SO_REUSEADDR on both (`reuseAddr`). It also lets
+ *   another process that sets it (ISC dhcrelay does) share the port silently and take
+ *   some of our replies, so it is set only while a source socket is configured: without
+ *   one, a port held by another relay still fails the start loudly. A reload that
+ *   first configures a source reopens the wildcard socket with it (a few microseconds
+ *   without a socket on the port).
  *
  * Only opened when some port relays: in passive mode another relay owns these ports.
  */
@@ -36,6 +39,8 @@ export class UdpDriver implements Driver {
   readonly name = 'udp';
   readonly actionKinds = ['udp-send'] as const;
   private readonly wildcard: Record<Family, dgram.Socket | null> = { 4: null, 6: null };
+  /** Whether each wildcard socket was opened with SO_REUSEADDR. */
+  private readonly wildcardShared: Record<Family, boolean> = { 4: false, 6: false };
   /** Sockets bound to a configured source address, keyed by `family/address`. */
   private readonly bound = new Map<string, dgram.Socket>();
   /** Upstream name → its source socket key per family (only when configured). */
@@ -54,7 +59,15 @@ export class UdpDriver implements Driver {
     const relaying = config.subscribers.filter((s) => s.mode === 'relay');
     const wanted: Record<Family, boolean> = { 4: relaying.some((s) => s.relay_v4), 6: relaying.some((s) => s.relay_v6) };
     for (const f of [4, 6] as const) {
-      if (wanted[f] && !this.wildcard[f]) this.wildcard[f] = await this.open(f, f === 4 ? '0.0.0.0' : '::');
+      const shared = wanted[f] && config.upstreams.some((u) => (f === 4 ? u.source4 : u.source6) !== undefined);
+      if (this.wildcard[f] && shared && !this.wildcardShared[f]) {
+        this.wildcard[f]!.close(); // reopened below with SO_REUSEADDR
+        this.wildcard[f] = null;
+      }
+      if (wanted[f] && !this.wildcard[f]) {
+        this.wildcard[f] = await this.open(f, f === 4 ? '0.0.0.0' : '::', shared);
+        this.wildcardShared[f] = shared;
+      }
     }
     // Source sockets follow the config: open the new ones, close the ones no longer named.
     const sourceOf = new Map<string, Partial<Record<Family, string>>>();
@@ -68,7 +81,7 @@ export class UdpDriver implements Driver {
         const key = `${f}/${address}`;
         keep.add(key);
         if (!this.bound.has(key)) {
-          const sock = await this.open(f, address).catch((e: NodeJS.ErrnoException) => {
+          const sock = await this.open(f, address, true).catch((e: NodeJS.ErrnoException) => {
             this.counters.sourceBindErrors++;
             const hint = e.code === 'EADDRNOTAVAIL' ? ': no interface of this host has that address' : '';
             this.ctx.log('error', 'udp',
@@ -89,9 +102,9 @@ export class UdpDriver implements Driver {
     this.sourceOf = sourceOf;
   }
 
-  private open(family: Family, address: string): Promise<dgram.Socket> {
+  private open(family: Family, address: string, reuseAddr: boolean): Promise<dgram.Socket> {
     const port = PORT[family];
-    const sock = dgram.createSocket({ type: family === 4 ? 'udp4' : 'udp6', reuseAddr: true, ipv6Only: family === 6 });
+    const sock = dgram.createSocket({ type: family === 4 ? 'udp4' : 'udp6', reuseAddr, ipv6Only: family === 6 });
     return new Promise((resolve, reject) => {
       sock.once('error', (e) => {
         try { sock.close(); } catch { /* never bound: nothing to close */ }

@@ -29,8 +29,13 @@ describe('source4 / source6: relayed messages leave from the configured address'
     await lab.exec(null, ['ip', '-n', R.ns, 'addr', 'add', `${SOURCE4}/24`, 'dev', R.upstreamDev]);
     await lab.exec(null, ['ip', '-n', R.ns, 'addr', 'add', `${SOURCE6}/64`, 'dev', R.upstreamDev, 'nodad']);
     server = await lab.capture(lab.server.ns, lab.server.dev, 'udp port 67 or udp port 547', 'source-srv');
-    gleand = lab.startGleand(labGleandConfig(lab, { upstream: { source4: SOURCE4, source6: SOURCE6 } }));
+    // Start without the sources and add them by SIGHUP: the wildcard sockets are then
+    // reopened shareable (SO_REUSEADDR) under a running daemon, the harder path.
+    gleand = lab.startGleand(labGleandConfig(lab));
     await until('gleand to run', async () => /notice main: running/.test(gleand.proc.log()));
+    fs.writeFileSync(gleand.configPath, labGleandConfig(lab, { upstream: { source4: SOURCE4, source6: SOURCE6 } }));
+    process.kill(gleand.pid, 'SIGHUP');
+    await until('the reload', async () => /notice config: reloaded/.test(gleand.proc.log()));
     leases.push(...(await Promise.all([
       lab.startClient(0, 'dhclient4').waitLease(4, 45_000),
       lab.startClient(1, 'dhclient6').waitLease(6, 45_000),
