@@ -7,7 +7,7 @@ const MAX_CONFIG_BYTES = 4 * 1024 * 1024;
 /** Read and validate a UCI file. I/O failures become problems like any other. */
 export function readConfigFile(file: string): LoadResult {
   const fail = (message: string): LoadResult => ({
-    ok: false, problems: [{ file, line: 0, column: 0, message } satisfies ConfigProblem],
+    ok: false, problems: [{ file, line: 0, column: 0, message } satisfies ConfigProblem], warnings: [],
   });
   let bytes: Buffer;
   try {

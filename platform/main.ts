@@ -1,5 +1,5 @@
 import * as fs from 'node:fs';
-import { formatProblem } from '../src/config/config';
+import { formatProblem, formatWarning } from '../src/config/config';
 import { parseUci } from '../src/config/uci';
 import { parseArgs } from './cli/args';
 import { renderBindings, renderRoutes } from './cli/bindings';
@@ -88,9 +88,13 @@ async function main(argv: string[]): Promise<number> {
       const file = rest[0];
       if (!file) { process.stderr.write(USAGE); return 2; }
       const loaded = readConfigFile(file);
-      if (loaded.ok) { process.stdout.write(`${file}: ok\n`); return 0; }
+      // Warnings (options that do nothing yet) are printed but never fail the check:
+      // a file written for a later release must still pass on this one.
+      for (const w of loaded.warnings) process.stdout.write(`${formatWarning(w)}\n`);
+      const warned = loaded.warnings.length > 0 ? ` (${loaded.warnings.length} warning(s))` : '';
+      if (loaded.ok) { process.stdout.write(`${file}: ok${warned}\n`); return 0; }
       for (const p of loaded.problems) process.stdout.write(`${formatProblem(p)}\n`);
-      process.stdout.write(`${file}: ${loaded.problems.length} problem(s)\n`);
+      process.stdout.write(`${file}: ${loaded.problems.length} problem(s)${warned}\n`);
       return 1;
     }
     case 'version':

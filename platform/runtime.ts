@@ -1,6 +1,6 @@
 import type { Action } from '../src/actions';
 import { Agent } from '../src/agent';
-import { formatProblem, type Config } from '../src/config/config';
+import { formatProblem, formatWarning, type Config, type ConfigProblem } from '../src/config/config';
 import type { Event } from '../src/events';
 import { isCoreQuery } from '../src/module';
 import type { Instant } from '../src/time';
@@ -51,6 +51,7 @@ export class Runtime {
     }
     this.config = loaded.config;
     this.log.setLevel(this.config.global.log_level);
+    this.logWarnings(loaded.warnings);
     const now = monotonicNow();
     this.agent = this.opts.core(now);
     this.log.log('notice', 'main', 'starting', { version: VERSION, pid: process.pid, config: this.opts.configPath });
@@ -161,6 +162,7 @@ export class Runtime {
     this.counters.reloads++;
     this.config = loaded.config;
     this.log.setLevel(this.config.global.log_level);
+    this.logWarnings(loaded.warnings);
     const verdicts: Record<string, ReloadVerdict> = {};
     for (const d of this.drivers) {
       try {
@@ -181,6 +183,11 @@ export class Runtime {
     for (const [name, v] of Object.entries(verdicts)) {
       if (v.detail) this.log.log(v.verdict === 'failed' ? 'error' : 'info', 'config', `${name}: ${v.verdict}`, { detail: v.detail });
     }
+  }
+
+  /** The same lines `check-config` prints, at warn level (after the file's log_level applies). */
+  private logWarnings(warnings: readonly ConfigProblem[]): void {
+    for (const w of warnings) this.log.log('warn', 'config', formatWarning(w));
   }
 
   private async command(cmd: string, _args: Record<string, unknown>): Promise<unknown> {

@@ -11,7 +11,7 @@ import { applyGleans } from './apply';
 import { keyOf, type Binding } from './binding';
 import type { Glean } from './glean';
 import { bindingRow, describe } from './rows';
-import { inSubnets } from './subnets';
+import { inSubnets } from './subnet';
 import { BindingTable, type BindingChange, type BindingCounters } from './table';
 
 /** The table's initial bound until the config arrives; at least its initial capacity (16). */
@@ -80,12 +80,12 @@ export class Bindings implements Module, BindingWriter {
   }
 
   /**
-   * A port holds only addresses of the subnets it serves: servers do hand out wrong
-   * ones. Delegated prefixes are not addresses of the port's link (RFC 8415 §6.3: they
-   * are routed via the requesting router), so `subnet6` does not constrain them.
+   * A port holds only leases of the subnets it serves (`subnet4`/`subnet6`, delegated
+   * prefixes included): servers do hand out wrong ones, and a wrong one installed would
+   * route someone else's addresses to this subscriber.
    */
   private withinSubnets(g: Glean, actions: Action[]): boolean {
-    if (g.op !== 'upsert' || g.fields.kind === 'prefix') return true;
+    if (g.op !== 'upsert') return true;
     const f = g.fields;
     if (inSubnets(this.subnets.get(f.port) ?? [], f.family, f.address, f.prefixLength)) return true;
     this.counters.rejectedSubnet++;

@@ -1,7 +1,7 @@
 import type { UciDocument, UciSection, UciStatement } from './uci-ast';
 import { parseUci } from './uci';
 import {
-  SECTION_KINDS,
+  plannedOf, SECTION_KINDS,
   type GlobalConfig, type LeasequeryConfig, type MulticastConfig, type SectionKind,
   type SectionSchema, type SubscriberConfig, type UpstreamConfig,
 } from './schema';
@@ -29,7 +29,19 @@ export const formatProblem = (p: ConfigProblem): string =>
   `${p.file}:${p.line}:${p.column}: ${p.section ? `${p.section}` : ''}${p.option ? `.${p.option}` : ''}${
     p.section || p.option ? ': ' : ''}${p.message}`;
 
-export type LoadResult = { ok: true; config: Config } | { ok: false; problems: ConfigProblem[] };
+/** A warning reads like a problem with `warning:` after the position, as compilers print them. */
+export const formatWarning = (p: ConfigProblem): string => {
+  const at = `${p.file}:${p.line}:${p.column}: `;
+  return `${at}warning: ${formatProblem(p).slice(at.length)}`;
+};
+
+/**
+ * `warnings` do not stop a load: today they are the options the file sets whose
+ * feature is not built yet (schema `planned`), which are accepted and do nothing.
+ */
+export type LoadResult =
+  | { ok: true; config: Config; warnings: ConfigProblem[] }
+  | { ok: false; problems: ConfigProblem[]; warnings: ConfigProblem[] };
 
 /** A section's display name as `uci show` prints it: `wan` or `@subscriber[0]`. */
 function sectionLabel(s: UciSection, indexOfType: number): string {
@@ -48,6 +60,7 @@ function defaults(schema: SectionSchema): Record<string, unknown> {
 /** Step 2 — parse: apply one section's statements over the defaults, type-checking each value. */
 function applySection(
   kind: SectionKind, section: UciSection, label: string, file: string, problems: ConfigProblem[],
+  warnings: ConfigProblem[],
 ): Record<string, unknown> {
   const values = defaults(kind.schema);
   const seenList = new Set<string>();
@@ -71,6 +84,13 @@ function applySection(
       problem(st, parsed.error);
       continue;
     }
+    const why = plannedOf(kind, st.name);
+    if (why !== undefined) {
+      warnings.push({
+        file, line: st.pos.line, column: st.pos.column, section: label, option: st.name,
+        message: `not built yet (${why}); accepted and ignored`,
+      });
+    }
     if (spec.list) {
       // The first statement replaces the default list; later ones append (libuci list semantics).
       if (!seenList.has(st.name)) values[st.name] = [];
@@ -79,6 +99,13 @@ function applySection(
     } else {
       values[st.name] = parsed.value; // libuci: a repeated option overwrites the earlier one.
     }
+  }
+  if (kind.planned !== undefined && section.statements.length === 0) {
+    // An empty section of a feature not built yet still reads as if it were on.
+    warnings.push({
+      file, line: section.pos.line, column: section.pos.column, section: label,
+      message: `not built yet (${kind.planned}); this section is accepted and ignored`,
+    });
   }
   for (const [name, spec] of Object.entries(kind.schema)) {
     if (spec.required && !section.statements.some((st) => st.name === name)) {
@@ -96,15 +123,16 @@ export function loadConfig(text: string, file: string): LoadResult {
   const problems: ConfigProblem[] = errors.map((e) => ({
     file, line: e.pos.line, column: e.pos.column, message: e.message,
   }));
-  const collected = collect(doc, file, problems);
+  const warnings: ConfigProblem[] = [];
+  const collected = collect(doc, file, problems, warnings);
   finish(collected, file, problems);
-  if (problems.length > 0) return { ok: false, problems };
-  return { ok: true, config: toConfig(collected) };
+  if (problems.length > 0) return { ok: false, problems, warnings };
+  return { ok: true, config: toConfig(collected), warnings };
 }
 
 type Collected = Map<string, Located<Record<string, unknown>>[]>;
 
-function collect(doc: UciDocument, file: string, problems: ConfigProblem[]): Collected {
+function collect(doc: UciDocument, file: string, problems: ConfigProblem[], warnings: ConfigProblem[]): Collected {
   const byType: Collected = new Map(SECTION_KINDS.map((k) => [k.type, []]));
   const countOfType = new Map<string, number>();
   const names = new Map<string, UciSection>();
@@ -133,7 +161,7 @@ function collect(doc: UciDocument, file: string, problems: ConfigProblem[]): Col
       problems.push({ ...at, message: `a '${kind.type}' section needs a name: config ${kind.type} 'NAME'` });
       continue;
     }
-    list.push({ value: applySection(kind, section, label, file, problems), section, label });
+    list.push({ value: applySection(kind, section, label, file, problems, warnings), section, label });
   }
   return byType;
 }

@@ -1,4 +1,4 @@
-import { SECTION_KINDS } from './schema';
+import { plannedOf, SECTION_KINDS } from './schema';
 
 /**
  * The README's option reference, generated from the schema so the two cannot drift.
@@ -14,6 +14,10 @@ export function optionReference(): string {
   const out: string[] = [];
   for (const kind of SECTION_KINDS) {
     out.push(`#### \`config ${kind.type}${kind.cardinality === 'named' ? " 'NAME'" : ''}\``, '', kind.doc, '');
+    if (kind.planned !== undefined) {
+      out.push(`**Not built yet** (${kind.planned}). Every option of this section is accepted and does nothing; ` +
+        '`check-config` and the daemon warn when the file sets one.', '');
+    }
     out.push('| option | type | default | description |', '|---|---|---|---|');
     for (const [name, spec] of Object.entries(kind.schema)) {
       const type = `${spec.list ? 'list of ' : ''}${spec.type.label}`;
@@ -23,7 +27,10 @@ export function optionReference(): string {
       else if (Array.isArray(spec.default))
         def = spec.default.length ? spec.default.map((v) => `\`${spec.type.format(v)}\``).join(', ') : '—';
       else def = `\`${spec.type.format(spec.default)}\``;
-      out.push(`| \`${name}\` | ${cell(type)} | ${def} | ${cell(spec.doc)} |`);
+      const why = plannedOf(kind, name);
+      // A per-option mark repeats its reason; under a planned section the heading already says it.
+      const mark = why === undefined ? '' : spec.planned !== undefined ? `**Not built yet** (${why}). ` : '*Not built yet.* ';
+      out.push(`| \`${name}\` | ${cell(type)} | ${def} | ${cell(mark + spec.doc)} |`);
     }
     out.push('');
   }

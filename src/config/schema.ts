@@ -16,6 +16,14 @@ export interface OptionSpec<T> {
   readonly default: T | undefined;
   readonly required: boolean;
   readonly doc: string;
+  /**
+   * Set when the feature behind this option is not built yet: the option is accepted
+   * (so a file written for a later release still loads) but does nothing. The text
+   * names the feature and the issue that builds it. `check-config` and the daemon warn
+   * when a file sets such an option, and the README marks it. A section's `planned`
+   * applies to every option of the section (see `plannedOf`).
+   */
+  readonly planned?: string;
 }
 
 /** `P` records whether the option always has a value (a default, or required). */
@@ -31,6 +39,11 @@ function required<T>(type: ValueType<T>, doc: string): Spec<T, true> {
 }
 function list<E>(type: ValueType<E>, def: E[], doc: string): Spec<E[], true> {
   return { type: type as Spec<E[]>['type'], list: true, default: def, required: false, doc, present: true };
+}
+
+/** Mark one option as not built yet: `foo: planned('feature (issue: …)', option(…))`. */
+export function planned<S extends { readonly planned?: string }>(why: string, spec: S): S {
+  return { ...spec, planned: why };
 }
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -69,8 +82,10 @@ export const upstreamSchema = {
   dhcpv4_server: list(ipv4, [], 'DHCPv4 server a relayed request goes to (repeat for several; RFC 2131 §4.1).'),
   dhcpv6_server: list(ipv6, [],
     'DHCPv6 server or multicast address relayed messages go to; empty means All_DHCP_Servers ff05::1:3 (RFC 8415 §7.1).'),
-  source4: option(ipv4, undefined, 'Source address of relayed DHCPv4 to the servers; default: the first address of `device`.'),
-  source6: option(ipv6, undefined, 'Source address of relayed DHCPv6 to the servers; default: the first global address of `device`.'),
+  source4: option(ipv4, undefined,
+    'Source address of relayed DHCPv4 to the servers (e.g. a loopback address the servers\' ACLs name); must be an address of this router. Replies still come to giaddr (RFC 2131 §4.1). Default: the kernel\'s choice for the route to the server (the route\'s `src`, else the primary address of the output device).'),
+  source6: option(ipv6, undefined,
+    'Source address of relayed DHCPv6 to the servers; RELAY-REPL comes back to it (RFC 8415 §19.2); must be an address of this router. Default: the kernel\'s choice by RFC 6724 source address selection (normally a global address of the output device).'),
 } satisfies SectionSchema;
 
 export const subscriberSchema = {
@@ -89,8 +104,12 @@ export const subscriberSchema = {
   remote_id_v6: option(str(255), undefined, 'DHCPv6 Remote-ID opaque part, option 37 (RFC 4649 §3); unset: not sent.'),
   enterprise_number: option(uint(0, 0xffffffff), 32473,
     'Enterprise number of the DHCPv6 Remote-ID (RFC 4649 §3); 32473 is the documentation number of RFC 5612.'),
-  subnet4: list(prefix(4), [], 'IPv4 subnet leased on this port (repeat for several).'),
-  subnet6: list(prefix(6), [], 'IPv6 subnet leased on this port (repeat for several).'),
+  // Servers do hand out wrong addresses (a shared-network or reservation mistake); a
+  // relay that installed one would route and admit a source foreign to the port.
+  subnet4: list(prefix(4), [],
+    'IPv4 subnet leased on this port (repeat for several). A gleaned lease outside every one is refused and counted (`rejectedSubnet`); empty: no restriction.'),
+  subnet6: list(prefix(6), [],
+    'IPv6 subnet leased on this port (repeat for several). IA_NA addresses and delegated prefixes (IA_PD, RFC 8415 §6.3) alike must lie entirely within one, so list the prefix-delegation pool too; a lease outside is refused and counted (`rejectedSubnet`); empty: no restriction.'),
   trusted: option(bool, false,
     'Accept client packets that already carry option 82 or a non-zero giaddr (RFC 3046 §2.1); off: drop and count them.'),
   verify_source: option(bool, true, 'Accept only leased source addresses from the MAC that leased them (source verification).'),
@@ -101,7 +120,10 @@ export const subscriberSchema = {
 } satisfies SectionSchema;
 
 export const leasequerySchema = {
-  enabled: option(bool, true, 'Fall back to leasequery when gleaned state is missing.'),
+  // Off while leasequery is not built: a default of on would promise a recovery that
+  // does not happen. Turn it back on by default in the issue that builds it.
+  enabled: option(bool, false,
+    'Fall back to leasequery when gleaned state is missing. Off by default while leasequery is not built (it would do nothing).'),
   v4: option(bool, true, 'DHCPv4 Leasequery on demand (RFC 4388).'),
   v6: option(bool, true, 'DHCPv6 Leasequery on demand (RFC 5007).'),
   bulk: option(bool, true, 'DHCPv6 Bulk Leasequery over TCP at start-up to recover every binding of this relay (RFC 5460).'),
@@ -137,7 +159,17 @@ export interface SectionKind {
   /** `single`: at most one section of this type; `named`: many, each with a unique name. */
   readonly cardinality: 'single' | 'named';
   readonly doc: string;
+  /** The whole section is not built yet (see `OptionSpec.planned`). */
+  readonly planned?: string;
 }
+
+/** Why an option does nothing yet, or `undefined` when it is built. */
+export function plannedOf(kind: SectionKind, option: string): string | undefined {
+  return kind.schema[option]?.planned ?? kind.planned;
+}
+
+const LEASEQUERY_PLANNED = 'leasequery, issue "Never lose a subscriber"';
+const MULTICAST_PLANNED = 'the IGMPv3/MLDv2 SSM router, a later issue';
 
 export const SECTION_KINDS: readonly SectionKind[] = [
   { type: 'global', schema: globalSchema, cardinality: 'single', doc: 'Daemon-wide settings.' },
@@ -145,8 +177,10 @@ export const SECTION_KINDS: readonly SectionKind[] = [
     doc: 'A port toward the operator\'s DHCP servers. Name the section; subscriber ports refer to it.' },
   { type: 'subscriber', schema: subscriberSchema, cardinality: 'named',
     doc: 'A subscriber-facing port. Name the section; the name is the port name in status and logs.' },
-  { type: 'leasequery', schema: leasequerySchema, cardinality: 'single', doc: 'Leasequery fallback.' },
-  { type: 'multicast', schema: multicastSchema, cardinality: 'single', doc: 'IGMPv3/MLDv2 SSM router.' },
+  { type: 'leasequery', schema: leasequerySchema, cardinality: 'single', doc: 'Leasequery fallback.',
+    planned: LEASEQUERY_PLANNED },
+  { type: 'multicast', schema: multicastSchema, cardinality: 'single', doc: 'IGMPv3/MLDv2 SSM router.',
+    planned: MULTICAST_PLANNED },
 ];
 
 export type GlobalConfig = SectionValues<typeof globalSchema>;

@@ -1,5 +1,7 @@
-/** Poll `f` every 200 ms until it yields a value (not null/undefined/false) or `timeoutMs` passes. */
-export async function until<T>(what: string, f: () => Promise<T | null | undefined | false>, timeoutMs = 15_000): Promise<T> {
+/** Poll `f` every `everyMs` until it yields a value (not null/undefined/false) or `timeoutMs` passes. */
+export async function until<T>(
+  what: string, f: () => Promise<T | null | undefined | false>, timeoutMs = 15_000, everyMs = 200,
+): Promise<T> {
   const end = Date.now() + timeoutMs;
   let last: unknown;
   for (;;) {
@@ -10,6 +12,6 @@ export async function until<T>(what: string, f: () => Promise<T | null | undefin
       last = e;
     }
     if (Date.now() > end) throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
-    await new Promise((r) => setTimeout(r, 200));
+    await new Promise((r) => setTimeout(r, everyMs));
   }
 }

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { formatProblem, loadConfig } from '../../../src/config/config';
+import { formatProblem, formatWarning, loadConfig } from '../../../src/config/config';
+import { planned, plannedOf, SECTION_KINDS } from '../../../src/config/schema';
 import { formatIPv4, formatPrefix } from '../../../src/config/types';
 
 const base = `
@@ -115,5 +116,56 @@ config upstream
     const file = 'firmware-image/openwrt/files/etc/config/gleand';
     const r = loadConfig(readFileSync(file, 'utf8'), file);
     expect(r.ok ? [] : r.problems.map(formatProblem)).toEqual([]);
+    // A shipped default that warns would teach operators to ignore warnings.
+    expect(r.warnings.map(formatWarning)).toEqual([]);
+  });
+});
+
+describe('options whose feature is not built yet (schema `planned`)', () => {
+  it('every option of leasequery and multicast is marked', () => {
+    for (const type of ['leasequery', 'multicast']) {
+      const kind = SECTION_KINDS.find((k) => k.type === type)!;
+      for (const name of Object.keys(kind.schema)) expect(plannedOf(kind, name), `${type}.${name}`).toBeDefined();
+    }
+    const sub = SECTION_KINDS.find((k) => k.type === 'subscriber')!;
+    expect(plannedOf(sub, 'subnet4')).toBeUndefined();
+  });
+
+  it('leasequery is off by default while it is not built', () => {
+    const r = loadConfig(base, 'test.conf');
+    expect(r.ok && r.config.leasequery.enabled).toBe(false);
+  });
+
+  it('setting one loads, with one warning per option set, located like an error', () => {
+    const r = loadConfig(`${base}\nconfig leasequery\n\toption enabled '1'\n\toption timeout '7'\n` +
+      "\nconfig multicast\n\tlist ssm_range4 '232.1.0.0/16'\n", 'test.conf');
+    if (!r.ok) throw new Error(r.problems.map(formatProblem).join('\n'));
+    expect(r.config.leasequery.enabled).toBe(true); // still parsed: a later release reads it
+    expect(r.warnings.map(formatWarning)).toEqual([
+      'test.conf:18:2: warning: @leasequery[0].enabled: not built yet (leasequery, issue "Never lose a subscriber"); accepted and ignored',
+      'test.conf:19:2: warning: @leasequery[0].timeout: not built yet (leasequery, issue "Never lose a subscriber"); accepted and ignored',
+      'test.conf:22:2: warning: @multicast[0].ssm_range4: not built yet (the IGMPv3/MLDv2 SSM router, a later issue); accepted and ignored',
+    ]);
+  });
+
+  it('an empty section of a planned feature warns once on its own line', () => {
+    const r = loadConfig(`${base}\nconfig multicast\n`, 'test.conf');
+    expect(r.ok).toBe(true);
+    expect(r.warnings.map(formatWarning)).toEqual([
+      'test.conf:17:1: warning: @multicast[0]: not built yet (the IGMPv3/MLDv2 SSM router, a later issue); this section is accepted and ignored',
+    ]);
+  });
+
+  it('warnings are reported beside errors, and a bad value of a planned option is still an error', () => {
+    const r = loadConfig(`${base}\nconfig leasequery\n\toption timeout '99'\n\toption v4 '0'\n`, 'test.conf');
+    expect(r.ok).toBe(false);
+    if (r.ok) return;
+    expect(r.problems.map(formatProblem)).toEqual(['test.conf:18:2: @leasequery[0].timeout: 99 is outside 1..60']);
+    expect(r.warnings).toHaveLength(1);
+  });
+
+  it('a single option can be marked with planned()', () => {
+    const spec = planned('x, issue "y"', { doc: 'd', planned: undefined as string | undefined });
+    expect(spec.planned).toBe('x, issue "y"');
   });
 });
