@@ -1,9 +1,8 @@
 import type { Action } from '../src/actions';
-import { formatMac } from '../src/bindings/binding';
 import type { Config } from '../src/config/config';
-import { formatIPv4, formatIPv6, parseIPv4, parseIPv6 } from '../src/config/types';
 import { batches, diff, type KernelBatch } from '../src/kernel/diff';
 import type { KernelDelta, KernelState, NeighEntry, RouteEntry, VerifyEntry } from '../src/kernel/entries';
+import { formatAddress, formatMac } from '../src/wire/address';
 import type { Driver, DriverContext } from './driver';
 import { linkInfo } from './links';
 import { AF, RT_SCOPE, Rtnl, type BatchResult, type Neighbour, type Route } from './netlink';
@@ -129,18 +128,15 @@ export class KernelDriver implements Driver {
     const routeEntries: RouteEntry[] = [];
     for (const r of routes.value.items) {
       const device = r.oif === undefined ? null : deviceOf(r.oif);
-      const dst = r.dst === undefined ? null : (r.family === AF.INET ? parseIPv4(r.dst) : parseIPv6(r.dst));
-      if (!device || !dst) continue; // ours but on a device no port names: left for its owner
-      const gw = r.gateway === undefined ? null : (r.family === AF.INET ? parseIPv4(r.gateway) : parseIPv6(r.gateway));
-      routeEntries.push({ family: r.family === AF.INET ? 4 : 6, dst, dstLen: r.dstLen, device, gateway: gw });
+      if (!device || !r.dst) continue; // ours but on a device no port names: left for its owner
+      routeEntries.push({ family: familyOf(r.dst), dst: r.dst, dstLen: r.dstLen, device, gateway: r.gateway ?? null });
     }
     const neighEntries: NeighEntry[] = [];
     for (const n of neighs.value.items) {
       if (n.protocol !== g.route_protocol || !n.dst || !n.lladdr) continue;
       const device = deviceOf(n.ifindex);
-      const address = n.family === AF.INET ? parseIPv4(n.dst) : parseIPv6(n.dst);
-      if (!device || !address) continue;
-      neighEntries.push({ family: n.family === AF.INET ? 4 : 6, address, device, lladdr: macBytes(n.lladdr) });
+      if (!device) continue;
+      neighEntries.push({ family: familyOf(n.dst), address: n.dst, device, lladdr: n.lladdr });
     }
     let verifies: VerifyEntry[] = [];
     if (this.verify) {
@@ -187,7 +183,7 @@ export class KernelDriver implements Driver {
       return;
     }
     const neighs = this.resolve(b.entries, (e, ifindex): Neighbour => ({
-      dst: addr(e.family, e.address), ifindex, lladdr: formatMac(e.lladdr), protocol: this.config.global.route_protocol,
+      dst: e.address, ifindex, lladdr: e.lladdr, protocol: this.config.global.route_protocol,
     }));
     const r = b.op === 'remove' ? await rtnl.deleteNeighbours(neighs) : await rtnl.addNeighbours(neighs);
     this.count(r, b.op === 'remove');
@@ -196,8 +192,8 @@ export class KernelDriver implements Driver {
   private route(e: RouteEntry, oif: number): Route {
     const g = this.config.global;
     return {
-      dst: addr(e.family, e.dst), dstLen: e.dstLen, oif, table: g.route_table, protocol: g.route_protocol,
-      ...(e.gateway ? { gateway: addr(e.family, e.gateway) } : { scope: RT_SCOPE.LINK }),
+      dst: e.dst, dstLen: e.dstLen, oif, table: g.route_table, protocol: g.route_protocol,
+      ...(e.gateway ? { gateway: e.gateway } : { scope: RT_SCOPE.LINK }),
     };
   }
 
@@ -249,5 +245,6 @@ export class KernelDriver implements Driver {
   }
 }
 
-const addr = (family: 4 | 6, a: Uint8Array) => (family === 4 ? formatIPv4(a) : formatIPv6(a));
-const macBytes = (t: string) => new Uint8Array(t.split(':').map((h) => parseInt(h, 16)));
+const addr = formatAddress;
+/** Netlink's address attributes are 4 or 16 bytes (the codec checks); the length is the family. */
+const familyOf = (a: Uint8Array): 4 | 6 => (a.length === 4 ? 4 : 6);

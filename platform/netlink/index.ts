@@ -1,5 +1,4 @@
 export * from './constants';
-export * from './ip';
 export * from './wire';
 export * from './message';
 export * from './route';

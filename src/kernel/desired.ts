@@ -1,6 +1,6 @@
 import type { Binding } from '../bindings/binding';
 import type { BindingChange } from '../bindings/table';
-import { formatIPv6, parseIPv6 } from '../config/types';
+import { formatIPv6, parseIPv6 } from '../wire/address';
 import { DeltaBuilder } from './delta';
 import {
   type PeerLink,

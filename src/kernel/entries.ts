@@ -1,5 +1,4 @@
-import { formatMac } from '../bindings/binding';
-import { formatIPv4, formatIPv6, formatPrefix } from '../config/types';
+import { formatAddress, formatMac, formatPrefix } from '../wire/address';
 
 /**
  * Kernel entries gleand owns, as plain data. Each kind has a canonical *key* (the
@@ -48,19 +47,17 @@ export interface EntryType<E> {
   attrs(e: E): string;
 }
 
-const ip = (family: 4 | 6, a: Uint8Array): string => (family === 4 ? formatIPv4(a) : formatIPv6(a));
-
 /** Route identity in a table is the destination (one metric, no TOS for ours). */
 export const ROUTE: EntryType<RouteEntry> = {
   kind: 'route',
   key: (r) => formatPrefix({ family: r.family, address: r.dst, length: r.dstLen }),
-  attrs: (r) => (r.gateway ? `via ${ip(r.family, r.gateway)} dev ${r.device}` : `dev ${r.device}`),
+  attrs: (r) => (r.gateway ? `via ${formatAddress(r.family, r.gateway)} dev ${r.device}` : `dev ${r.device}`),
 };
 
 /** Neighbour identity is (device, address); the link-layer address is the attribute. */
 export const NEIGH: EntryType<NeighEntry> = {
   kind: 'neigh',
-  key: (n) => `${ip(n.family, n.address)} dev ${n.device}`,
+  key: (n) => `${formatAddress(n.family, n.address)} dev ${n.device}`,
   attrs: (n) => formatMac(n.lladdr),
 };
 

@@ -1,13 +1,13 @@
 import { log, type Action } from '../actions';
 import { applyGleans } from '../bindings/apply';
-import { formatMac, keyOf, type Binding } from '../bindings/binding';
+import { keyOf, type Binding } from '../bindings/binding';
 import type { Glean } from '../bindings/glean';
 import { gleanReply4, gleanRequest4 } from '../bindings/glean4';
 import { gleanReply6, gleanRequest6 } from '../bindings/glean6';
 import { BindingTable, type BindingChange } from '../bindings/table';
 import { isLinkLocal64 } from '../bindings/validate';
 import type { Config } from '../config/config';
-import { formatIPv4, formatIPv6 } from '../config/types';
+import { formatIPv6, formatMac } from '../wire/address';
 import type { Event } from '../events';
 import type { PortKernelConfig } from '../kernel/derive';
 import { DesiredState } from '../kernel/desired';
@@ -308,4 +308,3 @@ export function describe(b: Binding): Record<string, string | number> {
  */
 const linkLocalOrNull = (a: Uint8Array): Uint8Array | null => (isLinkLocal64(a) ? a : null);
 
-export const formatAddress = (family: 4 | 6, a: Uint8Array): string => (family === 4 ? formatIPv4(a) : formatIPv6(a));

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { formatProblem, loadConfig } from '../../../src/config/config';
-import { formatIPv4, formatPrefix } from '../../../src/config/types';
+import { formatIPv4, formatPrefix } from '../../../src/wire/address';
 
 const base = `
 config global 'main'
