@@ -8,3 +8,4 @@ export * from './addr';
 export { NetlinkSocket, errnoName, isOsError, type OsError, type NetlinkSocketOptions } from './socket';
 export * from './rtnl';
 export * from './monitor';
+export { NetlinkEngine, errnoError, type EngineStats, type NetlinkError, type NetlinkResult } from './engine';
