@@ -5,7 +5,7 @@ import type { KernelDelta, KernelState, NeighEntry, RouteEntry, VerifyEntry } fr
 import { formatAddress, formatMac } from '../src/wire/address';
 import type { Driver, DriverContext } from './driver';
 import { linkInfo } from './links';
-import { AF, RT_SCOPE, Rtnl, type BatchResult, type Neighbour, type Route } from './netlink';
+import { RT_SCOPE, Rtnl, type BatchResult, type Neighbour, type Route } from './netlink';
 import { NftVerify } from './nft';
 
 const BATCH = 1024;
@@ -133,7 +133,7 @@ export class KernelDriver implements Driver {
     }
     const neighEntries: NeighEntry[] = [];
     for (const n of neighs.value.items) {
-      if (n.protocol !== g.route_protocol || !n.dst || !n.lladdr) continue;
+      if (n.protocol !== g.route_protocol || !n.dst || !n.lladdr || n.lladdr.length === 0) continue;
       const device = deviceOf(n.ifindex);
       if (!device) continue;
       neighEntries.push({ family: familyOf(n.dst), address: n.dst, device, lladdr: n.lladdr });
