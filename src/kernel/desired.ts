@@ -246,12 +246,12 @@ function splitPeerKey(key: string): { device: string; linkLocal: Uint8Array } {
 
 const peerNeigh = (key: string, v: PeerVariant): NeighEntry => {
   const { device, linkLocal } = splitPeerKey(key);
-  return { family: 6, address: linkLocal, device, lladdr: macBytes(v.mac) };
+  return { family: 6, address: linkLocal, device, lladdr: macFromNumber(v.mac) };
 };
 
 const peerVerify = (key: string, v: PeerVariant): VerifyEntry => {
   const { device, linkLocal } = splitPeerKey(key);
-  return { family: 6, device, mac: macBytes(v.mac), prefix: linkLocal, prefixLength: 128 };
+  return { family: 6, device, mac: macFromNumber(v.mac), prefix: linkLocal, prefixLength: 128 };
 };
 
 const sameVariant = (v: PeerVariant, mac: number, p: PeerLink): boolean =>
@@ -259,7 +259,7 @@ const sameVariant = (v: PeerVariant, mac: number, p: PeerLink): boolean =>
 
 const macNumber = (m: Uint8Array): number => m.reduce((n, b) => n * 256 + b, 0);
 
-function macBytes(n: number): Uint8Array {
+function macFromNumber(n: number): Uint8Array {
   const m = new Uint8Array(6);
   for (let i = 5; i >= 0; i--, n = Math.floor(n / 256)) m[i] = n % 256;
   return m;
