@@ -15,8 +15,8 @@
  * `overrun` and the caller reconciles by dumping; a dump is re-run. Nothing throws;
  * every promise resolves with a result value.
  */
-import { AF, NLM_F, NLMSG, RTM } from './constants';
-import { decodeAddr, type AddrMessage } from './addr';
+import { AF, NETLINK_ROUTE, NLM_F, NLMSG, RTM } from './constants';
+import { decodeAddr, ifaddrmsg, type AddrMessage } from './addr';
 import { decodeLink, ifinfomsg, type LinkMessage } from './link';
 import { NetlinkEngine, errnoError, type EngineStats, type NetlinkError } from './engine';
 import { decodeError, messageLength, writeMessage, type NlMessage } from './message';
@@ -26,13 +26,10 @@ import {
   type Route, type RouteMessage,
 } from './route';
 import { isOsError } from './socket';
-import { NETLINK_ROUTE } from './constants';
 import {
   HOST_LE, NLMSG_HDRLEN, NO_ROOM, align4, encodeBody, encodeBodyInto, maxBodyLength, view,
   type Attributed, type DecodeError, type Decoded, type EncodeError, type MessageSpec,
 } from './wire';
-
-import { ifaddrmsg } from './addr';
 
 const isMessage = <M extends Attributed>(m: M | EncodeError): m is M => 'unknownAttrs' in m;
 
