@@ -59,6 +59,15 @@ export interface EngineOptions {
   readonly dumpRetries?: number;
 }
 
+/** What the engine needs of a socket (NetlinkSocket; a fake in the unit tests). */
+export interface Transport {
+  readonly portId: number;
+  send(data: Uint8Array): number | OsError;
+  /** Whether the socket keeps the process alive. */
+  ref(on: boolean): void;
+  close(): void;
+}
+
 /** The highest sequence number before wrapping (0 is never used). */
 const SEQ_MAX = 0xffffffff;
 
@@ -67,7 +76,7 @@ export class NetlinkEngine {
   private readonly byLast = new Map<number, Pending>();
   private readonly ranges = new Set<Pending>(); // waiters covering more than one seq
   private dumpQueue: Promise<unknown> = Promise.resolve();
-  private sock!: NetlinkSocket;
+  private sock!: Transport;
   private isClosed = false;
   readonly timeoutMs: number;
   private readonly dumpRetries: number;
@@ -81,9 +90,20 @@ export class NetlinkEngine {
     const e = new NetlinkEngine(stats, opts);
     const sock = NetlinkSocket.open(socket, (errno, grams) => e.receive(errno, grams));
     if (isOsError(sock)) return sock;
-    e.sock = sock;
-    sock.ref(false);
+    e.attach(sock);
     return e;
+  }
+
+  /** An engine over another transport; feed what it receives to `receive`. */
+  static over(transport: Transport, stats: EngineStats, opts: EngineOptions = {}): NetlinkEngine {
+    const e = new NetlinkEngine(stats, opts);
+    e.attach(transport);
+    return e;
+  }
+
+  private attach(t: Transport): void {
+    this.sock = t;
+    t.ref(false);
   }
 
   get portId(): number {
@@ -176,7 +196,8 @@ export class NetlinkEngine {
     });
   }
 
-  private receive(errno: number, grams: Uint8Array[]): void {
+  /** Datagrams from the socket, or its errno (ENOBUFS after an overrun). */
+  receive(errno: number, grams: Uint8Array[]): void {
     if (errno === ENOBUFS) {
       this.stats.overruns++;
       for (const p of [...this.byLast.values()]) p.fail({ kind: 'overrun' });
