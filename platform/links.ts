@@ -1,6 +1,6 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
-import { parseIPv6 } from '../src/config/types';
+import { parseIPv6 } from '../src/wire/address';
 
 /** What the platform needs to know of a network device to send and receive on it. */
 export interface LinkInfo {

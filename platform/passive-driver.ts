@@ -1,7 +1,7 @@
 import * as raw from 'raw-socket';
 import type { Action } from '../src/actions';
 import type { Config } from '../src/config/config';
-import { parseIPv6 } from '../src/config/types';
+import { parseIPv6 } from '../src/wire/address';
 import type { Driver, DriverContext, ReloadVerdict } from './driver';
 
 /**

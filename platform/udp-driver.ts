@@ -1,7 +1,7 @@
 import * as dgram from 'node:dgram';
 import type { Action } from '../src/actions';
 import type { Config } from '../src/config/config';
-import { formatIPv4, formatIPv6, parseIPv4, parseIPv6 } from '../src/config/types';
+import { formatIPv4, formatIPv6, parseIPv4, parseIPv6 } from '../src/wire/address';
 import type { Driver, DriverContext } from './driver';
 
 type Family = 4 | 6;

@@ -1,7 +1,6 @@
 import type { Action } from '../../src/actions';
-import { formatMac } from '../../src/bindings/binding';
 import type { Config } from '../../src/config/config';
-import { formatIPv4, formatIPv6 } from '../../src/config/types';
+import { formatAddress, formatMac } from '../../src/wire/address';
 import { batches, diff } from '../../src/kernel/diff';
 import { ENTRY_TYPES, deltaSize, type EntryKind, type KernelDelta, type KernelState } from '../../src/kernel/entries';
 import type { Driver, DriverContext, ReloadVerdict } from '../driver';
@@ -242,4 +241,4 @@ export class KernelDriver implements Driver {
   }
 }
 
-const addr = (family: 4 | 6, a: Uint8Array) => (family === 4 ? formatIPv4(a) : formatIPv6(a));
+const addr = formatAddress;

@@ -1,12 +1,11 @@
-import { formatMac } from '../../src/bindings/binding';
 import type { Config } from '../../src/config/config';
-import { formatIPv4, formatIPv6, parseIPv4, parseIPv6 } from '../../src/config/types';
 import type { BatchOp } from '../../src/kernel/diff';
 import type { NeighEntry } from '../../src/kernel/entries';
-import { AF, NETLINK_ROUTE, RTNLGRP, decodeNeigh, type Neighbour, type Rtnl } from '../netlink';
+import { NETLINK_ROUTE, RTNLGRP, decodeNeigh, type Neighbour, type Rtnl } from '../netlink';
 import type { NlMessage } from '../netlink/message';
 import type { Applier, ApplierContext, ApplyOutcome } from './applier';
 import { outcome, resolveDevices } from './outcome';
+import { familyOf } from './routes';
 
 const RTM_NEWNEIGH = 28;
 const RTM_DELNEIGH = 29;
@@ -33,20 +32,17 @@ export class NeighbourApplier implements Applier<'neighbours'> {
     if (!r.ok) return null;
     const out: NeighEntry[] = [];
     for (const n of r.value.items) {
-      if (n.protocol !== ctx.config.global.route_protocol || !n.dst || !n.lladdr) continue;
+      if (n.protocol !== ctx.config.global.route_protocol || !n.dst || !n.lladdr || n.lladdr.length === 0) continue;
       const device = ctx.deviceOf(n.ifindex);
-      const family = n.family === AF.INET ? 4 : 6;
-      const address = family === 4 ? parseIPv4(n.dst) : parseIPv6(n.dst);
-      if (!device || !address) continue;
-      out.push({ family, address, device, lladdr: new Uint8Array(n.lladdr.split(':').map((h) => parseInt(h, 16))) });
+      if (!device) continue;
+      out.push({ family: familyOf(n.dst), address: n.dst, device, lladdr: n.lladdr });
     }
     return out;
   }
 
   async apply(op: BatchOp, entries: NeighEntry[], ctx: ApplierContext): Promise<ApplyOutcome> {
     const { resolved, noDevice } = resolveDevices(entries, ctx, (e, ifindex): Neighbour => ({
-      dst: e.family === 4 ? formatIPv4(e.address) : formatIPv6(e.address), ifindex, lladdr: formatMac(e.lladdr),
-      protocol: ctx.config.global.route_protocol,
+      dst: e.address, ifindex, lladdr: e.lladdr, protocol: ctx.config.global.route_protocol,
     }));
     const r = op === 'remove' ? await this.rtnl.deleteNeighbours(resolved) : await this.rtnl.addNeighbours(resolved);
     return outcome(r, op === 'remove' ? GONE : null, noDevice);

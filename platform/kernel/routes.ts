@@ -1,8 +1,7 @@
 import type { Config } from '../../src/config/config';
-import { formatIPv4, formatIPv6, parseIPv4, parseIPv6 } from '../../src/config/types';
 import type { BatchOp } from '../../src/kernel/diff';
 import type { RouteEntry } from '../../src/kernel/entries';
-import { AF, NETLINK_ROUTE, RTNLGRP, RT_SCOPE, decodeRoute, routeTable, type Route, type Rtnl } from '../netlink';
+import { NETLINK_ROUTE, RTNLGRP, RT_SCOPE, decodeRoute, routeTable, type Route, type Rtnl } from '../netlink';
 import type { NlMessage } from '../netlink/message';
 import type { Applier, ApplierContext, ApplyOutcome } from './applier';
 import { outcome, resolveDevices } from './outcome';
@@ -35,11 +34,8 @@ export class RouteApplier implements Applier<'routes'> {
     const out: RouteEntry[] = [];
     for (const m of r.value.items) {
       const device = m.oif === undefined ? null : ctx.deviceOf(m.oif);
-      const family = m.family === AF.INET ? 4 : 6;
-      const dst = m.dst === undefined ? null : parse(family, m.dst);
-      if (!device || !dst) continue; // ours but on a device no port names: left for its owner
-      const gateway = m.gateway === undefined ? null : parse(family, m.gateway);
-      out.push({ family, dst, dstLen: m.dstLen, device, gateway });
+      if (!device || !m.dst) continue; // ours but on a device no port names: left for its owner
+      out.push({ family: familyOf(m.dst), dst: m.dst, dstLen: m.dstLen, device, gateway: m.gateway ?? null });
     }
     return out;
   }
@@ -47,8 +43,8 @@ export class RouteApplier implements Applier<'routes'> {
   async apply(op: BatchOp, entries: RouteEntry[], ctx: ApplierContext): Promise<ApplyOutcome> {
     const g = ctx.config.global;
     const { resolved, noDevice } = resolveDevices(entries, ctx, (e, oif): Route => ({
-      dst: text(e.family, e.dst), dstLen: e.dstLen, oif, table: g.route_table, protocol: g.route_protocol,
-      ...(e.gateway ? { gateway: text(e.family, e.gateway) } : { scope: RT_SCOPE.LINK }),
+      dst: e.dst, dstLen: e.dstLen, oif, table: g.route_table, protocol: g.route_protocol,
+      ...(e.gateway ? { gateway: e.gateway } : { scope: RT_SCOPE.LINK }),
     }));
     const r = op === 'remove' ? await this.rtnl.deleteRoutes(resolved) : await this.rtnl.addRoutes(resolved, { replace: true });
     return outcome(r, op === 'remove' ? GONE : null, noDevice);
@@ -76,5 +72,5 @@ export class RouteApplier implements Applier<'routes'> {
   stop(): void {}
 }
 
-const parse = (family: 4 | 6, t: string) => (family === 4 ? parseIPv4(t) : parseIPv6(t));
-const text = (family: 4 | 6, a: Uint8Array) => (family === 4 ? formatIPv4(a) : formatIPv6(a));
+/** A netlink address attribute is 4 or 16 octets; its length says the family. */
+export const familyOf = (a: Uint8Array): 4 | 6 => (a.length === 4 ? 4 : 6);

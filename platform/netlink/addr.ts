@@ -21,13 +21,13 @@ export interface AddrMessage extends Attributed {
   flags: number;
   scope: number;
   index: number;
-  address?: string;
-  local?: string;
+  address?: Uint8Array;
+  local?: Uint8Array;
   label?: string;
-  broadcast?: string;
-  anycast?: string;
+  broadcast?: Uint8Array;
+  anycast?: Uint8Array;
   cacheinfo?: Uint8Array;
-  multicast?: string;
+  multicast?: Uint8Array;
   flagsExt?: number;
   rtPriority?: number;
   proto?: number;

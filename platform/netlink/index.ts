@@ -1,5 +1,4 @@
 export * from './constants';
-export * from './ip';
 export * from './wire';
 export * from './message';
 export * from './route';
@@ -9,3 +8,4 @@ export * from './addr';
 export { NetlinkSocket, errnoName, isOsError, type OsError, type NetlinkSocketOptions } from './socket';
 export * from './rtnl';
 export * from './monitor';
+export { NetlinkEngine, errnoError, type EngineStats, type NetlinkError, type NetlinkResult } from './engine';

@@ -22,8 +22,8 @@ export interface LinkMessage extends Attributed {
   index: number;
   flags: number;
   change: number;
-  address?: string;
-  broadcast?: string;
+  address?: Uint8Array;
+  broadcast?: Uint8Array;
   ifname?: string;
   mtu?: number;
   link?: number;

@@ -23,8 +23,8 @@ export interface NeighMessage extends Attributed {
   state: number;
   flags: number;
   type: number;
-  dst?: string;
-  lladdr?: string;
+  dst?: Uint8Array;
+  lladdr?: Uint8Array;
   cacheinfo?: Uint8Array;
   probes?: number;
   vlan?: number;
@@ -64,10 +64,11 @@ export const ndmsg: MessageSpec<NeighMessage> = {
 };
 
 export interface Neighbour {
-  dst: string;
+  /** 4 or 16 bytes; the family follows from the length. */
+  dst: Uint8Array;
   ifindex: number;
   /** Required for add; ignored for delete. */
-  lladdr?: string;
+  lladdr?: Uint8Array;
   /** Default NUD_PERMANENT. */
   state?: number;
   /** NDA_PROTOCOL: who installed it (kernel ≥ 5.2 keeps it). */

@@ -28,13 +28,13 @@ export interface RouteMessage extends Attributed {
   scope: number;
   type: number;
   flags: number;
-  dst?: string;
-  src?: string;
+  dst?: Uint8Array;
+  src?: Uint8Array;
   iif?: number;
   oif?: number;
-  gateway?: string;
+  gateway?: Uint8Array;
   priority?: number;
-  prefsrc?: string;
+  prefsrc?: Uint8Array;
   metrics?: Uint8Array;
   multipath?: Uint8Array;
   cacheinfo?: Uint8Array;
@@ -84,10 +84,11 @@ export const rtmsg: MessageSpec<RouteMessage> = {
 
 /** What a caller says about a route; `toRouteMessage` fills in what the kernel needs. */
 export interface Route {
-  /** Destination prefix address; family follows from it. */
-  dst: string;
+  /** Destination prefix address, 4 or 16 bytes; the family follows from its length. */
+  dst: Uint8Array;
   dstLen: number;
-  gateway?: string;
+  /** Same length as dst. */
+  gateway?: Uint8Array;
   oif?: number;
   /** Default main (254). */
   table?: number;
@@ -98,11 +99,12 @@ export interface Route {
   /** Default unicast. */
   type?: number;
   priority?: number;
-  prefsrc?: string;
+  prefsrc?: Uint8Array;
 }
 
-export function routeFamily(addr: string): number {
-  return addr.includes(':') ? AF.INET6 : AF.INET;
+/** AF_INET6 for 16 address bytes, AF_INET otherwise (checkRoute rejects other lengths). */
+export function routeFamily(addr: Uint8Array): number {
+  return addr.length === 16 ? AF.INET6 : AF.INET;
 }
 
 export function toRouteMessage(r: Route): RouteMessage {
@@ -133,13 +135,16 @@ export function toRouteDeleteMessage(r: Route): RouteMessage {
   return m;
 }
 
-/** Checks that encodeBody cannot make: prefix length fits the family, gateway in the
- *  same family. (Address syntax is checked when the attribute is encoded.) */
+/** Checks that encodeBody cannot make: an address length that is a family, prefix length
+ *  fits the family, gateway in the same family. */
 export function checkRoute(r: Route): EncodeError | null {
   const bad = (field: string, reason: string): EncodeError => ({ where: 'route', field, reason });
-  const v6 = r.dst.includes(':');
+  if (r.dst.length !== 4 && r.dst.length !== 16) return bad('dst', `${r.dst.length} bytes is not an address`);
+  const v6 = r.dst.length === 16;
   if (!Number.isInteger(r.dstLen) || r.dstLen < 0 || r.dstLen > (v6 ? 128 : 32)) return bad('dstLen', `${r.dstLen}`);
-  if (r.gateway !== undefined && r.gateway.includes(':') !== v6) return bad('gateway', `${r.gateway} is not in the family of ${r.dst}`);
+  if (r.gateway !== undefined && r.gateway.length !== r.dst.length) {
+    return bad('gateway', `${r.gateway.length} bytes is not in the family of the ${r.dst.length}-byte dst`);
+  }
   if (r.table !== undefined && (!Number.isInteger(r.table) || r.table < 1 || r.table > 0xffffffff)) return bad('table', `${r.table}`);
   if (r.protocol !== undefined && (!Number.isInteger(r.protocol) || r.protocol < 0 || r.protocol > 255)) return bad('protocol', `${r.protocol}`);
   return null;

@@ -10,42 +10,35 @@
  * `maxInFlight` chunks are outstanding, which bounds the error replies that can queue
  * up in the receive buffer.
  *
- * If the request socket itself overruns (ENOBUFS), replies were lost: every pending
- * request fails with `overrun` and the caller reconciles by dumping. Nothing throws;
+ * Sequence numbers, waiters, timeouts, dumps and ENOBUFS recovery are the shared
+ * engine's (engine.ts): if the request socket overruns, every pending request fails with
+ * `overrun` and the caller reconciles by dumping; a dump is re-run. Nothing throws;
  * every promise resolves with a result value.
  */
-import { AF, NLM_F, NLMSG, RTM } from './constants';
-import { decodeAddr, type AddrMessage } from './addr';
+import { AF, NETLINK_ROUTE, NLM_F, NLMSG, RTM } from './constants';
+import { decodeAddr, ifaddrmsg, type AddrMessage } from './addr';
 import { decodeLink, ifinfomsg, type LinkMessage } from './link';
-import {
-  decodeDone, decodeError, messageLength, splitMessages, writeMessage,
-  type ErrorMessage, type ExtAck, type NlMessage,
-} from './message';
+import { NetlinkEngine, errnoError, type EngineStats, type NetlinkError } from './engine';
+import { decodeError, messageLength, writeMessage, type NlMessage } from './message';
 import { decodeNeigh, ndmsg, toNeighMessage, type NeighMessage, type Neighbour } from './neigh';
 import {
   checkRoute, decodeRoute, ROUTE_REQUEST_FLAGS, routeTable, rtmsg, toRouteDeleteMessage, toRouteMessage,
   type Route, type RouteMessage,
 } from './route';
-import { ENOBUFS, NetlinkSocket, errnoName, isOsError, type OsError } from './socket';
-import { NETLINK_ROUTE } from './constants';
+import { isOsError } from './socket';
 import {
   HOST_LE, NLMSG_HDRLEN, NO_ROOM, align4, encodeBody, encodeBodyInto, maxBodyLength, view,
   type Attributed, type DecodeError, type Decoded, type EncodeError, type MessageSpec,
 } from './wire';
 
 const isMessage = <M extends Attributed>(m: M | EncodeError): m is M => 'unknownAttrs' in m;
-import { ifaddrmsg } from './addr';
 
-export type RtnlError =
-  | { readonly kind: 'errno'; readonly errno: number; readonly code: string; readonly extAck: ExtAck }
-  | { readonly kind: 'os'; readonly error: OsError }
-  | { readonly kind: 'timeout'; readonly afterMs: number }
-  | { readonly kind: 'overrun' }
-  | { readonly kind: 'closed' }
-  | { readonly kind: 'encode'; readonly error: EncodeError }
-  | { readonly kind: 'interrupted' };
+export type RtnlError = NetlinkError | { readonly kind: 'encode'; readonly error: EncodeError };
 
 export type RtnlResult<T> = { readonly ok: true; readonly value: T } | { readonly ok: false; readonly error: RtnlError };
+
+const ok = <T>(value: T): RtnlResult<T> => ({ ok: true, value });
+const err = <T>(error: RtnlError): RtnlResult<T> => ({ ok: false, error });
 
 export interface RtnlRequest {
   readonly type: number;
@@ -82,51 +75,19 @@ export interface RtnlOptions {
   readonly maxInFlight?: number;
 }
 
-export interface RtnlStats {
+export interface RtnlStats extends EngineStats {
   requests: number;
   chunks: number;
-  dumps: number;
-  stray: number;
-  decodeErrors: number;
-  overruns: number;
 }
-
-const ok = <T>(value: T): RtnlResult<T> => ({ ok: true, value });
-const err = <T>(error: RtnlError): RtnlResult<T> => ({ ok: false, error });
-const fromErrorMessage = (e: ErrorMessage): RtnlError => ({ kind: 'errno', errno: e.errno, code: errnoName(e.errno), extAck: e.extAck });
-
-interface Waiter {
-  readonly first: number;
-  readonly last: number;
-  onError(seq: number, e: RtnlError): void;
-  finish(r: RtnlResult<void>): void;
-}
-
-interface DumpWaiter {
-  readonly seq: number;
-  readonly messages: NlMessage[];
-  interrupted: boolean;
-  finish(r: RtnlResult<NlMessage[]>): void;
-}
-
-const MAX_DUMP_RETRIES = 3;
 
 export class Rtnl {
   readonly stats: RtnlStats = { requests: 0, chunks: 0, dumps: 0, stray: 0, decodeErrors: 0, overruns: 0 };
-  private seq = 0;
-  private readonly waiters = new Map<number, Waiter>(); // by last seq
-  private readonly ranges = new Set<Waiter>(); // waiters covering more than one seq
-  private dumpWaiter: DumpWaiter | null = null;
-  private dumpQueue: Promise<unknown> = Promise.resolve();
-  private sock!: NetlinkSocket;
-  private closed = false;
-  private readonly timeoutMs: number;
+  private engine!: NetlinkEngine;
   private readonly batchMessages: number;
   private readonly batchBytes: number;
   private readonly maxInFlight: number;
 
   private constructor(opts: RtnlOptions) {
-    this.timeoutMs = opts.timeoutMs ?? 10_000;
     this.batchMessages = Math.max(1, opts.batchMessages ?? 1024);
     this.batchBytes = Math.max(4096, opts.batchBytes ?? 256 * 1024);
     this.maxInFlight = Math.max(1, opts.maxInFlight ?? 4);
@@ -134,7 +95,7 @@ export class Rtnl {
 
   static open(opts: RtnlOptions = {}): RtnlResult<Rtnl> {
     const c = new Rtnl(opts);
-    const sock = NetlinkSocket.open(
+    const engine = NetlinkEngine.open(
       {
         protocol: NETLINK_ROUTE,
         rcvbufBytes: opts.rcvbufBytes ?? 8 * 1024 * 1024,
@@ -142,16 +103,16 @@ export class Rtnl {
         extAck: true,
         strictCheck: true,
       },
-      (errno, grams) => c.receive(errno, grams),
+      c.stats,
+      { timeoutMs: opts.timeoutMs },
     );
-    if (isOsError(sock)) return err({ kind: 'os', error: sock });
-    c.sock = sock;
-    sock.ref(false);
+    if (isOsError(engine)) return err({ kind: 'os', error: engine });
+    c.engine = engine;
     return ok(c);
   }
 
   get portId(): number {
-    return this.sock.portId;
+    return this.engine.portId;
   }
 
   // -------------------------------------------------------------------------------
@@ -267,11 +228,10 @@ export class Rtnl {
     count: number,
     h: { onError(index: number, e: RtnlError): void; finish(r: RtnlResult<void>): void },
   ): void {
-    if (this.closed) return h.finish(err({ kind: 'closed' }));
-    if (this.seq + count >= 0xffffffff) this.seq = 0;
-    const first = this.seq + 1;
-    this.seq += count;
-    const last = this.seq;
+    const engine = this.engine;
+    if (engine.closed) return h.finish(err({ kind: 'closed' }));
+    const first = engine.reserve(count);
+    const last = first + count - 1;
     const dv = view(frames);
     for (let k = 0, off = 0; k < count; k++) {
       const flags = dv.getUint16(off + 6, HOST_LE);
@@ -281,145 +241,30 @@ export class Rtnl {
       dv.setUint32(off + 12, 0, HOST_LE);
       off += align4(dv.getUint32(off, HOST_LE));
     }
-    let timer: NodeJS.Timeout | undefined;
-    const w: Waiter = {
-      first,
-      last,
-      onError: (seq, e) => h.onError(seq - first, e),
-      finish: (r) => {
-        if (timer !== undefined) clearTimeout(timer);
-        this.waiters.delete(last);
-        this.ranges.delete(w);
-        this.updateRef();
-        h.finish(r);
-      },
-    };
-    this.waiters.set(last, w);
-    if (first !== last) this.ranges.add(w);
     this.stats.chunks++;
-    const sent = this.sock.send(frames);
-    if (isOsError(sent)) return w.finish(err({ kind: 'os', error: sent }));
-    timer = setTimeout(() => w.finish(err({ kind: 'timeout', afterMs: this.timeoutMs })), this.timeoutMs);
-    this.updateRef();
+    // Only failures and the final ACK come back (see the header comment).
+    const p = engine.expect<void>(first, last, (m, finish) => {
+      if (m.type !== NLMSG.ERROR) return void this.stats.stray++;
+      const e = decodeError(m);
+      if (!e.ok) return void this.stats.decodeErrors++;
+      if (e.value.errno !== 0) h.onError(m.seq - first, errnoError(e.value.errno, e.value.extAck));
+      if (m.seq === last) finish({ ok: true, value: undefined });
+    }, h.finish);
+    engine.send(frames, p);
   }
 
   /** A dump request; dumps on one socket run one at a time (the kernel allows one). */
   dump(type: number, body: Uint8Array): Promise<RtnlResult<NlMessage[]>> {
-    const run = async (): Promise<RtnlResult<NlMessage[]>> => {
-      for (let attempt = 0; ; attempt++) {
-        const r = await this.dumpOnce(type, body);
-        if (r.ok || r.error.kind !== 'interrupted' || attempt >= MAX_DUMP_RETRIES) return r;
-      }
-    };
-    const p = this.dumpQueue.then(run);
-    this.dumpQueue = p;
-    return p;
-  }
-
-  private dumpOnce(type: number, body: Uint8Array): Promise<RtnlResult<NlMessage[]>> {
-    return new Promise((resolve) => {
-      if (this.closed) return resolve(err({ kind: 'closed' }));
-      if (this.seq + 1 >= 0xffffffff) this.seq = 0;
-      const seq = ++this.seq;
+    return this.engine.dump((seq) => {
       const buf = new Uint8Array(messageLength(body.length));
       writeMessage(buf, 0, { type, flags: NLM_F.REQUEST | NLM_F.DUMP, seq, pid: 0 }, body);
-      const timer = setTimeout(() => d.finish(err({ kind: 'timeout', afterMs: this.timeoutMs })), this.timeoutMs);
-      const d: DumpWaiter = {
-        seq,
-        messages: [],
-        interrupted: false,
-        finish: (r) => {
-          clearTimeout(timer);
-          if (this.dumpWaiter === d) this.dumpWaiter = null;
-          this.updateRef();
-          resolve(r);
-        },
-      };
-      this.dumpWaiter = d;
-      this.stats.dumps++;
-      const sent = this.sock.send(buf);
-      if (isOsError(sent)) return d.finish(err({ kind: 'os', error: sent }));
-      this.updateRef();
+      return buf;
     });
-  }
-
-  // -------------------------------------------------------------------------------
-  // Receive
-
-  private receive(errno: number, grams: Uint8Array[]): void {
-    if (errno === ENOBUFS) {
-      // Replies were dropped; nobody can tell which. Fail everything pending.
-      this.stats.overruns++;
-      for (const w of [...this.waiters.values()]) w.finish(err({ kind: 'overrun' }));
-      this.dumpWaiter?.finish(err({ kind: 'overrun' }));
-      return;
-    }
-    if (errno !== 0) {
-      this.stats.decodeErrors++; // EMSGSIZE: a truncated datagram
-      return;
-    }
-    for (const g of grams) {
-      const { messages, error } = splitMessages(g);
-      if (error !== null) this.stats.decodeErrors++;
-      for (const m of messages) this.dispatch(m);
-    }
-  }
-
-  private dispatch(m: NlMessage): void {
-    const d = this.dumpWaiter;
-    if (d !== null && m.seq === d.seq) return this.dumpMessage(d, m);
-    if (m.type !== NLMSG.ERROR) {
-      this.stats.stray++;
-      return;
-    }
-    const e = decodeError(m);
-    if (!e.ok) {
-      this.stats.decodeErrors++;
-      return;
-    }
-    const w = this.waiters.get(m.seq) ?? this.findRange(m.seq);
-    if (w === undefined) {
-      this.stats.stray++; // late reply after a timeout or overrun
-      return;
-    }
-    if (e.value.errno !== 0) w.onError(m.seq, fromErrorMessage(e.value));
-    if (m.seq === w.last) w.finish(ok(undefined));
-  }
-
-  private findRange(seq: number): Waiter | undefined {
-    for (const w of this.ranges) if (seq >= w.first && seq <= w.last) return w;
-    return undefined;
-  }
-
-  private dumpMessage(d: DumpWaiter, m: NlMessage): void {
-    if ((m.flags & NLM_F.DUMP_INTR) !== 0) d.interrupted = true;
-    if (m.type === NLMSG.DONE) {
-      const done = decodeDone(m);
-      if (done.ok && done.value.interrupted) d.interrupted = true;
-      if (done.ok && done.value.errno !== 0) {
-        return d.finish(err({ kind: 'errno', errno: done.value.errno, code: errnoName(done.value.errno), extAck: done.value.extAck }));
-      }
-      return d.finish(d.interrupted ? err({ kind: 'interrupted' }) : ok(d.messages));
-    }
-    if (m.type === NLMSG.ERROR) {
-      const e = decodeError(m);
-      if (!e.ok) return d.finish(err({ kind: 'errno', errno: 74, code: 'EBADMSG', extAck: {} }));
-      return d.finish(e.value.errno === 0 ? ok(d.messages) : err(fromErrorMessage(e.value)));
-    }
-    d.messages.push(m);
-  }
-
-  private updateRef(): void {
-    if (!this.closed) this.sock.ref(this.waiters.size > 0 || this.dumpWaiter !== null);
   }
 
   /** Fails everything pending with `closed` and closes the socket. */
   close(): void {
-    if (this.closed) return;
-    for (const w of [...this.waiters.values()]) w.finish(err({ kind: 'closed' }));
-    this.dumpWaiter?.finish(err({ kind: 'closed' }));
-    this.closed = true;
-    this.sock.close();
+    this.engine.close();
   }
 
   // -------------------------------------------------------------------------------

@@ -18,7 +18,6 @@
  * return a DecodeError naming the structure, field and byte offset.
  */
 import { NLA_TYPE_MASK } from './constants';
-import { formatIP, formatLladdr, parseIPv4Into, parseIPv6Into, parseLladdr } from './ip';
 
 export const HOST_LE: boolean = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 export const NLMSG_HDRLEN = 16;
@@ -127,27 +126,37 @@ export const cstring: AttrCodec<string> = {
   },
 };
 
-/** IPv4 (4 bytes) or IPv6 (16 bytes) address as text. */
-export const ipAddr: AttrCodec<string> = {
+/** A plain Uint8Array copy: a Buffer's slice would be a view that keeps the whole datagram alive. */
+function copyOut(b: Uint8Array, off: number, len: number): Uint8Array {
+  const out = new Uint8Array(len);
+  out.set(b.subarray(off, off + len));
+  return out;
+}
+
+/** IPv4 (4 bytes) or IPv6 (16 bytes) address, kept as bytes (the family is the length). */
+export const ipAddr: AttrCodec<Uint8Array> = {
   kind: 'address',
-  decode: (b, off, len) => formatIP(b, off, len) ?? undefined,
-  maxLength: () => 16,
-  write: (s, out, off) => {
-    if (s.includes(':')) return parseIPv6Into(s, out, off) ? 16 : -1;
-    return parseIPv4Into(s, 0, s.length, out, off) ? 4 : -1;
+  decode: (b, off, len) => (len === 4 || len === 16 ? copyOut(b, off, len) : undefined),
+  maxLength: (a) => a.length,
+  write: (a, out, off) => {
+    if (a.length !== 4 && a.length !== 16) return -1;
+    out.set(a, off);
+    return a.length;
   },
 };
 
-/** Link-layer address as colon-separated hex. */
-export const lladdr: AttrCodec<string> = {
+/** MAX_ADDR_LEN (linux/netdevice.h): the longest link-layer address. */
+export const MAX_LLADDR_LEN = 32;
+
+/** Link-layer address bytes (6 for Ethernet; any length up to MAX_ADDR_LEN). */
+export const lladdr: AttrCodec<Uint8Array> = {
   kind: 'lladdr',
-  decode: (b, off, len) => formatLladdr(b, off, len),
-  maxLength: (s) => Math.min(32, Math.ceil((s.length + 1) / 2)), // "0:0" is 2 octets in 3 chars
-  write: (s, out, off) => {
-    const b = parseLladdr(s);
-    if (b === null || b.length > Math.ceil((s.length + 1) / 2)) return -1;
-    out.set(b, off);
-    return b.length;
+  decode: (b, off, len) => (len <= MAX_LLADDR_LEN ? copyOut(b, off, len) : undefined),
+  maxLength: (a) => a.length,
+  write: (a, out, off) => {
+    if (a.length > MAX_LLADDR_LEN) return -1;
+    out.set(a, off);
+    return a.length;
   },
 };
 

@@ -1,36 +1,27 @@
 /**
  * An nfnetlink client for nf_tables (CONVENTIONS 11): transactions (batches), dumps and
- * gets, every request matched by sequence number with a timeout. Nothing throws; every
- * promise resolves with a result value.
+ * gets over the shared netlink request engine (../netlink/engine.ts), which matches
+ * answers by sequence number, times requests out, and recovers from ENOBUFS (pending
+ * requests fail with `overrun`, the caller reconciles with a dump; a dump is re-run).
+ * Nothing throws; every promise resolves with a result value.
  *
  * Transactions: BEGIN, messages, END in one sendmsg, every message with NLM_F_ACK. The
  * kernel answers each message once the whole batch is processed, in order; the batch
  * committed only if every answer is 0 (one failure aborts all of it, see message.ts).
  * An error answering BEGIN or END is a batch-level failure.
- *
- * If our socket overruns (ENOBUFS) replies were lost: pending requests fail with
- * `overrun` (the caller reconciles with a dump); a dump that overruns is re-run.
  */
 import { NLM_F, NLMSG } from '../netlink/constants';
-import { decodeDone, decodeError, splitMessages, type ExtAck, type NlMessage } from '../netlink/message';
-import { ENOBUFS, NetlinkSocket, errnoName, isOsError, type OsError } from '../netlink/socket';
-import type { DecodeError } from '../netlink/wire';
+import {
+  NetlinkEngine, err, errnoError, ok, type AnswerHandler, type EngineStats, type NetlinkError, type NetlinkResult,
+} from '../netlink/engine';
+import { decodeError, type ExtAck, type NlMessage } from '../netlink/message';
+import { isOsError } from '../netlink/socket';
 import { NETLINK_NETFILTER } from './constants';
 import { encodeBatch, encodeNfMessage, type NfMessage } from './message';
 
-export type NfnlError =
-  | { readonly kind: 'errno'; readonly errno: number; readonly code: string; readonly extAck: ExtAck }
-  | { readonly kind: 'os'; readonly error: OsError }
-  | { readonly kind: 'timeout'; readonly afterMs: number }
-  | { readonly kind: 'overrun' }
-  | { readonly kind: 'closed' }
-  | { readonly kind: 'interrupted' }
-  | { readonly kind: 'decode'; readonly error: DecodeError };
+export type NfnlError = NetlinkError;
 
-export type NfnlResult<T> = { readonly ok: true; readonly value: T } | { readonly ok: false; readonly error: NfnlError };
-
-const ok = <T>(value: T): NfnlResult<T> => ({ ok: true, value });
-const err = <T>(error: NfnlError): NfnlResult<T> => ({ ok: false, error });
+export type NfnlResult<T> = NetlinkResult<T>;
 
 /** The kernel's answer to one message of a transaction. */
 export interface Reply {
@@ -55,80 +46,53 @@ export interface NfnlOptions {
   readonly timeoutMs?: number;
 }
 
-export interface NfnlStats {
+export interface NfnlStats extends EngineStats {
   transactions: number;
-  dumps: number;
   gets: number;
-  stray: number;
-  decodeErrors: number;
-  overruns: number;
 }
 
-/** A request in flight: receives every message carrying one of its sequence numbers. */
-interface Pending {
-  readonly seqs: readonly number[];
-  onMessage(m: NlMessage): void;
-  fail(e: NfnlError): void;
-}
-
-export const errnoError = (errno: number, extAck: ExtAck = {}): NfnlError => ({ kind: 'errno', errno, code: errnoName(errno), extAck });
-
-const MAX_DUMP_RETRIES = 3;
+export { errnoError };
 
 export class Nfnl {
   readonly stats: NfnlStats = { transactions: 0, dumps: 0, gets: 0, stray: 0, decodeErrors: 0, overruns: 0 };
-  private seq = 0;
-  private readonly pending = new Map<number, Pending>();
-  private sock!: NetlinkSocket;
-  private closed = false;
-  private readonly timeoutMs: number;
+  private engine!: NetlinkEngine;
 
-  private constructor(opts: NfnlOptions) {
-    this.timeoutMs = opts.timeoutMs ?? 10_000;
+  private constructor() {}
+
+  /** nl_pid of this socket: nf_tables notifications caused by our requests carry it. */
+  get portId(): number {
+    return this.engine.portId;
   }
 
   static open(opts: NfnlOptions = {}): NfnlResult<Nfnl> {
-    const c = new Nfnl(opts);
-    const sock = NetlinkSocket.open(
+    const c = new Nfnl();
+    const engine = NetlinkEngine.open(
       {
         protocol: NETLINK_NETFILTER,
         rcvbufBytes: opts.rcvbufBytes ?? 4 * 1024 * 1024,
         sndbufBytes: opts.sndbufBytes ?? 4 * 1024 * 1024,
         extAck: true,
       },
-      (errno, grams) => c.receive(errno, grams),
+      c.stats,
+      { timeoutMs: opts.timeoutMs },
     );
-    if (isOsError(sock)) return err({ kind: 'os', error: sock });
-    c.sock = sock;
-    sock.ref(false);
+    if (isOsError(engine)) return err({ kind: 'os', error: engine });
+    c.engine = engine;
     return ok(c);
-  }
-
-  /** nl_pid of this socket: nf_tables notifications caused by our requests carry it. */
-  get portId(): number {
-    return this.sock.portId;
-  }
-
-  private nextSeqs(n: number): number[] {
-    if (this.seq + n >= 0xffffffff) this.seq = 0;
-    const out: number[] = [];
-    for (let i = 0; i < n; i++) out.push(++this.seq);
-    return out;
   }
 
   /** One batch: BEGIN, msgs (each with NLM_F_REQUEST | NLM_F_ACK), END. */
   transaction(msgs: readonly NfMessage[]): Promise<NfnlResult<TransactionOutcome>> {
     return new Promise((resolve) => {
-      if (this.closed) return resolve(err({ kind: 'closed' }));
+      if (this.engine.closed) return resolve(err({ kind: 'closed' }));
       if (msgs.length === 0) return resolve(ok({ committed: true, replies: [] }));
       this.stats.transactions++;
-      const seqs = this.nextSeqs(msgs.length + 2);
-      const first = seqs[0]!;
-      const last = seqs[seqs.length - 1]!;
+      const first = this.engine.reserve(msgs.length + 2);
+      const last = first + msgs.length + 1;
       const replies: (Reply | undefined)[] = new Array(msgs.length);
       let answered = 0;
       const frame = encodeBatch(msgs.map((m) => ({ ...m, flags: m.flags | NLM_F.REQUEST | NLM_F.ACK })), first);
-      const p = this.track(seqs, resolve, (m, finish) => {
+      const p = this.engine.expect<TransactionOutcome>(first, last, (m, finish) => {
         if (m.type !== NLMSG.ERROR) return void this.stats.stray++;
         const e = decodeError(m);
         if (!e.ok) return finish(err({ kind: 'decode', error: e.error }));
@@ -143,131 +107,44 @@ export class Nfnl {
           const all = replies as Reply[];
           finish(ok({ committed: all.every((r) => r.errno === 0), replies: all }));
         }
-      });
-      this.send(frame, p);
+      }, resolve);
+      this.engine.send(frame, p);
     });
   }
 
   /** A dump (NLM_F_DUMP): the messages before NLMSG_DONE; re-run when interrupted or overrun. */
   async dump(msg: NfMessage): Promise<NfnlResult<NlMessage[]>> {
-    for (let attempt = 0; ; attempt++) {
-      const r = await this.dumpOnce(msg);
-      if (r.ok || attempt >= MAX_DUMP_RETRIES) return r;
-      if (r.error.kind !== 'interrupted' && r.error.kind !== 'overrun') return r;
-    }
-  }
-
-  private dumpOnce(msg: NfMessage): Promise<NfnlResult<NlMessage[]>> {
-    return new Promise((resolve) => {
-      if (this.closed) return resolve(err({ kind: 'closed' }));
-      this.stats.dumps++;
-      const [seq] = this.nextSeqs(1) as [number];
-      const got: NlMessage[] = [];
-      let interrupted = false;
-      const p = this.track([seq], resolve, (m, finish) => {
-        if ((m.flags & NLM_F.DUMP_INTR) !== 0) interrupted = true;
-        if (m.type === NLMSG.DONE) {
-          const d = decodeDone(m);
-          if (!d.ok) return finish(err({ kind: 'decode', error: d.error }));
-          if (d.value.errno !== 0) return finish(err(errnoError(d.value.errno, d.value.extAck)));
-          return finish(interrupted || d.value.interrupted ? err({ kind: 'interrupted' }) : ok(got));
-        }
-        if (m.type === NLMSG.ERROR) {
-          const e = decodeError(m);
-          if (!e.ok) return finish(err({ kind: 'decode', error: e.error }));
-          return finish(e.value.errno === 0 ? ok(got) : err(errnoError(e.value.errno, e.value.extAck)));
-        }
-        got.push(copyMessage(m));
-      });
-      this.send(encodeNfMessage({ ...msg, flags: msg.flags | NLM_F.REQUEST | NLM_F.DUMP }, seq), p);
-    });
+    const r = await this.engine.dump((seq) => encodeNfMessage({ ...msg, flags: msg.flags | NLM_F.REQUEST | NLM_F.DUMP }, seq));
+    return r.ok ? ok(r.value.map(copyMessage)) : r;
   }
 
   /** A get with NLM_F_ACK: the answers before the ACK. */
   get(msg: NfMessage): Promise<NfnlResult<NlMessage[]>> {
     return new Promise((resolve) => {
-      if (this.closed) return resolve(err({ kind: 'closed' }));
+      if (this.engine.closed) return resolve(err({ kind: 'closed' }));
       this.stats.gets++;
-      const [seq] = this.nextSeqs(1) as [number];
+      const seq = this.engine.reserve(1);
       const got: NlMessage[] = [];
-      const p = this.track([seq], resolve, (m, finish) => {
+      const answer: AnswerHandler<NlMessage[]> = (m, finish) => {
         if (m.type !== NLMSG.ERROR) return void got.push(copyMessage(m));
         const e = decodeError(m);
         if (!e.ok) return finish(err({ kind: 'decode', error: e.error }));
         finish(e.value.errno === 0 ? ok(got) : err(errnoError(e.value.errno, e.value.extAck)));
-      });
-      this.send(encodeNfMessage({ ...msg, flags: msg.flags | NLM_F.REQUEST | NLM_F.ACK }, seq), p);
+      };
+      const p = this.engine.expect(seq, seq, answer, resolve);
+      this.engine.send(encodeNfMessage({ ...msg, flags: msg.flags | NLM_F.REQUEST | NLM_F.ACK }, seq), p);
     });
-  }
-
-  /** Registers a request under its sequence numbers with a timeout. */
-  private track<T>(
-    seqs: readonly number[],
-    resolve: (r: NfnlResult<T>) => void,
-    onMessage: (m: NlMessage, finish: (r: NfnlResult<T>) => void) => void,
-  ): Pending {
-    let done = false;
-    const finish = (r: NfnlResult<T>): void => {
-      if (done) return;
-      done = true;
-      clearTimeout(timer);
-      for (const s of seqs) if (this.pending.get(s) === p) this.pending.delete(s);
-      this.updateRef();
-      resolve(r);
-    };
-    const p: Pending = {
-      seqs,
-      onMessage: (m) => onMessage(m, finish),
-      fail: (e) => finish(err(e)),
-    };
-    const timer = setTimeout(() => finish(err({ kind: 'timeout', afterMs: this.timeoutMs })), this.timeoutMs);
-    for (const s of seqs) this.pending.set(s, p);
-    this.updateRef();
-    return p;
-  }
-
-  private send(frame: Uint8Array, p: Pending): void {
-    const sent = this.sock.send(frame);
-    if (isOsError(sent)) p.fail({ kind: 'os', error: sent });
-  }
-
-  private receive(errno: number, grams: Uint8Array[]): void {
-    if (errno === ENOBUFS) {
-      this.stats.overruns++;
-      for (const p of new Set(this.pending.values())) p.fail({ kind: 'overrun' });
-      return;
-    }
-    if (errno !== 0) {
-      this.stats.decodeErrors++;
-      return;
-    }
-    for (const g of grams) {
-      const { messages, error } = splitMessages(g);
-      if (error !== null) this.stats.decodeErrors++;
-      for (const m of messages) {
-        const p = this.pending.get(m.seq);
-        if (p === undefined) this.stats.stray++; // late answer after a timeout, or a notification
-        else p.onMessage(m);
-      }
-    }
-  }
-
-  private updateRef(): void {
-    if (!this.closed) this.sock.ref(this.pending.size > 0);
   }
 
   /** Fails everything pending with `closed` and closes the socket. */
   close(): void {
-    if (this.closed) return;
-    for (const p of new Set(this.pending.values())) p.fail({ kind: 'closed' });
-    this.closed = true;
-    this.sock.close();
+    this.engine.close();
   }
 }
 
-/** Datagram buffers may be reused by the addon: keep our own copy of a kept message. */
+/** A kept message owns its bytes, not a view of the whole received datagram. */
 function copyMessage(m: NlMessage): NlMessage {
-  return { ...m, payload: m.payload.slice() };
+  return { ...m, payload: new Uint8Array(m.payload) };
 }
 
 export { isOsError };

@@ -1,5 +1,6 @@
 import type { Instant } from '../time';
-import { bytesEqual, type Binding } from './binding';
+import { bytesEqual } from '../wire/address';
+import type { Binding } from './binding';
 import type { Glean } from './glean';
 import type { BindingChange, BindingTable } from './table';
 

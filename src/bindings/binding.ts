@@ -1,4 +1,4 @@
-import { formatPrefix, parseIPv4, parseIPv6 } from '../config/types';
+import { formatPrefix, parseIPv4, parseIPv6 } from '../wire/address';
 import type { Instant } from '../time';
 
 /** Where a binding was learnt. `static` bindings come from configuration and win. */
@@ -77,13 +77,3 @@ export function parseBindingKey(key: string): ParsedKey | null {
   return { family, address, prefixLength };
 }
 
-/** `aa:bb:cc:dd:ee:ff` */
-export const formatMac = (mac: Uint8Array): string =>
-  Array.from(mac, (b) => b.toString(16).padStart(2, '0')).join(':');
-
-export function bytesEqual(a: Uint8Array | null, b: Uint8Array | null): boolean {
-  if (a === b) return true;
-  if (a === null || b === null || a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-  return true;
-}

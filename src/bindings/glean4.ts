@@ -3,7 +3,8 @@ import {
   DHCP4_OPTION, clientHardwareAddress, getDhcp4Option, getDhcp4OptionBytes, getRelayAgentInformation,
   type Dhcp4Message,
 } from '../wire';
-import { bytesEqual, type BindingFields } from './binding';
+import { bytesEqual } from '../wire/address';
+import type { BindingFields } from './binding';
 import { leaseEnd, type Glean } from './glean';
 
 /**

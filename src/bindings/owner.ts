@@ -1,6 +1,6 @@
 import { log, type Action } from '../actions';
 import type { Config } from '../config/config';
-import type { Prefix } from '../config/types';
+import type { Prefix } from '../wire/address';
 import type { Event } from '../events';
 import type { PortKernelConfig } from '../kernel/derive';
 import { DesiredState } from '../kernel/desired';

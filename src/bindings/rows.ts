@@ -1,6 +1,6 @@
-import { formatIPv6 } from '../config/types';
+import { formatIPv6, formatMac } from '../wire/address';
 import type { Instant } from '../time';
-import { formatMac, keyOf, type Binding } from './binding';
+import { keyOf, type Binding } from './binding';
 
 const hex = (b: Uint8Array | null) => (b ? formatMac(b) : null); // colon-separated octets, any length
 

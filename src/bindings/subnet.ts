@@ -1,4 +1,4 @@
-import type { Prefix } from '../config/types';
+import type { Prefix } from '../wire/address';
 
 /**
  * Is a gleaned lease inside the port's configured subnets (`subnet4` / `subnet6`)?

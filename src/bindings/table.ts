@@ -1,5 +1,6 @@
 import type { Instant } from '../time';
-import { type Binding, type BindingFields, bytesEqual, parseBindingKey } from './binding';
+import { bytesEqual } from '../wire/address';
+import { type Binding, type BindingFields, parseBindingKey } from './binding';
 import { ExpiryHeap } from './expiry-heap';
 import { FNV_OFFSET, SlotHash, fnv1a, mix32 } from './slot-hash';
 import { BindingStore, bytesLatin1 } from './store';

@@ -1,7 +1,8 @@
 import {
   bool, hexBytes, ipv4, ipv6, oneOf, prefix, str, uint,
-  type Prefix, type ValueType,
+  type ValueType,
 } from './types';
+import type { Prefix } from '../wire/address';
 
 /**
  * The option schema: one table per UCI section type (CONVENTIONS 12). It is the

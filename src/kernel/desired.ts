@@ -1,6 +1,5 @@
 import type { Binding } from '../bindings/binding';
 import type { BindingChange } from '../bindings/table';
-import { formatIPv6, parseIPv6 } from '../config/types';
 import { DeltaBuilder } from './delta';
 import {
   type PeerLink,
@@ -231,22 +230,28 @@ export class DesiredState {
   }
 }
 
-/** `device\nfe80::…`: device names cannot contain a newline. */
-const peerKey = (p: PeerLink): string => `${p.device}\n${formatIPv6(p.linkLocal)}`;
+/**
+ * `device` + newline + the link-local's 16 octets as 16 one-byte characters: the address
+ * stays bytes (no text round trip), and the key is shorter than its RFC 5952 text.
+ * Device names cannot contain a newline; the address is always the last 16 characters.
+ */
+const peerKey = (p: PeerLink): string => `${p.device}\n${String.fromCharCode(...p.linkLocal.subarray(0, 16))}`;
 
 function splitPeerKey(key: string): { device: string; linkLocal: Uint8Array } {
-  const nl = key.indexOf('\n');
-  return { device: key.slice(0, nl), linkLocal: parseIPv6(key.slice(nl + 1))! };
+  const at = key.length - 16;
+  const linkLocal = new Uint8Array(16);
+  for (let i = 0; i < 16; i++) linkLocal[i] = key.charCodeAt(at + i);
+  return { device: key.slice(0, at - 1), linkLocal };
 }
 
 const peerNeigh = (key: string, v: PeerVariant): NeighEntry => {
   const { device, linkLocal } = splitPeerKey(key);
-  return { family: 6, address: linkLocal, device, lladdr: macBytes(v.mac) };
+  return { family: 6, address: linkLocal, device, lladdr: macFromNumber(v.mac) };
 };
 
 const peerVerify = (key: string, v: PeerVariant): VerifyEntry => {
   const { device, linkLocal } = splitPeerKey(key);
-  return { family: 6, device, mac: macBytes(v.mac), prefix: linkLocal, prefixLength: 128 };
+  return { family: 6, device, mac: macFromNumber(v.mac), prefix: linkLocal, prefixLength: 128 };
 };
 
 const sameVariant = (v: PeerVariant, mac: number, p: PeerLink): boolean =>
@@ -254,7 +259,7 @@ const sameVariant = (v: PeerVariant, mac: number, p: PeerLink): boolean =>
 
 const macNumber = (m: Uint8Array): number => m.reduce((n, b) => n * 256 + b, 0);
 
-function macBytes(n: number): Uint8Array {
+function macFromNumber(n: number): Uint8Array {
   const m = new Uint8Array(6);
   for (let i = 5; i >= 0; i--, n = Math.floor(n / 256)) m[i] = n % 256;
   return m;

@@ -1,5 +1,4 @@
-import { formatMac } from '../bindings/binding';
-import { formatIPv4, formatIPv6, formatPrefix } from '../config/types';
+import { formatAddress, formatMac, formatPrefix } from '../wire/address';
 
 /**
  * Kernel entries gleand owns, as plain data, and the registry of their kinds.
@@ -74,8 +73,6 @@ export interface EntryType<K extends EntryKind = EntryKind> {
   readonly removeRank: number;
 }
 
-const ip = (family: 4 | 6, a: Uint8Array): string => (family === 4 ? formatIPv4(a) : formatIPv6(a));
-
 /**
  * Route identity in a table is the destination (one metric, no TOS for ours). Routes
  * are added after the neighbours they resolve through and removed before them.
@@ -83,7 +80,7 @@ const ip = (family: 4 | 6, a: Uint8Array): string => (family === 4 ? formatIPv4(
 export const ROUTE: EntryType<'routes'> = {
   kind: 'routes',
   key: (r) => formatPrefix({ family: r.family, address: r.dst, length: r.dstLen }),
-  attrs: (r) => (r.gateway ? `via ${ip(r.family, r.gateway)} dev ${r.device}` : `dev ${r.device}`),
+  attrs: (r) => (r.gateway ? `via ${formatAddress(r.family, r.gateway)} dev ${r.device}` : `dev ${r.device}`),
   rank: 1,
   removeRank: 0,
 };
@@ -91,7 +88,7 @@ export const ROUTE: EntryType<'routes'> = {
 /** Neighbour identity is (device, address); the link-layer address is the attribute. */
 export const NEIGH: EntryType<'neighbours'> = {
   kind: 'neighbours',
-  key: (n) => `${ip(n.family, n.address)} dev ${n.device}`,
+  key: (n) => `${formatAddress(n.family, n.address)} dev ${n.device}`,
   attrs: (n) => formatMac(n.lladdr),
   rank: 0,
   removeRank: 1,

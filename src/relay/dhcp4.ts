@@ -3,6 +3,7 @@ import {
   getRelayAgentInformation, insertRelayAgentInformation, stripRelayAgentInformation,
   type Dhcp4Message, type RelayAgentSubOption,
 } from '../wire';
+import { bytesEqual } from '../wire/address';
 import { drop, pass, type Verdict } from './drop';
 import type { PortMap, SubscriberPort } from './ports';
 
@@ -81,14 +82,13 @@ export function relayReply4(ports: PortMap, m: Dhcp4Message): Verdict<Delivery4>
     const candidates = ports.byGateway(m.giaddr);
     port = candidates.length === 1 ? candidates[0] : undefined;
   }
-  if (!port || !port.cfg.giaddr || !sameAddress(port.cfg.giaddr, m.giaddr)) return drop('no-port');
+  if (!port || !port.cfg.giaddr || !bytesEqual(port.cfg.giaddr, m.giaddr)) return drop('no-port');
   if (!port.cfg.relay_v4 || port.cfg.mode !== 'relay') return drop('port-disabled');
   // RFC 3046 §2.2: the relay removes option 82 before relaying to the client.
   const message = stripRelayAgentInformation(m, { keepSize: true });
   return pass({ port, message, ...addressing(message) });
 }
 
-const sameAddress = (a: Uint8Array, b: Uint8Array): boolean => a.length === b.length && a.every((x, i) => x === b[i]);
 
 /**
  * RFC 2131 §4.1 ("If the 'giaddr' field is zero…" read from the relay's side, as

@@ -1,6 +1,7 @@
 import {
   errResult, okResult, unwrapRelays, type DecodeResult, type Dhcp4Message, type Dhcp6Message, type Dhcp6RelayMessage,
 } from '../wire';
+import { bytesEqual } from '../wire/address';
 import { echoedCircuitId } from './dhcp4';
 import type { PortMap, SubscriberPort } from './ports';
 
@@ -16,7 +17,6 @@ import type { PortMap, SubscriberPort } from './ports';
  * subscriber packet sockets fill in passive mode too.
  */
 const passive = (p: SubscriberPort) => p.cfg.mode === 'passive';
-const same = (a: Uint8Array, b: Uint8Array) => a.length === b.length && a.every((x, i) => x === b[i]);
 const text = (b: Uint8Array) => String.fromCharCode(...b);
 
 export function passivePort4(ports: PortMap, m: Dhcp4Message): SubscriberPort | null {
@@ -24,9 +24,9 @@ export function passivePort4(ports: PortMap, m: Dhcp4Message): SubscriberPort | 
   const candidates = [...ports.subscribers.values()].filter((p) => passive(p) && p.cfg.relay_v4);
   const circuit = echoedCircuitId(m);
   if (circuit) {
-    return candidates.find((p) => same(p.circuitId, circuit) || p.cfg.device === text(circuit)) ?? null;
+    return candidates.find((p) => bytesEqual(p.circuitId, circuit) || p.cfg.device === text(circuit)) ?? null;
   }
-  const byGiaddr = candidates.filter((p) => p.cfg.giaddr && same(p.cfg.giaddr, m.giaddr));
+  const byGiaddr = candidates.filter((p) => p.cfg.giaddr && bytesEqual(p.cfg.giaddr, m.giaddr));
   return byGiaddr.length === 1 ? byGiaddr[0]! : null;
 }
 
@@ -43,7 +43,7 @@ export function passivePort6(ports: PortMap, m: Dhcp6Message, seenOn: (port: str
   const relay = relays[0];
   if (!relay || (!inner && !error)) return null;
   const candidates = [...ports.subscribers.values()].filter((p) => passive(p) && p.cfg.relay_v6);
-  const byLink = candidates.filter((p) => p.cfg.link_address && same(p.cfg.link_address, relay.linkAddress));
+  const byLink = candidates.filter((p) => p.cfg.link_address && bytesEqual(p.cfg.link_address, relay.linkAddress));
   const pool = byLink.length > 0 ? byLink : candidates;
   const seen = pool.filter((p) => seenOn(p.cfg.name, relay.peerAddress));
   const port = pool.length === 1 ? pool[0] : seen.length === 1 ? seen[0] : undefined;

@@ -1,6 +1,6 @@
 import type { Config } from '../config/config';
 import type { SubscriberConfig, UpstreamConfig } from '../config/schema';
-import { parseIPv6 } from '../config/types';
+import { parseIPv6 } from '../wire/address';
 import { utf8Bytes } from '../wire';
 
 /**

@@ -8,7 +8,7 @@
  */
 import { performance } from 'node:perf_hooks';
 import { loadConfig } from '../../src/config/config';
-import { parseIPv4, parseIPv6 } from '../../src/config/types';
+import { parseIPv4, parseIPv6 } from '../../src/wire/address';
 import type { Event } from '../../src/events';
 import type { Agent } from '../../src/agent';
 import { createCore } from '../../src/core';

@@ -5,7 +5,7 @@
  */
 import { performance } from 'node:perf_hooks';
 import { createRtNetlink } from 'netlink';
-import { parseIPv6 } from '../../platform/netlink/ip';
+import { parseIPv6 } from '../../src/wire/address';
 import { pdPrefix } from './netlink-routes-shared';
 
 const N = Number(process.env.GN_BENCH_ROUTES ?? 100_000);

@@ -15,6 +15,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { AF, Rtnl, type Route } from '../../platform/netlink/index';
+import { formatIPv6, parseIPv6 } from '../../src/wire/address';
 import { pdPrefix } from './netlink-routes-shared';
 
 const N = Number(process.env.GN_BENCH_ROUTES ?? 100_000);
@@ -51,7 +52,8 @@ async function inner(): Promise<void> {
   const v0 = links.ok ? links.value.items.find((l) => l.ifname === 'v0') : undefined;
   if (v0 === undefined) throw new Error('no v0');
   const routes: Route[] = [];
-  for (let i = 0; i < N; i++) routes.push({ dst: pdPrefix(i), dstLen: 56, gateway: 'fe80::1', oif: v0.index, protocol: PROTO });
+  const gateway = parseIPv6('fe80::1')!;
+  for (let i = 0; i < N; i++) routes.push({ dst: parseIPv6(pdPrefix(i))!, dstLen: 56, gateway, oif: v0.index, protocol: PROTO });
   const results: Record<string, number[]> = { ours: [], ipBatch: [] };
   console.log(`${N} IPv6 /56 routes via fe80::1 dev v0, kernel ${os.release()}, ${os.cpus().length} CPUs`);
 
@@ -71,7 +73,7 @@ async function inner(): Promise<void> {
     console.log(`round ${round} ours:     dump ${dumpMs.toFixed(0)} ms (${dumped.ok ? dumped.value.items.length : 'error'} routes), delete ${delMs.toFixed(0)} ms (${rate(N, delMs)}, ${deleted.done} deleted)`);
 
     const file = path.join(os.tmpdir(), `gn-bench-${process.pid}.batch`);
-    writeFileSync(file, routes.map((r) => `route add ${r.dst}/56 via fe80::1 dev v0 proto ${PROTO}\n`).join(''));
+    writeFileSync(file, routes.map((r) => `route add ${formatIPv6(r.dst)}/56 via fe80::1 dev v0 proto ${PROTO}\n`).join(''));
     t = performance.now();
     const ip = spawnSync('ip', ['-6', '-batch', file], { encoding: 'utf8' });
     const ipMs = performance.now() - t;

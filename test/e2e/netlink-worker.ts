@@ -4,11 +4,16 @@
  * with what it saw; test/e2e/netlink.test.ts checks it against ip(8).
  */
 import { AF, RTNLGRP, Rtnl, RtnlMonitor, RTM, decodeRoute, isOsError, type Route } from '../../platform/netlink/index';
+import { formatIP, formatMac, parseIP, parseMac } from '../../src/wire/address';
 
 export const PROTO = 191;
 
+const ip = (t: string): Uint8Array => parseIP(t)!;
+const mac = (t: string): Uint8Array => parseMac(t)!;
+const text = (a: Uint8Array | undefined): string | undefined => (a === undefined ? undefined : formatIP(a) ?? undefined);
+
 function v6Route(i: number, oif: number): Route {
-  return { dst: `2001:db8:${((i >> 8) & 0xffff).toString(16)}:${((i & 0xff) << 8).toString(16)}::`, dstLen: 56, gateway: 'fe80::1', oif, protocol: PROTO };
+  return { dst: ip(`2001:db8:${((i >> 8) & 0xffff).toString(16)}:${((i & 0xff) << 8).toString(16)}::`), dstLen: 56, gateway: ip('fe80::1'), oif, protocol: PROTO };
 }
 
 async function open(): Promise<{ c: Rtnl; oif: number }> {
@@ -31,20 +36,20 @@ async function install(): Promise<unknown> {
   const mon = RtnlMonitor.open([RTNLGRP.IPV6_ROUTE], {
     onMessage: (m) => {
       const r = decodeRoute(m);
-      if (r.ok && r.value.protocol === PROTO) notes.push(`${m.type === RTM.NEWROUTE ? 'new' : 'del'} ${r.value.dst}/${r.value.dstLen}`);
+      if (r.ok && r.value.protocol === PROTO) notes.push(`${m.type === RTM.NEWROUTE ? 'new' : 'del'} ${text(r.value.dst)}/${r.value.dstLen}`);
     },
     onOverrun: () => notes.push('overrun'),
   });
   if (isOsError(mon)) throw new Error(`monitor: ${mon.code}`);
   const routes = [...Array.from({ length: 300 }, (_, i) => v6Route(i, oif)),
-    { dst: '10.20.0.0', dstLen: 16, gateway: '192.0.2.1', oif, protocol: PROTO, table: 1000 },
-    { dst: 'fd00:1::', dstLen: 64, oif, protocol: PROTO, priority: 7 }];
+    { dst: ip('10.20.0.0'), dstLen: 16, gateway: ip('192.0.2.1'), oif, protocol: PROTO, table: 1000 },
+    { dst: ip('fd00:1::'), dstLen: 64, oif, protocol: PROTO, priority: 7 }];
   const added = await c.addRoutes(routes);
   const again = await c.addRoutes(routes.slice(0, 2));
-  const badDev = await c.addRoutes([{ dst: '2001:db8:ffff::', dstLen: 48, oif: 9999, protocol: PROTO }]);
+  const badDev = await c.addRoutes([{ dst: ip('2001:db8:ffff::'), dstLen: 48, oif: 9999, protocol: PROTO }]);
   const neighs = await c.addNeighbours([
-    { dst: '2001:db8::10', ifindex: oif, lladdr: '02:00:00:00:00:10' },
-    { dst: '192.0.2.20', ifindex: oif, lladdr: '02:00:00:00:00:20' },
+    { dst: ip('2001:db8::10'), ifindex: oif, lladdr: mac('02:00:00:00:00:10') },
+    { dst: ip('192.0.2.20'), ifindex: oif, lladdr: mac('02:00:00:00:00:20') },
   ]);
   const v6 = await c.dumpRoutes({ family: AF.INET6, protocol: PROTO });
   const t1000 = await c.dumpRoutes({ family: AF.INET, table: 1000 });
@@ -57,9 +62,9 @@ async function install(): Promise<unknown> {
     again: summary(again),
     badDev: summary(badDev),
     neighs: summary(neighs),
-    v6: v6.ok ? v6.value.items.map((r) => `${r.dst}/${r.dstLen} ${r.gateway ?? '-'} ${r.priority ?? '-'}`) : v6.error,
-    t1000: t1000.ok ? t1000.value.items.map((r) => `${r.dst}/${r.dstLen} ${r.gateway} t${r.tableId}`) : t1000.error,
-    neigh: nd.ok ? nd.value.items.filter((n) => n.state === 0x80).map((n) => `${n.dst} ${n.lladdr}`) : nd.error,
+    v6: v6.ok ? v6.value.items.map((r) => `${text(r.dst)}/${r.dstLen} ${text(r.gateway) ?? '-'} ${r.priority ?? '-'}`) : v6.error,
+    t1000: t1000.ok ? t1000.value.items.map((r) => `${text(r.dst)}/${r.dstLen} ${text(r.gateway)} t${r.tableId}`) : t1000.error,
+    neigh: nd.ok ? nd.value.items.filter((n) => n.state === 0x80).map((n) => `${text(n.dst)} ${n.lladdr === undefined ? undefined : formatMac(n.lladdr)}`) : nd.error,
     notes: notes.length,
     firstNote: notes[0],
     stats: c.stats,
@@ -71,10 +76,10 @@ async function remove(): Promise<unknown> {
   const v6 = await c.dumpRoutes({ protocol: PROTO });
   if (!v6.ok) throw new Error('dump');
   const del = await c.deleteRoutes(v6.value.items.map((r) => ({
-    dst: r.dst ?? '::', dstLen: r.dstLen, protocol: PROTO, table: r.tableId ?? r.table,
+    dst: r.dst ?? new Uint8Array(16), dstLen: r.dstLen, protocol: PROTO, table: r.tableId ?? r.table,
   })));
-  const neigh = await c.deleteNeighbours([{ dst: '2001:db8::10', ifindex: oif }, { dst: '192.0.2.20', ifindex: oif }]);
-  const missing = await c.deleteNeighbours([{ dst: '2001:db8::10', ifindex: oif }]);
+  const neigh = await c.deleteNeighbours([{ dst: ip('2001:db8::10'), ifindex: oif }, { dst: ip('192.0.2.20'), ifindex: oif }]);
+  const missing = await c.deleteNeighbours([{ dst: ip('2001:db8::10'), ifindex: oif }]);
   const left = await c.dumpRoutes({ protocol: PROTO });
   c.close();
   return { del: summary(del), neigh: summary(neigh), missing: summary(missing), left: left.ok ? left.value.items.length : left.error };
@@ -101,7 +106,7 @@ async function overflow(): Promise<unknown> {
   const redump = await c.dumpRoutes({ family: AF.INET6, protocol: PROTO });
   // the monitor still works after the overrun
   const before = notes;
-  await c.addRoutes([{ dst: 'fd00:99::', dstLen: 64, oif, protocol: PROTO }]);
+  await c.addRoutes([{ dst: ip('fd00:99::'), dstLen: 64, oif, protocol: PROTO }]);
   await new Promise((r) => setTimeout(r, 300));
   mon.close();
   c.close();

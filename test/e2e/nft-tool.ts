@@ -12,7 +12,7 @@
  */
 import * as fs from 'node:fs';
 import * as readline from 'node:readline';
-import { formatIPv4, formatIPv6, parseIPv4, parseIPv6 } from '../../src/config/types';
+import { formatMac, formatPrefix, parseIPv4, parseIPv6, parseMac } from '../../src/wire/address';
 import type { VerifyEntry } from '../../src/kernel/entries';
 import { NLM_F } from '../../platform/netlink/constants';
 import { errnoName } from '../../platform/netlink/socket';
@@ -47,25 +47,19 @@ export function deviceOf(ifindex: number): string | undefined {
   }
 }
 
-function parseMac(s: string): Uint8Array | null {
-  const parts = s.split(':');
-  if (parts.length !== 6 || !parts.every((p) => /^[0-9a-fA-F]{1,2}$/.test(p))) return null;
-  return Uint8Array.from(parts.map((p) => parseInt(p, 16)));
-}
-
 function toEntry(j: EntryJson): VerifyEntry {
   const [addr = '', len = ''] = j.prefix.split('/');
   const family = addr.includes(':') ? 6 : 4;
   const prefix = family === 4 ? parseIPv4(addr) : parseIPv6(addr);
   const mac = parseMac(j.mac);
-  if (prefix === null || mac === null) throw new Error(`bad entry ${JSON.stringify(j)}`);
+  if (prefix === null || mac === null || mac.length !== 6) throw new Error(`bad entry ${JSON.stringify(j)}`);
   return { family, device: j.device, mac, prefix, prefixLength: len === '' ? prefix.length * 8 : Number(len) };
 }
 
 const fromEntry = (e: VerifyEntry): EntryJson => ({
   device: e.device,
-  mac: Array.from(e.mac, (b) => b.toString(16).padStart(2, '0')).join(':'),
-  prefix: `${e.family === 4 ? formatIPv4(e.prefix) : formatIPv6(e.prefix)}/${e.prefixLength}`,
+  mac: formatMac(e.mac),
+  prefix: formatPrefix({ family: e.family, address: e.prefix, length: e.prefixLength }),
 });
 
 const applyJson = (r: ApplyResult): unknown => ({

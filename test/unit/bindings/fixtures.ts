@@ -1,5 +1,5 @@
 import type { BindingFields } from '../../../src/bindings/binding';
-import { parseIPv4, parseIPv6 } from '../../../src/config/types';
+import { parseIPv4, parseIPv6 } from '../../../src/wire/address';
 import { type Instant, instant } from '../../../src/time';
 
 export const v4 = (text: string): Uint8Array => parseIPv4(text)!;

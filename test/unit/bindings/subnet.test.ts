@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { inSubnets } from '../../../src/bindings/subnet';
-import { parseIPv4, parseIPv6, prefix, type Prefix } from '../../../src/config/types';
+import { prefix } from '../../../src/config/types';
+import { parseIPv4, parseIPv6, type Prefix } from '../../../src/wire/address';
 
 const p4 = (s: string): Prefix => { const r = prefix(4).parse(s); if (!r.ok) throw new Error(r.error); return r.value; };
 const p6 = (s: string): Prefix => { const r = prefix(6).parse(s); if (!r.ok) throw new Error(r.error); return r.value; };

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { type Binding, type BindingFields, formatMac, keyOf } from '../../../src/bindings/binding';
+import { type Binding, type BindingFields, keyOf } from '../../../src/bindings/binding';
+import { formatMac } from '../../../src/wire/address';
 import { BindingTable } from '../../../src/bindings/table';
 import { instant } from '../../../src/time';
 import { lease4, lease6, prng } from './fixtures';

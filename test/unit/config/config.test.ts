@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { formatProblem, formatWarning, loadConfig } from '../../../src/config/config';
 import { planned, plannedOf, SECTION_KINDS } from '../../../src/config/schema';
-import { formatIPv4, formatPrefix } from '../../../src/config/types';
+import { formatIPv4, formatPrefix } from '../../../src/wire/address';
 
 const base = `
 config global 'main'

@@ -1,35 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { bool, formatIPv6, hexBytes, parseIPv4, parseIPv6, prefix, uint } from '../../../src/config/types';
+import { bool, hexBytes, prefix, uint } from '../../../src/config/types';
 
 describe('value types', () => {
-  it('IPv4 addresses', () => {
-    expect(parseIPv4('192.0.2.1')).toEqual(new Uint8Array([192, 0, 2, 1]));
-    for (const bad of ['192.0.2', '192.0.2.256', '01.2.3.4', '1.2.3.4.5', ' 1.2.3.4', '1.2.3.4/32', ''])
-      expect(parseIPv4(bad)).toBeNull();
-  });
-
-  it('IPv6 addresses round-trip to RFC 5952 text', () => {
-    const cases: [string, string][] = [
-      ['2001:db8::1', '2001:db8::1'],
-      ['2001:DB8:0:0:0:0:0:1', '2001:db8::1'],
-      ['::', '::'],
-      ['::1', '::1'],
-      ['fe80::', 'fe80::'],
-      ['2001:db8:0:1:0:0:0:1', '2001:db8:0:1::1'],
-      ['2001:db8::1:0:0:1', '2001:db8::1:0:0:1'],
-      ['::ffff:192.0.2.1', '::ffff:c000:201'],
-      ['1:2:3:4:5:6:7:8', '1:2:3:4:5:6:7:8'],
-      ['1:2:3:4:5:6:192.0.2.1', '1:2:3:4:5:6:c000:201'],
-    ];
-    for (const [text, canonical] of cases) {
-      const a = parseIPv6(text);
-      expect(a, text).not.toBeNull();
-      expect(formatIPv6(a!)).toBe(canonical);
-    }
-    for (const bad of ['1::2::3', '1:2:3:4:5:6:7:8:9', '12345::', 'g::', ':1', '1:2:3:4:5:6:7', '::1.2.3', '1:2:3:4:5:6:7:1.2.3.4'])
-      expect(parseIPv6(bad), bad).toBeNull();
-  });
-
   it('prefixes reject host bits and bad lengths', () => {
     expect(prefix(6).parse('2001:db8::/32').ok).toBe(true);
     expect(prefix(6).parse('2001:db8::1/64')).toEqual({ ok: false, error: '"2001:db8::1/64" has host bits set' });

@@ -6,7 +6,10 @@ import {
   toNeighMessage, toRouteDeleteMessage, toRouteMessage, view,
   type Attributed, type MessageSpec, type NlMessage,
 } from '../../../platform/netlink/index';
+import { formatIP, formatMac, parseIP, parseMac } from '../../../src/wire/address';
 
+const ip = (t: string): Uint8Array => parseIP(t)!;
+const mac = (t: string): Uint8Array => parseMac(t)!;
 const hex = (s: string): Uint8Array => Uint8Array.from(Buffer.from(s.replace(/\s+/g, ''), 'hex'));
 const one = (bytes: Uint8Array): NlMessage => {
   const { messages, error } = splitMessages(bytes);
@@ -51,9 +54,10 @@ describe('golden vectors from the kernel', () => {
     if (!r.ok) return;
     expect(r.value).toMatchObject({
       family: AF.INET6, dstLen: 48, table: 254, tableId: 254, protocol: 99, scope: RT_SCOPE.UNIVERSE,
-      type: RTN.UNICAST, dst: '2001:db8:1::', gateway: 'fe80::1', oif: 3, priority: 1024, pref: 0,
+      type: RTN.UNICAST, dst: ip('2001:db8:1::'), gateway: ip('fe80::1'), oif: 3, priority: 1024, pref: 0,
     });
     expect(r.value.unknownAttrs).toEqual([]);
+    expect([formatIP(r.value.dst!), formatIP(r.value.gateway!)]).toEqual(['2001:db8:1::', 'fe80::1']);
   });
 
   it('re-encodes the route notification byte for byte', () => {
@@ -71,8 +75,9 @@ describe('golden vectors from the kernel', () => {
   it('decodes an RTM_NEWNEIGH notification as ip-neigh shows it', () => {
     const n = decodeNeigh(one(NEIGH_NOTIFICATION));
     expect(n.ok && n.value).toMatchObject({
-      family: AF.INET, ifindex: 3, state: NUD.PERMANENT, dst: '192.0.2.7', lladdr: '02:00:00:00:00:07',
+      family: AF.INET, ifindex: 3, state: NUD.PERMANENT, dst: ip('192.0.2.7'), lladdr: mac('02:00:00:00:00:07'),
     });
+    expect(n.ok && [formatIP(n.value.dst!), formatMac(n.value.lladdr!)]).toEqual(['192.0.2.7', '02:00:00:00:00:07']);
   });
 });
 
@@ -102,36 +107,36 @@ function codecKit<T extends Attributed>(name: string, spec: MessageSpec<T>, samp
 }
 
 codecKit('rtmsg', rtmsg, [
-  toRouteMessage({ dst: '2001:db8:12:3400::', dstLen: 56, gateway: 'fe80::1', oif: 7, protocol: 188 }),
-  toRouteMessage({ dst: '10.1.2.0', dstLen: 24, gateway: '192.0.2.1', table: 1000, protocol: RTPROT.STATIC }),
-  toRouteDeleteMessage({ dst: 'fd00::', dstLen: 8 }),
+  toRouteMessage({ dst: ip('2001:db8:12:3400::'), dstLen: 56, gateway: ip('fe80::1'), oif: 7, protocol: 188 }),
+  toRouteMessage({ dst: ip('10.1.2.0'), dstLen: 24, gateway: ip('192.0.2.1'), table: 1000, protocol: RTPROT.STATIC }),
+  toRouteDeleteMessage({ dst: ip('fd00::'), dstLen: 8 }),
   { ...rtmsg.blank(), family: AF.INET6, unknownAttrs: [{ type: 99, data: Uint8Array.from([1, 2, 3]) }, { type: 0x8000 | 98, data: new Uint8Array(0) }] },
 ]);
 codecKit('ndmsg', ndmsg, [
-  toNeighMessage({ dst: '2001:db8::5', ifindex: 4, lladdr: '02:00:00:00:00:05' }),
-  toNeighMessage({ dst: '192.0.2.9', ifindex: 2, lladdr: '02:00:00:00:00:09', protocol: 188 }),
+  toNeighMessage({ dst: ip('2001:db8::5'), ifindex: 4, lladdr: mac('02:00:00:00:00:05') }),
+  toNeighMessage({ dst: ip('192.0.2.9'), ifindex: 2, lladdr: mac('02:00:00:00:00:09'), protocol: 188 }),
   { ...ndmsg.blank(), family: AF.INET, ifindex: -1, state: 0xffff, flags: 255, type: 255 },
 ]);
 codecKit('ifinfomsg', ifinfomsg, [
-  { ...ifinfomsg.blank(), index: 3, flags: 0x11043, ifname: 'v0', mtu: 1500, address: '02:00:00:00:00:01', linkinfo: Uint8Array.from([8, 0, 1, 0, 1, 2, 3, 4]) },
+  { ...ifinfomsg.blank(), index: 3, flags: 0x11043, ifname: 'v0', mtu: 1500, address: mac('02:00:00:00:00:01'), linkinfo: Uint8Array.from([8, 0, 1, 0, 1, 2, 3, 4]) },
   { ...ifinfomsg.blank(), ifname: '' },
 ]);
 codecKit('ifaddrmsg', ifaddrmsg, [
-  { ...ifaddrmsg.blank(), family: AF.INET6, prefixLen: 64, index: 3, address: '2001:db8::1', flagsExt: 0x80 },
-  { ...ifaddrmsg.blank(), family: AF.INET, prefixLen: 24, index: 3, address: '192.0.2.2', local: '192.0.2.2', label: 'v0' },
+  { ...ifaddrmsg.blank(), family: AF.INET6, prefixLen: 64, index: 3, address: ip('2001:db8::1'), flagsExt: 0x80 },
+  { ...ifaddrmsg.blank(), family: AF.INET, prefixLen: 24, index: 3, address: ip('192.0.2.2'), local: ip('192.0.2.2'), label: 'v0' },
 ]);
 
 describe('encoding refuses what it cannot carry, without throwing', () => {
   it.each([
-    ['bad address', { dst: '2001:db8::zz', dstLen: 56 }],
-    ['bad gateway', { dst: '2001:db8::', dstLen: 56, gateway: 'fe80::1::2' }],
-    ['ipv4 octal-looking', { dst: '010.0.0.0', dstLen: 8 }],
+    ['bad address', { dst: new Uint8Array(5), dstLen: 56 }],
+    ['bad gateway', { dst: ip('2001:db8::'), dstLen: 56, gateway: new Uint8Array(3) }],
+    ['no address at all', { dst: new Uint8Array(0), dstLen: 8 }],
   ])('%s', (_n, r) => {
     const e = encodeBody(rtmsg, toRouteMessage(r));
     expect(isEncodeError(e)).toBe(true);
   });
   it('a non-integer u32', () => {
-    const e = encodeBody(rtmsg, { ...toRouteMessage({ dst: '10.0.0.0', dstLen: 8 }), oif: 1.5 });
+    const e = encodeBody(rtmsg, { ...toRouteMessage({ dst: ip('10.0.0.0'), dstLen: 8 }), oif: 1.5 });
     expect(isEncodeError(e) && e.field).toBe('oif');
   });
   it('a string with NUL', () => {
@@ -175,7 +180,7 @@ describe('framing, NLMSG_ERROR and NLMSG_DONE', () => {
   });
 
   it('names field and offset of a bad attribute', () => {
-    const body = encodeBody(rtmsg, toRouteMessage({ dst: '10.0.0.0', dstLen: 8, oif: 2 }));
+    const body = encodeBody(rtmsg, toRouteMessage({ dst: ip('10.0.0.0'), dstLen: 8, oif: 2 }));
     if (isEncodeError(body)) throw new Error('enc');
     const b = Uint8Array.from(body);
     const v = view(b);

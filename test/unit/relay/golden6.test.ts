@@ -8,7 +8,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import type { Action } from '../../../src/actions';
-import { parseIPv6 } from '../../../src/config/types';
+import { parseIPv6 } from '../../../src/wire/address';
 import { ipv6Udp } from '../../../src/wire';
 import { goldenBytes, loadGolden, type GoldenPacket } from '../wire/golden';
 import { hex } from '../wire/kit';

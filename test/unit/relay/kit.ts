@@ -5,7 +5,7 @@
 import { expect } from 'vitest';
 import type { Action } from '../../../src/actions';
 import { loadConfig, formatProblem, type Config } from '../../../src/config/config';
-import { parseIPv4, parseIPv6 } from '../../../src/config/types';
+import { parseIPv4, parseIPv6 } from '../../../src/wire/address';
 import type { KernelDelta } from '../../../src/kernel/entries';
 import type { Agent } from '../../../src/agent';
 import type { Binding } from '../../../src/bindings/binding';

@@ -5,7 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import { goldenBytes, loadGolden, type GoldenPacket } from './golden';
 import { toHex } from './kit';
-import { formatIPv4, formatIPv6 } from '../../../src/config/types';
+import { formatIPv4, formatIPv6 } from '../../../src/wire/address';
 import { ipv4Udp, ipv6Udp } from '../../../src/wire/udp';
 import {
   clientHardwareAddress, dhcp4Message, getDhcp4Option, getRelayAgentInformation, insertRelayAgentInformation,
