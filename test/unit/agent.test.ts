@@ -1,0 +1,133 @@
+import { describe, expect, it } from 'vitest';
+import type { Action } from '../../src/actions';
+import { Agent } from '../../src/agent';
+import type { Event } from '../../src/events';
+import type { KernelState } from '../../src/kernel/entries';
+import type { Claim, CoreQuery, Module } from '../../src/module';
+import { dhcp4Message, dhcp6Message } from '../../src/wire';
+import {
+  BASE_CONFIG, Core, REPLY, SERVER6, T0, bootp, config, decode4, ipv4Packet, leaseOpt, packet4, portStatus,
+  relayRepl, started, typeOpt, udp4, udp6, utf8, v4, v6, client4, macOf, only, REQUEST, ACK, serverReply4,
+} from './relay/kit';
+
+/** A module that records what it was given and answers with a marker log line. */
+class Recorder implements Module {
+  readonly seen: Event[] = [];
+  constructor(
+    readonly name: string,
+    readonly claims: readonly Claim[],
+    readonly answers: readonly CoreQuery[] = [],
+    private readonly state: KernelState = {},
+  ) {}
+  handle(e: Event): Action[] {
+    this.seen.push(e);
+    return [{ kind: 'log', level: 'debug', subsystem: this.name, message: e.kind }];
+  }
+  poll(): Action[] { return []; }
+  nextDeadline() { return null; }
+  status() { return { seen: this.seen.length }; }
+  query(what: CoreQuery) { return `${this.name}:${what}`; }
+  desired() { return this.state; }
+}
+
+/** RFC 5007 §4.1.2: LEASEQUERY-REPLY (15), LEASEQUERY-DONE (16) and LEASEQUERY-DATA (17, RFC 5460). */
+const LEASEQUERY6 = [15, 16, 17];
+/** RFC 4388 §6.1: DHCPLEASEUNASSIGNED 11, DHCPLEASEUNKNOWN 12, DHCPLEASEACTIVE 13. */
+const LEASEQUERY4 = [11, 12, 13];
+
+describe('Agent: events routed by claim', () => {
+  it('a datagram goes to the module that claims its message type; the relay never sees (or counts) it', () => {
+    const core = started();
+    const lq = new Recorder('leasequery', [
+      { kind: 'udp', family: 6, passive: false, messageTypes: LEASEQUERY6 },
+      { kind: 'udp', family: 4, passive: false, messageTypes: LEASEQUERY4 },
+    ]);
+    core.agent.register(lq);
+    const lqReply6 = dhcp6Message.encode({ kind: 'client', msgType: 15, transactionId: 7, options: [] });
+    expect(core.handle(udp6(lqReply6, SERVER6), T0)).toEqual([{ kind: 'log', level: 'debug', subsystem: 'leasequery', message: 'udp' }]);
+    const active4 = dhcp4Message.encode(bootp({ op: 2, options: [typeOpt(13), leaseOpt(60)] }));
+    expect(core.handle(udp4(active4), T0)).toHaveLength(1);
+    expect(lq.seen.map((e) => e.kind)).toEqual(['udp', 'udp']);
+    expect((core.status()['unmatched'] as { dropped: object }).dropped).toEqual({});
+    // The relay still takes everything else of the stream: a RELAY-REPL for an unknown port is its drop.
+    const repl = relayRepl(utf8('nope'), v6('fe80::1'), { kind: 'client', msgType: REPLY, transactionId: 1, options: [] });
+    core.handle(udp6(repl, SERVER6), T0);
+    expect((core.status()['unmatched'] as { dropped: object }).dropped).toEqual({ 'no-port': 1 });
+    expect(lq.seen).toHaveLength(2);
+  });
+
+  it('a frame goes by IP protocol: a claimed protocol to its module, the rest of the family to the relay', () => {
+    const core = started();
+    const igmp = new Recorder('multicast', [{ kind: 'packet', family: 4, ipProtocol: [2] }]);
+    core.agent.register(igmp);
+    const frame = ipv4Packet(v4('198.51.100.9'), v4('224.0.0.22'), 0, 0, new Uint8Array(8));
+    frame[9] = 2; // IGMP (RFC 3376 §4); the bytes after the header are the module's to judge
+    core.handle({ kind: 'packet', port: 'lan1', family: 4, bytes: frame, mac: macOf(1) }, T0);
+    expect(igmp.seen).toHaveLength(1);
+    expect(portStatus(core, 'lan1').dropped).toEqual({});
+    const dhcp = core.handle(packet4('lan1', macOf(1), client4(REQUEST, macOf(1))), T0);
+    expect(only(dhcp, 'udp-send')).toHaveLength(2);
+    expect(igmp.seen).toHaveLength(1);
+  });
+
+  it('traffic nobody claims is counted by the agent, not as anyone\'s drop', () => {
+    const agent = new Agent(T0, [new Recorder('only-config', [{ kind: 'config' }])]);
+    expect(agent.handle(udp4(new Uint8Array(300)), T0)).toEqual([]);
+    expect(agent.handle({ kind: 'packet', port: 'x', family: 6, bytes: new Uint8Array(1), mac: macOf(1) }, T0)).toEqual([]);
+    expect(agent.status(T0)['unclaimed']).toEqual({ packet: 1, udp: 1 });
+  });
+
+  it('broadcast events reach every module that claims them, and only those', () => {
+    const a = new Recorder('a', [{ kind: 'config' }, { kind: 'link' }]);
+    const b = new Recorder('b', [{ kind: 'config' }]);
+    const agent = new Agent(T0, [a, b]);
+    agent.handle({ kind: 'config', config: config() }, T0);
+    agent.handle({ kind: 'link', port: 'lan1', up: true, mac: null, linkLocal: null }, T0);
+    agent.handle({ kind: 'identity', relayId: new Uint8Array(10) }, T0);
+    expect(a.seen.map((e) => e.kind)).toEqual(['config', 'link']);
+    expect(b.seen.map((e) => e.kind)).toEqual(['config']);
+    expect(agent.generation).toBe(1);
+  });
+
+  it('two equally specific claims on the same traffic, or two owners of a query, are refused', () => {
+    const agent = new Agent(T0, [new Recorder('a', [{ kind: 'udp', family: 6, passive: false, messageTypes: [15] }], ['bindings'])]);
+    expect(() => agent.register(new Recorder('b', [{ kind: 'udp', family: 6, passive: false, messageTypes: [16, 15] }])))
+      .toThrow(/claimed by a and b/);
+    expect(() => agent.register(new Recorder('c', [], ['bindings']))).toThrow(/query bindings claimed by a and c/);
+    expect(() => agent.register(new Recorder('a', []))).toThrow(/registered twice/);
+    // A claim for the rest of the stream does not collide with a specific one.
+    agent.register(new Recorder('d', [{ kind: 'udp', family: 6, passive: false }]));
+    expect(agent.query('bindings', T0)).toBe('a:bindings');
+  });
+
+  it('the desired kernel state is the union of every module\'s, and empty for a kind nobody desires', () => {
+    const route = { family: 4 as const, dst: v4('192.0.2.1'), dstLen: 32, device: 'eth1', gateway: null };
+    const route2 = { ...route, dst: v4('192.0.2.2') };
+    const agent = new Agent(T0, [
+      new Recorder('a', [], [], { routes: [route] }),
+      new Recorder('b', [], [], { routes: [route2] }),
+    ]);
+    const s = agent.desiredState();
+    expect([...s.routes!]).toEqual([route, route2]);
+    expect([...s.neighbours!]).toEqual([]);
+    expect([...s.verifies!]).toEqual([]);
+  });
+});
+
+describe('bindings owner: subnets', () => {
+  it('a lease outside the port\'s subnet4 is refused and counted; the client still gets the reply', () => {
+    const core = new Core();
+    core.handle({ kind: 'config', config: config(BASE_CONFIG) }, T0);
+    core.handle({ kind: 'link', port: 'lan1', up: true, mac: macOf(99), linkLocal: v6('fe80::1') }, T0);
+    const req = decode4(only(core.handle(packet4('lan1', macOf(1), client4(REQUEST, macOf(1))), T0), 'udp-send')[0]!.payload);
+    const wrong = core.handle(udp4(dhcp4Message.encode(serverReply4(req, ACK, v4('203.0.113.9'), [leaseOpt(600)]))), T0);
+    expect(only(wrong, 'kernel')).toEqual([]);
+    expect(only(wrong, 'link-send')).toHaveLength(1);
+    expect(only(wrong, 'log').map((l) => l.message)).toEqual(["refused: outside the port's subnets"]);
+    expect(core.bindings()).toEqual([]);
+    expect((core.owner.status()['table'] as { rejectedSubnet: number }).rejectedSubnet).toBe(1);
+    const right = core.handle(udp4(dhcp4Message.encode(serverReply4(req, ACK, v4('198.51.100.9'), [leaseOpt(600)]))), T0);
+    expect(only(right, 'kernel')).toHaveLength(1);
+    expect(core.bindings()).toHaveLength(1);
+  });
+});

@@ -1,0 +1,125 @@
+/**
+ * The runtime between the core and the drivers: action order (a reply waits for the
+ * kernel delta before it), reload verdicts per subsystem, queries routed to their owner.
+ * Real Runtime, real Agent, real control socket in a temporary directory; the drivers
+ * are stand-ins that record what they were asked to do.
+ */
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import type { Action } from '../../../src/actions';
+import { Agent } from '../../../src/agent';
+import type { Config } from '../../../src/config/config';
+import type { Event } from '../../../src/events';
+import { emptyDelta } from '../../../src/kernel/entries';
+import type { Claim, Module } from '../../../src/module';
+import type { Driver, DriverContext, ReloadVerdict } from '../../../platform/driver';
+import { controlRequest } from '../../../platform/control';
+import { Runtime } from '../../../platform/runtime';
+
+const config = (dir: string, extra = '') => `
+config global
+	option control_socket '${dir}/ctl.sock'
+	option state_dir '${dir}'
+	option log_level 'error'
+${extra}
+config upstream 'wan'
+	option device 'lo'
+`;
+
+/** On any datagram: a kernel delta, then the reply (as the relay answers a DHCPACK). */
+class Answerer implements Module {
+  readonly name = 'answerer';
+  readonly claims: readonly Claim[] = [{ kind: 'udp', family: 4, passive: false }];
+  readonly answers = ['bindings'] as const;
+  handle(): Action[] {
+    return [
+      { kind: 'kernel', delta: emptyDelta() },
+      { kind: 'link-send', port: 'p', family: 4, destinationMac: new Uint8Array(6), bytes: new Uint8Array(1) },
+    ];
+  }
+  poll(): Action[] { return []; }
+  nextDeadline() { return null; }
+  status() { return {}; }
+  query() { return ['row']; }
+}
+
+class Recording implements Driver {
+  ctx!: DriverContext;
+  constructor(
+    readonly name: string,
+    readonly actionKinds: readonly Action['kind'][],
+    readonly log: string[],
+    private readonly verdict: ReloadVerdict | void = undefined,
+  ) {}
+  release: () => void = () => {};
+  async start(_c: Config, ctx: DriverContext) { this.ctx = ctx; }
+  async reconfigure(): Promise<ReloadVerdict | void> { return this.verdict; }
+  execute(a: Action): Promise<void> | void {
+    this.log.push(`${this.name} ${a.kind} start`);
+    if (a.kind !== 'kernel') return;
+    return new Promise<void>((resolve) => {
+      this.release = () => { this.log.push(`${this.name} ${a.kind} done`); resolve(); };
+    });
+  }
+  async stop() {}
+}
+
+const dirs: string[] = [];
+const runtimes: Runtime[] = [];
+afterEach(async () => {
+  for (const r of runtimes.splice(0)) await r.stop('test');
+  for (const d of dirs.splice(0)) fs.rmSync(d, { recursive: true, force: true });
+});
+
+async function setup(verdict?: ReloadVerdict) {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'gleand-rt-'));
+  dirs.push(dir);
+  const file = path.join(dir, 'gleand.conf');
+  fs.writeFileSync(file, config(dir));
+  const log: string[] = [];
+  const kernel = new Recording('kernel', ['kernel'], log, verdict);
+  const link = new Recording('packet', ['link-send'], log);
+  const rt = new Runtime({ configPath: file, core: (now) => new Agent(now, [new Answerer()]), drivers: () => [kernel, link] });
+  expect(await rt.start()).toBe(true);
+  runtimes.push(rt);
+  return { dir, file, log, kernel, rt };
+}
+
+const udp: Event = { kind: 'udp', family: 4, source: new Uint8Array(4), sourcePort: 67, destinationPort: 67, payload: new Uint8Array(300), passive: false };
+
+describe('Runtime', () => {
+  it('holds the reply until the kernel delta before it is applied', async () => {
+    const { log, kernel, rt } = await setup();
+    rt.dispatch(udp);
+    await new Promise((r) => setTimeout(r, 20));
+    expect(log).toEqual(['kernel kernel start']);
+    kernel.release();
+    await new Promise((r) => setTimeout(r, 0));
+    expect(log).toEqual(['kernel kernel start', 'kernel kernel done', 'packet link-send start']);
+  });
+
+  it('reports a verdict per subsystem for a reload, and answers queries from their owner', async () => {
+    const { file, dir, rt } = await setup({ verdict: 'reinstalled', detail: 'routes: table 254 → table 100' });
+    fs.writeFileSync(file, config(dir, "\toption route_table '100'"));
+    await rt.reload();
+    const s = rt.status();
+    expect(s['reloads']).toBe(1);
+    expect(s['lastReload']).toEqual({
+      kernel: { verdict: 'reinstalled', detail: 'routes: table 254 → table 100' },
+      packet: { verdict: 'in-place' },
+    });
+    expect(s['configGeneration']).toBe(2);
+    expect(await controlRequest(path.join(dir, 'ctl.sock'), { cmd: 'bindings' })).toEqual(['row']);
+    await expect(controlRequest(path.join(dir, 'ctl.sock'), { cmd: 'nonsense' })).rejects.toThrow(/unknown command/);
+  });
+
+  it('a reload the file refuses changes nothing', async () => {
+    const { file, rt } = await setup();
+    fs.writeFileSync(file, 'config global\n\toption log_level loud\n');
+    await rt.reload();
+    expect(rt.status()['reloadsRefused']).toBe(1);
+    expect(rt.status()['configGeneration']).toBe(1);
+  });
+});
