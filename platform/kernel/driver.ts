@@ -1,8 +1,11 @@
 import type { Action } from '../../src/actions';
 import type { Config } from '../../src/config/config';
 import { formatAddress, formatMac } from '../../src/wire/address';
-import { batches, diff } from '../../src/kernel/diff';
-import { ENTRY_TYPES, deltaSize, type EntryKind, type KernelDelta, type KernelState } from '../../src/kernel/entries';
+import { ActualIndex, batches } from '../../src/kernel/diff';
+import { DeltaAccumulator } from '../../src/kernel/delta';
+import {
+  ENTRY_TYPES, deltaSize, emptyDelta, type EntryDelta, type EntryKind, type EntryType, type KernelDelta, type KernelEntries,
+} from '../../src/kernel/entries';
 import type { Driver, DriverContext, ReloadVerdict } from '../driver';
 import { linkInfo } from '../links';
 import { RtnlMonitor, Rtnl, isOsError } from '../netlink';
@@ -12,6 +15,14 @@ import { RouteApplier } from './routes';
 import { VerifyApplier } from './verifies';
 
 const BATCH = 1024;
+/** Keys one coalesced live batch may touch before the next deltas start another. */
+const MAX_LIVE_KEYS = 8192;
+/**
+ * Entries a reconcile diffs between two turns of the event loop: a reconcile of 200k
+ * entries must not keep the control socket or the packet path waiting.
+ */
+const SLICE = 4096;
+const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
 /**
  * Notifications come in bursts (`ip route flush`, a table deleted): collect them for
  * this long, then repair once. Short enough that a hand-deleted entry is back within a
@@ -40,9 +51,13 @@ export class KernelDriver implements Driver {
   private timer: NodeJS.Timeout | null = null;
   private repairTimer: NodeJS.Timeout | null = null;
   private readonly repairKinds = new Set<EntryKind>();
+  /** Live deltas waiting for the queue: folded into one batch until its job starts. */
+  private open: { readonly acc: DeltaAccumulator; done: Promise<void> } | null = null;
   private ifindex = new Map<string, number>();
   private readonly counters = {
     applied: 0, failed: 0, noDevice: 0, reconciles: 0, repairs: 0, monitorOverruns: 0,
+    /** Live deltas received, and the batches they were folded into. */
+    deltas: 0, liveBatches: 0,
     lastReconcile: { added: 0, removed: 0, replaced: 0 },
     errors: {} as Record<string, number>,
   };
@@ -160,18 +175,49 @@ export class KernelDriver implements Driver {
     return this.queue;
   }
 
-  /** Resolves once the delta is in the kernel: the runtime holds the actions after it until then. */
+  /**
+   * Live deltas are coalesced: every delta that arrives while the queue is busy (a batch
+   * in flight, a reconcile) joins one open batch, applied by the same batched netlink
+   * and nfnetlink path as a reconcile once the queue reaches it. An idle queue takes a
+   * delta at once, so coalescing adds no delay; under load the batches grow by
+   * themselves, up to MAX_LIVE_KEYS. Resolves once the delta is in the kernel: the
+   * runtime holds the actions after it (the client's reply) until then.
+   */
   execute(a: Action): Promise<void> | void {
     if (a.kind !== 'kernel') return;
-    return this.enqueue(() => this.apply(a.delta));
+    this.counters.deltas++;
+    let batch = this.open;
+    if (!batch || batch.acc.size >= MAX_LIVE_KEYS) {
+      const fresh = { acc: new DeltaAccumulator(), done: Promise.resolve() };
+      fresh.done = this.enqueue(async () => {
+        if (this.open === fresh) this.open = null; // later deltas start the next batch
+        this.counters.liveBatches++;
+        await this.apply(fresh.acc.build());
+      });
+      this.open = batch = fresh;
+    }
+    batch.acc.push(a.delta);
+    return batch.done;
   }
 
-  /** Dump, diff against the desired state, apply; `kinds` limits it to some entry kinds. */
+  /**
+   * Dump, diff against the desired state, apply; `kinds` limits it to some entry kinds.
+   * The diff is sliced (SLICE entries per turn of the event loop) and the apply awaits
+   * each batch, so a large reconcile never holds the loop for long.
+   */
   reconcile(why: string, kinds: readonly EntryKind[] = ENTRY_TYPES.map((t) => t.kind)): void {
     void this.enqueue(async () => {
       this.refreshIfindexes();
-      const actual = await this.dump(kinds);
-      const delta = diff(this.ctx.desiredState(), actual);
+      const ctx = this.applierContext(this.config);
+      const desired = this.ctx.desiredState();
+      const delta = emptyDelta() as { [K in EntryKind]: EntryDelta<KernelEntries[K]> };
+      for (const t of ENTRY_TYPES) {
+        if (!kinds.includes(t.kind)) continue;
+        const actual = await this.dumpKind(t.kind, ctx);
+        if (actual === null) continue; // not known: nothing is removed on a guess
+        (delta as Record<EntryKind, EntryDelta<unknown>>)[t.kind] =
+          await diffSliced(t as EntryType<EntryKind>, (desired[t.kind] ?? []) as Iterable<never>, actual as never[]);
+      }
       this.counters.lastReconcile = deltaSize(delta);
       this.counters.reconciles++;
       await this.apply(delta);
@@ -182,17 +228,22 @@ export class KernelDriver implements Driver {
     });
   }
 
-  /** What the kernel holds of gleand's; a kind whose dump failed is left out (diff skips it). */
-  private async dump(kinds: readonly EntryKind[]): Promise<KernelState> {
+  private async dumpKind(kind: EntryKind, ctx: ApplierContext): Promise<unknown[] | null> {
+    const a = this.appliers.find((x) => x.kind === kind)!;
+    const entries = await a.dump(ctx);
+    if (!entries) this.ctx.log('warn', 'kernel', 'dump failed; will retry at the next reconcile', { kind }, `dump:${kind}`);
+    return entries;
+  }
+
+  /** What the kernel holds of gleand's; a kind whose dump failed is left out. */
+  private async dump(kinds: readonly EntryKind[]): Promise<{ [K in EntryKind]?: KernelEntries[K][] }> {
     const out: Partial<Record<EntryKind, unknown[]>> = {};
     const ctx = this.applierContext(this.config);
-    for (const a of this.appliers) {
-      if (!kinds.includes(a.kind)) continue;
-      const entries = await a.dump(ctx);
-      if (entries) out[a.kind] = entries;
-      else this.ctx.log('warn', 'kernel', 'dump failed; will retry at the next reconcile', { kind: a.kind }, `dump:${a.kind}`);
+    for (const kind of kinds) {
+      const entries = await this.dumpKind(kind, ctx);
+      if (entries) out[kind] = entries;
     }
-    return out as KernelState;
+    return out as { [K in EntryKind]?: KernelEntries[K][] };
   }
 
   private async apply(delta: KernelDelta): Promise<void> {
@@ -242,3 +293,21 @@ export class KernelDriver implements Driver {
 }
 
 const addr = formatAddress;
+
+/** `diffEntries`, yielding to the event loop every SLICE entries of either side. */
+async function diffSliced<E>(type: { key(e: E): string; attrs(e: E): string }, desired: Iterable<E>, actual: readonly E[]): Promise<EntryDelta<E>> {
+  const index = new ActualIndex(type);
+  for (let i = 0; i < actual.length; i++) {
+    index.put(actual[i]!);
+    if ((i + 1) % SLICE === 0) await nextTurn();
+  }
+  const out: EntryDelta<E> = { add: [], remove: [], replace: [] };
+  let n = 0;
+  for (const e of desired) {
+    const op = index.match(e);
+    if (op) out[op].push(e);
+    if (++n % SLICE === 0) await nextTurn();
+  }
+  for (const e of index.leftovers()) out.remove.push(e);
+  return out;
+}

@@ -52,6 +52,11 @@ export class BindingStore {
     this.grow(Math.min(capacity, maxCapacity));
   }
 
+  /** Slots handed out so far (live or on the free list): every live slot is below it. */
+  get slots(): number {
+    return this.used;
+  }
+
   isLive(s: number): boolean {
     return (this.flags[s]! & F_LIVE) !== 0;
   }

@@ -181,15 +181,14 @@ export class BindingTable {
     return out;
   }
 
-  /** Every binding, materialised one at a time (no order promised). */
+  /**
+   * Every binding, materialised one at a time (no order promised). Walks the slots, not
+   * the lists, so the table may change between two steps (a reconcile iterates it over
+   * several turns of the event loop): a removed binding is skipped, one added behind the
+   * walk is missed, nothing is read from a freed slot.
+   */
   *entries(): IterableIterator<Binding> {
-    for (let id = 0; id < this.portHead.length; id++) {
-      for (let s = this.portHead[id]!; s >= 0; ) {
-        const next = this.store.portNext[s]!;
-        yield this.readSlot(s);
-        s = next;
-      }
-    }
+    for (let s = 0; s < this.store.slots; s++) if (this.store.isLive(s)) yield this.readSlot(s);
   }
 
   /** When the next binding expires; null when none has a finite lifetime. */

@@ -63,3 +63,85 @@ export class DeltaBuilder {
     return b as KindBuilder<KernelEntries[K]>;
   }
 }
+
+/**
+ * What one key went through while deltas accumulated: what the kernel had before the
+ * first of them (`null`: absent, `unknown`: present with attributes we did not see),
+ * and what it must have after the last.
+ */
+interface KeyHistory<E> {
+  before: E | null | 'unknown';
+  after: E | null;
+  /** The last entry seen for the key (a removal needs one). */
+  last: E;
+}
+
+class KindAccumulator<E> {
+  private readonly keys = new Map<string, KeyHistory<E>>();
+
+  constructor(private readonly type: { key(e: E): string; attrs(e: E): string }) {}
+
+  get size(): number {
+    return this.keys.size;
+  }
+
+  add(e: E, op: 'add' | 'remove' | 'replace'): void {
+    const k = this.type.key(e);
+    const h = this.keys.get(k);
+    const after = op === 'remove' ? null : e;
+    if (h) {
+      h.after = after;
+      h.last = e;
+      return;
+    }
+    this.keys.set(k, { before: op === 'add' ? null : op === 'remove' ? e : 'unknown', after, last: e });
+  }
+
+  build(): EntryDelta<E> {
+    const out = { add: [] as E[], remove: [] as E[], replace: [] as E[] };
+    for (const { before, after, last } of this.keys.values()) {
+      if (before === null) {
+        if (after !== null) out.add.push(after);
+      } else if (after === null) out.remove.push(before === 'unknown' ? last : before);
+      else if (before === 'unknown' || this.type.attrs(before) !== this.type.attrs(after)) out.replace.push(after);
+    }
+    return out;
+  }
+}
+
+/**
+ * Deltas that arrived one after another, folded into one with the same effect: a key
+ * added and removed again is nothing, removed and re-added unchanged is nothing, changed
+ * is a replace. This is how live gleaning reaches the kernel in batches: the deltas of
+ * many clients that arrived while the previous batch was being applied go in one batch.
+ */
+export class DeltaAccumulator {
+  private readonly kinds = new Map<EntryKind, KindAccumulator<unknown>>();
+
+  push(delta: KernelDelta): void {
+    eachKind((t) => {
+      const d = delta[t.kind];
+      if (!d.add.length && !d.remove.length && !d.replace.length) return;
+      let acc = this.kinds.get(t.kind) as KindAccumulator<KernelEntries[typeof t.kind]> | undefined;
+      if (!acc) {
+        acc = new KindAccumulator(t);
+        this.kinds.set(t.kind, acc as KindAccumulator<unknown>);
+      }
+      for (const e of d.remove) acc.add(e, 'remove');
+      for (const e of d.replace) acc.add(e, 'replace');
+      for (const e of d.add) acc.add(e, 'add');
+    });
+  }
+
+  /** Keys touched so far (the batch size bound). */
+  get size(): number {
+    let n = 0;
+    for (const k of this.kinds.values()) n += k.size;
+    return n;
+  }
+
+  build(): KernelDelta {
+    const parts = eachKind((t) => [t.kind, this.kinds.get(t.kind)?.build() ?? { add: [], remove: [], replace: [] }]);
+    return Object.fromEntries(parts) as unknown as KernelDelta;
+  }
+}

@@ -28,23 +28,48 @@ export function* reconcile<E>(
   desired: Iterable<E>,
   actual: Iterable<E>,
 ): Generator<{ op: BatchOp; entry: E }> {
-  // Value null marks a key already matched by a desired entry.
-  const have = new Map<string, E | null>();
-  for (const e of actual) {
-    const k = type.key(e);
-    if (have.has(k)) yield { op: 'remove', entry: e };
-    else have.set(k, e);
-  }
+  const index = new ActualIndex(type);
+  for (const e of actual) index.put(e);
   for (const e of desired) {
-    const k = type.key(e);
-    const a = have.get(k);
-    if (a === undefined) yield { op: 'add', entry: e };
-    else if (a !== null) {
-      if (type.attrs(a) !== type.attrs(e)) yield { op: 'replace', entry: e };
-      have.set(k, null);
-    }
+    const op = index.match(e);
+    if (op) yield { op, entry: e };
   }
-  for (const a of have.values()) if (a !== null) yield { op: 'remove', entry: a };
+  for (const e of index.leftovers()) yield { op: 'remove', entry: e };
+}
+
+/**
+ * The kernel's entries of one kind by key. Built, matched and drained one entry at a
+ * time, so a caller can spread a large reconcile over several turns of its event loop.
+ */
+export class ActualIndex<E> {
+  /** Value null marks a key already matched by a desired entry. */
+  private readonly have = new Map<string, E | null>();
+  /** Entries whose key was already taken: the kernel holds a duplicate, which goes. */
+  private readonly duplicates: E[] = [];
+
+  constructor(private readonly type: { key(e: E): string; attrs(e: E): string }) {}
+
+  put(e: E): void {
+    const k = this.type.key(e);
+    if (this.have.has(k)) this.duplicates.push(e);
+    else this.have.set(k, e);
+  }
+
+  /** What a desired entry needs: added, replaced, or nothing (`null`: in place already). */
+  match(e: E): 'add' | 'replace' | null {
+    const k = this.type.key(e);
+    const a = this.have.get(k);
+    if (a === undefined) return 'add';
+    if (a === null) return null;
+    this.have.set(k, null);
+    return this.type.attrs(a) !== this.type.attrs(e) ? 'replace' : null;
+  }
+
+  /** The kernel's entries no desired entry matched, and the duplicates: to remove. */
+  *leftovers(): Generator<E> {
+    yield* this.duplicates;
+    for (const a of this.have.values()) if (a !== null) yield a;
+  }
 }
 
 export function diffEntries<E>(type: { key(e: E): string; attrs(e: E): string }, desired: Iterable<E>, actual: Iterable<E>): EntryDelta<E> {
