@@ -13,14 +13,20 @@ export interface DriverContext {
 
 /**
  * What a reload did to a subsystem: applied `in-place`, torn down and set up again
- * (`reinstalled`: sockets reopened, kernel entries moved to a new table), or `failed`
- * (the subsystem kept what it could; `detail` says what). The runtime logs one verdict
- * per driver; `void` from `reconfigure` means in place.
+ * (`reinstalled`: sockets reopened, kernel entries moved to a new table), or `refused`
+ * (it could not apply all of the change; `detail` says what, and the subsystem goes on
+ * with what it could, retrying the rest where it can). The runtime logs one verdict per
+ * driver; `void` from `reconfigure` means in place.
  */
 export interface ReloadVerdict {
-  readonly verdict: 'in-place' | 'reinstalled' | 'failed';
+  readonly verdict: 'in-place' | 'reinstalled' | 'refused';
   readonly detail?: string;
 }
+
+/** Control-socket queries a driver answers from the kernel or its sockets. */
+export type DriverQuery = 'routes';
+export const DRIVER_QUERIES: readonly DriverQuery[] = ['routes'];
+export const isDriverQuery = (q: string): q is DriverQuery => (DRIVER_QUERIES as readonly string[]).includes(q);
 
 /**
  * A piece of the Linux I/O edge (raw sockets of the ports, netlink, ...). The runtime
@@ -38,8 +44,13 @@ export interface Driver {
    * after the kernel entries gleaned from it are installed).
    */
   execute(action: Action): Promise<void> | void;
+  /**
+   * Its actions complete later (execute returns a promise): the runtime hands them over
+   * at once and in order, and holds the actions after them until they settle.
+   */
+  readonly completesLater?: boolean;
   stop(): Promise<void>;
   status?(): Record<string, unknown>;
   /** Answer a control query it owns (e.g. `routes` from a kernel dump); `undefined`: not mine. */
-  query?(what: string): Promise<unknown> | undefined;
+  query?(what: DriverQuery): Promise<unknown> | undefined;
 }

@@ -1,6 +1,6 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
-import { parseIPv6 } from '../src/wire/address';
+import { parseIPv6, parseMac } from '../src/wire/address';
 
 /** What the platform needs to know of a network device to send and receive on it. */
 export interface LinkInfo {
@@ -24,10 +24,9 @@ export function linkInfo(device: string): LinkInfo | null {
   if (!/^[^/\0]{1,15}$/.test(device) || device === '.' || device === '..') return null;
   const ifindex = Number(readSys(device, 'ifindex'));
   if (!Number.isInteger(ifindex) || ifindex <= 0) return null;
-  const macText = readSys(device, 'address');
-  const mac = macText && /^([0-9a-f]{2}:){5}[0-9a-f]{2}$/.test(macText)
-    ? new Uint8Array(macText.split(':').map((h) => parseInt(h, 16)))
-    : null;
+  // An Ethernet port has a 6-octet address; anything else (a tunnel, none) is no MAC.
+  const parsed = parseMac(readSys(device, 'address') ?? '');
+  const mac = parsed && parsed.length === 6 ? parsed : null;
   const ll = (os.networkInterfaces()[device] ?? []).find((a) => a.family === 'IPv6' && a.address.startsWith('fe80:'));
   const operstate = readSys(device, 'operstate');
   return {

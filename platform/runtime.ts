@@ -7,7 +7,7 @@ import type { Instant } from '../src/time';
 import { monotonicNow } from './clock';
 import { readConfigFile } from './config-file';
 import { ControlServer } from './control';
-import type { Driver, DriverContext, ReloadVerdict } from './driver';
+import { isDriverQuery, type Driver, type DriverContext, type ReloadVerdict } from './driver';
 import { Logger } from './log';
 import { VERSION } from './version';
 
@@ -111,13 +111,15 @@ export class Runtime {
   }
 
   /**
-   * Carry out the core's actions in order. Log lines are written at once; an action
-   * whose driver completes later (a kernel delta) holds back every action after it in
-   * the batch until it has settled, so a client's reply leaves only once the neighbour
-   * and verify entries gleaned from it are in the kernel (its first packet passes).
+   * Carry out the core's actions in order. Log lines are written at once. Actions of a
+   * driver that completes later (kernel deltas) are handed over at once, in order — so
+   * deltas of successive events reach the kernel driver in the order the core made
+   * them — and every other action after them in the batch waits until they settle: a
+   * client's reply leaves only once the neighbour and verify entries gleaned from it
+   * are in the kernel (its first packet passes).
    */
   private execute(actions: Action[]): void {
-    let pending: Promise<void> | null = null;
+    const waits: Promise<void>[] = [];
     for (const a of actions) {
       if (a.kind === 'log') {
         this.log.log(a.level, a.subsystem, a.message, a.fields, a.key);
@@ -135,10 +137,15 @@ export class Runtime {
           this.internalError(`executing ${a.kind}`, e);
         }
       };
-      if (pending) pending = pending.then(run);
-      else pending = run() ?? null;
+      if (driver.completesLater) {
+        const p = run();
+        if (p) waits.push(p);
+      } else if (waits.length > 0) {
+        Promise.all(waits).then(run, (e: unknown) => this.internalError(`waiting before ${a.kind}`, e));
+      } else {
+        run();
+      }
     }
-    pending?.catch((e: unknown) => this.internalError('executing actions', e));
   }
 
   private internalError(where: string, e: unknown): void {
@@ -147,8 +154,15 @@ export class Runtime {
       undefined, `internal:${where}`);
   }
 
-  /** SIGHUP: an invalid file is refused and logged; the running config stays. */
-  async reload(): Promise<void> {
+  private reloading: Promise<void> = Promise.resolve();
+
+  /** SIGHUP: an invalid file is refused and logged; the running config stays. Reloads run one at a time. */
+  reload(): Promise<void> {
+    this.reloading = this.reloading.then(() => this.reloadNow());
+    return this.reloading;
+  }
+
+  private async reloadNow(): Promise<void> {
     if (this.stopping) return;
     const loaded = readConfigFile(this.opts.configPath);
     if (!loaded.ok) {
@@ -160,28 +174,28 @@ export class Runtime {
       return;
     }
     this.counters.reloads++;
-    this.config = loaded.config;
-    this.log.setLevel(this.config.global.log_level);
+    const config = (this.config = loaded.config);
+    this.log.setLevel(config.global.log_level);
     this.logWarnings(loaded.warnings);
     const verdicts: Record<string, ReloadVerdict> = {};
     for (const d of this.drivers) {
       try {
-        verdicts[d.name] = (await d.reconfigure(this.config)) ?? { verdict: 'in-place' };
+        verdicts[d.name] = (await d.reconfigure(config)) ?? { verdict: 'in-place' };
       } catch (e) {
         this.internalError(`reconfigure ${d.name}`, e);
-        verdicts[d.name] = { verdict: 'failed', detail: (e as Error).message };
+        verdicts[d.name] = { verdict: 'refused', detail: (e as Error).message };
       }
     }
-    this.dispatch({ kind: 'config', config: this.config });
+    this.dispatch({ kind: 'config', config });
     this.lastReload = verdicts;
-    const failed = Object.values(verdicts).some((v) => v.verdict === 'failed');
-    this.log.log(failed ? 'warn' : 'notice', 'config', failed ? 'reloaded with failures' : 'reloaded', {
+    const failed = Object.values(verdicts).some((v) => v.verdict === 'refused');
+    this.log.log(failed ? 'warn' : 'notice', 'config', failed ? 'reloaded, partly refused' : 'reloaded', {
       file: this.opts.configPath,
       generation: this.agent.generation,
       ...Object.fromEntries(Object.entries(verdicts).map(([name, v]) => [name, v.verdict])),
     });
     for (const [name, v] of Object.entries(verdicts)) {
-      if (v.detail) this.log.log(v.verdict === 'failed' ? 'error' : 'info', 'config', `${name}: ${v.verdict}`, { detail: v.detail });
+      if (v.detail) this.log.log(v.verdict === 'refused' ? 'error' : 'info', 'config', `${name}: ${v.verdict}`, { detail: v.detail });
     }
   }
 
@@ -194,9 +208,11 @@ export class Runtime {
     if (cmd === 'status') return this.status();
     if (cmd === 'ping') return 'pong';
     if (isCoreQuery(cmd)) return this.agent.query(cmd, monotonicNow());
-    for (const d of this.drivers) {
-      const r = d.query?.(cmd);
-      if (r !== undefined) return r;
+    if (isDriverQuery(cmd)) {
+      for (const d of this.drivers) {
+        const r = d.query?.(cmd);
+        if (r !== undefined) return r;
+      }
     }
     throw new Error(`unknown command '${cmd}'`);
   }

@@ -52,6 +52,10 @@ export interface Applier<K extends EntryKind> {
   concerns(m: NlMessage, ctx: ApplierContext): boolean;
   stop(): void;
   status?(): Record<string, unknown>;
+  /** The key of this kind's rows in `gleand routes --json` (stable for scripts). */
+  readonly queryKey: string;
+  /** One entry as a row of `gleand routes`: text, as ip(8) and nft(8) print it. */
+  row(e: KernelEntries[K]): Record<string, unknown>;
 }
 
 /** An applier of any kind (the union keeps each applier's entry type). */

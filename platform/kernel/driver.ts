@@ -1,18 +1,16 @@
 import type { Action } from '../../src/actions';
 import type { Config } from '../../src/config/config';
-import { formatAddress, formatMac } from '../../src/wire/address';
-import { ActualIndex, batches } from '../../src/kernel/diff';
 import { DeltaAccumulator } from '../../src/kernel/delta';
+import { ActualIndex, batches } from '../../src/kernel/diff';
 import {
-  ENTRY_TYPES, deltaSize, emptyDelta, type EntryDelta, type EntryKind, type EntryType, type KernelDelta, type KernelEntries,
+  ENTRY_TYPES, deltaSize, emptyDelta, entryType, type EntryDelta, type EntryKind, type KernelDelta, type KernelEntries,
 } from '../../src/kernel/entries';
-import type { Driver, DriverContext, ReloadVerdict } from '../driver';
+import type { Driver, DriverContext, DriverQuery, ReloadVerdict } from '../driver';
 import { linkInfo } from '../links';
 import { RtnlMonitor, Rtnl, isOsError } from '../netlink';
-import type { AnyApplier, ApplierContext } from './applier';
-import { NeighbourApplier } from './neighbours';
-import { RouteApplier } from './routes';
-import { VerifyApplier } from './verifies';
+import type { AnyApplier, Applier, ApplierContext } from './applier';
+import { createAppliers } from './appliers';
+import { withdrawByDump } from './outcome';
 
 const BATCH = 1024;
 /** Keys one coalesced live batch may touch before the next deltas start another. */
@@ -30,37 +28,56 @@ const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
  */
 const REPAIR_DELAY_MS = 100;
 
+/** Live deltas folded into one batch; `done` settles once the batch is in the kernel. */
+interface LiveBatch {
+  readonly acc: DeltaAccumulator;
+  readonly done: Promise<void>;
+  resolve(): void;
+  taken: boolean;
+}
+
 /**
  * Applies the core's kernel deltas through the appliers of the registered entry kinds,
  * and reconciles: at start, every `reconcile_interval`, and within a second of a
  * netlink notification that someone else changed gleand's entries, it dumps gleand's
  * own entries, diffs them with the desired state and applies the difference in batches.
- * Work is serialised in one queue and every add is a create-or-replace, so a delta that
- * races a reconcile is harmless: nothing is installed twice, and nothing gleand did not
- * install is touched.
+ *
+ * Work is serialised in one queue and every add is a create-or-replace, so nothing is
+ * installed twice and nothing gleand did not install is touched. Live deltas have
+ * priority: a reconcile applies the live batch waiting behind it at every slice, and
+ * then skips the keys that batch touched (the live change is the newer truth), so a
+ * client's reply never waits for a whole reconcile.
  */
 export class KernelDriver implements Driver {
   readonly name = 'kernel';
   readonly actionKinds = ['kernel'] as const;
+  readonly completesLater = true;
   private rtnl: Rtnl | null = null;
   private appliers: AnyApplier[] = [];
   private monitors: RtnlMonitor[] = [];
   private ctx!: DriverContext;
   private config!: Config;
+  private actx!: ApplierContext;
   private queue: Promise<void> = Promise.resolve();
+  private stopped = false;
   private timer: NodeJS.Timeout | null = null;
   private repairTimer: NodeJS.Timeout | null = null;
   private readonly repairKinds = new Set<EntryKind>();
-  /** Live deltas waiting for the queue: folded into one batch until its job starts. */
-  private open: { readonly acc: DeltaAccumulator; done: Promise<void> } | null = null;
+  /** Appliers whose start failed (e.g. nft(8) missing for a moment): retried at each reconcile. */
+  private readonly needsStart = new Set<EntryKind>();
+  private open: LiveBatch | null = null;
+  /** While a reconcile runs: the keys live batches changed under it, which it then leaves alone. */
+  private overridden: Map<EntryKind, Set<string>> | null = null;
   private ifindex = new Map<string, number>();
   private readonly counters = {
     applied: 0, failed: 0, noDevice: 0, reconciles: 0, repairs: 0, monitorOverruns: 0,
-    /** Live deltas received, and the batches they were folded into. */
-    deltas: 0, liveBatches: 0,
+    /** Live deltas received, the batches they were folded into, and those applied inside a reconcile. */
+    deltas: 0, liveBatches: 0, liveDuringReconcile: 0,
     lastReconcile: { added: 0, removed: 0, replaced: 0 },
     errors: {} as Record<string, number>,
   };
+
+  constructor(private readonly makeAppliers: (rtnl: Rtnl) => AnyApplier[] = createAppliers) {}
 
   async start(config: Config, ctx: DriverContext): Promise<void> {
     this.ctx = ctx;
@@ -68,45 +85,79 @@ export class KernelDriver implements Driver {
     const r = Rtnl.open();
     if (!r.ok) throw new Error(`netlink: ${JSON.stringify(r.error)}`);
     this.rtnl = r.value;
-    this.appliers = [new RouteApplier(r.value), new NeighbourApplier(r.value), new VerifyApplier()];
+    this.appliers = this.makeAppliers(r.value);
     const missing = ENTRY_TYPES.filter((t) => !this.appliers.some((a) => a.kind === t.kind));
     if (missing.length) throw new Error(`no applier for kernel entries ${missing.map((t) => t.kind).join(', ')}`);
     this.refreshIfindexes();
-    for (const a of this.appliers) await a.start(this.applierContext(config));
+    for (const a of this.appliers) await a.start(this.actx);
     this.openMonitors();
     this.arm();
     this.reconcile('start');
   }
 
   /**
-   * A new config. Entries whose tag changed (route table or protocol, nft table) are
-   * withdrawn under the old settings and re-installed under the new by the reconcile
-   * that follows; everything else is adjusted in place.
+   * A new config, in the queue. Entries whose tag changed (route table or protocol, nft
+   * table) are withdrawn under the old settings, and entries of ports that went away are
+   * removed (nothing would find them later); then the reconcile installs what is desired
+   * under the new settings. The verdict comes after that reconcile, so it says what
+   * happened: in place, reinstalled, or refused (with what failed; it is retried at the
+   * next reconcile).
    */
-  reconfigure(config: Config): Promise<ReloadVerdict> {
-    return new Promise((resolve) => this.enqueue(async () => {
-      const before = this.applierContext(this.config);
+  async reconfigure(config: Config): Promise<ReloadVerdict> {
+    let verdict: ReloadVerdict = { verdict: 'refused', detail: this.stopped ? 'stopping' : 'internal error (see the log)' };
+    await this.enqueue(async () => {
+      verdict = await this.reconfigureNow(config);
+    });
+    return verdict;
+  }
+
+  private async reconfigureNow(config: Config): Promise<ReloadVerdict> {
+    {
+      const before = this.actx;
       const moved = this.appliers.filter((a) => a.tag(this.config) !== a.tag(config));
-      const detail = moved.map((a) => `${a.kind}: ${a.tag(this.config)} → ${a.tag(config)}`).join('; ');
-      try {
-        for (const a of moved) await a.withdraw(before);
-        this.config = config;
-        this.refreshIfindexes();
-        const after = this.applierContext(config);
-        for (const a of this.appliers) {
-          if (moved.includes(a)) await a.start(after);
-          else await a.portsChanged?.(after);
+      const kept = new Set(config.subscribers.map((s) => s.device));
+      const goneDevices = new Set(this.config.subscribers.map((s) => s.device).filter((d) => !kept.has(d)));
+      const problems: string[] = [];
+      const attempt = async (what: string, f: () => Promise<unknown>) => {
+        try {
+          await f();
+        } catch (e) {
+          problems.push(`${what}: ${(e as Error).message}`);
         }
-      } catch (e) {
-        this.config = config;
-        resolve({ verdict: 'failed', detail: (e as Error).message });
-        return;
-      } finally {
-        this.arm();
-        this.reconcile('reload');
+      };
+      for (const a of moved) await attempt(`${a.kind}: withdraw`, () => a.withdraw(before));
+      if (goneDevices.size > 0) {
+        for (const a of this.appliers) {
+          if (moved.includes(a)) continue;
+          await attempt(`${a.kind}: remove entries of ports that went`, () =>
+            withdrawByDump(a as Applier<EntryKind>, before, (e) => goneDevices.has((e as { device: string }).device)));
+        }
       }
-      resolve(moved.length ? { verdict: 'reinstalled', detail } : { verdict: 'in-place' });
-    }));
+      this.config = config;
+      this.refreshIfindexes();
+      for (const a of this.appliers) {
+        await attempt(`${a.kind}: ${moved.includes(a) ? 'start' : 'ports'}`, async () => {
+          try {
+            if (moved.includes(a) || this.needsStart.has(a.kind)) await a.start(this.actx);
+            else await a.portsChanged?.(this.actx);
+            this.needsStart.delete(a.kind);
+          } catch (e) {
+            if (moved.includes(a)) this.needsStart.add(a.kind);
+            throw e;
+          }
+        });
+      }
+      this.arm();
+      const failedBefore = this.counters.failed;
+      await this.reconcileNow('reload', ENTRY_TYPES.map((t) => t.kind));
+      const refused = this.counters.failed - failedBefore;
+      if (refused > 0) problems.push(`the kernel refused ${refused} entr${refused === 1 ? 'y' : 'ies'} of the reconcile`);
+      const detail = moved.map((a) => `${a.kind}: ${a.tag(before.config)} → ${a.tag(config)}`);
+      if (goneDevices.size) detail.push(`removed the entries of ${[...goneDevices].join(' ')}`);
+      if (problems.length) return { verdict: 'refused', detail: [...detail, ...problems].join('; ') };
+      if (moved.length || goneDevices.size) return { verdict: 'reinstalled', detail: detail.join('; ') };
+      return { verdict: 'in-place' };
+    }
   }
 
   private arm(): void {
@@ -115,17 +166,16 @@ export class KernelDriver implements Driver {
     this.timer.unref();
   }
 
-  private applierContext(config: Config): ApplierContext {
-    const byIndex = new Map([...this.ifindex].map(([d, i]) => [i, d]));
-    return { config, ifindexOf: (d) => this.ifindex.get(d), deviceOf: (i) => byIndex.get(i) ?? null };
-  }
-
+  /** Device ↔ ifindex of the subscriber ports, and the context appliers see, rebuilt together. */
   private refreshIfindexes(): void {
     this.ifindex = new Map();
     for (const s of this.config.subscribers) {
       const info = linkInfo(s.device);
       if (info) this.ifindex.set(s.device, info.ifindex);
     }
+    const ifindex = this.ifindex;
+    const byIndex = new Map([...ifindex].map(([d, i]) => [i, d]));
+    this.actx = { config: this.config, ifindexOf: (d) => ifindex.get(d), deviceOf: (i) => byIndex.get(i) ?? null };
   }
 
   /** One notification socket per netlink protocol, with the groups its appliers need. */
@@ -140,8 +190,7 @@ export class KernelDriver implements Driver {
       const mine = this.appliers.filter((a) => a.monitor.protocol === protocol);
       const m = RtnlMonitor.open([...groups], {
         onMessage: (msg) => {
-          const ctx = this.applierContext(this.config);
-          for (const a of mine) if (a.concerns(msg, ctx)) this.scheduleRepair(a.kind);
+          for (const a of mine) if (a.concerns(msg, this.actx)) this.scheduleRepair(a.kind);
         },
         onOverrun: () => {
           this.counters.monitorOverruns++;
@@ -159,7 +208,7 @@ export class KernelDriver implements Driver {
 
   private scheduleRepair(kind: EntryKind): void {
     this.repairKinds.add(kind);
-    if (this.repairTimer) return;
+    if (this.repairTimer || this.stopped) return;
     this.repairTimer = setTimeout(() => {
       this.repairTimer = null;
       const kinds = [...this.repairKinds];
@@ -169,35 +218,73 @@ export class KernelDriver implements Driver {
     }, REPAIR_DELAY_MS);
   }
 
+  /** Run `job` after everything queued before it; once stopped, nothing more runs. */
   private enqueue(job: () => Promise<void>): Promise<void> {
-    this.queue = this.queue.then(job).catch((e: Error) =>
+    this.queue = this.queue.then(() => (this.stopped ? undefined : job())).catch((e: Error) =>
       this.ctx.log('error', 'kernel', `netlink job failed: ${e.message}`, undefined, 'kernel:job'));
     return this.queue;
   }
 
   /**
-   * Live deltas are coalesced: every delta that arrives while the queue is busy (a batch
-   * in flight, a reconcile) joins one open batch, applied by the same batched netlink
-   * and nfnetlink path as a reconcile once the queue reaches it. An idle queue takes a
-   * delta at once, so coalescing adds no delay; under load the batches grow by
-   * themselves, up to MAX_LIVE_KEYS. Resolves once the delta is in the kernel: the
-   * runtime holds the actions after it (the client's reply) until then.
+   * Live deltas are coalesced: every delta that arrives while the queue is busy joins one
+   * open batch, applied by the same batched netlink and nfnetlink path as a reconcile
+   * once the queue (or a reconcile's next slice) reaches it. An idle queue takes a delta
+   * at once, so coalescing adds no delay; under load batches grow by themselves, up to
+   * MAX_LIVE_KEYS. Resolves once the delta is in the kernel: the runtime holds the
+   * actions after it (the client's reply) until then.
    */
   execute(a: Action): Promise<void> | void {
-    if (a.kind !== 'kernel') return;
+    if (a.kind !== 'kernel' || this.stopped) return;
     this.counters.deltas++;
     let batch = this.open;
     if (!batch || batch.acc.size >= MAX_LIVE_KEYS) {
-      const fresh = { acc: new DeltaAccumulator(), done: Promise.resolve() };
-      fresh.done = this.enqueue(async () => {
-        if (this.open === fresh) this.open = null; // later deltas start the next batch
-        this.counters.liveBatches++;
-        await this.apply(fresh.acc.build());
-      });
+      let resolve!: () => void;
+      const done = new Promise<void>((r) => (resolve = r));
+      const fresh: LiveBatch = { acc: new DeltaAccumulator(), done, resolve, taken: false };
       this.open = batch = fresh;
+      void this.enqueue(() => this.flushLive(fresh)).finally(() => fresh.resolve());
     }
     batch.acc.push(a.delta);
     return batch.done;
+  }
+
+  private async flushLive(batch: LiveBatch): Promise<void> {
+    if (batch.taken) return;
+    batch.taken = true;
+    if (this.open === batch) this.open = null;
+    try {
+      const delta = batch.acc.build();
+      if (this.overridden) {
+        this.counters.liveDuringReconcile++;
+        this.remember(delta, this.overridden);
+      }
+      this.counters.liveBatches++;
+      await this.apply(delta);
+    } finally {
+      batch.resolve();
+    }
+  }
+
+  private remember(delta: KernelDelta, keys: Map<EntryKind, Set<string>>): void {
+    for (const t of ENTRY_TYPES) {
+      const d = delta[t.kind] as EntryDelta<never>;
+      if (!d.add.length && !d.remove.length && !d.replace.length) continue;
+      const set = keys.get(t.kind) ?? new Set<string>();
+      keys.set(t.kind, set);
+      const type = entryType(t.kind) as { key(e: never): string };
+      for (const e of [...d.add, ...d.remove, ...d.replace]) set.add(type.key(e));
+    }
+  }
+
+  /** A reconcile's slice boundary: let the loop run, and apply the live batch waiting. */
+  private async turn(): Promise<void> {
+    await nextTurn();
+    const b = this.open;
+    if (b && b.acc.size > 0) await this.flushLive(b);
+  }
+
+  reconcile(why: string, kinds: readonly EntryKind[] = ENTRY_TYPES.map((t) => t.kind)): void {
+    void this.enqueue(() => this.reconcileNow(why, kinds));
   }
 
   /**
@@ -205,82 +292,120 @@ export class KernelDriver implements Driver {
    * The diff is sliced (SLICE entries per turn of the event loop) and the apply awaits
    * each batch, so a large reconcile never holds the loop for long.
    */
-  reconcile(why: string, kinds: readonly EntryKind[] = ENTRY_TYPES.map((t) => t.kind)): void {
-    void this.enqueue(async () => {
-      this.refreshIfindexes();
-      const ctx = this.applierContext(this.config);
+  private async reconcileNow(why: string, kinds: readonly EntryKind[]): Promise<void> {
+    for (const kind of [...this.needsStart]) {
+      const a = this.appliers.find((x) => x.kind === kind)!;
+      try {
+        await a.start(this.actx);
+        this.needsStart.delete(kind);
+      } catch (e) {
+        this.ctx.log('error', 'kernel', `${kind}: start failed, retrying at the next reconcile: ${(e as Error).message}`,
+          undefined, `start:${kind}`);
+      }
+    }
+    this.refreshIfindexes();
+    this.overridden = new Map();
+    try {
       const desired = this.ctx.desiredState();
-      const delta = emptyDelta() as { [K in EntryKind]: EntryDelta<KernelEntries[K]> };
+      const delta = emptyDelta() as Record<EntryKind, EntryDelta<unknown>>;
       for (const t of ENTRY_TYPES) {
-        if (!kinds.includes(t.kind)) continue;
-        const actual = await this.dumpKind(t.kind, ctx);
+        if (!kinds.includes(t.kind) || this.needsStart.has(t.kind)) continue;
+        const actual = await this.dumpKind(t.kind);
         if (actual === null) continue; // not known: nothing is removed on a guess
-        (delta as Record<EntryKind, EntryDelta<unknown>>)[t.kind] =
-          await diffSliced(t as EntryType<EntryKind>, (desired[t.kind] ?? []) as Iterable<never>, actual as never[]);
+        delta[t.kind] = await this.diffSliced(t as { key(e: unknown): string; attrs(e: unknown): string },
+          (desired[t.kind] ?? []) as Iterable<unknown>, actual);
       }
-      this.counters.lastReconcile = deltaSize(delta);
+      this.counters.lastReconcile = deltaSize(delta as KernelDelta);
       this.counters.reconciles++;
-      await this.apply(delta);
-      const { added, removed, replaced } = this.counters.lastReconcile;
-      if (added + removed + replaced > 0 || why === 'start') {
-        this.ctx.log(why === 'repair' ? 'notice' : 'info', 'kernel', 'reconciled', { why, added, removed, replaced });
-      }
-    });
+      await this.apply(delta as KernelDelta, true);
+    } finally {
+      this.overridden = null;
+    }
+    const { added, removed, replaced } = this.counters.lastReconcile;
+    if (added + removed + replaced > 0 || why === 'start') {
+      this.ctx.log(why === 'repair' ? 'notice' : 'info', 'kernel', 'reconciled', { why, added, removed, replaced });
+    }
   }
 
-  private async dumpKind(kind: EntryKind, ctx: ApplierContext): Promise<unknown[] | null> {
+  /** `diffEntries`, turning the event loop every SLICE entries of either side. */
+  private async diffSliced<E>(type: { key(e: E): string; attrs(e: E): string }, desired: Iterable<E>, actual: readonly E[]): Promise<EntryDelta<E>> {
+    const index = new ActualIndex(type);
+    for (let i = 0; i < actual.length; i++) {
+      index.put(actual[i]!);
+      if ((i + 1) % SLICE === 0) await this.turn();
+    }
+    const out: EntryDelta<E> = { add: [], remove: [], replace: [] };
+    let n = 0;
+    for (const e of desired) {
+      const op = index.match(e);
+      if (op) out[op].push(e);
+      if (++n % SLICE === 0) await this.turn();
+    }
+    for (const e of index.leftovers()) out.remove.push(e);
+    return out;
+  }
+
+  private async dumpKind(kind: EntryKind): Promise<unknown[] | null> {
     const a = this.appliers.find((x) => x.kind === kind)!;
-    const entries = await a.dump(ctx);
+    let entries: unknown[] | null = null;
+    try {
+      entries = await a.dump(this.actx);
+    } catch (e) {
+      this.ctx.log('warn', 'kernel', `${kind}: dump failed: ${(e as Error).message}`, undefined, `dump:${kind}`);
+      return null;
+    }
     if (!entries) this.ctx.log('warn', 'kernel', 'dump failed; will retry at the next reconcile', { kind }, `dump:${kind}`);
     return entries;
   }
 
-  /** What the kernel holds of gleand's; a kind whose dump failed is left out. */
-  private async dump(kinds: readonly EntryKind[]): Promise<{ [K in EntryKind]?: KernelEntries[K][] }> {
-    const out: Partial<Record<EntryKind, unknown[]>> = {};
-    const ctx = this.applierContext(this.config);
-    for (const kind of kinds) {
-      const entries = await this.dumpKind(kind, ctx);
-      if (entries) out[kind] = entries;
-    }
-    return out as { [K in EntryKind]?: KernelEntries[K][] };
-  }
-
-  private async apply(delta: KernelDelta): Promise<void> {
-    const ctx = this.applierContext(this.config);
+  /**
+   * Apply a delta in safe batches. `reconciling`: between batches the live batch waiting
+   * goes first, and keys live batches changed during this reconcile are skipped.
+   */
+  private async apply(delta: KernelDelta, reconciling = false): Promise<void> {
     for (const b of batches(delta, BATCH)) {
-      const applier = this.appliers.find((a) => a.kind === b.kind)!;
-      const r = await (applier.apply as (op: typeof b.op, e: typeof b.entries, c: ApplierContext) => ReturnType<typeof applier.apply>)(b.op, b.entries, ctx);
-      this.counters.applied += r.applied;
-      this.counters.noDevice += r.noDevice;
-      for (const code of r.failures) {
-        this.counters.failed++;
-        this.counters.errors[code] = (this.counters.errors[code] ?? 0) + 1;
-        this.ctx.log('warn', 'kernel', 'kernel refused an entry', { kind: b.kind, op: b.op, error: code }, `kernel:${b.kind}:${code}`);
+      const applier = this.appliers.find((a) => a.kind === b.kind)! as Applier<EntryKind>;
+      let entries = b.entries as KernelEntries[EntryKind][];
+      const skip = reconciling ? this.overridden?.get(b.kind) : undefined;
+      if (skip?.size) {
+        const type = entryType(b.kind) as { key(e: unknown): string };
+        entries = entries.filter((e) => !skip.has(type.key(e)));
       }
+      if (entries.length > 0) {
+        const r = await applier.apply(b.op, entries, this.actx);
+        this.counters.applied += r.applied;
+        this.counters.noDevice += r.noDevice;
+        for (const code of r.failures) {
+          this.counters.failed++;
+          this.counters.errors[code] = (this.counters.errors[code] ?? 0) + 1;
+          this.ctx.log('warn', 'kernel', 'kernel refused an entry', { kind: b.kind, op: b.op, error: code }, `kernel:${b.kind}:${code}`);
+        }
+      }
+      if (reconciling) await this.turn();
     }
   }
 
   /** `gleand routes`: what the kernel holds of gleand's, read back by a dump (not the core's view). */
-  query(what: string): Promise<unknown> | undefined {
+  query(what: DriverQuery): Promise<unknown> | undefined {
     if (what !== 'routes') return undefined;
     return new Promise((resolve) => void this.enqueue(async () => {
-      const s = await this.dump(ENTRY_TYPES.map((t) => t.kind));
-      const prefix = (f: 4 | 6, a: Uint8Array, l: number) => `${addr(f, a)}/${l}`;
-      resolve({
-        routes: [...(s.routes ?? [])].map((r) => ({ dst: prefix(r.family, r.dst, r.dstLen), via: r.gateway ? addr(r.family, r.gateway) : null, device: r.device })),
-        neighbours: [...(s.neighbours ?? [])].map((n) => ({ address: addr(n.family, n.address), lladdr: formatMac(n.lladdr), device: n.device })),
-        verify: [...(s.verifies ?? [])].map((v) => ({ source: prefix(v.family, v.prefix, v.prefixLength), mac: formatMac(v.mac), device: v.device })),
-      });
+      const out: Record<string, unknown[]> = {};
+      for (const a of this.appliers) {
+        const entries = await this.dumpKind(a.kind);
+        out[a.queryKey] = (entries ?? []).map((e) => (a as Applier<EntryKind>).row(e as never));
+      }
+      resolve(out);
     }));
   }
 
   async stop(): Promise<void> {
+    this.stopped = true;
     if (this.timer) clearInterval(this.timer);
     if (this.repairTimer) clearTimeout(this.repairTimer);
     for (const m of this.monitors) m.close();
     this.monitors = [];
     await this.queue;
+    this.open?.resolve();
     for (const a of this.appliers) a.stop();
     this.rtnl?.close();
   }
@@ -288,26 +413,6 @@ export class KernelDriver implements Driver {
   status(): Record<string, unknown> {
     const appliers: Record<string, unknown> = {};
     for (const a of this.appliers) if (a.status) Object.assign(appliers, a.status());
-    return { ...this.counters, rtnl: this.rtnl?.stats, ...appliers };
+    return { ...this.counters, needsStart: [...this.needsStart], rtnl: this.rtnl?.stats, ...appliers };
   }
-}
-
-const addr = formatAddress;
-
-/** `diffEntries`, yielding to the event loop every SLICE entries of either side. */
-async function diffSliced<E>(type: { key(e: E): string; attrs(e: E): string }, desired: Iterable<E>, actual: readonly E[]): Promise<EntryDelta<E>> {
-  const index = new ActualIndex(type);
-  for (let i = 0; i < actual.length; i++) {
-    index.put(actual[i]!);
-    if ((i + 1) % SLICE === 0) await nextTurn();
-  }
-  const out: EntryDelta<E> = { add: [], remove: [], replace: [] };
-  let n = 0;
-  for (const e of desired) {
-    const op = index.match(e);
-    if (op) out[op].push(e);
-    if (++n % SLICE === 0) await nextTurn();
-  }
-  for (const e of index.leftovers()) out.remove.push(e);
-  return out;
 }

@@ -1,10 +1,11 @@
 import type { Config } from '../../src/config/config';
 import type { BatchOp } from '../../src/kernel/diff';
 import type { NeighEntry } from '../../src/kernel/entries';
+import { formatAddress, formatMac } from '../../src/wire/address';
 import { NETLINK_ROUTE, RTNLGRP, decodeNeigh, type Neighbour, type Rtnl } from '../netlink';
 import type { NlMessage } from '../netlink/message';
 import type { Applier, ApplierContext, ApplyOutcome } from './applier';
-import { outcome, resolveDevices } from './outcome';
+import { outcome, resolveDevices, withdrawByDump } from './outcome';
 import { familyOf } from './routes';
 
 const RTM_NEWNEIGH = 28;
@@ -17,6 +18,7 @@ const GONE = new Set(['ENOENT']);
  */
 export class NeighbourApplier implements Applier<'neighbours'> {
   readonly kind = 'neighbours';
+  readonly queryKey = 'neighbours';
   readonly monitor = { protocol: NETLINK_ROUTE, groups: [RTNLGRP.NEIGH] };
 
   constructor(private readonly rtnl: Rtnl) {}
@@ -49,8 +51,7 @@ export class NeighbourApplier implements Applier<'neighbours'> {
   }
 
   async withdraw(old: ApplierContext): Promise<void> {
-    const mine = await this.dump(old);
-    if (mine && mine.length > 0) await this.apply('remove', mine, old);
+    await withdrawByDump(this, old);
   }
 
   /**
@@ -63,6 +64,10 @@ export class NeighbourApplier implements Applier<'neighbours'> {
     const d = decodeNeigh(m);
     if (!d.ok) return false;
     return d.value.protocol === ctx.config.global.route_protocol && ctx.deviceOf(d.value.ifindex) !== null;
+  }
+
+  row(n: NeighEntry): Record<string, unknown> {
+    return { address: formatAddress(n.family, n.address), lladdr: formatMac(n.lladdr), device: n.device };
   }
 
   stop(): void {}

@@ -1,10 +1,11 @@
 import type { Config } from '../../src/config/config';
 import type { BatchOp } from '../../src/kernel/diff';
 import type { RouteEntry } from '../../src/kernel/entries';
+import { formatAddress } from '../../src/wire/address';
 import { NETLINK_ROUTE, RTNLGRP, RT_SCOPE, decodeRoute, routeTable, type Route, type Rtnl } from '../netlink';
 import type { NlMessage } from '../netlink/message';
 import type { Applier, ApplierContext, ApplyOutcome } from './applier';
-import { outcome, resolveDevices } from './outcome';
+import { outcome, resolveDevices, withdrawByDump } from './outcome';
 
 const RTM_NEWROUTE = 24;
 const RTM_DELROUTE = 25;
@@ -17,6 +18,7 @@ const GONE = new Set(['ESRCH']);
  */
 export class RouteApplier implements Applier<'routes'> {
   readonly kind = 'routes';
+  readonly queryKey = 'routes';
   readonly monitor = { protocol: NETLINK_ROUTE, groups: [RTNLGRP.IPV4_ROUTE, RTNLGRP.IPV6_ROUTE] };
 
   constructor(private readonly rtnl: Rtnl) {}
@@ -51,22 +53,33 @@ export class RouteApplier implements Applier<'routes'> {
   }
 
   async withdraw(old: ApplierContext): Promise<void> {
-    const mine = await this.dump(old);
-    if (mine && mine.length > 0) await this.apply('remove', mine, old);
+    await withdrawByDump(this, old);
   }
 
   /**
-   * Someone else added, replaced or deleted a route in gleand's table on a subscriber
-   * device: ours may be gone or shadowed (`ip route replace … proto static` takes the
-   * destination over). The kernel stamps a notification with the portid of the socket
-   * whose request caused it, so gleand's own changes are recognised and ignored.
+   * Someone else added, replaced or deleted a route in gleand's table that is either
+   * tagged with gleand's protocol or on a subscriber device: ours may be gone or
+   * shadowed (`ip route replace … proto static` takes the destination over). The kernel
+   * stamps a notification with the portid of the socket whose request caused it, so
+   * gleand's own changes are recognised and ignored. Not seen here: a route of ours
+   * replaced by one of another protocol on a non-port device (the kernel reports only
+   * the new route); the periodic reconcile puts ours back.
    */
   concerns(m: NlMessage, ctx: ApplierContext): boolean {
     if ((m.type !== RTM_NEWROUTE && m.type !== RTM_DELROUTE) || m.pid === this.rtnl.portId) return false;
     const d = decodeRoute(m);
     if (!d.ok) return false;
     const r = d.value;
-    return routeTable(r) === ctx.config.global.route_table && r.oif !== undefined && ctx.deviceOf(r.oif) !== null;
+    if (routeTable(r) !== ctx.config.global.route_table) return false;
+    return r.protocol === ctx.config.global.route_protocol || (r.oif !== undefined && ctx.deviceOf(r.oif) !== null);
+  }
+
+  row(r: RouteEntry): Record<string, unknown> {
+    return {
+      dst: `${formatAddress(r.family, r.dst)}/${r.dstLen}`,
+      via: r.gateway ? formatAddress(r.family, r.gateway) : null,
+      device: r.device,
+    };
   }
 
   stop(): void {}

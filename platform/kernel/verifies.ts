@@ -1,6 +1,7 @@
 import type { Config } from '../../src/config/config';
 import type { BatchOp } from '../../src/kernel/diff';
 import type { VerifyEntry } from '../../src/kernel/entries';
+import { formatAddress, formatMac } from '../../src/wire/address';
 import type { NlMessage } from '../netlink/message';
 import { splitAttrs } from '../netlink/wire';
 import { NETLINK_NETFILTER, NFNL_SUBSYS_NFTABLES, NFPROTO, NFT_MSG } from '../nft/constants';
@@ -19,6 +20,7 @@ const NFGENMSG_LEN = 4;
  */
 export class VerifyApplier implements Applier<'verifies'> {
   readonly kind = 'verifies';
+  readonly queryKey = 'verify';
   readonly monitor = { protocol: NETLINK_NETFILTER, groups: [NFNLGRP_NFTABLES] };
   private verify: NftVerify | null = null;
   private rulesetReady = false;
@@ -69,7 +71,9 @@ export class VerifyApplier implements Applier<'verifies'> {
       return i;
     };
     const r = op === 'remove' ? await this.verify.remove(entries, ifindexOf) : await this.verify.add(entries, ifindexOf);
-    const failures = [...r.failures.values()].map((e) => (e.kind === 'errno' ? e.code : e.kind));
+    // An entry whose device is missing is counted once, as noDevice, like the other kinds.
+    const failures = [...r.failures.values()].filter((e) => e.kind !== 'unknown-device')
+      .map((e) => (e.kind === 'errno' ? e.code : e.kind));
     return { applied: r.applied, failures, noDevice };
   }
 
@@ -96,6 +100,10 @@ export class VerifyApplier implements Applier<'verifies'> {
     if (!name) return false;
     const nul = name.data.indexOf(0);
     return new TextDecoder().decode(nul < 0 ? name.data : name.data.subarray(0, nul)) === ctx.config.global.nft_table;
+  }
+
+  row(v: VerifyEntry): Record<string, unknown> {
+    return { source: `${formatAddress(v.family, v.prefix)}/${v.prefixLength}`, mac: formatMac(v.mac), device: v.device };
   }
 
   stop(): void {

@@ -12,7 +12,7 @@ import { keyOf, type Binding } from './binding';
 import type { Glean } from './glean';
 import { bindingRow, describe } from './rows';
 import { inSubnets } from './subnet';
-import { BindingTable, type BindingChange, type BindingCounters } from './table';
+import { BindingTable, type BindingChange } from './table';
 
 /** The table's initial bound until the config arrives; at least its initial capacity (16). */
 const PLACEHOLDER_MAX_BINDINGS = 1024;
@@ -26,14 +26,14 @@ export interface Written {
 
 /**
  * The one interface every producer of bindings writes through: the relay's gleaners
- * today; leasequery answers, bulk restore and static config next. Reads are for the
- * producers' own decisions (is this address known, on which port).
+ * today; leasequery answers, bulk restore and static config next. The reads are what a
+ * producer reports beside its own counters.
  */
 export interface BindingWriter {
   write(gleans: readonly Glean[], now: Instant): Written;
-  find(family: 4 | 6, address: Uint8Array, prefixLength?: number): Binding | null;
   portSize(port: string): number;
-  readonly size: number;
+  /** The owner's status document (`modules.bindings` of `gleand status --json`). */
+  status(): Record<string, unknown>;
 }
 
 export interface OwnerCounters {
@@ -68,7 +68,24 @@ export class Bindings implements Module, BindingWriter {
       device: s.device, routes: true, neighbours: true, verify: s.verify_source,
     }]));
     const delta = this.kernel.reconfigure(kernelPorts, this.table);
-    return isEmptyDelta(delta) ? [] : [{ kind: 'kernel', delta }];
+    const actions: Action[] = isEmptyDelta(delta) ? [] : [{ kind: 'kernel', delta }];
+    actions.push(...this.toKernel(this.outsideSubnets(actions)));
+    return actions;
+  }
+
+  /** A reload that narrows a port's subnets ends the bindings now outside them. */
+  private outsideSubnets(actions: Action[]): BindingChange[] {
+    const changes: BindingChange[] = [];
+    for (const b of [...this.table.entries()]) {
+      if (inSubnets(this.subnets.get(b.port) ?? [], b.family, b.address, b.prefixLength)) continue;
+      this.table.removeAddress(b.family, b.address, b.prefixLength);
+      this.counters.rejectedSubnet++;
+      actions.push(log('warn', 'bindings', 'ended: outside the port\'s subnets after the reload', {
+        binding: keyOf(b), port: b.port,
+      }, `subnet:${b.port}`));
+      changes.push({ kind: 'removed', binding: b });
+    }
+    return changes;
   }
 
   write(gleans: readonly Glean[], now: Instant): Written {
@@ -95,24 +112,8 @@ export class Bindings implements Module, BindingWriter {
     return false;
   }
 
-  find(family: 4 | 6, address: Uint8Array, prefixLength?: number): Binding | null {
-    return this.table.find(family, address, prefixLength);
-  }
-
   portSize(port: string): number {
     return this.table.portSize(port);
-  }
-
-  get size(): number {
-    return this.table.size;
-  }
-
-  get tableCounters(): Readonly<BindingCounters> {
-    return this.table.counters;
-  }
-
-  get kernelCounters() {
-    return this.kernel.counters;
   }
 
   entries(): IterableIterator<Binding> {

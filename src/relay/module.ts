@@ -2,7 +2,7 @@ import { log, type Action } from '../actions';
 import type { Glean } from '../bindings/glean';
 import { gleanReply4, gleanRequest4 } from '../bindings/glean4';
 import { gleanReply6, gleanRequest6 } from '../bindings/glean6';
-import type { Bindings } from '../bindings/owner';
+import type { BindingWriter } from '../bindings/owner';
 import { isLinkLocal64 } from '../bindings/validate';
 import type { Config } from '../config/config';
 import type { Event } from '../events';
@@ -43,7 +43,7 @@ export class DhcpModule implements Module {
   private readonly global = newPortCounters();
 
   /** `bindings`: the owner every glean is written through. */
-  constructor(private readonly bindings: Bindings) {}
+  constructor(private readonly bindings: BindingWriter) {}
 
   handle(event: Event, now: Instant): Action[] {
     switch (event.kind) {

@@ -99,4 +99,21 @@ describe('kernel state repaired from the netlink monitor, moved on reload', () =
     expect(await nft('list', 'tables')).not.toMatch(/table inet gleand$/m);
     expect(gleand.proc.log()).toMatch(/notice config: reloaded .*kernel=reinstalled/);
   });
+
+  it('a reload that removes a port removes its entries (none stranded)', async () => {
+    const a = leases[0]!.address!;
+    const dev0 = lab.subscribers[0]!.routerDev;
+    const text = labGleandConfig(lab, {
+      subscribers: [lab.subscribers[1]!],
+      global: { reconcile_interval: '3600', route_table: '100', route_protocol: '202', nft_table: 'gleand_b' },
+    });
+    fs.writeFileSync(gleand.configPath, text);
+    process.kill(gleand.pid, 'SIGHUP');
+    await until('the reload', async () => /kernel=reinstalled.*\n(.|\n)*kernel=reinstalled/.test(gleand.proc.log()));
+    expect(await ip('-4', 'route', 'show', 'table', 'all', 'proto', '202')).not.toContain(`${a} dev ${dev0}`);
+    expect(await ip('neigh', 'show', 'dev', dev0, 'proto', '202')).toBe('');
+    expect(await nft('list', 'set', 'inet', 'gleand_b', 'allow4')).not.toContain(a);
+    // The other port keeps its PD route.
+    expect(await ip('-6', 'route', 'show', 'table', '100', 'proto', '202')).toContain(leases[1]!.delegatedPrefix!);
+  });
 });

@@ -130,4 +130,19 @@ describe('bindings owner: subnets', () => {
     expect(only(right, 'kernel')).toHaveLength(1);
     expect(core.bindings()).toHaveLength(1);
   });
+
+  it('a reload that narrows the subnets ends the bindings now outside them, with their kernel state', () => {
+    const core = new Core();
+    core.handle({ kind: 'config', config: config(BASE_CONFIG) }, T0);
+    core.handle({ kind: 'link', port: 'lan1', up: true, mac: macOf(99), linkLocal: v6('fe80::1') }, T0);
+    const req = decode4(only(core.handle(packet4('lan1', macOf(1), client4(REQUEST, macOf(1))), T0), 'udp-send')[0]!.payload);
+    core.handle(udp4(dhcp4Message.encode(serverReply4(req, ACK, v4('198.51.100.9'), [leaseOpt(600)]))), T0);
+    expect(core.bindings()).toHaveLength(1);
+    const narrowed = BASE_CONFIG.replace("list subnet4 '198.51.100.0/24'", "list subnet4 '198.51.100.128/25'");
+    const actions = core.handle({ kind: 'config', config: config(narrowed) }, T0);
+    expect(core.bindings()).toEqual([]);
+    const removed = only(actions, 'kernel').flatMap((k) => k.delta.routes.remove);
+    expect(removed).toEqual([{ family: 4, dst: v4('198.51.100.9'), dstLen: 32, device: 'eth1', gateway: null }]);
+    expect((core.owner.status()['table'] as { rejectedSubnet: number }).rejectedSubnet).toBe(1);
+  });
 });

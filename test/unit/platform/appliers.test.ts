@@ -78,14 +78,16 @@ describe('RouteApplier', () => {
     return { type, flags: 0, seq: 0, pid, payload, offset: 0 };
   };
 
-  it('a notification concerns it when someone else changed a route of its table on a port device', () => {
+  it('a notification concerns it when someone else changed a route of its table: its protocol, or on a port device', () => {
     const a = new RouteApplier(fakeRtnl([], []));
     const ours = route({ dst: v4('192.0.2.7'), dstLen: 32, oif: 7 });
     expect(a.concerns(note(25, 1234, ours), ctx)).toBe(true); // RTM_DELROUTE by `ip route del`
     expect(a.concerns(note(24, 1234, { ...ours, protocol: 4, table: 100 }), ctx)).toBe(true); // replaced proto static
     expect(a.concerns(note(25, OWN_PID, ours), ctx)).toBe(false); // our own delete
     expect(a.concerns(note(25, 1234, route({ dst: v4('192.0.2.7'), dstLen: 32, oif: 7, table: 254 })), ctx)).toBe(false);
-    expect(a.concerns(note(25, 1234, route({ dst: v4('192.0.2.7'), dstLen: 32, oif: 99 })), ctx)).toBe(false);
+    // Gleand's protocol on another device (moved by hand): ours; another protocol there: not.
+    expect(a.concerns(note(24, 1234, route({ dst: v4('192.0.2.7'), dstLen: 32, oif: 99 })), ctx)).toBe(true);
+    expect(a.concerns(note(24, 1234, route({ dst: v4('192.0.2.7'), dstLen: 32, oif: 99, protocol: 4 })), ctx)).toBe(false);
     expect(a.concerns({ type: 25, flags: 0, seq: 0, pid: 1, payload: new Uint8Array(3), offset: 0 }, ctx)).toBe(false);
   });
 });

@@ -28,15 +28,20 @@ config upstream 'wan'
 	option device 'lo'
 `;
 
-/** On any datagram: a kernel delta, then the reply (as the relay answers a DHCPACK). */
+/**
+ * On a v4 datagram: a kernel delta, then the reply (as the relay answers a DHCPACK);
+ * on a v6 one, two deltas then the reply (IA_NA + IA_PD). The reply's first byte
+ * says which event it answers.
+ */
 class Answerer implements Module {
   readonly name = 'answerer';
-  readonly claims: readonly Claim[] = [{ kind: 'udp', family: 4, passive: false }];
+  readonly claims: readonly Claim[] = [{ kind: 'udp', family: 4, passive: false }, { kind: 'udp', family: 6, passive: false }];
   readonly answers = ['bindings'] as const;
-  handle(): Action[] {
+  handle(e: Event): Action[] {
+    const n = e.kind === 'udp' && e.family === 6 ? 2 : 1;
     return [
-      { kind: 'kernel', delta: emptyDelta() },
-      { kind: 'link-send', port: 'p', family: 4, destinationMac: new Uint8Array(6), bytes: new Uint8Array(1) },
+      ...Array.from({ length: n }, (): Action => ({ kind: 'kernel', delta: emptyDelta() })),
+      { kind: 'link-send', port: 'p', family: 4, destinationMac: new Uint8Array(6), bytes: Uint8Array.of(n) },
     ];
   }
   poll(): Action[] { return []; }
@@ -47,20 +52,26 @@ class Answerer implements Module {
 
 class Recording implements Driver {
   ctx!: DriverContext;
+  readonly completesLater: boolean;
   constructor(
     readonly name: string,
     readonly actionKinds: readonly Action['kind'][],
     readonly log: string[],
     private readonly verdict: ReloadVerdict | void = undefined,
-  ) {}
-  release: () => void = () => {};
+  ) {
+    this.completesLater = actionKinds.includes('kernel');
+  }
+  private readonly pending: (() => void)[] = [];
+  release(): void {
+    for (const r of this.pending.splice(0)) r();
+  }
   async start(_c: Config, ctx: DriverContext) { this.ctx = ctx; }
   async reconfigure(): Promise<ReloadVerdict | void> { return this.verdict; }
   execute(a: Action): Promise<void> | void {
     this.log.push(`${this.name} ${a.kind} start`);
     if (a.kind !== 'kernel') return;
     return new Promise<void>((resolve) => {
-      this.release = () => { this.log.push(`${this.name} ${a.kind} done`); resolve(); };
+      this.pending.push(() => { this.log.push(`${this.name} ${a.kind} done`); resolve(); });
     });
   }
   async stop() {}
@@ -98,6 +109,17 @@ describe('Runtime', () => {
     kernel.release();
     await new Promise((r) => setTimeout(r, 0));
     expect(log).toEqual(['kernel kernel start', 'kernel kernel done', 'packet link-send start']);
+  });
+
+  it('hands kernel deltas over in the order the core made them, across events', async () => {
+    const { log, kernel, rt } = await setup();
+    rt.dispatch({ ...udp, family: 6 }); // two deltas, then a reply
+    rt.dispatch(udp); // one delta, then a reply
+    await new Promise((r) => setTimeout(r, 20));
+    expect(log).toEqual(['kernel kernel start', 'kernel kernel start', 'kernel kernel start']);
+    kernel.release();
+    await new Promise((r) => setTimeout(r, 0));
+    expect(log.filter((l) => l.startsWith('packet'))).toEqual(['packet link-send start', 'packet link-send start']);
   });
 
   it('reports a verdict per subsystem for a reload, and answers queries from their owner', async () => {
