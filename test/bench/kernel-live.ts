@@ -1,0 +1,251 @@
+/**
+ * Live kernel install: DHCPv6 clients (IA_NA + IA_PD) answered through the daemon's own
+ * path — Runtime → Agent → DhcpModule → bindings owner → KernelDriver (coalesced live
+ * batches, rtnetlink + nfnetlink) — into a fresh network namespace with source
+ * verification on. Only the sockets are left out: client SOLICITs and server
+ * RELAY-REPLs are dispatched as the drivers would, and replies go to a counting sink
+ * (a reply leaves only once its entries are in the kernel).
+ *
+ * Prints, beside `ip -batch` of the same routes and neighbours (the reference):
+ *   - clients/s and entries/s for N clients, and when the last entry was in;
+ *   - µs per entry for 1,000 new clients into a small table and into a large one
+ *     (the cost must not grow with the table);
+ *   - `status` round trips over the control socket, from another process, while the
+ *     clients arrive and while a full reconcile of every entry runs (max, p99).
+ * Asserts nothing. Run as root: npx tsx test/bench/kernel-live.ts (GN_BENCH_CLIENTS).
+ * Re-runs itself inside the namespace (a process cannot change its own).
+ */
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { performance } from 'node:perf_hooks';
+import type { Action } from '../../src/actions';
+import { createCore } from '../../src/core';
+import type { Event } from '../../src/events';
+import { dhcp6Message, ipv6Udp, IPPROTO_UDP, utf8Bytes, type Dhcp6Option } from '../../src/wire';
+import { formatIPv6, parseIPv6 } from '../../src/wire/address';
+import type { Driver, DriverContext } from '../../platform/driver';
+import { KernelDriver } from '../../platform/kernel/driver';
+import { Runtime } from '../../platform/runtime';
+import { pdPrefix } from './netlink-routes-shared';
+
+const N = Number(process.env.GN_BENCH_CLIENTS ?? 20_000);
+const GROWTH = 1000;
+const REPO = path.resolve(__dirname, '../..');
+const TSX = path.join(REPO, 'node_modules/.bin/tsx');
+
+const sh = (cmd: string, args: string[]) =>
+  execFileSync(cmd, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], maxBuffer: 512 << 20 });
+
+function outer(): void {
+  const ns = `gkl${process.pid}`;
+  try {
+    sh('ip', ['netns', 'add', ns]);
+    sh('ip', ['-n', ns, 'link', 'add', 'v0', 'type', 'veth', 'peer', 'name', 'v1']);
+    for (const dev of ['lo', 'v0', 'v1']) sh('ip', ['-n', ns, 'link', 'set', dev, 'up']);
+    const r = spawnSync('ip', ['netns', 'exec', ns, TSX, __filename], { stdio: 'inherit', env: { ...process.env, GN_NETNS: ns } });
+    if (r.status !== 0) process.exitCode = r.status ?? 1;
+  } finally {
+    spawnSync('ip', ['netns', 'del', ns]);
+  }
+}
+
+/** Client i: MAC, link-local, DUID, IA_NA address and delegated /56. */
+function client(i: number) {
+  const b = [(i >> 24) & 0xff, (i >> 16) & 0xff, (i >> 8) & 0xff, i & 0xff];
+  const mac = Uint8Array.of(0x02, 0x00, ...b);
+  const ll = parseIPv6(`fe80::${((i >> 16) & 0xffff).toString(16)}:${(i & 0xffff).toString(16)}`)!;
+  const na = parseIPv6(`2001:db8:1::${((i >> 16) & 0xffff).toString(16)}:${(i & 0xffff).toString(16)}`)!;
+  const pd = parseIPv6(pdPrefix(i + 512))!; // from 2001:db8:2::/48 on: 2001:db8:1::/48 holds the addresses
+  return { mac, ll, na, pd, duid: Uint8Array.of(0, 3, 0, 1, ...mac) };
+}
+
+const SERVER = parseIPv6('2001:db8::547')!;
+const ALL_RELAYS = parseIPv6('ff02::1:2')!;
+
+function events(i: number): [Event, Event] {
+  const c = client(i);
+  const clientId: Dhcp6Option = { kind: 'clientId', duid: c.duid };
+  const solicit = dhcp6Message.encode({ kind: 'client', msgType: 3, transactionId: i & 0xffffff, options: [clientId] });
+  const frame = ipv6Udp.encode({
+    ip: { trafficClass: 0, flowLabel: 0, nextHeader: IPPROTO_UDP, hopLimit: 1, source: c.ll, destination: ALL_RELAYS },
+    udp: { sourcePort: 546, destinationPort: 547, payload: solicit },
+  });
+  const reply = {
+    kind: 'client' as const, msgType: 7, transactionId: i & 0xffffff, options: [
+      clientId,
+      { kind: 'iaNa' as const, iaid: 1, t1: 0, t2: 0, options: [{ kind: 'iaAddr' as const, address: c.na, preferredLifetime: 3600, validLifetime: 7200, options: [] }] },
+      { kind: 'iaPd' as const, iaid: 2, t1: 0, t2: 0, options: [{ kind: 'iaPrefix' as const, preferredLifetime: 3600, validLifetime: 7200, prefixLength: 56, prefix: c.pd, options: [] }] },
+    ],
+  };
+  const repl = dhcp6Message.encode({
+    kind: 'relay', msgType: 13, hopCount: 0, linkAddress: parseIPv6('2001:db8:1::1')!, peerAddress: c.ll,
+    options: [{ kind: 'interfaceId', interfaceId: utf8Bytes('lan1') }, { kind: 'relayMsg', message: reply }],
+  });
+  return [
+    { kind: 'packet', port: 'lan1', family: 6, bytes: frame, mac: c.mac },
+    { kind: 'udp', family: 6, source: SERVER, sourcePort: 547, destinationPort: 547, payload: repl, passive: false },
+  ];
+}
+
+/** Where replies and relayed requests would go: counted, with the instant of the last reply. */
+class Sink implements Driver {
+  readonly name = 'sink';
+  readonly actionKinds = ['link-send', 'udp-send'] as const;
+  replies = 0;
+  lastReplyAt = 0;
+  async start(_c: unknown, _ctx: DriverContext) {}
+  async reconfigure() {}
+  execute(a: Action): void {
+    if (a.kind !== 'link-send') return;
+    this.replies++;
+    this.lastReplyAt = performance.now();
+  }
+  async stop() {}
+}
+
+/** `status` round trips from a separate process, one after another, until told to stop. */
+function statusProbe(sock: string) {
+  const code = `
+    const net = require('node:net');
+    const lat = []; let stop = false;
+    process.on('message', () => { stop = true; });
+    const one = () => new Promise((res) => {
+      const t = process.hrtime.bigint(); const s = net.connect(${JSON.stringify(sock)}); let buf = '';
+      s.setEncoding('utf8'); s.on('connect', () => s.write('{"cmd":"status"}\\n'));
+      s.on('data', (d) => { buf += d; if (buf.includes('\\n')) { lat.push(Number(process.hrtime.bigint() - t) / 1e6); s.end(); res(); } });
+      s.on('error', () => res());
+    });
+    (async () => { while (!stop) { await one(); await new Promise((r) => setTimeout(r, 5)); } process.send(lat, () => process.exit(0)); })();`;
+  const child = spawn(process.execPath, ['-e', code], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  return {
+    stop: () => new Promise<number[]>((resolve) => { child.once('message', (m) => resolve(m as number[])); child.send('stop'); }),
+  };
+}
+
+const quantile = (xs: number[], q: number) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length ? s[Math.min(s.length - 1, Math.floor(q * s.length))]! : NaN;
+};
+const latency = (xs: number[]) => `${xs.length} answers, p50 ${quantile(xs, 0.5).toFixed(1)} ms, p99 ${quantile(xs, 0.99).toFixed(1)} ms, max ${Math.max(...xs).toFixed(1)} ms`;
+
+const countLines = (args: string[]) => sh(args[0]!, args.slice(1)).split('\n').filter((l) => l.trim() !== '').length;
+function kernelCounts() {
+  const routes = countLines(['ip', '-6', 'route', 'show', 'proto', '201']);
+  const neighs = countLines(['ip', '-6', 'neigh', 'show', 'proto', '201']);
+  const set = sh('nft', ['-j', 'list', 'set', 'inet', 'gleand', 'allow6']);
+  const found = (JSON.parse(set) as { nftables: { set?: { elem?: unknown[] } }[] }).nftables.find((x) => x.set);
+  const elems = found?.set?.elem?.length ?? 0;
+  return { routes, neighs, verifies: elems, total: routes + neighs + elems };
+}
+
+async function feed(rt: Runtime, from: number, to: number): Promise<void> {
+  for (let i = from; i < to; i++) {
+    const [p, u] = events(i);
+    rt.dispatch(p);
+    rt.dispatch(u);
+    if (i % 64 === 63) await new Promise((r) => setImmediate(r)); // let replies and the kernel queue run
+  }
+}
+
+async function settle(sink: Sink, expected: number): Promise<void> {
+  while (sink.replies < expected) await new Promise((r) => setTimeout(r, 5));
+}
+
+async function inner(): Promise<void> {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'gleand-kl-'));
+  const sock = path.join(dir, 'ctl.sock');
+  const conf = path.join(dir, 'gleand.conf');
+  fs.writeFileSync(conf, `
+config global
+	option control_socket '${sock}'
+	option state_dir '${dir}'
+	option log_level 'warn'
+	option reconcile_interval '86400'
+	option max_bindings '1000000'
+config upstream 'wan'
+	option device 'v1'
+	list dhcpv6_server '${formatIPv6(SERVER)}'
+config subscriber 'lan1'
+	option device 'v0'
+	option upstream 'wan'
+	option relay_v4 '0'
+	option link_address '2001:db8:1::1'
+	option max_bindings '100000'
+	option rate_limit '100000'
+	option verify_source '${process.env.GN_BENCH_VERIFY ?? '1'}'
+`);
+  const sink = new Sink();
+  const kernel = new KernelDriver();
+  const rt = new Runtime({ configPath: conf, core: (now) => createCore(now).agent, drivers: () => [kernel, sink] });
+  if (!(await rt.start())) throw new Error('runtime did not start');
+  rt.dispatch({ kind: 'link', port: 'lan1', up: true, mac: Uint8Array.of(2, 0xaa, 0, 0, 0, 1), linkLocal: parseIPv6('fe80::1')! });
+  console.log(`kernel ${os.release()}, ${os.cpus().length} CPUs, load ${os.loadavg().map((x) => x.toFixed(2)).join(' ')}`);
+
+  // 1. Growth: 1,000 clients into an empty table, then into one of N clients.
+  const perEntry = async (from: number) => {
+    const before = kernelCounts().total;
+    const t0 = performance.now();
+    await feed(rt, from, from + GROWTH);
+    await settle(sink, from + GROWTH);
+    const ms = performance.now() - t0;
+    const added = kernelCounts().total - before;
+    return { us: (ms * 1000) / added, added };
+  };
+  const small = await perEntry(0);
+
+  // 2. N clients as fast as the loop takes them, with status probed from another process.
+  const probe = statusProbe(sock);
+  const t0 = performance.now();
+  await feed(rt, GROWTH, GROWTH + N);
+  await settle(sink, GROWTH + N);
+  const tAll = performance.now() - t0;
+  const duringFlood = await probe.stop();
+  const counts = kernelCounts();
+  const s = rt.status() as { drivers: { kernel: { deltas: number; liveBatches: number; failed: number } }; rssBytes: number };
+  const large = await perEntry(GROWTH + N);
+
+  // 3. A full reconcile of everything (a reload reconciles), status probed meanwhile.
+  const probe2 = statusProbe(sock);
+  const r0 = performance.now();
+  await rt.reload();
+  const tReconcile = performance.now() - r0;
+  const duringReconcile = await probe2.stop();
+  await rt.stop('bench');
+
+  // Reference: ip -batch of the same routes and neighbours (what ip(8) needs for them).
+  const total = GROWTH + N + GROWTH;
+  const lines6: string[] = [];
+  for (let i = 0; i < total; i++) {
+    const c = client(i);
+    lines6.push(`route replace ${formatIPv6(c.na)}/128 dev v0 proto 188`);
+    lines6.push(`route replace ${formatIPv6(c.pd)}/56 via ${formatIPv6(c.ll)} dev v0 proto 188`);
+    lines6.push(`neigh replace ${formatIPv6(c.na)} lladdr ${[...c.mac].map((x) => x.toString(16).padStart(2, '0')).join(':')} dev v0 nud permanent`);
+    lines6.push(`neigh replace ${formatIPv6(c.ll)} lladdr ${[...c.mac].map((x) => x.toString(16).padStart(2, '0')).join(':')} dev v0 nud permanent`);
+  }
+  const batchFile = path.join(dir, 'ip.batch');
+  fs.writeFileSync(batchFile, `${lines6.join('\n')}\n`);
+  const b0 = performance.now();
+  sh('ip', ['-6', '-batch', batchFile]);
+  const tIp = performance.now() - b0;
+  fs.rmSync(dir, { recursive: true, force: true });
+
+  const rnEntries = counts.routes + counts.neighs;
+  console.log(`${N} DHCPv6 clients (IA_NA + IA_PD), verify on, after ${GROWTH} warm-up clients:`);
+  console.log(`  gleand: ${Math.round((N / tAll) * 1000).toLocaleString('en')} clients/s; all ${counts.total.toLocaleString('en')} entries in ` +
+    `(${counts.routes} routes, ${counts.neighs} neighbours, ${counts.verifies} verify elements) when the last reply left: ` +
+    `${(tAll / 1000).toFixed(2)} s (replies wait for their entries)`);
+  console.log(`  ${s.drivers.kernel.deltas.toLocaleString('en')} deltas in ${s.drivers.kernel.liveBatches.toLocaleString('en')} batches, ` +
+    `${s.drivers.kernel.failed} refused; RSS ${(s.rssBytes / 1048576).toFixed(1)} MiB`);
+  console.log(`  reference ip -6 -batch of the same ${(lines6.length).toLocaleString('en')} routes + neighbours (no verify): ` +
+    `${(tIp / 1000).toFixed(2)} s for ${total} clients; gleand routes+neighbours/s vs ip: ` +
+    `${((rnEntries / tAll) / (lines6.length / tIp)).toFixed(2)}×`);
+  console.log(`  cost per entry, ${GROWTH} new clients: into an empty table ${small.us.toFixed(1)} µs, ` +
+    `into ${(counts.total).toLocaleString('en')} entries ${large.us.toFixed(1)} µs (ratio ${(large.us / small.us).toFixed(2)})`);
+  console.log(`  status while clients arrive: ${latency(duringFlood)}`);
+  console.log(`  status during a full reconcile of ${(counts.total + large.added).toLocaleString('en')} entries (${(tReconcile / 1000).toFixed(2)} s): ${latency(duringReconcile)}`);
+}
+
+if (process.env.GN_NETNS) inner().then(() => process.exit(0), (e) => { console.error(e); process.exit(1); });
+else outer();
