@@ -31,6 +31,8 @@ import {
   type Attributed, type DecodeError, type Decoded, type EncodeError, type MessageSpec,
 } from './wire';
 
+/** Dump messages decoded per turn of the event loop. */
+const DECODE_SLICE = 4096;
 const isMessage = <M extends Attributed>(m: M | EncodeError): m is M => 'unknownAttrs' in m;
 
 export type RtnlError = NetlinkError | { readonly kind: 'encode'; readonly error: EncodeError };
@@ -295,7 +297,7 @@ export class Rtnl {
       if (r.error.kind === 'errno' && r.error.code === 'ENOENT' && filter.table !== undefined) return ok({ items: [], skipped: [] });
       return r;
     }
-    return ok(this.decodeAll(r.value, RTM.NEWROUTE, decodeRoute, (m) =>
+    return ok(await this.decodeAll(r.value, RTM.NEWROUTE, decodeRoute, (m) =>
       (filter.family === undefined || m.family === filter.family) &&
       (filter.protocol === undefined || m.protocol === filter.protocol) &&
       (filter.table === undefined || routeTable(m) === filter.table)));
@@ -321,7 +323,7 @@ export class Rtnl {
     if (filter.ifindex !== undefined) q.filterIfindex = filter.ifindex;
     const r = await this.dump(RTM.GETNEIGH, encodeBody(ndmsg, q) as Uint8Array);
     if (!r.ok) return r;
-    return ok(this.decodeAll(r.value, RTM.NEWNEIGH, decodeNeigh, (m) =>
+    return ok(await this.decodeAll(r.value, RTM.NEWNEIGH, decodeNeigh, (m) =>
       (filter.family === undefined || m.family === filter.family) &&
       (filter.ifindex === undefined || m.ifindex === filter.ifindex)));
   }
@@ -329,7 +331,7 @@ export class Rtnl {
   async dumpLinks(): Promise<RtnlResult<DumpResult<LinkMessage>>> {
     const r = await this.dump(RTM.GETLINK, encodeBody(ifinfomsg, ifinfomsg.blank()) as Uint8Array);
     if (!r.ok) return r;
-    return ok(this.decodeAll(r.value, RTM.NEWLINK, decodeLink, () => true));
+    return ok(await this.decodeAll(r.value, RTM.NEWLINK, decodeLink, () => true));
   }
 
   async dumpAddrs(family: number = AF.UNSPEC): Promise<RtnlResult<DumpResult<AddrMessage>>> {
@@ -337,7 +339,7 @@ export class Rtnl {
     q.family = family;
     const r = await this.dump(RTM.GETADDR, encodeBody(ifaddrmsg, q) as Uint8Array);
     if (!r.ok) return r;
-    return ok(this.decodeAll(r.value, RTM.NEWADDR, decodeAddr, () => true));
+    return ok(await this.decodeAll(r.value, RTM.NEWADDR, decodeAddr, () => true));
   }
 
   /** Encode items with spec straight into the chunk buffers. */
@@ -372,10 +374,16 @@ export class Rtnl {
     );
   }
 
-  private decodeAll<T>(msgs: NlMessage[], type: number, decode: (m: NlMessage) => Decoded<T>, keep: (x: T) => boolean): DumpResult<T> {
+  /**
+   * Decode a dump's messages, turning the event loop every DECODE_SLICE of them: a dump
+   * of 200k routes must not hold the control socket or the packet path.
+   */
+  private async decodeAll<T>(msgs: NlMessage[], type: number, decode: (m: NlMessage) => Decoded<T>, keep: (x: T) => boolean): Promise<DumpResult<T>> {
     const items: T[] = [];
     const skipped: DecodeError[] = [];
-    for (const m of msgs) {
+    for (let i = 0; i < msgs.length; i++) {
+      if (i > 0 && i % DECODE_SLICE === 0) await new Promise<void>((r) => setImmediate(r));
+      const m = msgs[i]!;
       if (m.type !== type) continue;
       const d = decode(m);
       if (!d.ok) {
