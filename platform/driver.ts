@@ -2,6 +2,7 @@ import type { Action, LogFields, LogLevel } from '../src/actions';
 import type { Config } from '../src/config/config';
 import type { Event } from '../src/events';
 import type { KernelState } from '../src/kernel/entries';
+import type { CoreQuery } from '../src/module';
 
 /** What the runtime gives a driver: the core's event input and desired state, and a log. */
 export interface DriverContext {
@@ -9,6 +10,8 @@ export interface DriverContext {
   log(level: LogLevel, subsystem: string, message: string, fields?: LogFields, key?: string): void;
   /** The core's full desired kernel state (generated lazily), for a reconcile. */
   desiredState(): KernelState;
+  /** Ask the core (e.g. `journal`: every binding, to compact the snapshot). */
+  query(what: CoreQuery): unknown;
 }
 
 /**
@@ -50,6 +53,8 @@ export interface Driver {
    */
   readonly completesLater?: boolean;
   stop(): Promise<void>;
+  /** Called once after the first config reached the core (e.g. to hand it what was restored). */
+  started?(): void;
   status?(): Record<string, unknown>;
   /** Answer a control query it owns (e.g. `routes` from a kernel dump); `undefined`: not mine. */
   query?(what: DriverQuery): Promise<unknown> | undefined;

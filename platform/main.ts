@@ -8,6 +8,7 @@ import { readConfigFile } from './config-file';
 import { controlRequest } from './control';
 import { createCore } from '../src/core';
 import { IdentityDriver } from './identity-driver';
+import { JournalDriver } from './journal';
 import { KernelDriver } from './kernel/driver';
 import { PacketDriver } from './packet-driver';
 import { PassiveDriver } from './passive-driver';
@@ -70,6 +71,7 @@ async function main(argv: string[]): Promise<number> {
         drivers: () => [
           new IdentityDriver(),
           new KernelDriver(),
+          new JournalDriver(),
           new PacketDriver(),
           new UdpDriver(),
           new PassiveDriver(),

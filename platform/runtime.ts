@@ -2,7 +2,7 @@ import type { Action } from '../src/actions';
 import { Agent } from '../src/agent';
 import { formatProblem, formatWarning, type Config, type ConfigProblem } from '../src/config/config';
 import type { Event } from '../src/events';
-import { isCoreQuery } from '../src/module';
+import { isControlQuery } from '../src/module';
 import type { Instant } from '../src/time';
 import { monotonicNow } from './clock';
 import { readConfigFile } from './config-file';
@@ -59,6 +59,7 @@ export class Runtime {
       emit: (event) => this.dispatch(event),
       log: (level, subsystem, message, fields, key) => this.log.log(level, subsystem, message, fields, key),
       desiredState: () => this.agent.desiredState(),
+      query: (what) => this.agent.query(what, monotonicNow()),
     };
     try {
       this.drivers = this.opts.drivers(this.config);
@@ -71,6 +72,13 @@ export class Runtime {
       return false;
     }
     this.dispatch({ kind: 'config', config: this.config });
+    for (const d of this.drivers) {
+      try {
+        d.started?.();
+      } catch (e) {
+        this.internalError(`started ${d.name}`, e);
+      }
+    }
     process.on('SIGHUP', () => void this.reload());
     process.on('SIGTERM', () => void this.stop('SIGTERM'));
     process.on('SIGINT', () => void this.stop('SIGINT'));
@@ -207,7 +215,7 @@ export class Runtime {
   private async command(cmd: string, _args: Record<string, unknown>): Promise<unknown> {
     if (cmd === 'status') return this.status();
     if (cmd === 'ping') return 'pong';
-    if (isCoreQuery(cmd)) return this.agent.query(cmd, monotonicNow());
+    if (isControlQuery(cmd)) return this.agent.query(cmd, monotonicNow());
     if (isDriverQuery(cmd)) {
       for (const d of this.drivers) {
         const r = d.query?.(cmd);

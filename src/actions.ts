@@ -1,3 +1,4 @@
+import type { Binding } from './bindings/binding';
 import type { KernelDelta } from './kernel/entries';
 
 /**
@@ -32,6 +33,11 @@ export type Action =
     }
   /** Desired kernel state changed: the platform applies it and reconciles periodically. */
   | { readonly kind: 'kernel'; readonly delta: KernelDelta }
+  /**
+   * A binding was stored (`put`) or ended (`delete`): the platform appends it to the
+   * snapshot journal in RAM, which a restarted gleand reads back.
+   */
+  | { readonly kind: 'journal'; readonly op: 'put' | 'delete'; readonly binding: Binding }
   /**
    * A log line. `key` groups lines that hostile input can trigger, so the platform can
    * rate-limit them per key without the core knowing about wall-clock budgets.

@@ -1,3 +1,4 @@
+import type { BindingFields } from './bindings/binding';
 import type { Config } from './config/config';
 
 /**
@@ -12,6 +13,11 @@ export type Event =
    * before any packet. It is the Relay-ID of RFC 5460 §5.4.1 and option 82.12 (RFC 6925).
    */
   | { readonly kind: 'identity'; readonly relayId: Uint8Array }
+  /**
+   * Bindings read back at start from the snapshot journal of the previous run (after the
+   * first config). They are stored as they were, within today's limits and subnets.
+   */
+  | { readonly kind: 'restore'; readonly bindings: readonly BindingFields[]; readonly from: string }
   /** A port's link came up (or changed): its MAC and, for IPv6, its link-local address. */
   | {
       readonly kind: 'link';

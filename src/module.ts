@@ -13,7 +13,7 @@ import type { Instant } from './time';
  * another module's packets.
  */
 export type Claim =
-  | { readonly kind: 'config' | 'identity' | 'link' }
+  | { readonly kind: 'config' | 'identity' | 'link' | 'restore' }
   /** Frames from subscriber ports; `ipProtocol` narrows (2 IGMP, 58 ICMPv6, 17 UDP). */
   | { readonly kind: 'packet'; readonly family: 4 | 6; readonly ipProtocol?: readonly number[] }
   /**
@@ -23,10 +23,14 @@ export type Claim =
    */
   | { readonly kind: 'udp'; readonly family: 4 | 6; readonly passive: boolean; readonly messageTypes?: readonly number[] };
 
-/** Control-socket queries the core answers (`gleand bindings`, ...). */
-export type CoreQuery = 'bindings';
-export const CORE_QUERIES: readonly CoreQuery[] = ['bindings'];
-export const isCoreQuery = (q: string): q is CoreQuery => (CORE_QUERIES as readonly string[]).includes(q);
+/**
+ * Control-socket queries the core answers: `bindings` (`gleand bindings`), `journal`
+ * (every binding as a snapshot record, for compacting the journal).
+ */
+export type CoreQuery = 'bindings' | 'journal';
+/** The ones the control socket answers (`journal` is the platform's own). */
+const CONTROL_QUERIES: readonly CoreQuery[] = ['bindings'];
+export const isControlQuery = (q: string): q is CoreQuery => (CONTROL_QUERIES as readonly string[]).includes(q);
 
 /**
  * The shape of every protocol module (ARCHITECTURE "The core is sans-IO").

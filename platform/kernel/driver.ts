@@ -1,3 +1,4 @@
+import { performance } from 'node:perf_hooks';
 import type { Action } from '../../src/actions';
 import type { Config } from '../../src/config/config';
 import { DeltaAccumulator } from '../../src/kernel/delta';
@@ -69,7 +70,12 @@ export class KernelDriver implements Driver {
   /** While a reconcile runs: the keys live batches changed under it, which it then leaves alone. */
   private overridden: Map<EntryKind, Set<string>> | null = null;
   private ifindex = new Map<string, number>();
+  /** Until this instant (performance.now) after a start, reconciles remove nothing. */
+  private recoverUntil = 0;
+  private recoveryTimer: NodeJS.Timeout | null = null;
   private readonly counters = {
+    /** Removals a reconcile held back because the recovery window was open. */
+    keptDuringRecovery: 0,
     applied: 0, failed: 0, noDevice: 0, reconciles: 0, repairs: 0, monitorOverruns: 0,
     /** Live deltas received, the batches they were folded into, and those applied inside a reconcile. */
     deltas: 0, liveBatches: 0, liveDuringReconcile: 0,
@@ -92,7 +98,25 @@ export class KernelDriver implements Driver {
     for (const a of this.appliers) await a.start(this.actx);
     this.openMonitors();
     this.arm();
+    this.openRecoveryWindow(config.global.recovery_window);
     this.reconcile('start');
+  }
+
+  /**
+   * After a start, what gleand finds of its own in the kernel stays in force while the
+   * bindings behind it are recovered (snapshot, later leasequery): reconciles add and
+   * replace but remove nothing until the window closes, and the reconcile at its close
+   * sweeps only what nothing confirmed — as FRR's zebra keeps its routes for `-K`.
+   */
+  private openRecoveryWindow(seconds: number): void {
+    if (seconds <= 0) return;
+    this.recoverUntil = performance.now() + seconds * 1000;
+    this.recoveryTimer = setTimeout(() => {
+      this.recoveryTimer = null;
+      this.recoverUntil = 0;
+      this.reconcile('recovered');
+    }, seconds * 1000);
+    this.recoveryTimer.unref();
   }
 
   /**
@@ -315,6 +339,12 @@ export class KernelDriver implements Driver {
         delta[t.kind] = await this.diffSliced(t as { key(e: unknown): string; attrs(e: unknown): string },
           (desired[t.kind] ?? []) as Iterable<unknown>, actual);
       }
+      if (performance.now() < this.recoverUntil) {
+        for (const t of ENTRY_TYPES) {
+          this.counters.keptDuringRecovery += delta[t.kind]!.remove.length;
+          delta[t.kind] = { ...delta[t.kind]!, remove: [] };
+        }
+      }
       this.counters.lastReconcile = deltaSize(delta as KernelDelta);
       this.counters.reconciles++;
       await this.apply(delta as KernelDelta, true);
@@ -402,6 +432,7 @@ export class KernelDriver implements Driver {
     this.stopped = true;
     if (this.timer) clearInterval(this.timer);
     if (this.repairTimer) clearTimeout(this.repairTimer);
+    if (this.recoveryTimer) clearTimeout(this.recoveryTimer);
     for (const m of this.monitors) m.close();
     this.monitors = [];
     await this.queue;
@@ -413,6 +444,7 @@ export class KernelDriver implements Driver {
   status(): Record<string, unknown> {
     const appliers: Record<string, unknown> = {};
     for (const a of this.appliers) if (a.status) Object.assign(appliers, a.status());
-    return { ...this.counters, needsStart: [...this.needsStart], rtnl: this.rtnl?.stats, ...appliers };
+    const recovering = Math.max(0, Math.ceil((this.recoverUntil - performance.now()) / 1000));
+    return { ...this.counters, recoveringForS: recovering, needsStart: [...this.needsStart], rtnl: this.rtnl?.stats, ...appliers };
   }
 }

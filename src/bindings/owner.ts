@@ -8,7 +8,7 @@ import { isEmptyDelta, type KernelState } from '../kernel/entries';
 import type { Claim, CoreQuery, Module } from '../module';
 import type { Instant } from '../time';
 import { applyGleans } from './apply';
-import { keyOf, type Binding } from './binding';
+import { keyOf, type Binding, type BindingFields } from './binding';
 import type { Glean } from './glean';
 import { bindingRow, describe } from './rows';
 import { inSubnets } from './subnet';
@@ -39,6 +39,8 @@ export interface BindingWriter {
 export interface OwnerCounters {
   /** A lease outside every `subnet4`/`subnet6` of its port: the server handed out a wrong address. */
   rejectedSubnet: number;
+  /** Bindings stored again from the previous run's snapshot journal. */
+  restored: number;
 }
 
 /**
@@ -49,15 +51,33 @@ export interface OwnerCounters {
  */
 export class Bindings implements Module, BindingWriter {
   readonly name = 'bindings';
-  readonly claims: readonly Claim[] = [{ kind: 'config' }];
-  readonly answers: readonly CoreQuery[] = ['bindings'];
+  readonly claims: readonly Claim[] = [{ kind: 'config' }, { kind: 'restore' }];
+  readonly answers: readonly CoreQuery[] = ['bindings', 'journal'];
   private readonly table = new BindingTable({ maxBindings: PLACEHOLDER_MAX_BINDINGS, maxPerPort: () => 0 });
   private readonly kernel = new DesiredState(new Map());
   private subnets = new Map<string, readonly Prefix[]>();
-  readonly counters: OwnerCounters = { rejectedSubnet: 0 };
+  readonly counters: OwnerCounters = { rejectedSubnet: 0, restored: 0 };
 
-  handle(event: Event): Action[] {
-    return event.kind === 'config' ? this.configure(event.config) : [];
+  handle(event: Event, now: Instant): Action[] {
+    if (event.kind === 'config') return this.configure(event.config);
+    if (event.kind === 'restore') return this.restore(event.bindings, event.from, now);
+    return [];
+  }
+
+  /**
+   * Bindings of the previous run (its snapshot journal), stored again within today's
+   * limits and subnets. One log line for all of them: a restart of a router with 100k
+   * subscribers must not write 100k lines.
+   */
+  private restore(fields: readonly BindingFields[], from: string, now: Instant): Action[] {
+    const accepted = fields.filter((f) => inSubnets(this.subnets.get(f.port) ?? [], f.family, f.address, f.prefixLength));
+    const changes = applyGleans(this.table, accepted.map((f) => ({ op: 'upsert' as const, fields: f })), now);
+    this.counters.restored += changes.length;
+    const actions = this.toKernel(changes, false);
+    actions.push(log('notice', 'bindings', 'restored', {
+      from, restored: changes.length, refused: fields.length - changes.length,
+    }));
+    return actions;
   }
 
   private configure(config: Config): Action[] {
@@ -132,14 +152,21 @@ export class Bindings implements Module, BindingWriter {
     return this.kernel.state(this.table);
   }
 
-  private toKernel(changes: readonly BindingChange[]): Action[] {
+  /**
+   * Each change's kernel delta and journal record, and (unless `logEach` is off) its log
+   * line. The journal record comes after the delta: what the snapshot says exists has
+   * been asked of the kernel first.
+   */
+  private toKernel(changes: readonly BindingChange[], logEach = true): Action[] {
     const actions: Action[] = [];
     for (const c of changes) {
       const delta = this.kernel.apply(c);
       if (!isEmptyDelta(delta)) actions.push({ kind: 'kernel', delta });
+      const ended = c.kind === 'removed' || c.kind === 'expired';
+      actions.push({ kind: 'journal', op: ended ? 'delete' : 'put', binding: c.binding });
       // Renewals are the bulk of the traffic (every client, every T1): debug, so a
       // router with 100k subscribers does not flood logd; new, moved and ended are info.
-      actions.push(log(c.kind === 'refreshed' ? 'debug' : 'info', 'bindings', c.kind, describe(c.binding)));
+      if (logEach) actions.push(log(c.kind === 'refreshed' ? 'debug' : 'info', 'bindings', c.kind, describe(c.binding)));
     }
     return actions;
   }
@@ -153,7 +180,7 @@ export class Bindings implements Module, BindingWriter {
   }
 
   query(what: CoreQuery, now: Instant): unknown {
-    if (what !== 'bindings') return undefined;
+    if (what === 'journal') return [...this.table.entries()];
     return [...this.table.entries()].map((b) => bindingRow(b, now));
   }
 }

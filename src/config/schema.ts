@@ -76,6 +76,10 @@ export const globalSchema = {
     'Bound on the binding table across all ports; inserts beyond it are refused and counted.'),
   nft_table: option(str(64), 'gleand',
     'nftables table (family inet) that holds the source-verification sets and chains.'),
+  snapshot: option(str(200), '/var/run/gleand/bindings',
+    'Journal of the binding table in RAM (tmpfs, never flash), read back when gleand restarts so a restart loses no binding; empty: none. It does not survive a reboot.'),
+  recovery_window: option(uint(0, 86400), 120,
+    'Seconds after a start during which gleand keeps every kernel entry of its own it finds while the bindings behind them are recovered; only entries nothing confirmed by then are removed (as FRR zebra -K).'),
 } satisfies SectionSchema;
 
 export const upstreamSchema = {

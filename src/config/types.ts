@@ -3,7 +3,7 @@
  * (for a `list`, each element) into a typed value or a one-line error.
  */
 import {
-  formatIPv4, formatIPv6, formatMac, formatPrefix, hostBitsZero, parseIPv4, parseIPv6, parsePrefix, type Prefix,
+  formatIPv4, formatIPv6, formatMac, formatPrefix, hostBitsZero, parseHex, parseIPv4, parseIPv6, parsePrefix, type Prefix,
 } from '../wire/address';
 
 export type Parsed<T> = { ok: true; value: T } | { ok: false; error: string };
@@ -99,9 +99,7 @@ export const hexBytes = (maxLen: number): ValueType<Uint8Array> => ({
     if (clean.length === 0 || clean.length % 2 !== 0 || !/^[0-9a-fA-F]+$/.test(clean))
       return bad(`"${raw}" is not an even number of hex digits`);
     if (clean.length / 2 > maxLen) return bad(`longer than ${maxLen} octets`);
-    const out = new Uint8Array(clean.length / 2);
-    for (let i = 0; i < out.length; i++) out[i] = parseInt(clean.slice(2 * i, 2 * i + 2), 16);
-    return ok(out);
+    return ok(parseHex(clean)!);
   },
   format: (v) => formatMac(v),
 });

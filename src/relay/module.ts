@@ -52,6 +52,7 @@ export class DhcpModule implements Module {
       case 'link': this.linkLocal.set(event.port, event.linkLocal); return [];
       case 'packet': return this.fromSubscriber(event, now);
       case 'udp': return this.fromServer(event, now);
+      case 'restore': return []; // not claimed: the bindings owner's
     }
   }
 

@@ -209,6 +209,17 @@ export function parseMac(text: string): Uint8Array | null {
   return out;
 }
 
+/** Octets as plain lowercase hex (`0a0b`), the form stored in files and JSON. */
+export const formatHex = (b: Uint8Array): string => Array.from(b, (x) => x.toString(16).padStart(2, '0')).join('');
+
+/** Plain hex (an even number of digits, no separators) → bytes; null for anything else. */
+export function parseHex(text: string): Uint8Array | null {
+  if (text.length % 2 !== 0 || !/^[0-9a-fA-F]*$/.test(text)) return null;
+  const out = new Uint8Array(text.length / 2);
+  for (let i = 0; i < out.length; i++) out[i] = parseInt(text.slice(2 * i, 2 * i + 2), 16);
+  return out;
+}
+
 // ---- comparison ------------------------------------------------------------------
 
 /** Same length, same octets; two nulls are equal. */

@@ -1277,6 +1277,7 @@ export function labGleandConfig(lab: Lab, o: GleandConfigOverrides = {}): string
         option log_level '${o.logLevel ?? 'debug'}'
         option control_socket '${o.controlSocket ?? `${lab.dir}/gleand.sock`}'
         option state_dir '${o.stateDir ?? `${lab.dir}/state`}'
+        option snapshot '${lab.dir}/snapshot/bindings'
 ${uciOptions(o.global ?? {})}
 config upstream '${up}'
         option device '${lab.router.upstreamDev}'

@@ -1,0 +1,88 @@
+import type { Instant } from '../time';
+import { formatHex, parseHex } from '../wire/address';
+import { parseBindingKey, keyOf, type Binding, type BindingFields, type BindingSource } from './binding';
+
+/**
+ * One binding as a line of the snapshot journal (JSON, bytes in hex). The journal lives
+ * in RAM (tmpfs) and is read back by the next run of gleand on the same boot, so lease
+ * ends are kept on the system's monotonic clock (`validUntilMono`: milliseconds since
+ * boot), which both runs share; the platform converts to and from core instants.
+ *
+ * Reading a record back never throws: a file in /var/run can be damaged or edited, so
+ * every field is checked and a bad record is skipped (and counted by the caller).
+ */
+export interface JournalRecord {
+  readonly key: string;
+  readonly kind: 'address' | 'prefix';
+  readonly port: string;
+  readonly mac: string | null;
+  readonly clientId: string | null;
+  readonly iaid?: number;
+  readonly circuitId: string | null;
+  readonly remoteId: string | null;
+  readonly linkLocal: string | null;
+  readonly validUntilMono: number | null;
+  readonly source: BindingSource;
+}
+
+const hex = (b: Uint8Array | null): string | null => (b ? formatHex(b) : null);
+
+/** `toMono`: a core instant on the system's monotonic clock. */
+export function toRecord(b: Binding, toMono: (t: Instant) => number): JournalRecord {
+  return {
+    key: keyOf(b),
+    kind: b.kind,
+    port: b.port,
+    mac: hex(b.mac),
+    clientId: hex(b.clientId),
+    ...(b.iaid !== undefined ? { iaid: b.iaid } : {}),
+    circuitId: hex(b.circuitId),
+    remoteId: hex(b.remoteId),
+    linkLocal: hex(b.linkLocal),
+    validUntilMono: b.validUntil === null ? null : toMono(b.validUntil),
+    source: b.source,
+  };
+}
+
+const SOURCES: readonly BindingSource[] = ['glean', 'leasequery', 'static'];
+
+/** The fields to store again, or null for a record that is not one; `fromMono`: inverse of `toMono`. */
+export function fromRecord(r: unknown, fromMono: (mono: number) => Instant): BindingFields | null {
+  if (typeof r !== 'object' || r === null) return null;
+  const o = r as Record<string, unknown>;
+  const key = typeof o['key'] === 'string' ? parseBindingKey(o['key']) : null;
+  if (!key || (o['kind'] !== 'address' && o['kind'] !== 'prefix') || typeof o['port'] !== 'string') return null;
+  if (!SOURCES.includes(o['source'] as BindingSource)) return null;
+  const bytes = (k: string, lengths?: readonly number[]): Uint8Array | null | undefined => {
+    const v = o[k];
+    if (v === null || v === undefined) return null;
+    if (typeof v !== 'string') return undefined;
+    const b = parseHex(v);
+    return b && (!lengths || lengths.includes(b.length)) ? b : undefined;
+  };
+  const mac = bytes('mac', [6]);
+  const clientId = bytes('clientId');
+  const circuitId = bytes('circuitId');
+  const remoteId = bytes('remoteId');
+  const linkLocal = bytes('linkLocal', [16]);
+  if (mac === undefined || clientId === undefined || circuitId === undefined || remoteId === undefined || linkLocal === undefined) return null;
+  const until = o['validUntilMono'];
+  if (until !== null && (typeof until !== 'number' || !Number.isFinite(until))) return null;
+  const iaid = o['iaid'];
+  if (iaid !== undefined && (typeof iaid !== 'number' || !Number.isInteger(iaid) || iaid < 0 || iaid > 0xffffffff)) return null;
+  return {
+    family: key.family,
+    kind: o['kind'],
+    address: key.address,
+    prefixLength: key.prefixLength,
+    port: o['port'],
+    mac,
+    clientId,
+    ...(iaid !== undefined ? { iaid } : {}),
+    circuitId,
+    remoteId,
+    linkLocal,
+    validUntil: until === null ? null : fromMono(until),
+    source: o['source'] as BindingSource,
+  };
+}

@@ -1,0 +1,53 @@
+import { describe, expect, it } from 'vitest';
+import { fromRecord, toRecord } from '../../../src/bindings/journal';
+import type { Binding } from '../../../src/bindings/binding';
+import { instant } from '../../../src/time';
+import { parseIPv4, parseIPv6 } from '../../../src/wire/address';
+import { prng } from '../prng';
+
+const v6 = (t: string) => parseIPv6(t)!;
+const OFFSET = 5_000_000; // the system's monotonic clock runs ahead of the core's by this
+const toMono = (t: number) => t + OFFSET;
+const fromMono = (m: number) => instant(m - OFFSET);
+
+const pd: Binding = {
+  family: 6, kind: 'prefix', address: v6('2001:db8:100::'), prefixLength: 56, port: 'lan1',
+  mac: Uint8Array.of(2, 0, 0, 0, 0, 7), clientId: Uint8Array.of(0, 3, 0, 1, 2, 0, 0, 0, 0, 7), iaid: 2,
+  circuitId: new TextEncoder().encode('lan1'), remoteId: null, linkLocal: v6('fe80::7'),
+  validUntil: instant(90_000), source: 'glean', updatedAt: instant(1_000),
+};
+
+describe('snapshot journal records', () => {
+  it('round-trip every field; the lease end moves between the two clocks', () => {
+    const r = toRecord(pd, toMono);
+    expect(r.validUntilMono).toBe(5_090_000);
+    expect(JSON.parse(JSON.stringify(r))).toEqual(r);
+    const { updatedAt: _u, ...fields } = pd;
+    expect(fromRecord(JSON.parse(JSON.stringify(r)), fromMono)).toEqual(fields);
+    const v4: Binding = { ...pd, family: 4, kind: 'address', address: parseIPv4('192.0.2.7')!, prefixLength: 32, linkLocal: null, iaid: undefined, validUntil: null };
+    const { iaid: _i, ...noIaid } = v4;
+    const back = fromRecord(toRecord(noIaid as Binding, toMono), fromMono)!;
+    expect(back.validUntil).toBeNull();
+    expect(back.address).toEqual(parseIPv4('192.0.2.7'));
+  });
+
+  it('a damaged record is refused, never thrown', () => {
+    const good = toRecord(pd, toMono) as unknown as Record<string, unknown>;
+    const bad: unknown[] = [
+      null, 7, 'x', [], {},
+      { ...good, key: '2001:db8::/129' }, { ...good, kind: 'host' }, { ...good, port: 3 }, { ...good, source: 'rumour' },
+      { ...good, mac: '0200' }, { ...good, mac: 'zz0000000007' }, { ...good, linkLocal: 'fe80' }, { ...good, clientId: 12 },
+      { ...good, validUntilMono: 'soon' }, { ...good, validUntilMono: Infinity }, { ...good, iaid: -1 }, { ...good, iaid: 1.5 },
+    ];
+    for (const r of bad) expect(fromRecord(r, fromMono), JSON.stringify(r)).toBeNull();
+    const rnd = prng(3);
+    const text = JSON.stringify(good);
+    for (let i = 0; i < 2000; i++) {
+      const chars = text.split('');
+      chars[Math.floor(rnd() * chars.length)] = String.fromCharCode(32 + Math.floor(rnd() * 90));
+      let parsed: unknown;
+      try { parsed = JSON.parse(chars.join('')); } catch { continue; }
+      expect(() => fromRecord(parsed, fromMono)).not.toThrow();
+    }
+  });
+});
