@@ -1,42 +1,40 @@
+/** Where the heap reads a slot's key and keeps its position (the owner's columns). */
+export interface HeapSlots {
+  key(slot: number): number;
+  /** Heap index of the slot, -1 when it is not in the heap. */
+  heapPos(slot: number): number;
+  setHeapPos(slot: number, i: number): void;
+}
+
 /**
  * Indexed binary min-heap of slot numbers ordered by an external Float64 key (the
- * `validUntil` column). Each slot knows its heap position, so a refresh or removal
+ * `validUntil` column). Each slot knows its heap position (kept in the owner's
+ * columns, so the heap needs no per-slot array of its own), so a refresh or removal
  * is an O(log n) sift instead of a lazy tombstone: the heap never holds more
  * entries than there are expiring bindings. `peek` is O(1).
  */
 export class ExpiryHeap {
   private heap: Int32Array;
-  /** Heap index per slot, -1 when the slot is not in the heap. */
-  private pos: Int32Array;
   private n = 0;
 
   constructor(
     capacity: number,
-    private key: Float64Array,
+    private readonly slots: HeapSlots,
   ) {
-    this.heap = new Int32Array(capacity);
-    this.pos = new Int32Array(capacity).fill(-1);
+    this.heap = new Int32Array(Math.max(16, capacity));
   }
 
   get size(): number {
     return this.n;
   }
 
-  /** Called after the owner grew its columns. */
-  resize(capacity: number, key: Float64Array): void {
-    const heap = new Int32Array(capacity);
-    heap.set(this.heap.subarray(0, this.n));
-    const pos = new Int32Array(capacity).fill(-1);
-    // The store may have started smaller than this heap (a table limit below its
-    // minimum capacity): copy only the slots that fit.
-    pos.set(this.pos.subarray(0, Math.min(capacity, this.pos.length)));
-    this.heap = heap;
-    this.pos = pos;
-    this.key = key;
+  /** Bytes of the heap array (for the memory benchmark). */
+  get bytes(): number {
+    return this.heap.byteLength;
   }
 
   has(slot: number): boolean {
-    return this.pos[slot]! >= 0;
+    return this.slots.heapPos(slot) >= 0;
   }
 
   /** The slot with the smallest key, or -1. */
@@ -45,61 +43,70 @@ export class ExpiryHeap {
   }
 
   push(slot: number): void {
+    if (this.n === this.heap.length) {
+      const heap = new Int32Array(Math.ceil(this.n * 1.5));
+      heap.set(this.heap);
+      this.heap = heap;
+    }
     const i = this.n++;
     this.heap[i] = slot;
-    this.pos[slot] = i;
+    this.slots.setHeapPos(slot, i);
     this.up(i);
   }
 
   remove(slot: number): void {
-    const i = this.pos[slot]!;
+    const i = this.slots.heapPos(slot);
     if (i < 0) return;
-    this.pos[slot] = -1;
+    this.slots.setHeapPos(slot, -1);
     const last = this.heap[--this.n]!;
     if (i === this.n) return;
     this.heap[i] = last;
-    this.pos[last] = i;
+    this.slots.setHeapPos(last, i);
     this.up(i);
-    this.down(this.pos[last]!);
+    this.down(this.slots.heapPos(last));
   }
 
   /** Restore order after the key of `slot` changed. */
   update(slot: number): void {
-    const i = this.pos[slot]!;
+    const i = this.slots.heapPos(slot);
     if (i < 0) return;
     this.up(i);
-    this.down(this.pos[slot]!);
+    this.down(this.slots.heapPos(slot));
   }
 
   private up(i: number): void {
-    const s = this.heap[i]!;
-    const k = this.key[s]!;
+    const h = this.heap;
+    const sl = this.slots;
+    const s = h[i]!;
+    const k = sl.key(s);
     while (i > 0) {
       const p = (i - 1) >> 1;
-      const ps = this.heap[p]!;
-      if (this.key[ps]! <= k) break;
-      this.heap[i] = ps;
-      this.pos[ps] = i;
+      const ps = h[p]!;
+      if (sl.key(ps) <= k) break;
+      h[i] = ps;
+      sl.setHeapPos(ps, i);
       i = p;
     }
-    this.heap[i] = s;
-    this.pos[s] = i;
+    h[i] = s;
+    sl.setHeapPos(s, i);
   }
 
   private down(i: number): void {
-    const s = this.heap[i]!;
-    const k = this.key[s]!;
+    const h = this.heap;
+    const sl = this.slots;
+    const s = h[i]!;
+    const k = sl.key(s);
     for (;;) {
       let c = 2 * i + 1;
       if (c >= this.n) break;
-      if (c + 1 < this.n && this.key[this.heap[c + 1]!]! < this.key[this.heap[c]!]!) c++;
-      const cs = this.heap[c]!;
-      if (this.key[cs]! >= k) break;
-      this.heap[i] = cs;
-      this.pos[cs] = i;
+      if (c + 1 < this.n && sl.key(h[c + 1]!) < sl.key(h[c]!)) c++;
+      const cs = h[c]!;
+      if (sl.key(cs) >= k) break;
+      h[i] = cs;
+      sl.setHeapPos(cs, i);
       i = c;
     }
-    this.heap[i] = s;
-    this.pos[s] = i;
+    h[i] = s;
+    sl.setHeapPos(s, i);
   }
 }

@@ -153,20 +153,22 @@ export class Bindings implements Module, BindingWriter {
   }
 
   /**
-   * Each change's kernel delta and journal record, and (unless `logEach` is off) its log
-   * line. The journal record comes after the delta: what the snapshot says exists has
-   * been asked of the kernel first.
+   * Each change's kernel delta and (unless `logEach` is off) its log line, then the
+   * journal records of them all: what the snapshot says exists has been asked of the
+   * kernel first.
    */
   private toKernel(changes: readonly BindingChange[], logEach = true): Action[] {
     const actions: Action[] = [];
     for (const c of changes) {
       const delta = this.kernel.apply(c);
       if (!isEmptyDelta(delta)) actions.push({ kind: 'kernel', delta });
-      const ended = c.kind === 'removed' || c.kind === 'expired';
-      actions.push({ kind: 'journal', op: ended ? 'delete' : 'put', binding: c.binding });
       // Renewals are the bulk of the traffic (every client, every T1): debug, so a
       // router with 100k subscribers does not flood logd; new, moved and ended are info.
       if (logEach) actions.push(log(c.kind === 'refreshed' ? 'debug' : 'info', 'bindings', c.kind, describe(c.binding)));
+    }
+    for (const c of changes) {
+      const ended = c.kind === 'removed' || c.kind === 'expired';
+      actions.push({ kind: 'journal', op: ended ? 'delete' : 'put', binding: c.binding });
     }
     return actions;
   }

@@ -22,6 +22,11 @@ export class SlotHash {
     return this.count;
   }
 
+  /** Bytes of the table (for the memory benchmark). */
+  get bytes(): number {
+    return this.t.byteLength;
+  }
+
   /** The slot whose key has `hash` and satisfies `matches`, or -1. */
   find(hash: number, matches: (slot: number) => boolean): number {
     for (let i = hash & this.mask; ; i = (i + 1) & this.mask) {

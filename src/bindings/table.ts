@@ -2,8 +2,8 @@ import type { Instant } from '../time';
 import { bytesEqual } from '../wire/address';
 import { type Binding, type BindingFields, parseBindingKey } from './binding';
 import { ExpiryHeap } from './expiry-heap';
-import { FNV_OFFSET, SlotHash, fnv1a, mix32 } from './slot-hash';
-import { BindingStore, bytesLatin1 } from './store';
+import { SlotHash, mix32 } from './slot-hash';
+import { BindingStore, CID_NEXT, CLIENT_ID, MAC_NEXT, PORT_NEXT, PORT_PREV, keyHash, macHash } from './store';
 import { MAX_PORTS, type RejectReason, rejectReason } from './validate';
 
 export interface BindingTableLimits {
@@ -94,11 +94,15 @@ export class BindingTable {
     this.limits = limits;
     const cap = Math.max(16, Math.min(initialCapacity, limits.maxBindings));
     const st = (this.store = new BindingStore(cap, limits.maxBindings));
-    this.keys = new SlotHash(cap, (s) => this.keyHash(st.isV6(s), st.plen[s]!, st.addr, s * 16));
-    this.macs = new SlotHash(cap, (s) => mix32(fnv1a(FNV_OFFSET, st.mac, s * 6, s * 6 + 6)));
-    this.clients = new SlotHash(cap, (s) => this.clientHash(st.isV6(s), st.clientId[s]!));
-    this.heap = new ExpiryHeap(cap, st.validUntil);
-    st.onGrow = (c) => this.heap.resize(c, st.validUntil);
+    this.keys = new SlotHash(cap, (s) => st.slotKeyHash(s));
+    this.macs = new SlotHash(cap, (s) => st.slotMacHash(s));
+    this.clients = new SlotHash(cap, (s) => clientHash(st.isV6(s), st.id(s, CLIENT_ID)));
+    this.heap = new ExpiryHeap(cap, st);
+  }
+
+  /** Bytes of columns, identifiers and indexes (for the memory benchmark). */
+  get bytes(): number {
+    return this.store.bytes + this.keys.bytes + this.macs.bytes + this.clients.bytes + this.heap.bytes;
   }
 
   setLimits(limits: BindingTableLimits): void {
@@ -163,21 +167,22 @@ export class BindingTable {
     const id = this.portIds.get(port);
     const out: Binding[] = [];
     if (id === undefined) return out;
-    for (let s = this.portHead[id]!; s >= 0; s = this.store.portNext[s]!) out.push(this.readSlot(s));
+    for (let s = this.portHead[id]!; s >= 0; s = this.store.link(s, PORT_NEXT)) out.push(this.readSlot(s));
     return out;
   }
 
   byMac(mac: Uint8Array): Binding[] {
     const out: Binding[] = [];
     if (mac.length !== 6) return out;
-    for (let s = this.macHead(mac); s >= 0; s = this.store.macNext[s]!) out.push(this.readSlot(s));
+    for (let s = this.macHead(mac); s >= 0; s = this.store.link(s, MAC_NEXT)) out.push(this.readSlot(s));
     return out;
   }
 
   byClientId(family: 4 | 6, clientId: Uint8Array): Binding[] {
     const out: Binding[] = [];
-    const id = bytesLatin1(clientId)!;
-    for (let s = this.clientHead(family === 6, id); s >= 0; s = this.store.cidNext[s]!) out.push(this.readSlot(s));
+    const id = this.store.ids.find(clientId);
+    if (id < 0) return out;
+    for (let s = this.clientHead(family === 6, id); s >= 0; s = this.store.link(s, CID_NEXT)) out.push(this.readSlot(s));
     return out;
   }
 
@@ -194,13 +199,13 @@ export class BindingTable {
   /** When the next binding expires; null when none has a finite lifetime. */
   nextExpiry(): Instant | null {
     const s = this.heap.peek();
-    return s < 0 ? null : (this.store.validUntil[s]! as Instant);
+    return s < 0 ? null : (this.store.validUntil(s) as Instant);
   }
 
   /** Remove and return every binding with `validUntil <= now`, earliest first. */
   sweep(now: Instant): Binding[] {
     const out: Binding[] = [];
-    for (let s = this.heap.peek(); s >= 0 && this.store.validUntil[s]! <= now; s = this.heap.peek()) {
+    for (let s = this.heap.peek(); s >= 0 && this.store.validUntil(s) <= now; s = this.heap.peek()) {
       out.push(this.readSlot(s));
       this.drop(s);
       this.counters.expired++;
@@ -215,18 +220,19 @@ export class BindingTable {
     let seen = 0;
     this.portHead.forEach((head, id) => {
       let n = 0;
-      for (let s = head, prev = -1; s >= 0; prev = s, s = st.portNext[s]!) {
+      for (let s = head, prev = -1; s >= 0; prev = s, s = st.link(s, PORT_NEXT)) {
         n++;
         if (!st.isLive(s)) errs.push(`slot ${s} on port list is free`);
-        if (st.port[s] !== id) errs.push(`slot ${s} on wrong port list`);
-        if (st.portPrev[s] !== prev) errs.push(`slot ${s} bad prev link`);
+        if (st.port(s) !== id) errs.push(`slot ${s} on wrong port list`);
+        if (st.link(s, PORT_PREV) !== prev) errs.push(`slot ${s} bad prev link`);
         const b = this.readSlot(s);
         if (this.findSlot(b.family, b.address, b.prefixLength) !== s) errs.push(`slot ${s} not found by key`);
-        if (b.mac && !this.listHas(this.macHead(b.mac), st.macNext, s)) errs.push(`slot ${s} not in mac list`);
-        const cid = st.clientId[s];
-        if (cid !== undefined && !this.listHas(this.clientHead(st.isV6(s), cid), st.cidNext, s))
+        if (b.mac && !this.listHas(this.macHead(b.mac), MAC_NEXT, s)) errs.push(`slot ${s} not in mac list`);
+        const cid = st.id(s, CLIENT_ID);
+        if (cid >= 0 && !this.listHas(this.clientHead(st.isV6(s), cid), CID_NEXT, s))
           errs.push(`slot ${s} not in client list`);
-        if ((st.validUntil[s] !== Infinity) !== this.heap.has(s)) errs.push(`slot ${s} heap membership`);
+        if (b.clientId && st.ids.find(b.clientId) !== cid) errs.push(`slot ${s} client id not interned`);
+        if ((st.validUntil(s) !== Infinity) !== this.heap.has(s)) errs.push(`slot ${s} heap membership`);
       }
       if (n !== this.portCount[id]) errs.push(`port ${this.portNames[id]} count ${this.portCount[id]} != ${n}`);
       seen += n;
@@ -263,49 +269,33 @@ export class BindingTable {
   private place(s: number, b: Binding): void {
     const st = this.store;
     const pid = this.portId(b.port);
-    st.write(s, b, pid, {
-      clientId: bytesLatin1(b.clientId),
-      circuitId: bytesLatin1(b.circuitId),
-      remoteId: bytesLatin1(b.remoteId),
-    });
-    // Port list (doubly linked, insert at head). Share identifier strings with the
-    // previous head: circuit/remote ids are usually the same for a whole port.
+    st.write(s, b, pid);
+    // Port list (doubly linked, insert at head).
     const head = this.portHead[pid]!;
-    if (head >= 0) {
-      if (st.circuitId[head] === st.circuitId[s]) st.circuitId[s] = st.circuitId[head];
-      if (st.remoteId[head] === st.remoteId[s]) st.remoteId[s] = st.remoteId[head];
-      st.portPrev[head] = s;
-    }
-    st.portNext[s] = head;
-    st.portPrev[s] = -1;
+    if (head >= 0) st.setLink(head, PORT_PREV, s);
+    st.setLink(s, PORT_NEXT, head);
+    st.setLink(s, PORT_PREV, -1);
     this.portHead[pid] = s;
     this.portCount[pid]!++;
-    if (st.hasMac(s)) {
-      const h = this.macs.find(this.macs_hash(st.mac, s * 6), (o) => this.sameMac(o, st.mac, s * 6));
-      this.pushAfterHead(h, s, st.macNext, this.macs);
-    }
-    const cid = st.clientId[s];
-    if (cid !== undefined) {
-      const h = this.clientHead(st.isV6(s), cid);
-      if (h >= 0) st.clientId[s] = st.clientId[h]; // one string per client
-      this.pushAfterHead(h, s, st.cidNext, this.clients);
-    }
-    if (st.validUntil[s] !== Infinity) this.heap.push(s);
+    if (st.hasMac(s)) this.pushAfterHead(this.macHeadOf(s), s, MAC_NEXT, this.macs);
+    const cid = st.id(s, CLIENT_ID);
+    if (cid >= 0) this.pushAfterHead(this.clientHead(st.isV6(s), cid), s, CID_NEXT, this.clients);
+    if (st.validUntil(s) !== Infinity) this.heap.push(s);
   }
 
   /** Undo `place` except the key index and the slot itself. */
   private unlink(s: number): void {
     const st = this.store;
-    const pid = st.port[s]!;
-    const next = st.portNext[s]!;
-    const prev = st.portPrev[s]!;
-    if (prev >= 0) st.portNext[prev] = next;
+    const pid = st.port(s);
+    const next = st.link(s, PORT_NEXT);
+    const prev = st.link(s, PORT_PREV);
+    if (prev >= 0) st.setLink(prev, PORT_NEXT, next);
     else this.portHead[pid] = next;
-    if (next >= 0) st.portPrev[next] = prev;
+    if (next >= 0) st.setLink(next, PORT_PREV, prev);
     this.portCount[pid]!--;
-    if (st.hasMac(s)) this.unlinkFrom(this.macHead(st.mac.subarray(s * 6, s * 6 + 6)), s, st.macNext, this.macs);
-    const cid = st.clientId[s];
-    if (cid !== undefined) this.unlinkFrom(this.clientHead(st.isV6(s), cid), s, st.cidNext, this.clients);
+    if (st.hasMac(s)) this.unlinkFrom(this.macHeadOf(s), s, MAC_NEXT, this.macs);
+    const cid = st.id(s, CLIENT_ID);
+    if (cid >= 0) this.unlinkFrom(this.clientHead(st.isV6(s), cid), s, CID_NEXT, this.clients);
     this.heap.remove(s);
   }
 
@@ -317,33 +307,35 @@ export class BindingTable {
   }
 
   /** Lists whose head lives in a SlotHash: new members go second so the head stays put. */
-  private pushAfterHead(head: number, s: number, next: Int32Array, index: SlotHash): void {
+  private pushAfterHead(head: number, s: number, list: number, index: SlotHash): void {
+    const st = this.store;
     if (head < 0) {
-      next[s] = -1;
+      st.setLink(s, list, -1);
       index.insert(s);
     } else {
-      next[s] = next[head]!;
-      next[head] = s;
+      st.setLink(s, list, st.link(head, list));
+      st.setLink(head, list, s);
     }
   }
 
-  private unlinkFrom(head: number, s: number, next: Int32Array, index: SlotHash): void {
+  private unlinkFrom(head: number, s: number, list: number, index: SlotHash): void {
+    const st = this.store;
     if (head === s) {
-      const n = next[s]!;
+      const n = st.link(s, list);
       if (n >= 0) index.replace(s, n);
       else index.remove(s);
       return;
     }
-    for (let p = head; p >= 0; p = next[p]!) {
-      if (next[p] === s) {
-        next[p] = next[s]!;
+    for (let p = head; p >= 0; p = st.link(p, list)) {
+      if (st.link(p, list) === s) {
+        st.setLink(p, list, st.link(s, list));
         return;
       }
     }
   }
 
-  private listHas(head: number, next: Int32Array, s: number): boolean {
-    for (let p = head; p >= 0; p = next[p]!) if (p === s) return true;
+  private listHas(head: number, list: number, s: number): boolean {
+    for (let p = head; p >= 0; p = this.store.link(p, list)) if (p === s) return true;
     return false;
   }
 
@@ -360,13 +352,7 @@ export class BindingTable {
   }
 
   private readSlot(s: number): Binding {
-    return this.store.read(s, this.portNames[this.store.port[s]!]!);
-  }
-
-  private keyHash(v6: boolean, plen: number, addr: Uint8Array, at: number): number {
-    let h = Math.imul(FNV_OFFSET ^ (v6 ? 6 : 4), 16777619);
-    h = Math.imul(h ^ plen, 16777619);
-    return mix32(fnv1a(h, addr, at, at + (v6 ? 16 : 4)));
+    return this.store.read(s, this.portNames[this.store.port(s)]!);
   }
 
   private findSlot(family: 4 | 6, address: Uint8Array, prefixLength: number): number {
@@ -376,38 +362,30 @@ export class BindingTable {
     a.fill(0);
     a.set(address);
     const st = this.store;
-    return this.keys.find(this.keyHash(v6, prefixLength, a, 0), (s) => {
-      if (st.isV6(s) !== v6 || st.plen[s] !== prefixLength) return false;
-      for (let i = 0; i < 16; i++) if (st.addr[s * 16 + i] !== a[i]) return false;
-      return true;
-    });
-  }
-
-  private macs_hash(bytes: Uint8Array, at: number): number {
-    return mix32(fnv1a(FNV_OFFSET, bytes, at, at + 6));
-  }
-
-  private sameMac(s: number, bytes: Uint8Array, at: number): boolean {
-    const m = this.store.mac;
-    for (let i = 0; i < 6; i++) if (m[s * 6 + i] !== bytes[at + i]) return false;
-    return true;
+    return this.keys.find(keyHash(v6, prefixLength, a, 0), (s) => st.keyEquals(s, v6, prefixLength, a));
   }
 
   private macHead(mac: Uint8Array): number {
-    return this.macs.find(this.macs_hash(mac, 0), (o) => this.sameMac(o, mac, 0));
-  }
-
-  private clientHash(v6: boolean, id: string): number {
-    let h = Math.imul(FNV_OFFSET ^ (v6 ? 6 : 4), 16777619);
-    for (let i = 0; i < id.length; i++) h = Math.imul(h ^ id.charCodeAt(i), 16777619);
-    return mix32(h);
-  }
-
-  private clientHead(v6: boolean, id: string): number {
     const st = this.store;
-    return this.clients.find(this.clientHash(v6, id), (o) => st.isV6(o) === v6 && st.clientId[o] === id);
+    return this.macs.find(macHash(mac, 0), (o) => st.macEquals(o, mac, 0));
+  }
+
+  /** Head of the MAC list slot `s` belongs (or would belong) to. */
+  private macHeadOf(s: number): number {
+    const st = this.store;
+    const mac = st.macView(s);
+    return this.macs.find(st.slotMacHash(s), (o) => st.macEquals(o, mac, 0));
+  }
+
+  /** Head of the list of bindings with this (family, interned client id). */
+  private clientHead(v6: boolean, id: number): number {
+    const st = this.store;
+    return this.clients.find(clientHash(v6, id), (o) => st.id(o, CLIENT_ID) === id && st.isV6(o) === v6);
   }
 }
+
+/** Interned ids are unique per value, so the id stands for the bytes. */
+const clientHash = (v6: boolean, id: number): number => mix32(id * 2 + (v6 ? 1 : 0));
 
 /** Same-port refresh: fields the update leaves null keep their previous value. */
 function inherit(b: BindingFields, prev: Binding, now: Instant): Binding {

@@ -9,26 +9,12 @@ import {
   peerLinkOf,
 } from './derive';
 import type { KernelDelta, KernelState, NeighEntry, RouteEntry, VerifyEntry } from './entries';
+import { PeerTable } from './peer-table';
 
 /** What `DesiredState` needs of the binding table. */
 export interface BindingView {
   entries(): Iterable<Binding>;
   byPort(port: string): Binding[];
-}
-
-/**
- * One client's link-local on a device, shared by its bindings. The first variant
- * owns the neighbour entry; later variants (another MAC claiming the same
- * link-local on the same port) only get their verify entry, and take over the
- * neighbour when the first one's last binding goes. Kept small on purpose (one per
- * IPv6 client): the MAC is a 48-bit number, the flags are the port's settings.
- */
-interface PeerVariant {
-  readonly mac: number;
-  readonly neighbours: boolean;
-  readonly verify: boolean;
-  refs: number;
-  next: PeerVariant | null;
 }
 
 export interface DesiredCounters {
@@ -53,7 +39,14 @@ export interface DesiredCounters {
  */
 export class DesiredState {
   private ports: PortKernelConfigs;
-  private readonly peers = new Map<string, PeerVariant>();
+  /**
+   * One client's link-local on a device, shared by its bindings. The first variant
+   * owns the neighbour entry; later variants (another MAC claiming the same
+   * link-local on the same port) only get their verify entry, and take over the
+   * neighbour when the first one's last binding goes. One per IPv6 client, so kept
+   * in typed columns (see `PeerTable`).
+   */
+  private readonly peers = new PeerTable();
   readonly counters: DesiredCounters = { peerConflicts: 0, unconfiguredPort: 0 };
 
   constructor(ports: PortKernelConfigs) {
@@ -119,12 +112,12 @@ export class DesiredState {
       routes: owned<RouteEntry>((o) => o.routes),
       neighbours: (function* () {
         yield* owned<NeighEntry>((o) => o.neighbours);
-        for (const [key, first] of self.peers) if (first.neighbours) yield peerNeigh(key, first);
+        for (const r of self.peers.heads()) if (self.peers.neighbours(r)) yield self.peerNeigh(r);
       })(),
       verifies: (function* () {
         yield* owned<VerifyEntry>((o) => o.verifies);
-        for (const [key, first] of self.peers) {
-          for (let v: PeerVariant | null = first; v; v = v.next) if (v.verify) yield peerVerify(key, v);
+        for (const first of self.peers.heads()) {
+          for (let v = first; v >= 0; v = self.peers.next(v)) if (self.peers.verify(v)) yield self.peerVerify(v);
         }
       })(),
     };
@@ -183,79 +176,56 @@ export class DesiredState {
   }
 
   private peerRef(d: DeltaBuilder, p: PeerLink): void {
-    const key = peerKey(p);
+    const peers = this.peers;
     const mac = macNumber(p.mac);
-    const first = this.peers.get(key);
-    let last: PeerVariant | null = null;
-    for (let v = first ?? null; v; last = v, v = v.next) {
-      if (sameVariant(v, mac, p)) {
-        v.refs++;
+    const first = peers.find(p.device, p.linkLocal);
+    let last = -1;
+    for (let v = first; v >= 0; last = v, v = peers.next(v)) {
+      if (peers.same(v, mac, p.neighbours, p.verify)) {
+        peers.ref(v);
         return;
       }
     }
-    const nv: PeerVariant = { mac, neighbours: p.neighbours, verify: p.verify, refs: 1, next: null };
-    if (last) {
-      last.next = nv;
-      if (first!.mac !== mac) this.counters.peerConflicts++;
+    const nv = peers.create(p.device, p.linkLocal, mac, p.neighbours, p.verify);
+    if (last >= 0) {
+      peers.setNext(last, nv);
+      if (peers.mac(first) !== mac) this.counters.peerConflicts++;
     } else {
-      this.peers.set(key, nv);
-      if (nv.neighbours) d.add('neighbours', peerNeigh(key, nv));
+      peers.insertHead(nv);
+      if (p.neighbours) d.add('neighbours', this.peerNeigh(nv));
     }
-    if (nv.verify) d.add('verifies', peerVerify(key, nv));
+    if (p.verify) d.add('verifies', this.peerVerify(nv));
   }
 
   private peerUnref(d: DeltaBuilder, p: PeerLink): void {
-    const key = peerKey(p);
+    const peers = this.peers;
     const mac = macNumber(p.mac);
-    const first = this.peers.get(key);
-    let prev: PeerVariant | null = null;
-    let v = first ?? null;
-    while (v && !sameVariant(v, mac, p)) {
+    let prev = -1;
+    let v = peers.find(p.device, p.linkLocal);
+    while (v >= 0 && !peers.same(v, mac, p.neighbours, p.verify)) {
       prev = v;
-      v = v.next;
+      v = peers.next(v);
     }
-    if (!v || --v.refs > 0) return;
-    if (v.verify) d.remove('verifies', peerVerify(key, v));
-    if (prev) {
-      prev.next = v.next;
-      return;
-    }
-    if (v.neighbours) d.remove('neighbours', peerNeigh(key, v));
-    const next = v.next;
-    if (!next) this.peers.delete(key);
+    if (v < 0 || peers.unref(v) > 0) return;
+    if (peers.verify(v)) d.remove('verifies', this.peerVerify(v));
+    const next = peers.next(v);
+    if (prev >= 0) peers.setNext(prev, next);
     else {
-      this.peers.set(key, next);
-      if (next.neighbours) d.add('neighbours', peerNeigh(key, next));
+      if (peers.neighbours(v)) d.remove('neighbours', this.peerNeigh(v));
+      peers.removeHead(v, next);
+      if (next >= 0 && peers.neighbours(next)) d.add('neighbours', this.peerNeigh(next));
     }
+    peers.free(v);
+  }
+
+  private peerNeigh(r: number): NeighEntry {
+    return { family: 6, address: this.peers.linkLocal(r), device: this.peers.device(r), lladdr: macFromNumber(this.peers.mac(r)) };
+  }
+
+  private peerVerify(r: number): VerifyEntry {
+    return { family: 6, device: this.peers.device(r), mac: macFromNumber(this.peers.mac(r)), prefix: this.peers.linkLocal(r), prefixLength: 128 };
   }
 }
-
-/**
- * `device` + newline + the link-local's 16 octets as 16 one-byte characters: the address
- * stays bytes (no text round trip), and the key is shorter than its RFC 5952 text.
- * Device names cannot contain a newline; the address is always the last 16 characters.
- */
-const peerKey = (p: PeerLink): string => `${p.device}\n${String.fromCharCode(...p.linkLocal.subarray(0, 16))}`;
-
-function splitPeerKey(key: string): { device: string; linkLocal: Uint8Array } {
-  const at = key.length - 16;
-  const linkLocal = new Uint8Array(16);
-  for (let i = 0; i < 16; i++) linkLocal[i] = key.charCodeAt(at + i);
-  return { device: key.slice(0, at - 1), linkLocal };
-}
-
-const peerNeigh = (key: string, v: PeerVariant): NeighEntry => {
-  const { device, linkLocal } = splitPeerKey(key);
-  return { family: 6, address: linkLocal, device, lladdr: macFromNumber(v.mac) };
-};
-
-const peerVerify = (key: string, v: PeerVariant): VerifyEntry => {
-  const { device, linkLocal } = splitPeerKey(key);
-  return { family: 6, device, mac: macFromNumber(v.mac), prefix: linkLocal, prefixLength: 128 };
-};
-
-const sameVariant = (v: PeerVariant, mac: number, p: PeerLink): boolean =>
-  v.mac === mac && v.neighbours === p.neighbours && v.verify === p.verify;
 
 const macNumber = (m: Uint8Array): number => m.reduce((n, b) => n * 256 + b, 0);
 

@@ -110,19 +110,33 @@ function rate(): void {
 
 function rss(): void {
   const gc = (globalThis as { gc?: () => void }).gc;
+  const mib = (b: number) => `${(b / 1048576).toFixed(1)} MiB`;
   gc?.();
   const bare = process.memoryUsage.rss();
   const before = process.memoryUsage();
   const m = module();
-  for (let i = 0; i < 100_000; i++) m.handle(ack(i), instant(1));
-  for (let i = 0; i < 50_000; i++) m.handle(reply6(i), instant(1));
+  // Peak RSS while the bindings arrive (sampled every 1,000 messages): the burst the
+  // target bounds, not only what stays after a GC.
+  let peak = 0;
+  const sample = (i: number) => {
+    if (i % 1000 === 0) peak = Math.max(peak, process.memoryUsage.rss());
+  };
+  for (let i = 0; i < 100_000; i++) {
+    m.handle(ack(i), instant(1));
+    sample(i);
+  }
+  for (let i = 0; i < 50_000; i++) {
+    m.handle(reply6(i), instant(1));
+    sample(i);
+  }
+  peak = Math.max(peak, process.memoryUsage.rss());
   gc?.();
   const after = process.memoryUsage.rss();
   const mem = process.memoryUsage();
-  console.log(`heapUsed +${((mem.heapUsed - before.heapUsed) / 1048576).toFixed(1)} MiB, arrayBuffers +${((mem.arrayBuffers - before.arrayBuffers) / 1048576).toFixed(1)} MiB`);
+  const d = (k: 'heapUsed' | 'heapTotal' | 'arrayBuffers') => mib(mem[k] - before[k]);
+  console.log(`heapUsed +${d('heapUsed')} (heapTotal +${d('heapTotal')}), arrayBuffers +${d('arrayBuffers')}`);
   const n = (m.status(instant(1))['modules'] as { bindings: { bindings: number } }).bindings.bindings;
-  const mib = (b: number) => `${(b / 1048576).toFixed(1)} MiB`;
-  console.log(`RSS before ${mib(bare)}, with ${n} bindings (100k v4, 50k v6 addresses + 50k PD) ${mib(after)}: +${mib(after - bare)} (target ≤ +20 MiB)`);
+  console.log(`RSS before ${mib(bare)}, with ${n} bindings (100k v4, 50k v6 addresses + 50k PD) ${mib(after)}: +${mib(after - bare)} (target ≤ +20 MiB); peak during the burst +${mib(peak - bare)} (target ≤ +40 MiB)`);
 }
 
 if (process.argv[2] === 'rss') rss();

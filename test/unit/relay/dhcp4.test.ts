@@ -216,6 +216,8 @@ describe('DHCPv4 relay: server → client (RFC 2131 §4.1, RFC 3046 §2.2)', () 
       delta({ routes: { remove: e.routes }, neighbours: { remove: e.neighbours }, verifies: { remove: e.verifies } }),
       { kind: 'log', level: 'info', subsystem: 'bindings', message: 'expired',
         fields: { binding: '198.51.100.50/32', port: 'lan1', mac: '02:00:00:00:00:01', source: 'glean' } },
+      // the snapshot journal forgets it too
+      { kind: 'journal', op: 'delete', binding: expect.objectContaining({ address: YIADDR, prefixLength: 32, port: 'lan1' }) },
     ]);
     expect(m.bindings()).toEqual([]);
     expect(m.nextDeadline()).toBeNull();

@@ -234,11 +234,15 @@ export function decode6(bytes: Uint8Array): Dhcp6Message {
 
 // ---- actions ------------------------------------------------------------------------
 
-export const kinds = (as: readonly Action[]): string[] => as.map((a) => a.kind);
+/**
+ * Action kinds in order, without the snapshot journal's records (every binding change
+ * has one right after its kernel delta; test/unit/bindings/owner.test.ts asserts them).
+ */
+export const kinds = (as: readonly Action[]): string[] => as.filter((a) => a.kind !== 'journal').map((a) => a.kind);
 export const only = <K extends Action['kind']>(as: readonly Action[], kind: K): Extract<Action, { kind: K }>[] =>
   as.filter((a) => a.kind === kind) as Extract<Action, { kind: K }>[];
-/** Actions without log lines (logs are asserted separately where they matter). */
-export const quiet = (as: readonly Action[]): Action[] => as.filter((a) => a.kind !== 'log');
+/** Actions without log lines and journal records (asserted separately where they matter). */
+export const quiet = (as: readonly Action[]): Action[] => as.filter((a) => a.kind !== 'log' && a.kind !== 'journal');
 
 export function delta(parts: {
   routes?: Partial<KernelDelta['routes']>; neighbours?: Partial<KernelDelta['neighbours']>; verifies?: Partial<KernelDelta['verifies']>;
