@@ -145,4 +145,25 @@ describe('bindings owner: subnets', () => {
     expect(removed).toEqual([{ family: 4, dst: v4('198.51.100.9'), dstLen: 32, device: 'eth1', gateway: null }]);
     expect((core.owner.status()['table'] as { rejectedSubnet: number }).rejectedSubnet).toBe(1);
   });
+
+  it('journals every stored and ended binding, and a restore stores the previous run\'s again with one log line', () => {
+    const core = new Core();
+    core.handle({ kind: 'config', config: config(BASE_CONFIG) }, T0);
+    core.handle({ kind: 'link', port: 'lan1', up: true, mac: macOf(99), linkLocal: v6('fe80::1') }, T0);
+    const req = decode4(only(core.handle(packet4('lan1', macOf(1), client4(REQUEST, macOf(1))), T0), 'udp-send')[0]!.payload);
+    const acked = core.handle(udp4(dhcp4Message.encode(serverReply4(req, ACK, v4('198.51.100.9'), [leaseOpt(600)]))), T0);
+    const put = only(acked, 'journal');
+    expect(put.map((j) => j.op)).toEqual(['put']);
+    // the journal record comes after the kernel delta it stands for
+    expect(acked.findIndex((a) => a.kind === 'journal')).toBeGreaterThan(acked.findIndex((a) => a.kind === 'kernel'));
+
+    const fresh = new Core();
+    fresh.handle({ kind: 'config', config: config(BASE_CONFIG) }, T0);
+    const outside = { ...put[0]!.binding, address: v4('203.0.113.1') };
+    const restored = fresh.handle({ kind: 'restore', bindings: [put[0]!.binding, outside], from: 'test' }, T0);
+    expect(fresh.bindings()).toMatchObject([{ address: v4('198.51.100.9'), mac: macOf(1), port: 'lan1' }]);
+    expect(only(restored, 'kernel')).toHaveLength(1);
+    expect(only(restored, 'log').map((l) => [l.message, l.fields])).toEqual([['restored', { from: 'test', restored: 1, refused: 1 }]]);
+    expect(only(restored, 'journal').map((j) => j.op)).toEqual(['put']);
+  });
 });
