@@ -16,7 +16,9 @@
  *   RSS        VmRSS from /proc/<pid>/status after each run (max over runs)
  *   status     `status` round trip over gleand's control socket, probed every 25 ms
  *              while the flood runs (max and p99)
- * Env: BENCH_RELAY_RATES (e.g. 5000,10000), BENCH_RELAY_SECONDS, BENCH_RELAY_REPS.
+ * Env: BENCH_RELAY_RATES (e.g. 5000,10000), BENCH_RELAY_SECONDS, BENCH_RELAY_REPS,
+ * BENCH_RELAY_ONLY (gleand | dhcrelay), BENCH_RELAY_PROFILE (a directory: gleand runs with
+ * --cpu-prof there; the profile is written when it stops).
  * Needs root (namespaces), cc, dhcrelay. Nothing here asserts; it prints.
  */
 import { execFileSync } from 'node:child_process';
@@ -135,7 +137,9 @@ async function startGleand(lab: Lab): Promise<Running> {
     // The per-port limit protects the core from one noisy port; here it would measure itself.
     subscriber: () => ({ rate_limit: '100000' }),
   }));
-  const proc = lab.spawn(lab.router.ns, [process.execPath, ...initScriptNodeFlags(), GLEAND_BUNDLE, 'run', '-c', configPath], { name: 'gleand' });
+  const prof = process.env['BENCH_RELAY_PROFILE'];
+  const profFlags = prof ? ['--cpu-prof', `--cpu-prof-dir=${prof}`] : [];
+  const proc = lab.spawn(lab.router.ns, [process.execPath, ...initScriptNodeFlags(), ...profFlags, GLEAND_BUNDLE, 'run', '-c', configPath], { name: 'gleand' });
   await lab.waitForLog(proc, /notice main: running/, 15_000);
   return { relay: 'gleand', pid: { 4: proc.pid, 6: proc.pid }, stop: () => proc.stop('SIGTERM', 5000), controlSocket };
 }
@@ -195,7 +199,7 @@ async function main(): Promise<void> {
     let tag = 1;
     const t0 = Date.now();
     for (let rep = 0; rep < REPS; rep++) {
-      for (const relay of ['gleand', 'dhcrelay'] as const) {
+      for (const relay of (['gleand', 'dhcrelay'] as const).filter((r) => !process.env['BENCH_RELAY_ONLY'] || r === process.env['BENCH_RELAY_ONLY'])) {
         const r = relay === 'gleand' ? await startGleand(lab) : await startDhcrelay(lab);
         try {
           for (const family of [4, 6] as const) {
