@@ -59,3 +59,8 @@ export function dhcpFilter(): Uint8Array {
     { code: RET_K, k: 0, label: 'drop' },
   ]);
 }
+
+/** A program that accepts nothing: for a socket that only sends (the v4 wildcard UDP socket). */
+export function dropAll(): Uint8Array {
+  return assemble([{ code: RET_K, k: 0 }]);
+}

@@ -40,10 +40,21 @@ function sockaddrLl(native: NativeBinding, protocol: number, ifindex: number, ma
   return sa;
 }
 
+/** Receive buffer per port socket (SO_RCVBUFFORCE, else SO_RCVBUF up to rmem_max). */
+export const PACKET_RCVBUF_BYTES = 4 << 20;
+/**
+ * Frames read per readiness callback. A flood of requests on a port is read a batch at a
+ * time, and the event loop turns to the other ready sockets (the server replies on the
+ * UDP sockets) in between, instead of draining the port first: replies are not starved.
+ */
+export const PACKET_READ_BUDGET = 64;
+
 interface PortSocket {
   readonly port: string;
   readonly link: LinkInfo;
   readonly fd: number;
+  /** Frames the kernel dropped on this socket (PACKET_STATISTICS, which resets on read). */
+  drops: number;
 }
 
 export class PacketDriver implements Driver {
@@ -107,9 +118,12 @@ export class PacketDriver implements Driver {
     mreq.set(ALL_DHCP_RELAYS_MAC, 8);
     rc = n.setsockopt(fd, SOL_PACKET, PACKET_ADD_MEMBERSHIP, mreq);
     if (rc < 0) return fail('PACKET_ADD_MEMBERSHIP', rc);
-    rc = n.startRecv(fd, (errno, data, lengths, names) => this.receive(s.name, errno, data, lengths, names));
+    const size = new Uint8Array(4);
+    new DataView(size.buffer).setInt32(0, PACKET_RCVBUF_BYTES, HOST_LE);
+    if (n.setsockopt(fd, k.SOL_SOCKET, k.SO_RCVBUFFORCE, size) < 0) n.setsockopt(fd, k.SOL_SOCKET, k.SO_RCVBUF, size);
+    rc = n.startRecv(fd, (errno, data, lengths, names) => this.receive(s.name, errno, data, lengths, names), PACKET_READ_BUDGET);
     if (rc < 0) return fail('startRecv', rc);
-    this.sockets.set(s.name, { port: s.name, link, fd });
+    this.sockets.set(s.name, { port: s.name, link, fd, drops: 0 });
     this.ctx.emit({ kind: 'link', port: s.name, up: link.up, mac: link.mac, linkLocal: link.linkLocal });
   }
 
@@ -156,6 +170,12 @@ export class PacketDriver implements Driver {
   }
 
   status(): Record<string, unknown> {
-    return { ...this.counters, ports: [...this.sockets.values()].map((s) => ({ port: s.port, device: s.link.device, ifindex: s.link.ifindex })) };
+    const k = this.native?.constants;
+    for (const s of this.sockets.values()) {
+      const st = k ? this.native.getsockopt(s.fd, k.SOL_PACKET, k.PACKET_STATISTICS, 8) : -1;
+      if (typeof st !== 'number' && st.byteLength >= 8) s.drops += new DataView(st.buffer, st.byteOffset).getUint32(4, HOST_LE);
+    }
+    const ports = [...this.sockets.values()].map((s) => ({ port: s.port, device: s.link.device, ifindex: s.link.ifindex, drops: s.drops }));
+    return { ...this.counters, drops: ports.reduce((sum, p) => sum + p.drops, 0), ports };
   }
 }

@@ -1,55 +1,83 @@
-import * as dgram from 'node:dgram';
 import type { Action } from '../src/actions';
 import type { Config } from '../src/config/config';
+import * as os from 'node:os';
 import { formatIPv4, formatIPv6, parseIPv4, parseIPv6 } from '../src/wire/address';
+import { dropAll } from './bpf';
 import type { Driver, DriverContext } from './driver';
+import { linkInfo } from './links';
+import { loadNative, NAME_BYTES, type NativeBinding } from './native';
+import { HOST_LE } from './netlink/wire';
 
 type Family = 4 | 6;
 const PORT: Record<Family, number> = { 4: 67, 6: 547 };
+/** Receive buffer asked of the kernel (SO_RCVBUFFORCE, else SO_RCVBUF up to rmem_max). */
+export const UDP_RCVBUF_BYTES = 4 << 20;
+/** Datagrams read per readiness callback: the packet sockets' flood cannot starve the replies. */
+export const UDP_READ_BUDGET = 64;
+/** SK_MEMINFO_DROPS in the u32 array of SO_MEMINFO (include/uapi/linux/sock_diag.h). */
+const SK_MEMINFO_DROPS = 8;
+const SK_MEMINFO_RCVBUF = 1;
+
+interface UdpSocket {
+  readonly key: string;
+  readonly family: Family;
+  readonly address: string;
+  readonly fd: number;
+  /** Whether datagrams are read from it (the v4 send-only wildcard drops all in the kernel). */
+  receives: boolean;
+}
 
 /**
- * The server side of the relay: ordinary UDP sockets on the DHCP server ports
- * (67 for DHCPv4, 547 for DHCPv6), as RFC 2131 §4.1 and RFC 8415 §19 expect a relay
- * to use. Client broadcasts also reach the v4 sockets (they are addressed to port 67
- * too); they arrive on the subscriber ports' packet sockets with their MAC and port,
- * so here they are ignored.
+ * The server side of the relay: UDP sockets on the DHCP server ports (67 for DHCPv4,
+ * 547 for DHCPv6), as RFC 2131 §4.1 and RFC 8415 §19 expect a relay to use, opened
+ * through our addon so that they are read in batches, sized, filtered and watched.
  *
- * Per family there is one wildcard socket (0.0.0.0:67, [::]:547), and one more per
- * configured `source4` / `source6` bound to that address and the same port:
+ * Receive only what the socket is for. Servers answer a DHCPv4 relay at giaddr:67
+ * (RFC 2131 §4.1), so the v4 replies are read from one socket per giaddr, bound to it:
+ * the kernel never delivers a client's broadcast (255.255.255.255:67, which the
+ * subscriber ports' packet sockets already see with their MAC and port) to a socket
+ * bound to a unicast address. A socket bound to 0.0.0.0:67 received every one of those
+ * broadcasts, filled its buffer with them and lost the servers' OFFERs behind them
+ * (measured in `npm run bench`, README). The wildcard v4 socket stays for sending
+ * only, so the kernel still chooses the source (route `src`, else the output device's
+ * primary address), with a BPF program that drops everything it would receive; if a
+ * giaddr is not an address of this router (EADDRNOTAVAIL), the wildcard socket reads
+ * instead, with a filter that drops datagrams from port 68 (clients).
+ * DHCPv6 clients multicast to ff02::1:2, a group only the packet sockets join, so the
+ * v6 wildcard socket [::]:547 receives RELAY-REPL and nothing from clients.
  *
- * - A relayed message leaves by its upstream's source socket, so the kernel gives it
- *   that source address; without `source4`/`source6` it leaves by the wildcard socket
- *   and the kernel chooses (route `src`, else the output device's primary address;
- *   RFC 6724 for IPv6).
- * - Binding the only socket to source4 would lose DHCPv4 replies: servers answer to
- *   giaddr:67 (RFC 2131 §4.1), which is a subscriber gateway, not source4. The
- *   wildcard socket keeps receiving those. DHCPv6 servers answer a RELAY-FORW to its
- *   source address (RFC 8415 §19.2), which the source6 socket receives: the kernel
- *   hands a unicast datagram to the most specific bound socket. Both are read.
- * - Two sockets on one port need SO_REUSEADDR on both (`reuseAddr`). It also lets
- *   another process that sets it (ISC dhcrelay does) share the port silently and take
- *   some of our replies, so it is set only while a source socket is configured: without
- *   one, a port held by another relay still fails the start loudly. A reload that
- *   first configures a source reopens the wildcard socket with it (a few microseconds
- *   without a socket on the port).
+ * With `source4` / `source6` a socket is bound to that address and port and relayed
+ * messages of that upstream leave by it (the source address servers' ACLs name);
+ * DHCPv6 replies come back to it (RFC 8415 §19.2), the kernel handing a unicast
+ * datagram to the most specific bound socket. Several sockets on one port need
+ * SO_REUSEADDR, which would also let another relay (ISC dhcrelay sets it) share the
+ * port silently and take some of our replies: so the wildcard port is first probed
+ * with a socket without it, and a port another process holds fails the start loudly.
+ *
+ * Receive buffers are sized (UDP_RCVBUF_BYTES) and the kernel's per-socket drop count
+ * (SO_MEMINFO) is in `status` as `drops`. Reads take at most UDP_READ_BUDGET datagrams
+ * per wake-up, sends are synchronous sendto(2) (EAGAIN counts as a send error).
  *
  * Only opened when some port relays: in passive mode another relay owns these ports.
  */
 export class UdpDriver implements Driver {
   readonly name = 'udp';
   readonly actionKinds = ['udp-send'] as const;
-  private readonly wildcard: Record<Family, dgram.Socket | null> = { 4: null, 6: null };
-  /** Whether each wildcard socket was opened with SO_REUSEADDR. */
-  private readonly wildcardShared: Record<Family, boolean> = { 4: false, 6: false };
-  /** Sockets bound to a configured source address, keyed by `family/address`. */
-  private readonly bound = new Map<string, dgram.Socket>();
-  /** Upstream name → its source socket key per family (only when configured). */
-  private sourceOf = new Map<string, Partial<Record<Family, string>>>();
+  private native!: NativeBinding;
+  private readonly sockets = new Map<string, UdpSocket>();
+  /** Upstream name → the key of its sending socket per family. */
+  private sendOf = new Map<string, Partial<Record<Family, string>>>();
   private ctx!: DriverContext;
   private devices = new Map<string, string>();
-  private readonly counters = { received4: 0, received6: 0, sent: 0, sendErrors: 0, sourceBindErrors: 0 };
+  private mcastIf = 0;
+  private readonly counters = {
+    received4: 0, received6: 0, sent: 0, sendErrors: 0, sourceBindErrors: 0, giaddrBindErrors: 0, recvErrors: 0,
+  };
 
   async start(config: Config, ctx: DriverContext): Promise<void> {
+    const n = loadNative();
+    if (n instanceof Error) throw n;
+    this.native = n;
     this.ctx = ctx;
     await this.reconfigure(config);
   }
@@ -58,110 +86,233 @@ export class UdpDriver implements Driver {
     this.devices = new Map(config.upstreams.map((u) => [u.name, u.device]));
     const relaying = config.subscribers.filter((s) => s.mode === 'relay');
     const wanted: Record<Family, boolean> = { 4: relaying.some((s) => s.relay_v4), 6: relaying.some((s) => s.relay_v6) };
-    for (const f of [4, 6] as const) {
-      const shared = wanted[f] && config.upstreams.some((u) => (f === 4 ? u.source4 : u.source6) !== undefined);
-      if (this.wildcard[f] && shared && !this.wildcardShared[f]) {
-        this.wildcard[f]!.close(); // reopened below with SO_REUSEADDR
-        this.wildcard[f] = null;
-      }
-      if (wanted[f] && !this.wildcard[f]) {
-        this.wildcard[f] = await this.open(f, f === 4 ? '0.0.0.0' : '::', shared);
-        this.wildcardShared[f] = shared;
-      }
-    }
-    // Source sockets follow the config: open the new ones, close the ones no longer named.
-    const sourceOf = new Map<string, Partial<Record<Family, string>>>();
     const keep = new Set<string>();
-    for (const u of config.upstreams) {
-      const entry: Partial<Record<Family, string>> = {};
-      const sources: [Family, Uint8Array | undefined][] = [[4, u.source4], [6, u.source6]];
-      for (const [f, addr] of sources) {
-        if (!wanted[f] || addr === undefined) continue;
-        const address = f === 4 ? formatIPv4(addr) : formatIPv6(addr);
-        const key = `${f}/${address}`;
-        keep.add(key);
-        if (!this.bound.has(key)) {
-          const sock = await this.open(f, address, true).catch((e: NodeJS.ErrnoException) => {
-            this.counters.sourceBindErrors++;
-            const hint = e.code === 'EADDRNOTAVAIL' ? ': no interface of this host has that address' : '';
-            this.ctx.log('error', 'udp',
-              `cannot bind source${f} ${address} port ${PORT[f]} (${e.code ?? e.message})${hint}; ` +
-              `relayed DHCPv${f} of upstream '${u.name}' leaves from the kernel's choice of source instead`,
-              { upstream: u.name, source: address });
-            return null;
-          });
-          if (sock) this.bound.set(key, sock);
+    const sendOf = new Map<string, Partial<Record<Family, string>>>();
+    for (const f of [4, 6] as const) {
+      if (!wanted[f]) continue;
+      const wildcard = this.ensure(f, f === 4 ? '0.0.0.0' : '::', 'wildcard');
+      keep.add(wildcard.key);
+      let wildcardReads = f === 6;
+      if (f === 4) {
+        const giaddrs = new Set(relaying.filter((s) => s.relay_v4 && s.giaddr).map((s) => formatIPv4(s.giaddr!)));
+        for (const g of giaddrs) {
+          const sock = this.tryEnsure(4, g, 'giaddr');
+          if (sock) keep.add(sock.key);
+          else wildcardReads = true;
         }
-        if (this.bound.has(key)) entry[f] = key;
       }
-      sourceOf.set(u.name, entry);
+      this.setReceiving(wildcard, wildcardReads);
+      for (const u of config.upstreams) {
+        const addr = f === 4 ? u.source4 : u.source6;
+        const entry = sendOf.get(u.name) ?? {};
+        entry[f] = wildcard.key;
+        if (addr !== undefined) {
+          const sock = this.tryEnsure(f, f === 4 ? formatIPv4(addr) : formatIPv6(addr), 'source', u.name);
+          if (sock) { keep.add(sock.key); entry[f] = sock.key; }
+        }
+        sendOf.set(u.name, entry);
+      }
     }
-    for (const [key, sock] of this.bound) {
-      if (!keep.has(key)) { sock.close(); this.bound.delete(key); }
+    for (const [key, s] of this.sockets) {
+      if (!keep.has(key)) { this.native.close(s.fd); this.sockets.delete(key); }
     }
-    this.sourceOf = sourceOf;
+    this.sendOf = sendOf;
   }
 
-  private open(family: Family, address: string, reuseAddr: boolean): Promise<dgram.Socket> {
-    const port = PORT[family];
-    const sock = dgram.createSocket({ type: family === 4 ? 'udp4' : 'udp6', reuseAddr, ipv6Only: family === 6 });
-    return new Promise((resolve, reject) => {
-      sock.once('error', (e) => {
-        try { sock.close(); } catch { /* never bound: nothing to close */ }
-        reject(e);
-      });
-      sock.bind({ port, address }, () => {
-        sock.removeAllListeners('error');
-        sock.on('error', (e) => this.ctx.log('error', 'udp', `socket error: ${e.message}`, { address, port }, `udp:${address}:${port}`));
-        sock.on('message', (msg, rinfo) => this.receive(family, msg, rinfo));
-        if (family === 4) sock.setBroadcast(true);
-        resolve(sock);
-      });
-    });
+  /** The socket bound to address:port of the family, opened (and read) if new; throws on failure. */
+  private ensure(family: Family, address: string, role: 'wildcard' | 'giaddr' | 'source'): UdpSocket {
+    const key = `${family}/${address}`;
+    const have = this.sockets.get(key);
+    if (have) return have;
+    if (role === 'wildcard') this.probeFree(family, address);
+    const sock = this.open(family, address);
+    this.sockets.set(key, sock);
+    return sock;
   }
 
-  private receive(family: Family, msg: Buffer, rinfo: dgram.RemoteInfo): void {
-    if (family === 4 && rinfo.port === 68) return; // a client broadcast: the packet driver has it
-    const source = family === 4 ? parseIPv4(rinfo.address) : parseIPv6(rinfo.address.split('%')[0]!);
-    if (!source) return;
-    if (family === 4) this.counters.received4++;
-    else this.counters.received6++;
-    this.ctx.emit({
-      kind: 'udp', family, source, sourcePort: rinfo.port, destinationPort: PORT[family],
-      payload: new Uint8Array(msg.buffer, msg.byteOffset, msg.byteLength), passive: false,
-    });
+  /** `ensure` for a giaddr or source address: a failure is logged and counted, not fatal. */
+  private tryEnsure(family: Family, address: string, role: 'giaddr' | 'source', upstream?: string): UdpSocket | null {
+    try {
+      return this.ensure(family, address, role);
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code ?? (e as Error).message;
+      const hint = code === 'EADDRNOTAVAIL' ? ': no interface of this host has that address' : '';
+      if (role === 'source') {
+        this.counters.sourceBindErrors++;
+        this.ctx.log('error', 'udp',
+          `cannot bind source${family} ${address} port ${PORT[family]} (${code})${hint}; ` +
+          `relayed DHCPv${family} of upstream '${upstream}' leaves from the kernel's choice of source instead`,
+          { upstream: upstream ?? '', source: address });
+      } else {
+        this.counters.giaddrBindErrors++;
+        this.ctx.log('warn', 'udp',
+          `cannot bind giaddr ${address} port 67 (${code})${hint}; replies to it are read from the wildcard socket, ` +
+          'which then filters out client broadcasts in the kernel', { giaddr: address });
+      }
+      return null;
+    }
   }
 
-  /** The upstream's source socket when one is configured and bound, else the wildcard one. */
-  private socketFor(family: Family, upstream: string): dgram.Socket | null {
-    const key = this.sourceOf.get(upstream)?.[family];
-    return (key !== undefined ? this.bound.get(key) : undefined) ?? this.wildcard[family];
+  /** A port another process holds fails here, before SO_REUSEADDR could share it silently. */
+  private probeFree(family: Family, address: string): void {
+    const n = this.native;
+    const fd = n.open(family === 4 ? n.constants.AF_INET : n.constants.AF_INET6, n.constants.SOCK_DGRAM, 0);
+    if (fd < 0) throw errnoError('socket', -fd);
+    try {
+      if (family === 6) this.setInt(fd, n.constants.IPPROTO_IPV6, n.constants.IPV6_V6ONLY, 1);
+      const rc = n.bind(fd, sockaddr(n, family, address, PORT[family]));
+      if (rc < 0) throw errnoError(`bind ${address} port ${PORT[family]}`, -rc);
+    } finally {
+      n.close(fd);
+    }
+  }
+
+  private open(family: Family, address: string): UdpSocket {
+    const n = this.native;
+    const k = n.constants;
+    const fd = n.open(family === 4 ? k.AF_INET : k.AF_INET6, k.SOCK_DGRAM, 0);
+    if (fd < 0) throw errnoError('socket', -fd);
+    const fail = (op: string, rc: number): never => { n.close(fd); throw errnoError(op, -rc); };
+    let rc = this.setInt(fd, k.SOL_SOCKET, k.SO_REUSEADDR, 1);
+    if (rc < 0) fail('SO_REUSEADDR', rc);
+    if (family === 6) {
+      rc = this.setInt(fd, k.IPPROTO_IPV6, k.IPV6_V6ONLY, 1);
+      if (rc < 0) fail('IPV6_V6ONLY', rc);
+    } else {
+      rc = this.setInt(fd, k.SOL_SOCKET, k.SO_BROADCAST, 1);
+      if (rc < 0) fail('SO_BROADCAST', rc);
+    }
+    // FORCE needs CAP_NET_ADMIN (the daemon runs as root); without it the kernel caps at rmem_max.
+    if (this.setInt(fd, k.SOL_SOCKET, k.SO_RCVBUFFORCE, UDP_RCVBUF_BYTES) < 0) this.setInt(fd, k.SOL_SOCKET, k.SO_RCVBUF, UDP_RCVBUF_BYTES);
+    if (this.setInt(fd, k.SOL_SOCKET, k.SO_SNDBUFFORCE, UDP_RCVBUF_BYTES) < 0) this.setInt(fd, k.SOL_SOCKET, k.SO_SNDBUF, UDP_RCVBUF_BYTES);
+    rc = n.bind(fd, sockaddr(n, family, address, PORT[family]));
+    if (rc < 0) fail(`bind ${address} port ${PORT[family]}`, rc);
+    const sock: UdpSocket = { key: `${family}/${address}`, family, address, fd, receives: true };
+    rc = n.startRecv(fd, (errno, data, lengths, names) => this.receive(sock, errno, data, lengths, names), UDP_READ_BUDGET);
+    if (rc < 0) fail('startRecv', rc);
+    return sock;
+  }
+
+  /**
+   * The v4 wildcard socket only sends while every giaddr has its own socket: a filter
+   * then drops all it would receive. Otherwise it reads, and the filter drops only
+   * datagrams from port 68 (client broadcasts, which the packet sockets handle).
+   */
+  private setReceiving(sock: UdpSocket, on: boolean): void {
+    if (sock.family !== 4) return;
+    const rc = this.native.attachFilter(sock.fd, on ? dropFromPort(68) : dropAll());
+    if (rc < 0) this.ctx.log('error', 'udp', 'SO_ATTACH_FILTER failed on the wildcard socket', { errno: -rc });
+    sock.receives = on;
+  }
+
+  private setInt(fd: number, level: number, name: number, value: number): number {
+    const b = new Uint8Array(4);
+    new DataView(b.buffer).setInt32(0, value, HOST_LE);
+    return this.native.setsockopt(fd, level, name, b);
+  }
+
+  private receive(sock: UdpSocket, errno: number, data: Buffer | null, lengths: Uint32Array | null, names: Buffer | null): void {
+    if (errno !== 0 || !data || !lengths || !names) {
+      this.counters.recvErrors++;
+      this.ctx.log('warn', 'udp', 'receive error', { address: sock.address, errno }, `udp:recv:${sock.key}`);
+      return;
+    }
+    let off = 0;
+    for (let i = 0; i < lengths.length; i++) {
+      const len = lengths[i]!;
+      const payload = new Uint8Array(data.buffer, data.byteOffset + off, len);
+      off += len;
+      const name = names.subarray(i * NAME_BYTES, (i + 1) * NAME_BYTES);
+      const sourcePort = (name[2]! << 8) | name[3]!;
+      // sockaddr_in: address at 4..8; sockaddr_in6: address at 8..24 (the scope id is dropped, as before)
+      const source = sock.family === 4 ? name.slice(4, 8) : name.slice(8, 24);
+      if (sock.family === 4 && sourcePort === 68) continue; // a client broadcast: the packet driver has it
+      if (sock.family === 4) this.counters.received4++;
+      else this.counters.received6++;
+      this.ctx.emit({ kind: 'udp', family: sock.family, source, sourcePort, destinationPort: PORT[sock.family], payload, passive: false });
+    }
   }
 
   execute(a: Action): void {
     if (a.kind !== 'udp-send') return;
-    const sock = this.socketFor(a.family, a.upstream);
+    const key = this.sendOf.get(a.upstream)?.[a.family];
+    const sock = key !== undefined ? this.sockets.get(key) : undefined;
     if (!sock) return;
-    let address = a.family === 4 ? formatIPv4(a.destination) : formatIPv6(a.destination);
+    const n = this.native;
+    let scope = 0;
     // A multicast destination (All_DHCP_Servers) leaves by the upstream's device.
-    if (a.family === 6 && a.destination[0] === 0xff) address += `%${this.devices.get(a.upstream) ?? ''}`;
-    sock.send(a.payload, a.destinationPort, address, (e) => {
-      if (!e) { this.counters.sent++; return; }
-      this.counters.sendErrors++;
-      this.ctx.log('warn', 'udp', `send failed: ${e.message}`, { to: address }, `udpsend:${address}`);
-    });
+    if (a.family === 6 && a.destination[0] === 0xff) {
+      scope = linkInfo(this.devices.get(a.upstream) ?? '')?.ifindex ?? 0;
+      if (scope !== this.mcastIf) {
+        this.setInt(sock.fd, n.constants.IPPROTO_IPV6, n.constants.IPV6_MULTICAST_IF, scope);
+        this.mcastIf = scope;
+      }
+    }
+    const rc = n.sendto(sock.fd, a.payload, sockaddrBytes(n, a.family, a.destination, a.destinationPort, scope));
+    if (rc >= 0) { this.counters.sent++; return; }
+    this.counters.sendErrors++;
+    const to = a.family === 4 ? formatIPv4(a.destination) : formatIPv6(a.destination);
+    this.ctx.log('warn', 'udp', `send failed: errno ${-rc}`, { to }, `udpsend:${to}`);
   }
 
   async stop(): Promise<void> {
-    for (const f of [4, 6] as const) { this.wildcard[f]?.close(); this.wildcard[f] = null; }
-    for (const sock of this.bound.values()) sock.close();
-    this.bound.clear();
+    for (const s of this.sockets.values()) this.native.close(s.fd);
+    this.sockets.clear();
   }
 
   status(): Record<string, unknown> {
+    const sockets = [...this.sockets.values()].map((s) => {
+      const info = this.native.getsockopt(s.fd, this.native.constants.SOL_SOCKET, this.native.constants.SO_MEMINFO, 64);
+      const mem = typeof info === 'number' ? null : new DataView(info.buffer, info.byteOffset, info.byteLength);
+      const u32 = (i: number) => (mem && mem.byteLength >= (i + 1) * 4 ? mem.getUint32(i * 4, HOST_LE) : null);
+      return { address: s.address, port: PORT[s.family], receives: s.receives, rcvbufBytes: u32(SK_MEMINFO_RCVBUF), drops: u32(SK_MEMINFO_DROPS) };
+    });
     return {
-      ...this.counters, v4: this.wildcard[4] !== null, v6: this.wildcard[6] !== null,
-      sources: [...this.bound.keys()].map((k) => k.slice(2)),
+      ...this.counters,
+      v4: this.sockets.has('4/0.0.0.0'), v6: this.sockets.has('6/::'),
+      sources: [...new Set([...this.sendOf.values()].flatMap((e) => Object.values(e)))]
+        .filter((k) => k !== '4/0.0.0.0' && k !== '6/::').map((k) => k.slice(2)),
+      drops: sockets.filter((s) => s.receives).reduce((sum, s) => sum + (s.drops ?? 0), 0),
+      sockets,
     };
   }
+}
+
+function errnoError(op: string, errno: number): NodeJS.ErrnoException {
+  const code = Object.entries(os.constants.errno).find(([, v]) => v === errno)?.[0] ?? `errno ${errno}`;
+  const e = new Error(`${op}: ${code}`) as NodeJS.ErrnoException;
+  e.code = code;
+  e.errno = errno;
+  return e;
+}
+
+function sockaddr(n: NativeBinding, family: Family, address: string, port: number): Uint8Array {
+  const bytes = family === 4 ? parseIPv4(address) : parseIPv6(address);
+  if (!bytes) throw errnoError(`address ${address}`, os.constants.errno.EINVAL);
+  return sockaddrBytes(n, family, bytes, port, 0);
+}
+
+/** struct sockaddr_in / sockaddr_in6: family host-endian, port network order. */
+function sockaddrBytes(n: NativeBinding, family: Family, address: Uint8Array, port: number, scopeId: number): Uint8Array {
+  const sa = new Uint8Array(family === 4 ? 16 : 28);
+  const v = new DataView(sa.buffer);
+  v.setUint16(0, family === 4 ? n.constants.AF_INET : n.constants.AF_INET6, HOST_LE);
+  v.setUint16(2, port, false);
+  if (family === 4) sa.set(address, 4);
+  else { sa.set(address, 8); v.setUint32(24, scopeId, HOST_LE); }
+  return sa;
+}
+
+/** Classic BPF for a UDP socket (data starts at the UDP header): drop datagrams from `port`. */
+function dropFromPort(port: number): Uint8Array {
+  const prog = new Uint8Array(4 * 8);
+  const v = new DataView(prog.buffer);
+  const insn = (i: number, code: number, jt: number, jf: number, k: number) => {
+    v.setUint16(i * 8, code, HOST_LE); v.setUint8(i * 8 + 2, jt); v.setUint8(i * 8 + 3, jf); v.setUint32(i * 8 + 4, k, HOST_LE);
+  };
+  insn(0, 0x28, 0, 0, 0); // ldh [0]: UDP source port
+  insn(1, 0x15, 0, 1, port); // jeq port → drop
+  insn(2, 0x06, 0, 0, 0); // ret 0
+  insn(3, 0x06, 0, 0, 0xffff); // ret accept
+  return prog;
 }

@@ -30,6 +30,7 @@
 #include <netinet/in.h>
 #include <linux/netlink.h>
 #include <linux/filter.h>
+#include <linux/if_packet.h>
 #ifndef SOL_NETLINK
 #define SOL_NETLINK 270
 #endif
@@ -45,6 +46,7 @@ typedef struct watcher {
   napi_ref cb;
   napi_async_context actx;
   int fd;
+  int budget;           /* datagrams per readiness callback (0: until EAGAIN, up to 64 batches) */
   int closing;
   struct watcher *next;
 } watcher_t;
@@ -219,9 +221,13 @@ static void stop_watcher(instance_t *in, watcher_t *w) {
 static void on_poll(uv_poll_t *h, int status, int events) {
   watcher_t *w = (watcher_t *)h->data;
   instance_t *in = inst(w->env);
-  size_t off = 0, count = 0;
+  size_t off = 0, count = 0, total = 0;
   (void)events;
   for (int rounds = 0; !w->closing && rounds < 64; ) {
+    /* A budget keeps one flooded socket from starving the others: uv_poll is level
+     * triggered, so what is left is read on the next loop iteration, after the other
+     * ready descriptors (the relay's reply socket behind a flood of requests). */
+    if (w->budget > 0 && total >= (size_t)w->budget) break;
     struct iovec iov = { in->arena + off, ARENA_BYTES - off };
     struct msghdr mh; memset(&mh, 0, sizeof mh);
     unsigned char *name = in->names + count * NAME_BYTES;
@@ -234,7 +240,8 @@ static void on_poll(uv_poll_t *h, int status, int events) {
     if (n >= 0 && !(mh.msg_flags & MSG_TRUNC)) {
       in->lens[count++] = (uint32_t)n;
       off += (size_t)n;
-      if (ARENA_BYTES - off >= SLOT_BYTES && count < MAX_LENS) continue;
+      total++;
+      if (ARENA_BYTES - off >= SLOT_BYTES && count < MAX_LENS && (w->budget <= 0 || total < (size_t)w->budget)) continue;
     }
     int err = n < 0 ? errno : (mh.msg_flags & MSG_TRUNC) ? EMSGSIZE : 0;
     if (count > 0) deliver(w, 0, off, count);
@@ -268,11 +275,20 @@ static napi_value js_attach_filter(napi_env env, napi_callback_info info) {
   return num(env, setsockopt(fd, SOL_SOCKET, SO_ATTACH_FILTER, &fp, sizeof fp) < 0 ? -errno : 0);
 }
 
-/* startRecv(fd, cb(errno, data|null, lengths|null, names|null)) -> 0 | -errno */
+/* startRecv(fd, cb(errno, data|null, lengths|null, names|null), budget?) -> 0 | -errno
+ * budget: at most this many datagrams per readiness callback (default: until EAGAIN). */
 static napi_value js_start_recv(napi_env env, napi_callback_info info) {
-  napi_value a[2], name; int32_t fd; napi_valuetype t;
+  napi_value a[3], name; int32_t fd, budget = 0; napi_valuetype t;
   instance_t *in = inst(env);
-  if (get_args(env, info, 2, a) || get_int(env, a[0], &fd)) return NULL;
+  size_t argc = 3;
+  if (napi_get_cb_info(env, info, &argc, a, NULL, NULL) != napi_ok) return NULL;
+  if (argc < 2) { napi_throw_type_error(env, NULL, "too few arguments"); return NULL; }
+  if (get_int(env, a[0], &fd)) return NULL;
+  if (argc >= 3) {
+    napi_valuetype bt;
+    napi_typeof(env, a[2], &bt);
+    if (bt != napi_undefined && get_int(env, a[2], &budget)) return NULL;
+  }
   napi_typeof(env, a[1], &t);
   if (t != napi_function) { napi_throw_type_error(env, NULL, "expected a function"); return NULL; }
   if (find(in, fd)) return num(env, -EBUSY);
@@ -282,7 +298,7 @@ static napi_value js_start_recv(napi_env env, napi_callback_info info) {
   if (!w) return num(env, -ENOMEM);
   int rc = uv_poll_init_socket(loop, &w->poll, fd);
   if (rc != 0) { free(w); return num(env, rc); } /* libuv errors are -errno */
-  w->poll.data = w; w->env = env; w->fd = fd;
+  w->poll.data = w; w->env = env; w->fd = fd; w->budget = budget;
   napi_create_reference(env, a[1], 1, &w->cb);
   napi_create_string_utf8(env, "gleand_native.recv", NAPI_AUTO_LENGTH, &name);
   napi_async_init(env, NULL, name, &w->actx);
@@ -358,6 +374,9 @@ NAPI_MODULE_INIT(/* napi_env env, napi_value exports */) {
     { "SO_RCVBUFFORCE", SO_RCVBUFFORCE }, { "SO_SNDBUFFORCE", SO_SNDBUFFORCE },
     { "IPPROTO_IP", IPPROTO_IP }, { "IPPROTO_IPV6", IPPROTO_IPV6 },
     { "IPPROTO_UDP", IPPROTO_UDP }, { "IPPROTO_RAW", IPPROTO_RAW },
+    { "SO_REUSEADDR", SO_REUSEADDR }, { "SO_BROADCAST", SO_BROADCAST }, { "SO_MEMINFO", SO_MEMINFO },
+    { "IPV6_V6ONLY", IPV6_V6ONLY }, { "IPV6_MULTICAST_IF", IPV6_MULTICAST_IF },
+    { "SOL_PACKET", SOL_PACKET }, { "PACKET_STATISTICS", PACKET_STATISTICS },
   };
   napi_value consts;
   napi_create_object(env, &consts);

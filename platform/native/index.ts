@@ -20,6 +20,9 @@ export interface NativeConstants {
   readonly SOL_SOCKET: number; readonly SOL_NETLINK: number;
   readonly SO_RCVBUF: number; readonly SO_SNDBUF: number; readonly SO_RCVBUFFORCE: number; readonly SO_SNDBUFFORCE: number;
   readonly IPPROTO_IP: number; readonly IPPROTO_IPV6: number; readonly IPPROTO_UDP: number; readonly IPPROTO_RAW: number;
+  readonly SO_REUSEADDR: number; readonly SO_BROADCAST: number; readonly SO_MEMINFO: number;
+  readonly IPV6_V6ONLY: number; readonly IPV6_MULTICAST_IF: number;
+  readonly SOL_PACKET: number; readonly PACKET_STATISTICS: number;
 }
 
 export interface NativeBinding {
@@ -35,8 +38,12 @@ export interface NativeBinding {
   sendto(fd: number, data: Uint8Array, sockaddr: Uint8Array | null): number;
   /** Attach a classic BPF program (struct sock_filter[] as bytes): SO_ATTACH_FILTER. → 0 | -errno */
   attachFilter(fd: number, program: Uint8Array): number;
-  /** Watch fd with a uv_poll_t; datagrams are read with recvmsg until EAGAIN. → 0 | -errno */
-  startRecv(fd: number, cb: RecvCallback): number;
+  /**
+   * Watch fd with a uv_poll_t; datagrams are read with recvmsg until EAGAIN, or at most
+   * `budget` per readiness callback (the rest on the next loop iteration, after the other
+   * ready sockets). → 0 | -errno
+   */
+  startRecv(fd: number, cb: RecvCallback, budget?: number): number;
   stopRecv(fd: number): number;
   /** Whether the watcher keeps the event loop alive. */
   ref(fd: number, on: boolean): number;

@@ -1,7 +1,8 @@
 /**
  * `npm run bench`: every benchmark, each printing its numbers beside a reference run
  * made in the same process or namespace (ratios, never pass/fail). Needs root for the
- * netlink benchmark (it makes its own network namespace).
+ * netlink and relay benchmarks (they make their own network namespaces) and cc for the
+ * relay benchmark's generator and sink.
  */
 import { buildSync } from 'esbuild';
 import { spawnSync } from 'node:child_process';
@@ -18,6 +19,7 @@ const run = (title: string, args: string[]) => {
 
 run('netlink: 100k PD routes, gleand batched client vs ip -6 -batch vs npm netlink', [path.join(__dirname, 'netlink-routes.ts')]);
 run('decode + relay + glean, one core', [path.join(__dirname, 'glean.ts'), 'rate']);
+run('relay: gleand vs ISC dhcrelay, client ns → router ns → server ns (C generator and answering sink)', [path.join(__dirname, 'relay.ts')]);
 
 // Memory is measured on a bundle run by plain node (tsx's own loader would be counted
 // otherwise), with default flags and with the flags the init script uses.
