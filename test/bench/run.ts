@@ -17,6 +17,7 @@ const run = (title: string, args: string[]) => {
 };
 
 run('netlink: 100k PD routes, gleand batched client vs ip -6 -batch vs npm netlink', [path.join(__dirname, 'netlink-routes.ts')]);
+run('source verification: 1,000 verify entries into an empty table and into 200k, gleand (hash sets) vs nft -f vs the previous pipapo layout', [path.join(__dirname, 'nft-verify.ts')]);
 run('decode + relay + glean, one core', [path.join(__dirname, 'glean.ts'), 'rate']);
 
 // Memory is measured on a bundle run by plain node (tsx's own loader would be counted
