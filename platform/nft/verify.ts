@@ -256,7 +256,9 @@ export class NftVerify {
       // The first prefix of a length: its set and rule first (rare, once per length in use).
       const r = await this.ensurePrefixSets([...newSets.values()]);
       if (!r.ok) {
-        items = items.filter((it) => (newSets.has(it.set) && !this.prefixSets.has(it.set) ? void failures.set(it.index, r.error) : true));
+        const stays = (it: Item): boolean => this.prefixSets.has(it.set) || !newSets.has(it.set);
+        for (const it of items) if (!stays(it)) failures.set(it.index, r.error);
+        items = items.filter(stays);
       }
     }
     const alone = new Set<number>(); // indexes to send one per message (failure not attributable)
