@@ -15,8 +15,10 @@ const NFTA_TABLE_NAME = 1;
 const NFGENMSG_LEN = 4;
 
 /**
- * Source verification in nftables: gleand's entries are the elements of the allow4 /
- * allow6 sets of its table (`nft_table`), which this applier creates with its chains.
+ * Source verification in nftables: gleand's entries are the elements of the allow sets
+ * of its table (`nft_table`): allow4 / allow6 for exact sources, allow4_<n> / allow6_<n>
+ * for prefixes of length n (platform/nft/names.ts). This applier creates the table and
+ * chains; NftVerify adds a prefix-length set (and its rule) when its first entry comes.
  */
 export class VerifyApplier implements Applier<'verifies'> {
   readonly kind = 'verifies';
@@ -88,7 +90,8 @@ export class VerifyApplier implements Applier<'verifies'> {
   /**
    * An nf_tables change to gleand's table that gleand's socket did not make (an element
    * deleted by `nft delete element`, the table flushed or deleted). The ruleset load by
-   * nft(8) comes from another socket too; the repair it triggers finds nothing to do.
+   * nft(8) comes from another socket too, and so does the creation of a prefix-length
+   * set (once per length in use); the repair they trigger finds nothing to do.
    */
   concerns(m: NlMessage, ctx: ApplierContext): boolean {
     if (m.type >> 8 !== NFNL_SUBSYS_NFTABLES || m.pid === this.verify?.portId) return false;

@@ -60,3 +60,14 @@ export const NFT_OBJECT = { COUNTER: 1, QUOTA: 2 } as const;
 
 /** enum nft_counter_attributes (big-endian u64 values). */
 export const NFTA_COUNTER = { BYTES: 1, PACKETS: 2, PAD: 3 } as const;
+
+/** enum nft_set_attributes (NEWSET / GETSET / DELSET). */
+export const NFTA_SET = {
+  TABLE: 1, NAME: 2, FLAGS: 3, KEY_TYPE: 4, KEY_LEN: 5, DATA_TYPE: 6, DATA_LEN: 7, POLICY: 8, DESC: 9, ID: 10,
+  TIMEOUT: 11, GC_INTERVAL: 12, USERDATA: 13, PAD: 14, OBJ_TYPE: 15, HANDLE: 16, EXPR: 17, EXPRESSIONS: 18,
+} as const;
+
+/** enum nft_set_flags (NFTA_SET_FLAGS, big-endian u32). */
+export const NFT_SET_FLAG = {
+  ANONYMOUS: 0x1, CONSTANT: 0x2, INTERVAL: 0x4, MAP: 0x8, TIMEOUT: 0x10, EVAL: 0x20, OBJECT: 0x40, CONCAT: 0x80, EXPR: 0x100,
+} as const;

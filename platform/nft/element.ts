@@ -1,38 +1,41 @@
 /**
  * Set elements of the verify sets: keys as bytes, the messages that add, delete, flush
- * and dump them, and the decoders for the kernel's answers (which never throw).
+ * and dump them, the set listing, and the decoders for the kernel's answers (which
+ * never throw).
  *
- * `allow4` / `allow6` are `typeof meta iif . ether saddr . ip[6] saddr` with
- * `flags interval`: a concatenated range (nft_set_pipapo). Each component takes a whole
- * number of 4-byte registers. For an interval set nft converts the host-order ifindex to
- * big-endian in the rule (`byteorder reg 1 = hton(reg 1, 4, 4)`, seen with
- * `nft --debug=netlink list chain`) so that ranges compare as bytes; the element key
- * must therefore carry the ifindex big-endian too:
+ * The allow sets (names.ts) are plain hash sets of `iface_index . ether_addr .
+ * ipv{4,6}_addr`. Each component of a concatenation takes a whole number of 4-byte
+ * registers; in a set without `flags interval` nft leaves the ifindex in host order
+ * (no byteorder expression in the rule, `nft --debug=netlink`), so the key carries it
+ * host order too:
  *
  *    0               4                               12                16 (v4) / 28 (v6)
  *   +---------------+-------------------------------+-----------------+
- *   | ifindex be32  | ether saddr (6) | 0 0         | ip saddr (4/16) |
+ *   | ifindex (host)| ether saddr (6) | 0 0         | ip saddr (4/16) |
  *   +---------------+-------------------------------+-----------------+
- *   NFTA_SET_ELEM_KEY = first address of the prefix, NFTA_SET_ELEM_KEY_END = same
- *   ifindex . same MAC . last address of the prefix: a /56 is one element.
+ *   NFTA_SET_ELEM_KEY only. In allow4 / allow6 the address is the source itself; in a
+ *   prefix-length set allow6_<n> it is the prefix (host bits zero), which the rule
+ *   compares with the source masked to n bits: a /56 is one element.
  *
  * `ports` is a plain `iface_index` set: its key is the ifindex in host order (4 bytes).
  *
  * Element list message (NFT_MSG_NEWSETELEM / DELSETELEM / dump replies):
- *   nfgenmsg(NFPROTO_INET) · TABLE(str) · SET(str) · ELEMENTS{ LIST_ELEM{ KEY{VALUE},
- *   KEY_END{VALUE}, FLAGS(be32)… } … }
+ *   nfgenmsg(NFPROTO_INET) · TABLE(str) · SET(str) · ELEMENTS{ LIST_ELEM{ KEY{VALUE} } … }
+ * Set message (NFT_MSG_NEWSET, answers to a GETSET dump):
+ *   nfgenmsg(NFPROTO_INET) · TABLE(str) · NAME(str) · FLAGS(be32) · KEY_TYPE · KEY_LEN(be32) …
  */
 import { NLM_F, NLA_TYPE_MASK } from '../netlink/constants';
 import type { NlMessage } from '../netlink/message';
 import { HOST_LE, NLMSG_HDRLEN, fail, ok, splitAttrs, view, type Decoded, type RawAttr } from '../netlink/wire';
 import {
-  NFPROTO, NFTA_COUNTER, NFTA_DATA, NFTA_LIST_ELEM, NFTA_OBJ, NFTA_SET_ELEM, NFTA_SET_ELEM_LIST, NFT_MSG, NFT_OBJECT,
-  nftType,
+  NFPROTO, NFTA_COUNTER, NFTA_DATA, NFTA_LIST_ELEM, NFTA_OBJ, NFTA_SET, NFTA_SET_ELEM, NFTA_SET_ELEM_LIST, NFT_MSG,
+  NFT_OBJECT, NFT_SET_ELEM_FLAG, nftType,
 } from './constants';
 import {
   NFGENMSG_LEN, attrEncodingLength, be32Attr, nestAttr, strAttr,
   type NfAttr, type NfMessage,
 } from './message';
+import { addressBits, allowSetName, type AllowSet } from './names';
 
 /** A verify entry with the device resolved to its ifindex: exactly what one element holds. */
 export interface VerifyElement {
@@ -43,10 +46,16 @@ export interface VerifyElement {
   readonly prefixLength: number;
 }
 
-/** One element's key material; keyEnd null for a non-interval set. */
+/** One element's key material; keyEnd null for a non-interval set (all of gleand's). */
 export interface ElementKey {
   readonly key: Uint8Array;
   readonly keyEnd: Uint8Array | null;
+}
+
+/** A verify element's set and key. */
+export interface AllowElementKey extends ElementKey {
+  /** allow4, allow6, or allow4_<n> / allow6_<n> for a prefix of length n. */
+  readonly set: string;
 }
 
 export const MAC_LEN = 6;
@@ -54,8 +63,8 @@ export const MAC_LEN = 6;
 const ADDR_AT = 12;
 export const keyLength = (family: 4 | 6): number => ADDR_AT + (family === 4 ? 4 : 16);
 
-/** Key and key-end of a verify element, or why it cannot be one. */
-export function verifyElementKey(e: VerifyElement): ElementKey | string {
+/** The set and key of a verify element, or why it cannot be one. */
+export function verifyElementKey(e: VerifyElement): AllowElementKey | string {
   const alen = e.family === 4 ? 4 : 16;
   if (!Number.isInteger(e.ifindex) || e.ifindex <= 0 || e.ifindex > 0xffffffff) return `ifindex ${e.ifindex} out of range`;
   if (e.mac.length !== MAC_LEN) return `MAC is ${e.mac.length} bytes, needs ${MAC_LEN}`;
@@ -63,18 +72,19 @@ export function verifyElementKey(e: VerifyElement): ElementKey | string {
   if (!Number.isInteger(e.prefixLength) || e.prefixLength < 0 || e.prefixLength > alen * 8) {
     return `prefix length ${e.prefixLength} out of range for IPv${e.family}`;
   }
+  if (!hostBitsClear(e.prefix, e.prefixLength)) return `host bits set in prefix /${e.prefixLength}`;
   const key = new Uint8Array(ADDR_AT + alen);
-  view(key).setUint32(0, e.ifindex, false);
+  view(key).setUint32(0, e.ifindex, HOST_LE);
   key.set(e.mac, 4);
   key.set(e.prefix, ADDR_AT);
-  const keyEnd = key.slice();
-  for (let bit = e.prefixLength; bit < alen * 8; bit++) {
-    const i = ADDR_AT + (bit >> 3);
-    const m = 0x80 >> (bit & 7);
-    if ((key[i]! & m) !== 0) return `host bits set in prefix /${e.prefixLength}`;
-    keyEnd[i] = keyEnd[i]! | m;
+  return { set: allowSetName(e.family, e.prefixLength), key, keyEnd: null };
+}
+
+function hostBitsClear(addr: Uint8Array, prefixLength: number): boolean {
+  for (let bit = prefixLength; bit < addr.length * 8; bit++) {
+    if ((addr[bit >> 3]! & (0x80 >> (bit & 7))) !== 0) return false;
   }
-  return { key, keyEnd };
+  return true;
 }
 
 /** Key of a `type iface_index` element (host order: no byteorder conversion in plain sets). */
@@ -236,40 +246,67 @@ export function decodeElementList(m: NlMessage): Decoded<SetElementList> {
 }
 
 /**
- * The prefix length of [start, end] if it is exactly one prefix (start has only zero
- * bits after the common leading bits, end only ones), else null.
+ * A dumped element of an allow set → VerifyElement, or why it is not one of ours. The
+ * set says the family and prefix length; the key must be a prefix of that length.
  */
-export function prefixLengthOfRange(start: Uint8Array, end: Uint8Array): number | null {
-  if (start.length !== end.length) return null;
-  const bits = start.length * 8;
-  let len = 0;
-  while (len < bits && ((start[len >> 3]! ^ end[len >> 3]!) & (0x80 >> (len & 7))) === 0) len++;
-  for (let bit = len; bit < bits; bit++) {
-    const m = 0x80 >> (bit & 7);
-    if ((start[bit >> 3]! & m) !== 0 || (end[bit >> 3]! & m) === 0) return null;
-  }
-  return len;
-}
-
-/** A dumped allow4/allow6 element → VerifyElement, or why it is not one of ours. */
-export function toVerifyElement(family: 4 | 6, e: RawSetElement, offset = 0): Decoded<VerifyElement> {
-  const where = `allow${family} element`;
+export function toVerifyElement(set: AllowSet, e: RawSetElement, offset = 0): Decoded<VerifyElement> {
+  const { family, prefixLength } = set;
+  const where = `${allowSetName(family, prefixLength)} element`;
   const want = keyLength(family);
   if (e.key === null) return fail(where, offset, 'no key');
   if (e.key.length !== want) return fail(where, offset, `key is ${e.key.length} bytes, IPv${family} needs ${want}`);
-  const end = e.keyEnd ?? e.key; // a single-address element may come back without KEY_END
-  if (end.length !== want) return fail(where, offset, `key end is ${end.length} bytes, needs ${want}`);
-  for (let i = 0; i < ADDR_AT; i++) if (e.key[i] !== end[i]) return fail(where, offset, 'ifindex or MAC differs between key and key end');
+  if (e.keyEnd !== null || (e.flags & NFT_SET_ELEM_FLAG.INTERVAL_END) !== 0) return fail(where, offset, 'a range, not a key');
   if (e.key[10] !== 0 || e.key[11] !== 0) return fail(where, offset, 'MAC register padding is not zero');
-  const len = prefixLengthOfRange(e.key.subarray(ADDR_AT), end.subarray(ADDR_AT));
-  if (len === null) return fail(where, offset, 'address range is not a prefix');
-  return ok({
-    family,
-    ifindex: view(e.key).getUint32(0, false),
-    mac: e.key.slice(4, 4 + MAC_LEN),
-    prefix: e.key.slice(ADDR_AT),
-    prefixLength: len,
-  });
+  const prefix = e.key.slice(ADDR_AT);
+  if (prefixLength > addressBits(family) || !hostBitsClear(prefix, prefixLength)) {
+    return fail(where, offset, `host bits set in a /${prefixLength} prefix`);
+  }
+  return ok({ family, ifindex: view(e.key).getUint32(0, HOST_LE), mac: e.key.slice(4, 4 + MAC_LEN), prefix, prefixLength });
+}
+
+/** GETSET body for a dump of every set of one table (sent with NLM_F_DUMP). */
+export const dumpSetsMessage = (table: string): NfMessage => ({
+  type: nftType(NFT_MSG.GETSET),
+  flags: NLM_F.REQUEST | NLM_F.DUMP,
+  family: NFPROTO.INET,
+  attrs: [strAttr(NFTA_SET.TABLE, table)],
+});
+
+/** What gleand reads of a set: its name, flags and key length. */
+export interface SetInfo {
+  readonly table: string | null;
+  readonly name: string | null;
+  /** NFTA_SET_FLAGS (NFT_SET_INTERVAL, NFT_SET_CONCAT, …), 0 if absent. */
+  readonly flags: number;
+  readonly keyLength: number | null;
+}
+
+/** A NEWSET message (answer to a GETSET dump, or a notification) → its name and shape. */
+export function decodeSet(m: NlMessage): Decoded<SetInfo> {
+  const p = m.payload;
+  const base = m.offset + NLMSG_HDRLEN;
+  if (p.length < NFGENMSG_LEN) return fail('nfgenmsg', base, `${p.length} bytes, needs ${NFGENMSG_LEN}`);
+  const attrs = splitAttrs(p.subarray(NFGENMSG_LEN), 'set', base + NFGENMSG_LEN);
+  if (!attrs.ok) return attrs;
+  let table: string | null = null;
+  let name: string | null = null;
+  let flags = 0;
+  let keyLength: number | null = null;
+  for (const a of attrs.value) {
+    const t = a.type & NLA_TYPE_MASK;
+    const be32 = (field: string): Decoded<number> => (a.data.length === 4
+      ? ok(view(a.data).getUint32(0, false))
+      : fail(field, at(base, p, a.data), `${a.data.length} bytes, needs 4`));
+    if (t === NFTA_SET.TABLE) table = cstr(a.data);
+    else if (t === NFTA_SET.NAME) name = cstr(a.data);
+    else if (t === NFTA_SET.FLAGS || t === NFTA_SET.KEY_LEN) {
+      const v = be32(t === NFTA_SET.FLAGS ? 'NFTA_SET_FLAGS' : 'NFTA_SET_KEY_LEN');
+      if (!v.ok) return v;
+      if (t === NFTA_SET.FLAGS) flags = v.value;
+      else keyLength = v.value;
+    }
+  }
+  return ok({ table, name, flags, keyLength });
 }
 
 export interface CounterValue {

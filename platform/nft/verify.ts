@@ -1,14 +1,15 @@
 /**
- * Source verification in nftables: the ruleset (loaded once with nft -f), the ports set,
- * and the allow4/allow6 elements added, removed and dumped over nfnetlink.
+ * Source verification in nftables: the ruleset (loaded with nft -f), the ports set, and
+ * the allow sets' elements added, removed and dumped over nfnetlink. Exact sources go
+ * in allow4 / allow6; a prefix of length n in allow4_<n> / allow6_<n>, a set created
+ * (with its rule) the first time a prefix of that length is added (names.ts). All are
+ * plain hash sets, so an insert or delete costs the same at 1k or 200k entries.
  *
  * Kernel answers (measured on Linux 6.x, see test/e2e/nft.test.ts):
  *  - NEWSETELEM of an element that already exists, without NLM_F_EXCL: 0 (no error), so
- *    a repeated add is idempotent (with NLM_F_EXCL: EEXIST). A range of the same port
- *    and MAC that shares its first or last key with an existing, different range (a /57
- *    beside the /56 it starts) is refused by the pipapo backend: EEXIST, reported as a
- *    failure. A range strictly inside another (a /32 within a /24) is accepted.
- *  - DELSETELEM of an element that is not there: ENOENT, counted as `already` (gone).
+ *    a repeated add is idempotent (with NLM_F_EXCL: EEXIST).
+ *  - DELSETELEM of an element that is not there: ENOENT, counted as `already` (gone);
+ *    of a prefix-length set that does not exist: ENOENT too (pointing at the set name).
  *  - Any failure aborts the whole batch. The extended ACK's offset names the element
  *    that failed; it is set aside and the rest is sent again, so one stale entry does
  *    not hold back the others (at most `maxRounds` rounds).
@@ -20,13 +21,14 @@ import type { DecodeError } from '../netlink/wire';
 import type { VerifyEntry } from '../../src/kernel/entries';
 import { NFT_MSG, nftType } from './constants';
 import {
-  MAX_ELEMENTS_NEST, decodeCounterObject, decodeElementList, dumpSetMessage, elementEncodingLength, elementListMessage,
-  flushSetMessage, getCounterMessage, ifindexKey, toVerifyElement, verifyElementKey,
-  type CounterValue, type ElementKey, type ElementListMessage, type VerifyElement,
+  MAX_ELEMENTS_NEST, decodeCounterObject, decodeElementList, decodeSet, dumpSetMessage, dumpSetsMessage,
+  elementEncodingLength, elementListMessage, flushSetMessage, getCounterMessage, ifindexKey, toVerifyElement,
+  verifyElementKey, type CounterValue, type ElementKey, type ElementListMessage, type VerifyElement,
 } from './element';
 import { BATCH_OVERHEAD, messageEncodingLength, type NfMessage } from './message';
+import { NFT_NAMES, addressBits, allowSetName, isTableName, parseAllowSetName, type AllowSet } from './names';
 import { Nfnl, errnoError, type NfnlError, type NfnlOptions, type NfnlResult } from './nfnl';
-import { NFT_NAMES, isTableName, rulesetScript, runNftScript } from './ruleset';
+import { prefixSetsScript, rulesetScript, runNftScript } from './ruleset';
 
 export type NftError =
   | NfnlError
@@ -53,7 +55,7 @@ export interface VerifyDump {
   readonly entries: VerifyEntry[];
   /** Elements whose ifindex no device has any more (remove them with removeElements). */
   readonly orphans: VerifyElement[];
-  /** Elements or messages that did not decode, or ranges that are not a prefix. */
+  /** Elements or messages that did not decode, or keys that are not a prefix of their set's length. */
   readonly skipped: DecodeError[];
 }
 
@@ -81,7 +83,16 @@ type Op = 'add' | 'remove';
 
 const ENOENT = osConstants.errno.ENOENT;
 
+const isHostSet = (s: AllowSet): boolean => s.prefixLength === addressBits(s.family);
+const nftFailed = (run: { code: number | null; stderr: string; error: string | null }): NftError =>
+  ({ kind: 'nft', reason: run.error ?? `nft -f exited ${String(run.code)}: ${run.stderr.trim()}` });
+
 export class NftVerify {
+  /** Prefix-length sets (not allow4/allow6) in the kernel with their rule, by name. */
+  private prefixSets = new Map<string, AllowSet>();
+  /** Set creations run one at a time (each rewrites verify_prefix whole). */
+  private creating: Promise<unknown> = Promise.resolve();
+
   private constructor(
     private readonly nl: Nfnl,
     readonly table: string,
@@ -117,29 +128,69 @@ export class NftVerify {
   /** Remove the whole table (its rules, sets and elements): gleand moved to another table. */
   async deleteTable(): Promise<NftResult<void>> {
     const run = await runNftScript(this.nftPath, `add table inet ${this.table}\ndelete table inet ${this.table}\n`);
-    if (run.error !== null || run.code !== 0) {
-      return err({ kind: 'nft', reason: run.error ?? `nft -f exited ${String(run.code)}: ${run.stderr.trim()}` });
-    }
-    return ok(undefined);
+    this.prefixSets.clear();
+    return run.error !== null || run.code !== 0 ? err(nftFailed(run)) : ok(undefined);
   }
 
   /**
    * Creates the table, sets and chains if missing (keeping existing elements) and
-   * refills both chains; if the existing table is incompatible it is recreated. Then
-   * the ports set is replaced with `portIfindexes`.
+   * refills the chains, with a rule for every prefix-length set the table already has;
+   * if the existing table is incompatible (e.g. the interval sets of an older gleand)
+   * it is recreated. Then the ports set is replaced with `portIfindexes`.
    */
   async ensureRuleset(portIfindexes: readonly number[]): Promise<NftResult<{ readonly recreated: boolean }>> {
+    const listed = await this.listAllowSets();
+    const existing = listed.ok ? listed.value.filter((s) => !isHostSet(s)) : [];
     let recreated = false;
-    let run = await runNftScript(this.nftPath, rulesetScript(this.table));
+    let run = await runNftScript(this.nftPath, rulesetScript(this.table, { prefixSets: existing }));
     if (run.error === null && run.code !== 0) {
       recreated = true;
       run = await runNftScript(this.nftPath, rulesetScript(this.table, { recreate: true }));
     }
-    if (run.error !== null || run.code !== 0) {
-      return err({ kind: 'nft', reason: run.error ?? `nft -f exited ${String(run.code)}: ${run.stderr.trim()}` });
-    }
+    if (run.error !== null || run.code !== 0) return err(nftFailed(run));
+    this.prefixSets = new Map((recreated ? [] : existing).map((s) => [allowSetName(s.family, s.prefixLength), s]));
     const ports = await this.setPorts(portIfindexes);
     return ports.ok ? ok({ recreated }) : ports;
+  }
+
+  /**
+   * The allow sets of the table, by their names (GETSET dump). A missing table is an
+   * empty list: the kernel's set dump filters by table and finds nothing.
+   */
+  private async listAllowSets(): Promise<NftResult<AllowSet[]>> {
+    const r = await this.nl.dump(dumpSetsMessage(this.table));
+    if (!r.ok) return r.error.kind === 'errno' && r.error.errno === ENOENT ? ok([]) : r;
+    const out: AllowSet[] = [];
+    for (const m of r.value) {
+      if (m.type !== nftType(NFT_MSG.NEWSET)) continue;
+      const d = decodeSet(m);
+      if (!d.ok || d.value.table !== this.table || d.value.name === null) continue;
+      const s = parseAllowSetName(d.value.name);
+      if (s !== null) out.push(s);
+    }
+    return ok(out);
+  }
+
+  /**
+   * Creates the prefix-length sets in `wanted` that are missing, each with its rule in
+   * verify_prefix (nft -f, one transaction). The kernel's own list is read first, so the
+   * chain is rewritten with every set the table has even if another writer added one.
+   */
+  private ensurePrefixSets(wanted: readonly AllowSet[]): Promise<NftResult<void>> {
+    const run = async (): Promise<NftResult<void>> => {
+      const missing = wanted.filter((s) => !this.prefixSets.has(allowSetName(s.family, s.prefixLength)));
+      if (missing.length === 0) return ok(undefined);
+      const listed = await this.listAllowSets();
+      if (!listed.ok) return listed;
+      const all = [...listed.value.filter((s) => !isHostSet(s)), ...missing];
+      const r = await runNftScript(this.nftPath, prefixSetsScript(this.table, all));
+      if (r.error !== null || r.code !== 0) return err(nftFailed(r));
+      for (const s of all) this.prefixSets.set(allowSetName(s.family, s.prefixLength), s);
+      return ok(undefined);
+    };
+    const p = this.creating.then(run, run);
+    this.creating = p;
+    return p;
   }
 
   /** Replaces the ports set in one transaction (flush + add: no moment without ports). */
@@ -192,12 +243,24 @@ export class NftVerify {
   private async applyElements(op: Op, elements: readonly (VerifyElement | null)[], failures = new Map<number, NftError>()): Promise<ApplyResult> {
     const counts = { applied: 0, already: 0 };
     let items: Item[] = [];
+    const newSets = new Map<string, AllowSet>();
     elements.forEach((e, index) => {
       if (e === null) return;
       const key = verifyElementKey(e);
-      if (typeof key === 'string') failures.set(index, { kind: 'encode', reason: key });
-      else items.push({ index, set: e.family === 4 ? NFT_NAMES.allow4 : NFT_NAMES.allow6, key });
+      if (typeof key === 'string') return void failures.set(index, { kind: 'encode', reason: key });
+      items.push({ index, set: key.set, key });
+      const s = { family: e.family, prefixLength: e.prefixLength };
+      if (op === 'add' && !isHostSet(s) && !this.prefixSets.has(key.set)) newSets.set(key.set, s);
     });
+    if (newSets.size > 0) {
+      // The first prefix of a length: its set and rule first (rare, once per length in use).
+      const r = await this.ensurePrefixSets([...newSets.values()]);
+      if (!r.ok) {
+        const stays = (it: Item): boolean => this.prefixSets.has(it.set) || !newSets.has(it.set);
+        for (const it of items) if (!stays(it)) failures.set(it.index, r.error);
+        items = items.filter(stays);
+      }
+    }
     const alone = new Set<number>(); // indexes to send one per message (failure not attributable)
     for (let round = 0; items.length > 0; round++) {
       if (round >= this.maxRounds) {
@@ -213,7 +276,8 @@ export class NftVerify {
     return { applied: counts.applied, already: counts.already, failures };
   }
 
-  /** Cuts items into batches of messages (per set, elementsPerMessage, nest and batch byte limits). */
+  /** Cuts items into batches of messages (per set, elementsPerMessage, nest and batch byte limits);
+   *  messages of several sets share a batch, so one transaction carries them all. */
   private plan(op: Op, items: readonly Item[], alone: ReadonlySet<number>): { msg: ElementListMessage; items: Item[] }[][] {
     const type = op === 'add' ? NFT_MSG.NEWSETELEM : NFT_MSG.DELSETELEM;
     // add without NLM_F_EXCL: an element that is already there is not an error
@@ -233,11 +297,16 @@ export class NftVerify {
       batch.push({ msg, items: group });
       batchLen += len;
     };
-    for (const set of [NFT_NAMES.allow4, NFT_NAMES.allow6]) {
+    const bySet = new Map<string, Item[]>();
+    for (const it of items) {
+      const g = bySet.get(it.set);
+      if (g === undefined) bySet.set(it.set, [it]);
+      else g.push(it);
+    }
+    for (const [set, ofSet] of bySet) {
       let group: Item[] = [];
       let nest = 4;
-      for (const it of items) {
-        if (it.set !== set) continue;
+      for (const it of ofSet) {
         if (alone.has(it.index)) {
           close(set, [it]);
           continue;
@@ -301,11 +370,21 @@ export class NftVerify {
     return retry;
   }
 
-  /** allow4 and allow6 as entries; ifindexes mapped back to device names by deviceOf. */
+  /**
+   * Every allow set as entries (allow4, allow6 and each prefix-length set, whose name
+   * gives the length); ifindexes mapped back to device names by deviceOf. ENOENT when
+   * the table or a host set is gone (the caller loads the ruleset again).
+   */
   async dump(deviceOf: (ifindex: number) => string | undefined): Promise<NftResult<VerifyDump>> {
+    const listed = await this.listAllowSets();
+    if (!listed.ok) return listed;
+    const names = new Set(listed.value.map((s) => allowSetName(s.family, s.prefixLength)));
+    if (!names.has(NFT_NAMES.allow4) || !names.has(NFT_NAMES.allow6)) return err(errnoError(ENOENT));
+    const prefixSets = listed.value.filter((s) => !isHostSet(s));
+    this.prefixSets = new Map(prefixSets.map((s) => [allowSetName(s.family, s.prefixLength), s]));
     const out: VerifyDump = { entries: [], orphans: [], skipped: [] };
-    for (const [family, set] of [[4, NFT_NAMES.allow4], [6, NFT_NAMES.allow6]] as const) {
-      const r = await this.nl.dump(dumpSetMessage(this.table, set));
+    for (const set of listed.value) {
+      const r = await this.nl.dump(dumpSetMessage(this.table, allowSetName(set.family, set.prefixLength)));
       if (!r.ok) return r;
       for (const m of r.value) {
         if (m.type !== nftType(NFT_MSG.NEWSETELEM)) continue;
@@ -315,14 +394,15 @@ export class NftVerify {
           continue;
         }
         for (const raw of list.value.elements) {
-          const e = toVerifyElement(family, raw, m.offset);
+          const e = toVerifyElement(set, raw, m.offset);
           if (!e.ok) {
             out.skipped.push(e.error);
             continue;
           }
           const device = deviceOf(e.value.ifindex);
+          const { family, mac, prefix, prefixLength } = e.value;
           if (device === undefined) out.orphans.push(e.value);
-          else out.entries.push({ family, device, mac: e.value.mac, prefix: e.value.prefix, prefixLength: e.value.prefixLength });
+          else out.entries.push({ family, device, mac, prefix, prefixLength });
         }
       }
     }

@@ -134,9 +134,10 @@ const countLines = (args: string[]) => sh(args[0]!, args.slice(1)).split('\n').f
 function kernelCounts() {
   const routes = countLines(['ip', '-6', 'route', 'show', 'proto', '201']);
   const neighs = countLines(['ip', '-6', 'neigh', 'show', 'proto', '201']);
-  const set = sh('nft', ['-j', 'list', 'set', 'inet', 'gleand', 'allow6']);
-  const found = (JSON.parse(set) as { nftables: { set?: { elem?: unknown[] } }[] }).nftables.find((x) => x.set);
-  const elems = found?.set?.elem?.length ?? 0;
+  // every IPv6 allow set: allow6 (addresses, link-locals) and allow6_<n> (delegated prefixes)
+  const table = sh('nft', ['-j', 'list', 'table', 'inet', 'gleand']);
+  const sets = (JSON.parse(table) as { nftables: { set?: { name: string; elem?: unknown[] } }[] }).nftables;
+  const elems = sets.reduce((n, x) => n + (x.set && /^allow6(_\d+)?$/.test(x.set.name) ? x.set.elem?.length ?? 0 : 0), 0);
   return { routes, neighs, verifies: elems, total: routes + neighs + elems };
 }
 

@@ -18,6 +18,7 @@ const run = (title: string, args: string[]) => {
 };
 
 run('netlink: 100k PD routes, gleand batched client vs ip -6 -batch vs npm netlink', [path.join(__dirname, 'netlink-routes.ts')]);
+run('source verification: 1,000 verify entries into an empty table and into 200k, gleand (hash sets) vs nft -f vs the previous pipapo layout', [path.join(__dirname, 'nft-verify.ts')]);
 run('decode + relay + glean, one core', [path.join(__dirname, 'glean.ts'), 'rate']);
 run('kernel: live install of DHCPv6 clients through the daemon path vs ip -batch; status latency', [path.join(__dirname, 'kernel-live.ts')]);
 run('relay: gleand vs ISC dhcrelay, client ns → router ns → server ns (C generator and answering sink)', [path.join(__dirname, 'relay.ts')]);

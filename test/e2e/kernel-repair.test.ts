@@ -78,6 +78,11 @@ describe('kernel state repaired from the netlink monitor, moved on reload', () =
     await repaired('nft flush set allow4', () => nft('flush', 'set', 'inet', 'gleand', 'allow4'), has);
     await repaired('nft delete table', () => nft('delete', 'table', 'inet', 'gleand'), has);
     expect(await nft('list', 'chain', 'inet', 'gleand', 'prerouting')).toContain('jump verify');
+    // the delegated prefix's length set and its rule came back with the table
+    const [pdAddress, pdLength] = leases[1]!.delegatedPrefix!.split('/');
+    await until('the PD in its length set', async () =>
+      (await nft('list', 'set', 'inet', 'gleand', `allow6_${pdLength}`).catch(() => '')).includes(` . ${pdAddress}`));
+    expect(await nft('list', 'chain', 'inet', 'gleand', 'verify_prefix')).toContain(`@allow6_${pdLength} accept`);
   });
 
   it('a reload with another route table, protocol and nft table moves every entry', async () => {

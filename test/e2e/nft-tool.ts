@@ -19,7 +19,6 @@ import { errnoName } from '../../platform/netlink/socket';
 import { NFT_MSG } from '../../platform/nft/constants';
 import { elementListMessage, verifyElementKey } from '../../platform/nft/element';
 import { Nfnl } from '../../platform/nft/nfnl';
-import { NFT_NAMES } from '../../platform/nft/ruleset';
 import { NftVerify, type ApplyResult } from '../../platform/nft/verify';
 
 interface EntryJson {
@@ -125,11 +124,10 @@ async function probe(table: string, e: VerifyEntry): Promise<unknown> {
   if (ifindex === undefined) return { ok: false, error: `no device ${e.device}` };
   const key = verifyElementKey({ ...e, ifindex });
   if (typeof key === 'string') return { ok: false, error: key };
-  const set = e.family === 4 ? NFT_NAMES.allow4 : NFT_NAMES.allow6;
   const nl = Nfnl.open();
   if (!nl.ok) return nl;
   const one = async (msg: number, flags: number): Promise<string> => {
-    const r = await nl.value.transaction([elementListMessage(msg, flags, table, set, [key]).message]);
+    const r = await nl.value.transaction([elementListMessage(msg, flags, table, key.set, [key]).message]);
     if (!r.ok) return `failed: ${r.error.kind}`;
     const x = r.value.replies[0]!;
     return x.errno === 0 ? 'ok' : `${errnoName(x.errno)}${x.extAck.offset !== undefined ? ` @${x.extAck.offset}` : ''}`;

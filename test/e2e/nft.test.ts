@@ -23,6 +23,7 @@ const routerB = '02:00:00:0b:00:01';
 
 const leaseA4 = { device: 'ra', mac: mA, prefix: '10.1.0.10/32' };
 const leaseA6 = { device: 'ra', mac: mA, prefix: '2001:db8:100::/56' };
+const leaseA6ll = { device: 'ra', mac: mA, prefix: 'fe80::aa:1/128' };
 const leaseB4 = { device: 'rb', mac: mB, prefix: '10.2.0.20/32' };
 
 function sh(args: string[], input?: string): string {
@@ -162,6 +163,20 @@ describe('nft source verification (namespaces, nfnetlink, scapy)', () => {
     }
   });
 
+  it('recreates a table of the previous layout (pipapo interval sets)', async () => {
+    inNs(NS.router, ['nft', '-f', '-'], [
+      `table inet ${TABLE} {`,
+      `  set allow4 { typeof meta iif . ether saddr . ip saddr; flags interval; }`,
+      `  set allow6 { typeof meta iif . ether saddr . ip6 saddr; flags interval; }`,
+      `  chain verify { meta iif . ether saddr . ip saddr @allow4 accept; }`,
+      `}`,
+    ].join('\n'));
+    expect(await worker!.call({ op: 'ensure', ports: ['ra', 'rb'] })).toEqual({ ok: true, value: { recreated: true } });
+    const s4 = inNs(NS.router, ['nft', 'list', 'set', 'inet', TABLE, 'allow4']);
+    expect(s4).toContain('type iface_index . ether_addr . ipv4_addr');
+    expect(s4).not.toContain('flags interval');
+  });
+
   it('creates the ruleset idempotently and fills the ports set', async () => {
     expect(await worker!.call({ op: 'ensure', ports: ['ra', 'rb'] })).toEqual({ ok: true, value: { recreated: false } });
     const text = inNs(NS.router, ['nft', 'list', 'table', 'inet', TABLE]);
@@ -169,16 +184,26 @@ describe('nft source verification (namespaces, nfnetlink, scapy)', () => {
     expect(text).toContain('iif @ports jump verify');
     expect(text).toMatch(/elements = \{ "ra", "rb" \}|elements = \{ "rb", "ra" \}/);
     expect(text).toContain('counter name "verify_drop" drop');
+    expect(text).not.toContain('flags interval');
   });
 
-  it('adds entries over nfnetlink; nft(8) lists them', async () => {
-    const r = await worker!.call({ op: 'add', entries: [leaseA4, leaseA6, leaseB4] });
-    expect(r).toEqual({ applied: 3, already: 0, failures: [] });
+  it('adds entries over nfnetlink, a prefix in the set of its length; nft(8) lists them', async () => {
+    const r = await worker!.call({ op: 'add', entries: [leaseA4, leaseA6, leaseA6ll, leaseB4] });
+    expect(r).toEqual({ applied: 4, already: 0, failures: [] });
     const s4 = inNs(NS.router, ['nft', 'list', 'set', 'inet', TABLE, 'allow4']);
     expect(s4).toContain(`"ra" . ${mA} . 10.1.0.10`);
     expect(s4).toContain(`"rb" . ${mB} . 10.2.0.20`);
-    const s6 = inNs(NS.router, ['nft', 'list', 'set', 'inet', TABLE, 'allow6']);
-    expect(s6).toContain(`"ra" . ${mA} . 2001:db8:100::/56`);
+    expect(inNs(NS.router, ['nft', 'list', 'set', 'inet', TABLE, 'allow6'])).toContain(`"ra" . ${mA} . fe80::aa:1`);
+    expect(inNs(NS.router, ['nft', 'list', 'set', 'inet', TABLE, 'allow6_56'])).toContain(`"ra" . ${mA} . 2001:db8:100::`);
+    // the /56 set's rule sits in verify_prefix, jumped to after the host sets and before the drop
+    expect(inNs(NS.router, ['nft', 'list', 'chain', 'inet', TABLE, 'verify_prefix']))
+      .toContain('iif . ether saddr . ip6 saddr & ffff:ffff:ffff:ff00:: @allow6_56 accept');
+    const verify = inNs(NS.router, ['nft', 'list', 'chain', 'inet', TABLE, 'verify']).split('\n').map((l) => l.trim())
+      .filter((l) => l !== '' && l !== '}' && !l.endsWith('{'));
+    const at = (s: string) => verify.findIndex((l) => l.includes(s));
+    expect(at('@allow6 accept')).toBeGreaterThan(at('@allow4 accept'));
+    expect(at('jump verify_prefix')).toBeGreaterThan(at('@allow6 accept'));
+    expect(at('counter name "verify_drop" drop')).toBe(verify.length - 1);
   });
 
   it('dumps back exactly what was added', async () => {
@@ -187,14 +212,17 @@ describe('nft source verification (namespaces, nfnetlink, scapy)', () => {
     expect(d.skipped).toEqual([]);
     expect(d.orphans).toBe(0);
     expect(new Set(d.entries.map((e: unknown) => JSON.stringify(e)))).toEqual(
-      new Set([leaseA4, leaseB4, leaseA6].map((e) => JSON.stringify(e))),
+      new Set([leaseA4, leaseB4, leaseA6, leaseA6ll].map((e) => JSON.stringify(e))),
     );
   });
 
-  it('a second ensureRuleset keeps the elements and the same ports', async () => {
+  it('a restart (new NftVerify, ensureRuleset) keeps the elements and re-creates the prefix rules', async () => {
+    expect(await worker!.call({ op: 'open', table: TABLE })).toEqual({ ok: true });
+    inNs(NS.router, ['nft', 'flush', 'chain', 'inet', TABLE, 'verify_prefix']); // as if the rules were lost
     expect(await worker!.call({ op: 'ensure', ports: ['ra', 'rb'] })).toEqual({ ok: true, value: { recreated: false } });
     const d = await worker!.call({ op: 'dump' });
-    expect(d.entries).toHaveLength(3);
+    expect(d.entries).toHaveLength(4);
+    expect(inNs(NS.router, ['nft', 'list', 'chain', 'inet', TABLE, 'verify_prefix'])).toContain('@allow6_56 accept');
   });
 
   it('passes leased sources and drops everything else from a subscriber port', async () => {
@@ -207,17 +235,23 @@ describe('nft source verification (namespaces, nfnetlink, scapy)', () => {
       { port: 40004, from: 'a', mac: mB, src: '10.2.0.20' }, // B's lease (and MAC) sent from port A
       { port: 40006, from: 'a', mac: mA, src: '2001:db8:101::1' }, // outside the /56
       { port: 40007, from: 'a', mac: mA, src: '2001:db8:200::1', dst: 'ff02::1:2', sport: 546 }, // unleased global to the DHCPv6 group
+      { port: 40013, from: 'a', mac: mA, src: 'fe80::bad' }, // a link-local not leased
+      { port: 40014, from: 'a', mac: mX, src: '2001:db8:100:5::1' }, // inside the /56, other MAC
+      { port: 40015, from: 'b', mac: mA, src: '2001:db8:100:5::1' }, // inside the /56, A's MAC, from port B
+      { port: 40016, from: 'b', mac: mA, src: 'fe80::aa:1' }, // A's link-local from port B
     ];
     send([
       { port: 40001, from: 'a', mac: mA, src: '10.1.0.10' },
       { port: 40005, from: 'a', mac: mA, src: '2001:db8:100:5::1' },
+      { port: 40017, from: 'a', mac: mA, src: '2001:db8:100:ff:ffff:ffff:ffff:ffff' }, // last address of the /56
+      { port: 40008, from: 'a', mac: mA, src: 'fe80::aa:1' }, // the leased link-local
       { port: 67, from: 'a', mac: mX, src: '0.0.0.0', dst: '255.255.255.255', sport: 68 },
       { port: 547, from: 'a', mac: mX, src: 'fe80::1', dst: 'ff02::1:2', sport: 546 },
       { port: 40009, from: 'b', mac: mB, src: '10.2.0.20' },
       ...drop,
     ]);
     await settle();
-    expect(seen()).toEqual([67, 547, 40001, 40005, 40009]);
+    expect(seen()).toEqual([67, 547, 40001, 40005, 40008, 40009, 40017]);
     const after = await worker!.call({ op: 'counter' });
     expect(after.packets - before.packets).toBeGreaterThanOrEqual(3 * drop.length);
     // nft(8) reads the same counter
@@ -231,29 +265,35 @@ describe('nft source verification (namespaces, nfnetlink, scapy)', () => {
     expect(p).toMatchObject({ ok: true, addExisting: 'ok', deleteExisting: 'ok', addBack: 'ok' });
     expect(p.addExistingExcl).toMatch(/^EEXIST @\d+$/);
     expect(p.deleteMissing).toMatch(/^ENOENT @\d+$/);
-    // through the API: a repeated add is applied (idempotent), a partial overlap fails
-    // alone while the rest of the batch still goes in
+    // through the API: a repeated add is applied (idempotent); a /57 inside the /56 is
+    // another key in another set (allow6_57, created for it); an unknown device fails alone
     const r = await worker!.call({
       op: 'add',
       entries: [leaseA4, { device: 'ra', mac: mA, prefix: '2001:db8:100::/57' }, { device: 'rb', mac: mB, prefix: '10.2.0.21/32' }, { device: 'nope0', mac: mA, prefix: '10.9.0.0/16' }],
     });
-    expect(r.applied).toBe(2);
-    expect(r.failures.map((f: any) => [f.index, f.error.kind, f.error.code])).toEqual(
-      expect.arrayContaining([[1, 'errno', 'EEXIST'], [3, 'unknown-device', undefined]]),
-    );
-    const rm = await worker!.call({ op: 'remove', entries: [{ device: 'rb', mac: mB, prefix: '10.2.0.21/32' }, { device: 'rb', mac: mB, prefix: '10.2.0.99/32' }] });
-    expect(rm).toEqual({ applied: 1, already: 1, failures: [] });
+    expect(r.applied).toBe(3);
+    expect(r.failures.map((f: any) => [f.index, f.error.kind])).toEqual([[3, 'unknown-device']]);
+    expect(inNs(NS.router, ['nft', 'list', 'set', 'inet', TABLE, 'allow6_57'])).toContain(`"ra" . ${mA} . 2001:db8:100::`);
+    // one batch over three sets, two of the elements missing (one of them in a length set
+    // that does not exist): each failure is set aside by its extended ACK, the rest applies
+    const rm = await worker!.call({ op: 'remove', entries: [
+      { device: 'rb', mac: mB, prefix: '10.2.0.21/32' }, { device: 'rb', mac: mB, prefix: '10.2.0.99/32' },
+      { device: 'ra', mac: mA, prefix: '2001:db8:300::/48' }, { device: 'ra', mac: mA, prefix: '2001:db8:100::/57' },
+    ] });
+    expect(rm).toEqual({ applied: 2, already: 2, failures: [] });
   });
 
   it('removing the entries drops the leased traffic', async () => {
-    const r = await worker!.call({ op: 'remove', entries: [leaseA4, leaseA6] });
-    expect(r).toEqual({ applied: 2, already: 0, failures: [] });
+    const r = await worker!.call({ op: 'remove', entries: [leaseA4, leaseA6, leaseA6ll] });
+    expect(r).toEqual({ applied: 3, already: 0, failures: [] });
     expect(inNs(NS.router, ['nft', 'list', 'set', 'inet', TABLE, 'allow4'])).not.toContain('10.1.0.10');
-    expect(inNs(NS.router, ['nft', 'list', 'set', 'inet', TABLE, 'allow6'])).not.toContain('2001:db8:100');
+    expect(inNs(NS.router, ['nft', 'list', 'set', 'inet', TABLE, 'allow6_56'])).not.toContain('2001:db8:100');
+    expect(inNs(NS.router, ['nft', 'list', 'set', 'inet', TABLE, 'allow6'])).not.toContain('fe80::aa:1');
     inNs(NS.router, ['nft', 'flush', 'set', 'inet', OBS, 'seen']);
     send([
       { port: 40010, from: 'a', mac: mA, src: '10.1.0.10' },
       { port: 40011, from: 'a', mac: mA, src: '2001:db8:100:5::1' },
+      { port: 40018, from: 'a', mac: mA, src: 'fe80::aa:1' },
       { port: 40012, from: 'b', mac: mB, src: '10.2.0.20' }, // B still leased
       { port: 67, from: 'a', mac: mA, src: '0.0.0.0', dst: '255.255.255.255', sport: 68 }, // can ask again
     ]);

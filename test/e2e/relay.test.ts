@@ -86,7 +86,10 @@ describe('gleand relays for real clients and installs the kernel state', () => {
     const set6 = (await lab.exec(lab.router.ns, ['nft', 'list', 'set', 'inet', 'gleand', 'allow6'])).stdout;
     const sub = lab.subscribers[3]!;
     expect(set6).toContain(`"${sub.routerDev}" . ${sub.mac} . ${leases[3]!.address}`);
-    expect(set6).toContain(`"${sub.routerDev}" . ${sub.mac} . ${leases[3]!.delegatedPrefix}`);
+    // a delegated prefix lives in the set of its length, keyed by the prefix itself
+    const [pdAddress, pdLength] = leases[3]!.delegatedPrefix!.split('/');
+    const setPd = (await lab.exec(lab.router.ns, ['nft', 'list', 'set', 'inet', 'gleand', `allow6_${pdLength}`])).stdout;
+    expect(setPd).toContain(`"${sub.routerDev}" . ${sub.mac} . ${pdAddress}`);
   });
 
   describe('source verification against spoofed sources (scapy)', () => {
