@@ -10,6 +10,8 @@ import type { Driver, DriverContext } from './driver';
 
 /** Lines appended beyond the table's size before the journal is rewritten compactly. */
 const COMPACT_SLACK = 10_000;
+/** Bindings written per turn of the event loop while compacting. */
+const COMPACT_CHUNK = 2048;
 
 /** CLOCK_MONOTONIC in ms: shared by every process of one boot, unlike the core's clock. */
 const systemMonoMs = (): number => Number(process.hrtime.bigint() / 1_000_000n);
@@ -32,6 +34,8 @@ export class JournalDriver implements Driver {
   private restored: BindingFields[] = [];
   private pending: string[] = [];
   private flushQueued = false;
+  /** While a compaction runs: what was appended to the old file since it began. */
+  private compacting: string[] | null = null;
   private readonly counters = { read: 0, skipped: 0, appended: 0, compactions: 0, writeErrors: 0, lines: 0, compactedTo: 0 };
 
   async start(config: Config, ctx: DriverContext): Promise<void> {
@@ -123,25 +127,53 @@ export class JournalDriver implements Driver {
       this.counters.writeErrors++;
       this.ctx.log('error', 'journal', `cannot append to the snapshot: ${(e as Error).message}`, { file: this.file! }, 'journal:write');
     }
-    if (this.counters.lines > 2 * this.counters.compactedTo + COMPACT_SLACK) this.compact();
+    if (this.compacting) this.compacting.push(text);
+    else if (this.counters.lines > 2 * this.counters.compactedTo + COMPACT_SLACK) void this.compact();
   }
 
-  /** Rewrite the journal as one line per binding the core holds (write, then rename: never half a file). */
-  private compact(): void {
+  /**
+   * Rewrite the journal as one line per binding the core holds, COMPACT_CHUNK lines per
+   * turn of the event loop (a table of 200k must not hold the loop), into a new file
+   * that replaces the old one by rename (never half a file). Appends go on to the old
+   * file meanwhile — a crash mid-way loses nothing — and are copied after the compacted
+   * lines before the rename, so the new file ends in the same state.
+   */
+  private async compact(): Promise<void> {
     const file = this.file!;
-    const bindings = this.ctx.query('journal') as Binding[];
     const tmp = `${file}.tmp`;
+    this.compacting = [];
+    let tmpFd: number | null = null;
     try {
-      const lines = bindings.map((b) => JSON.stringify({ op: 'put', rec: toRecord(b, (t: Instant) => t + this.offset) }));
-      fs.writeFileSync(tmp, lines.length ? `${lines.join('\n')}\n` : '', { mode: 0o600 });
+      tmpFd = fs.openSync(tmp, 'w', 0o600);
+      let chunk: string[] = [];
+      let n = 0;
+      for (const b of this.ctx.query('journal') as Iterable<Binding>) {
+        chunk.push(JSON.stringify({ op: 'put', rec: toRecord(b, (t: Instant) => t + this.offset) }));
+        n++;
+        if (chunk.length === COMPACT_CHUNK) {
+          fs.writeSync(tmpFd, `${chunk.join('\n')}\n`);
+          chunk = [];
+          await new Promise<void>((resolve) => setImmediate(resolve));
+          if (this.file !== file) throw new Error('the snapshot file changed during compaction');
+        }
+      }
+      if (chunk.length) fs.writeSync(tmpFd, `${chunk.join('\n')}\n`);
+      if (this.file !== file || this.fd === null) throw new Error('the journal was closed during compaction');
+      for (const text of this.compacting) fs.writeSync(tmpFd, text);
+      fs.closeSync(tmpFd);
+      tmpFd = null;
       fs.renameSync(tmp, file);
       if (this.fd !== null) fs.closeSync(this.fd);
       this.fd = fs.openSync(file, 'a', 0o600);
       this.counters.compactions++;
-      this.counters.lines = this.counters.compactedTo = lines.length;
+      this.counters.lines = this.counters.compactedTo = n;
     } catch (e) {
       this.counters.writeErrors++;
       this.ctx.log('error', 'journal', `cannot rewrite the snapshot: ${(e as Error).message}`, { file }, 'journal:compact');
+      if (tmpFd !== null) fs.closeSync(tmpFd);
+      fs.rmSync(tmp, { force: true });
+    } finally {
+      this.compacting = null;
     }
   }
 

@@ -20,7 +20,7 @@ const MAX_LIVE_KEYS = 8192;
  * Entries a reconcile diffs between two turns of the event loop: a reconcile of 200k
  * entries must not keep the control socket or the packet path waiting.
  */
-const SLICE = 4096;
+const SLICE = 1024;
 const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
 /**
  * Notifications come in bursts (`ip route flush`, a table deleted): collect them for

@@ -32,7 +32,7 @@ import {
 } from './wire';
 
 /** Dump messages decoded per turn of the event loop. */
-const DECODE_SLICE = 4096;
+const DECODE_SLICE = 1024;
 const isMessage = <M extends Attributed>(m: M | EncodeError): m is M => 'unknownAttrs' in m;
 
 export type RtnlError = NetlinkError | { readonly kind: 'encode'; readonly error: EncodeError };

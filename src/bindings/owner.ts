@@ -182,7 +182,8 @@ export class Bindings implements Module, BindingWriter {
   }
 
   query(what: CoreQuery, now: Instant): unknown {
-    if (what === 'journal') return [...this.table.entries()];
+    // Lazy: the journal compacts a large table over several turns of its event loop.
+    if (what === 'journal') return this.table.entries();
     return [...this.table.entries()].map((b) => bindingRow(b, now));
   }
 }

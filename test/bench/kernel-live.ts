@@ -4,7 +4,8 @@
  * batches, rtnetlink + nfnetlink) — into a fresh network namespace with source
  * verification on. Only the sockets are left out: client SOLICITs and server
  * RELAY-REPLs are dispatched as the drivers would, and replies go to a counting sink
- * (a reply leaves only once its entries are in the kernel).
+ * (a reply leaves only once its entries are in the kernel). The snapshot journal is
+ * written as the daemon writes it (to a temporary directory).
  *
  * Prints, beside `ip -batch` of the same routes and neighbours (the reference):
  *   - clients/s and entries/s for N clients, and when the last entry was in;
@@ -26,6 +27,7 @@ import type { Event } from '../../src/events';
 import { dhcp6Message, ipv6Udp, IPPROTO_UDP, utf8Bytes, type Dhcp6Option } from '../../src/wire';
 import { formatIPv6, parseIPv6 } from '../../src/wire/address';
 import type { Driver, DriverContext } from '../../platform/driver';
+import { JournalDriver } from '../../platform/journal';
 import { KernelDriver } from '../../platform/kernel/driver';
 import { Runtime } from '../../platform/runtime';
 import { pdPrefix } from './netlink-routes-shared';
@@ -162,6 +164,7 @@ async function inner(): Promise<void> {
 config global
 	option control_socket '${sock}'
 	option state_dir '${dir}'
+	option snapshot '${dir}/snapshot'
 	option log_level 'warn'
 	option reconcile_interval '86400'
 	option max_bindings '1000000'
@@ -179,7 +182,7 @@ config subscriber 'lan1'
 `);
   const sink = new Sink();
   const kernel = new KernelDriver();
-  const rt = new Runtime({ configPath: conf, core: (now) => createCore(now).agent, drivers: () => [kernel, sink] });
+  const rt = new Runtime({ configPath: conf, core: (now) => createCore(now).agent, drivers: () => [kernel, new JournalDriver(), sink] });
   if (!(await rt.start())) throw new Error('runtime did not start');
   rt.dispatch({ kind: 'link', port: 'lan1', up: true, mac: Uint8Array.of(2, 0xaa, 0, 0, 0, 1), linkLocal: parseIPv6('fe80::1')! });
   console.log(`kernel ${os.release()}, ${os.cpus().length} CPUs, load ${os.loadavg().map((x) => x.toFixed(2)).join(' ')}`);
