@@ -87,6 +87,9 @@ const isHostSet = (s: AllowSet): boolean => s.prefixLength === addressBits(s.fam
 const nftFailed = (run: { code: number | null; stderr: string; error: string | null }): NftError =>
   ({ kind: 'nft', reason: run.error ?? `nft -f exited ${String(run.code)}: ${run.stderr.trim()}` });
 
+/** Element-list messages decoded per turn of the event loop in a dump (each holds many elements). */
+const DUMP_SLICE_MESSAGES = 8;
+
 export class NftVerify {
   /** Prefix-length sets (not allow4/allow6) in the kernel with their rule, by name. */
   private prefixSets = new Map<string, AllowSet>();
@@ -386,8 +389,11 @@ export class NftVerify {
     for (const set of listed.value) {
       const r = await this.nl.dump(dumpSetMessage(this.table, allowSetName(set.family, set.prefixLength)));
       if (!r.ok) return r;
+      let decoded = 0;
       for (const m of r.value) {
         if (m.type !== nftType(NFT_MSG.NEWSETELEM)) continue;
+        // A dump of 200k elements must not hold the event loop: turn it every few messages.
+        if (++decoded % DUMP_SLICE_MESSAGES === 0) await new Promise<void>((resolve) => setImmediate(resolve));
         const list = decodeElementList(m);
         if (!list.ok) {
           out.skipped.push(list.error);
