@@ -199,8 +199,7 @@ export class LeasequeryModule implements Module {
   // ---- answers -------------------------------------------------------------------------
 
   private answer(e: UdpEvent, now: Instant): Action[] {
-    const s = this.servers.get(formatHex(e.source));
-    if (!s) return this.count('unknownServer', 'answer from a source that is not a dhcpv4_server', { source: formatIPv4(e.source) });
+    if (!this.ports?.isServer4(e.source)) return this.count('unknownServer', 'answer from a source that is not a dhcpv4_server', { source: formatIPv4(e.source) });
     const m = dhcp4Message.decode(e.payload);
     const a = m.ok && m.value.op === BOOTREPLY ? readAnswer(m.value) : null;
     if (!a) return this.count('malformed', 'malformed answer', { source: formatIPv4(e.source) });
@@ -210,6 +209,8 @@ export class LeasequeryModule implements Module {
       return [log('warn', 'leasequery', 'not a leasequery answer type (RFC 4388 11-13): ignored, not guessed',
         { source: formatIPv4(e.source), type: a.type }, `lq-type:${a.type}`)];
     }
+    const s = this.servers.get(formatHex(e.source));
+    if (!s) return this.count('unmatched', 'answer from a server that was asked nothing', { source: formatIPv4(e.source), xid: a.xid });
     s.answers[a.type === LEASEACTIVE ? 'active' : a.type === LEASEUNASSIGNED ? 'unassigned' : 'unknown']++;
     const queryId = s.pacer.answered(a.xid, now);
     const q = queryId === null ? undefined : this.queries.get(queryId);
