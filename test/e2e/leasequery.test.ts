@@ -24,7 +24,7 @@ describe('leasequery against ISC dhcpd (RFC 4388)', () => {
   const cli = async (...argv: string[]) =>
     lab.exec(lab.router.ns, [process.execPath, GLEAND_BUNDLE, ...argv, '-c', gleand.configPath], { check: false });
   const query = async (...argv: string[]): Promise<Result> => {
-    const r = await cli('query', ...argv, '--json', '--wait', '8');
+    const r = await cli('query', ...argv, '--json', ...(argv.includes('--wait') ? [] : ['--wait', '8']));
     try {
       return JSON.parse(r.stdout) as Result;
     } catch {
@@ -141,4 +141,32 @@ describe('leasequery against ISC dhcpd (RFC 4388)', () => {
     ]);
     expect(['11', '12']).toContain(answers[3]![0]);
   });
+
+  it('a dead server gets one query at a time, 10 s then 20 s apart (RFC 4388 §6.3), counted on the wire by tshark', async () => {
+    // A server address that exists nowhere: a static neighbour entry lets the queries reach
+    // the wire (and the capture) without anyone answering.
+    const dead = '10.0.0.77';
+    await lab.exec(lab.router.ns, ['ip', 'neigh', 'replace', dead, 'lladdr', '02:de:ad:00:00:01', 'dev', lab.router.upstreamDev, 'nud', 'permanent']);
+    await gleand.stop('SIGTERM');
+    gleand = lab.startGleand(labGleandConfig(lab, { global: { snapshot: '', recovery_window: '0' },
+      extra: `config leasequery\n\toption timeout '2'\n` })
+      .replace(`list dhcpv4_server '${lab.server.ipv4}'`, `list dhcpv4_server '${dead}'`));
+    await running();
+    const cap = await lab.capture(lab.router.ns, lab.router.upstreamDev, `udp port 67 and host ${dead}`, 'lq-dead');
+    const t0 = Date.now();
+    // two questions at once: the second waits in the queue behind the poll
+    const [a, b] = await Promise.all([query('ip', lease.address!, '--wait', '35'), query('mac', lab.subscribers[0]!.mac, '--wait', '35')]);
+    const elapsedS = (Date.now() - t0) / 1000;
+    expect(elapsedS).toBeGreaterThan(34); // the control socket kept both requests open for the whole wait
+    for (const r of [a, b]) expect(r).toMatchObject({ verdict: 'no-answer', servers: [{ server: dead, outcome: 'pending' }] });
+    const times = (await tsharkFields(await cap.stop(), 'dhcp.option.dhcp == 10', ['frame.time_relative', 'dhcp.ip.client']));
+    expect(times.map(([, c]) => c)).toEqual([lease.address, lease.address, lease.address]); // only the poll, never the queued one
+    const at = times.map(([t]) => Number(t));
+    expect(at[1]! - at[0]!).toBeGreaterThanOrEqual(9.5);
+    expect(at[1]! - at[0]!).toBeLessThan(11);
+    expect(at[2]! - at[1]!).toBeGreaterThanOrEqual(19.5);
+    expect(at[2]! - at[1]!).toBeLessThan(21);
+    const s = JSON.parse((await cli('status', '--json')).stdout) as { modules: { leasequery: { servers: Record<string, unknown> } } };
+    expect(s.modules.leasequery.servers[dead]).toMatchObject({ supports: 'unknown', outstanding: 0, queued: 0, sent: 3, retransmitted: 2 });
+  }, 90_000);
 });
