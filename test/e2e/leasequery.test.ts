@@ -92,6 +92,11 @@ describe('leasequery against ISC dhcpd (RFC 4388)', () => {
     const byCid = await query('client-id', clientId);
     expect(byCid).toMatchObject({ verdict: 'active', binding: { binding: `${lease.address}/32`, port: sub.name } });
     expect(byCid.servers[0]).toMatchObject({ type: 'DHCPLEASEACTIVE', ciaddr: lease.address, mac: sub.mac, clientId });
+    // the human rendering
+    const text = await cli('query', 'ip', lease.address!);
+    if (process.env['LQ_PRINT']) console.log(text.stdout);
+    expect(text.code).toBe(0);
+    expect(text.stdout).toMatch(new RegExp(`binding\\s+${lease.address!.replace(/\./g, '\\.')}/32 on ${sub.name} \\(refreshed\\)`));
   });
 
   it('an address nobody leased: UNASSIGNED or UNKNOWN, nothing installed, and the next ask is answered from the negative cache', async () => {
