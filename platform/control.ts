@@ -46,7 +46,9 @@ export class ControlServer {
 
   private accept(sock: net.Socket): void {
     this.clients++;
-    sock.setTimeout(IDLE_TIMEOUT_MS, () => sock.destroy());
+    // Idle means no request waiting for its answer: a `gleand query` waits for servers.
+    let pending = 0;
+    sock.setTimeout(IDLE_TIMEOUT_MS, () => { if (pending === 0) sock.destroy(); });
     sock.on('close', () => this.clients--);
     sock.on('error', () => sock.destroy());
     let buffered = '';
@@ -61,7 +63,11 @@ export class ControlServer {
       while ((nl = buffered.indexOf('\n')) >= 0) {
         const line = buffered.slice(0, nl);
         buffered = buffered.slice(nl + 1);
-        void this.answer(line).then((a) => { if (!sock.destroyed) sock.write(`${JSON.stringify(a)}\n`); });
+        pending++;
+        void this.answer(line).then((a) => {
+          pending--;
+          if (!sock.destroyed) sock.write(`${JSON.stringify(a)}\n`);
+        });
       }
     });
   }

@@ -1,8 +1,10 @@
+import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import { formatProblem, formatWarning } from '../src/config/config';
 import { parseUci } from '../src/config/uci';
 import { parseArgs } from './cli/args';
 import { renderBindings, renderRoutes } from './cli/bindings';
+import { QUERY_USAGE, queryExitCode, queryRequest, renderQuery } from './cli/query';
 import { renderStatus } from './cli/status';
 import { readConfigFile } from './config-file';
 import { controlRequest } from './control';
@@ -29,6 +31,9 @@ const USAGE = `usage: gleand <command> [options]
   status [--json] [-c FILE|-s SOCK]  show the running daemon's state and per-port counters
   bindings [--json] [-c FILE|-s SOCK]  the binding table (address/prefix, port, MAC, expiry)
   routes [--json] [-c FILE|-s SOCK]  gleand's routes, neighbours and verify entries, read from the kernel
+  ${QUERY_USAGE}
+                                   ask the DHCP servers through the daemon (RFC 4388 leasequery);
+                                   prints each server's answer and the binding installed, or why not
   check-config FILE                validate a UCI file; print every problem
   version                          print the version
 `;
@@ -60,14 +65,14 @@ async function query(cmd: string, flags: Map<string, string | true>, render: (r:
 }
 
 async function main(argv: string[]): Promise<number> {
-  const { positional, flags } = parseArgs(argv, new Set(['-c', '--config', '-s', '--socket']));
+  const { positional, flags } = parseArgs(argv, new Set(['-c', '--config', '-s', '--socket', '-p', '--port', '--mac', '--wait']));
   const [command, ...rest] = positional;
   switch (command) {
     case 'run': {
       const c = flags.get('-c') ?? flags.get('--config');
       const runtime = new Runtime({
         configPath: typeof c === 'string' ? c : DEFAULT_CONFIG,
-        core: (now) => createCore(now).agent,
+        core: (now) => createCore(now, { random32: () => randomBytes(4).readUInt32BE(0) }).agent,
         drivers: () => [
           new IdentityDriver(),
           new KernelDriver(),
@@ -86,6 +91,13 @@ async function main(argv: string[]): Promise<number> {
       return query('bindings', flags, (r) => renderBindings(r as unknown as Record<string, unknown>[]));
     case 'routes':
       return query('routes', flags, (r) => renderRoutes(r as never));
+    case 'query': {
+      const request = queryRequest(rest, flags);
+      if (typeof request === 'string') { process.stderr.write(`${request}\n`); return 2; }
+      const result = (await controlRequest(socketPath(flags), request, Number(request['waitS']) * 1000 + 5000)) as Record<string, unknown>;
+      process.stdout.write(flags.has('--json') ? `${JSON.stringify(result, null, 2)}\n` : `${renderQuery(result)}\n`);
+      return queryExitCode(result);
+    }
     case 'check-config': {
       const file = rest[0];
       if (!file) { process.stderr.write(USAGE); return 2; }

@@ -3,6 +3,7 @@ import { Agent } from '../src/agent';
 import { formatProblem, formatWarning, type Config, type ConfigProblem } from '../src/config/config';
 import type { Event } from '../src/events';
 import { isControlQuery } from '../src/module';
+import { leasequeryEvent } from './cli/query';
 import type { Instant } from '../src/time';
 import { monotonicNow } from './clock';
 import { readConfigFile } from './config-file';
@@ -34,6 +35,9 @@ export class Runtime {
   private readonly counters = { reloads: 0, reloadsRefused: 0, internalErrors: 0 };
   /** What the last accepted reload did, per subsystem. */
   private lastReload: Record<string, ReloadVerdict> = {};
+  /** `gleand query` requests waiting for their `query-result` action, by id. */
+  private readonly pendingQueries = new Map<number, (result: unknown) => void>();
+  private nextQueryId = 1;
   private resolveStopped!: (code: number) => void;
   readonly stopped = new Promise<number>((r) => (this.resolveStopped = r));
 
@@ -133,6 +137,13 @@ export class Runtime {
         this.log.log(a.level, a.subsystem, a.message, a.fields, a.key);
         continue;
       }
+      if (a.kind === 'query-result') {
+        // After the batch's kernel deltas: the binding the answer reports is in the kernel.
+        const deliver = () => this.pendingQueries.get(a.id)?.(a.result);
+        if (waits.length > 0) Promise.all(waits).then(deliver, deliver);
+        else deliver();
+        continue;
+      }
       const driver = this.drivers.find((d) => d.actionKinds.includes(a.kind));
       if (!driver) {
         this.log.log('error', 'main', 'no driver for action', { kind: a.kind }, `nodriver:${a.kind}`);
@@ -212,9 +223,10 @@ export class Runtime {
     for (const w of warnings) this.log.log('warn', 'config', formatWarning(w));
   }
 
-  private async command(cmd: string, _args: Record<string, unknown>): Promise<unknown> {
+  private async command(cmd: string, args: Record<string, unknown>): Promise<unknown> {
     if (cmd === 'status') return this.status();
     if (cmd === 'ping') return 'pong';
+    if (cmd === 'leasequery') return this.leasequery(args);
     if (isControlQuery(cmd)) return this.agent.query(cmd, monotonicNow());
     if (isDriverQuery(cmd)) {
       for (const d of this.drivers) {
@@ -223,6 +235,26 @@ export class Runtime {
       }
     }
     throw new Error(`unknown command '${cmd}'`);
+  }
+
+  /**
+   * `gleand query`: the request becomes a `leasequery` event; the control socket's answer
+   * waits (without blocking the loop) for the core's `query-result` with the same id, or
+   * for the wait plus a margin if the core never answers.
+   */
+  private leasequery(args: Record<string, unknown>): Promise<unknown> {
+    const event = leasequeryEvent(this.nextQueryId++, args);
+    if (typeof event === 'string') return Promise.reject(new Error(event));
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => done({ verdict: 'no-answer', detail: 'the core did not answer in time' }), event.waitMs + 2000);
+      const done = (result: unknown) => {
+        clearTimeout(timer);
+        this.pendingQueries.delete(event.id);
+        resolve(result);
+      };
+      this.pendingQueries.set(event.id, done);
+      this.dispatch(event);
+    });
   }
 
   status(): Record<string, unknown> {

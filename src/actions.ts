@@ -39,6 +39,11 @@ export type Action =
    */
   | { readonly kind: 'journal'; readonly op: 'put' | 'delete'; readonly binding: Binding }
   /**
+   * The answer to a `leasequery` event (`gleand query`), for the control request with
+   * the same id. JSON-safe.
+   */
+  | { readonly kind: 'query-result'; readonly id: number; readonly result: Record<string, unknown> }
+  /**
    * A log line. `key` groups lines that hostile input can trigger, so the platform can
    * rate-limit them per key without the core knowing about wall-clock budgets.
    */

@@ -147,7 +147,7 @@ export class Agent {
   /** The JSON document `gleand status --json` prints (stable keys for scripts). */
   status(now: Instant): Record<string, unknown> {
     const modules: Record<string, unknown> = {};
-    for (const m of this.modules) modules[m.name] = m.status();
+    for (const m of this.modules) modules[m.name] = m.status(now);
     return {
       uptimeMs: now - this.startedAt,
       configGeneration: this.configGeneration,

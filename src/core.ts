@@ -1,15 +1,39 @@
 import { Agent } from './agent';
 import { Bindings } from './bindings/owner';
+import { LeasequeryModule } from './leasequery/module';
 import { DhcpModule } from './relay/module';
 import type { Instant } from './time';
+
+export interface CoreOptions {
+  /**
+   * Uniform random 32-bit integers (transaction ids): the platform passes a
+   * cryptographic source, tests a seeded one (CONVENTIONS 8). Default: a fixed-seed
+   * generator, for tests and benches that send no leasequery.
+   */
+  readonly random32?: () => number;
+}
+
+/** xorshift32 from a fixed seed: deterministic, only the default for tests. */
+function seeded(seed = 0x9e3779b9): () => number {
+  let x = seed >>> 0;
+  return () => {
+    x ^= x << 13; x >>>= 0;
+    x ^= x >>> 17;
+    x ^= x << 5; x >>>= 0;
+    return x;
+  };
+}
 
 /**
  * The core as the daemon runs it: the bindings owner and the modules that produce
  * bindings, registered with the Agent by their claims. The platform talks to the
  * returned Agent only (events, actions, desired kernel state, status, queries).
  */
-export function createCore(now: Instant): { agent: Agent; bindings: Bindings; dhcp: DhcpModule } {
+export function createCore(now: Instant, opts: CoreOptions = {}): {
+  agent: Agent; bindings: Bindings; dhcp: DhcpModule; leasequery: LeasequeryModule;
+} {
   const bindings = new Bindings();
   const dhcp = new DhcpModule(bindings);
-  return { agent: new Agent(now, [bindings, dhcp]), bindings, dhcp };
+  const leasequery = new LeasequeryModule(bindings, opts.random32 ?? seeded());
+  return { agent: new Agent(now, [bindings, dhcp, leasequery]), bindings, dhcp, leasequery };
 }

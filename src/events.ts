@@ -1,5 +1,6 @@
 import type { BindingFields } from './bindings/binding';
 import type { Config } from './config/config';
+import type { QueryBy } from './leasequery/message';
 
 /**
  * Everything that can happen to the core. The platform translates I/O into these;
@@ -18,6 +19,21 @@ export type Event =
    * first config). They are stored as they were, within today's limits and subnets.
    */
   | { readonly kind: 'restore'; readonly bindings: readonly BindingFields[]; readonly from: string }
+  /**
+   * `gleand query`: ask the DHCP servers about an address or a client (RFC 4388). The
+   * leasequery module answers with one `query-result` action carrying the same `id`,
+   * when the servers have answered or `waitMs` has passed.
+   */
+  | {
+      readonly kind: 'leasequery';
+      readonly id: number;
+      readonly query: QueryBy;
+      /** The subscriber port the client is on (`-p`); null: found from the subnets. */
+      readonly port: string | null;
+      /** A MAC the answer must name (a by-IP query made for a known client); null: none. */
+      readonly expectMac: Uint8Array | null;
+      readonly waitMs: number;
+    }
   /** A port's link came up (or changed): its MAC and, for IPv6, its link-local address. */
   | {
       readonly kind: 'link';

@@ -13,7 +13,7 @@ import type { Instant } from './time';
  * another module's packets.
  */
 export type Claim =
-  | { readonly kind: 'config' | 'identity' | 'link' | 'restore' }
+  | { readonly kind: 'config' | 'identity' | 'link' | 'restore' | 'leasequery' }
   /** Frames from subscriber ports; `ipProtocol` narrows (2 IGMP, 58 ICMPv6, 17 UDP). */
   | { readonly kind: 'packet'; readonly family: 4 | 6; readonly ipProtocol?: readonly number[] }
   /**
@@ -44,8 +44,8 @@ export interface Module {
   handle(event: Event, now: Instant): Action[];
   poll(now: Instant): Action[];
   nextDeadline(): Instant | null;
-  /** A JSON-safe snapshot for `gleand status`. */
-  status(): Record<string, unknown>;
+  /** A JSON-safe snapshot for `gleand status` (`now` for the remaining time of timers). */
+  status(now?: Instant): Record<string, unknown>;
   /** The control queries this module answers; each query has exactly one owner. */
   readonly answers?: readonly CoreQuery[];
   query?(what: CoreQuery, now: Instant): unknown;

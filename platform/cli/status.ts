@@ -36,5 +36,38 @@ export function renderStatus(s: Record<string, unknown>): string {
         c.gleaned, c.released,
         Object.entries(c.dropped).map(([reason, n]) => `${reason}=${n}`).join(' ') || '0'])));
   }
+  const lq = ((s['modules'] ?? {}) as Record<string, unknown>)['leasequery'] as LeasequeryStatus | undefined;
+  if (lq) out.push('', renderLeasequery(lq));
   return out.join('\n');
+}
+
+interface LeasequeryServer {
+  supports: string; outstanding: number; queued: number; sent: number; retransmitted: number; dropped: number;
+  backoff: { state: string; expiresInMs?: number; pollIntervalMs?: number; nextPollInMs?: number | null };
+  answers: { active: number; unassigned: number; unknown: number };
+}
+interface LeasequeryStatus {
+  enabled: boolean; inFlight: number; negativeCache: number; installed: number;
+  refused: Record<string, number>; servers: Record<string, LeasequeryServer>;
+}
+
+/** Leasequery per server (RFC 4388 §6.3): supports, the per-server timer, in flight, answers by type. */
+function renderLeasequery(lq: LeasequeryStatus): string {
+  const backoff = (b: LeasequeryServer['backoff']): string => b.state === 'running'
+    ? `running ${Math.round((b.expiresInMs ?? 0) / 1000)} s`
+    : `expired, poll every ${Math.round((b.pollIntervalMs ?? 0) / 1000)} s`;
+  const refused = Object.entries(lq.refused ?? {}).map(([k, n]) => `${k}=${n}`).join(' ') || '0';
+  return [
+    keyValues([
+      ['leasequery', lq.enabled ? 'on' : 'off'],
+      ['queries in flight', lq.inFlight],
+      ['negative cache', lq.negativeCache],
+      ['installed', lq.installed],
+      ['refused answers', refused],
+    ]),
+    '',
+    table(['LQ SERVER', 'SUPPORTS', 'BACKOFF', 'OUTSTANDING', 'QUEUED', 'SENT', 'RESENT', 'DROPPED', 'ACTIVE', 'UNASSIGNED', 'UNKNOWN'],
+      Object.entries(lq.servers ?? {}).map(([addr, x]) => [addr, x.supports, backoff(x.backoff), x.outstanding, x.queued,
+        x.sent, x.retransmitted, x.dropped, x.answers.active, x.answers.unassigned, x.answers.unknown])),
+  ].join('\n');
 }

@@ -124,20 +124,24 @@ export const subscriberSchema = {
   rate_limit: option(uint(1, 100_000), 200, 'DHCP packets per second accepted from this port; excess is dropped and counted.'),
 } satisfies SectionSchema;
 
+const LEASEQUERY_V6_PLANNED = 'DHCPv6 leasequery, issue "Never lose a subscriber"';
+const LEASEQUERY_BULK_PLANNED = 'bulk leasequery, issue "Never lose a subscriber"';
+
 export const leasequerySchema = {
-  // Off while leasequery is not built: a default of on would promise a recovery that
-  // does not happen. Turn it back on by default in the issue that builds it.
-  enabled: option(bool, false,
-    'Fall back to leasequery when gleaned state is missing. Off by default while leasequery is not built (it would do nothing).'),
-  v4: option(bool, true, 'DHCPv4 Leasequery on demand (RFC 4388).'),
-  v6: option(bool, true, 'DHCPv6 Leasequery on demand (RFC 5007).'),
-  bulk: option(bool, true, 'DHCPv6 Bulk Leasequery over TCP at start-up to recover every binding of this relay (RFC 5460).'),
-  timeout: option(uint(1, 60), 5, 'Seconds before an unanswered on-demand query is retried (RFC 4388 §6.3 backoff applies).'),
-  max_outstanding: option(uint(1, 10_000), 64, 'Bound on on-demand queries in flight.'),
-  bulk_conn_timeout: option(uint(1, 600), 30, 'BULK_LQ_CONN_TIMEOUT, seconds (RFC 5460 §4.6 / seed 001 §4.6).'),
-  bulk_data_timeout: option(uint(1, 600), 30, 'BULK_LQ_DATA_TIMEOUT, seconds (RFC 5460 §4.6).'),
-  bulk_max_retry: option(uint(1, 3600), 60, 'BULK_LQ_MAX_RETRY, seconds (RFC 5460 §4.6).'),
-  bulk_max_conns: option(uint(1, 64), 10, 'BULK_LQ_MAX_CONNS (RFC 5460 §4.6).'),
+  enabled: option(bool, true,
+    'Leasequery (RFC 4388): answer `gleand query` by asking the servers, and install what an active lease says. Off: `gleand query` is refused and nothing is sent.'),
+  v4: option(bool, true, 'DHCPv4 Leasequery (RFC 4388) to every `dhcpv4_server` of the port\'s upstream, from the port\'s `giaddr`.'),
+  v6: planned(LEASEQUERY_V6_PLANNED, option(bool, true, 'DHCPv6 Leasequery on demand (RFC 5007).')),
+  bulk: planned(LEASEQUERY_BULK_PLANNED, option(bool, true,
+    'DHCPv6 Bulk Leasequery over TCP at start-up to recover every binding of this relay (RFC 5460).')),
+  timeout: option(uint(1, 60), 5,
+    'Seconds before an unanswered query is first retried; each retry waits twice as long, up to once a minute (RFC 4388 §6.3).'),
+  max_outstanding: option(uint(1, 10_000), 64,
+    'Bound on queries in flight to one server while it answers (RFC 4388 §6.3: "a relatively small number"); more wait in a queue. A server that stopped answering gets one at a time.'),
+  bulk_conn_timeout: planned(LEASEQUERY_BULK_PLANNED, option(uint(1, 600), 30, 'BULK_LQ_CONN_TIMEOUT, seconds (RFC 5460 §4.6 / seed 001 §4.6).')),
+  bulk_data_timeout: planned(LEASEQUERY_BULK_PLANNED, option(uint(1, 600), 30, 'BULK_LQ_DATA_TIMEOUT, seconds (RFC 5460 §4.6).')),
+  bulk_max_retry: planned(LEASEQUERY_BULK_PLANNED, option(uint(1, 3600), 60, 'BULK_LQ_MAX_RETRY, seconds (RFC 5460 §4.6).')),
+  bulk_max_conns: planned(LEASEQUERY_BULK_PLANNED, option(uint(1, 64), 10, 'BULK_LQ_MAX_CONNS (RFC 5460 §4.6).')),
 } satisfies SectionSchema;
 
 export const multicastSchema = {
@@ -173,7 +177,6 @@ export function plannedOf(kind: SectionKind, option: string): string | undefined
   return kind.schema[option]?.planned ?? kind.planned;
 }
 
-const LEASEQUERY_PLANNED = 'leasequery, issue "Never lose a subscriber"';
 const MULTICAST_PLANNED = 'the IGMPv3/MLDv2 SSM router, a later issue';
 
 export const SECTION_KINDS: readonly SectionKind[] = [
@@ -182,8 +185,8 @@ export const SECTION_KINDS: readonly SectionKind[] = [
     doc: 'A port toward the operator\'s DHCP servers. Name the section; subscriber ports refer to it.' },
   { type: 'subscriber', schema: subscriberSchema, cardinality: 'named',
     doc: 'A subscriber-facing port. Name the section; the name is the port name in status and logs.' },
-  { type: 'leasequery', schema: leasequerySchema, cardinality: 'single', doc: 'Leasequery fallback.',
-    planned: LEASEQUERY_PLANNED },
+  { type: 'leasequery', schema: leasequerySchema, cardinality: 'single',
+    doc: 'Leasequery: asking the DHCP servers what gleand does not know (RFC 4388). Built: DHCPv4 queries by IP, MAC and client id from `gleand query`. Not yet: DHCPv6 (RFC 5007), bulk (RFC 5460 / RFC 6926), queries triggered by traffic.' },
   { type: 'multicast', schema: multicastSchema, cardinality: 'single', doc: 'IGMPv3/MLDv2 SSM router.',
     planned: MULTICAST_PLANNED },
 ];

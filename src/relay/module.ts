@@ -53,6 +53,7 @@ export class DhcpModule implements Module {
       case 'packet': return this.fromSubscriber(event, now);
       case 'udp': return this.fromServer(event, now);
       case 'restore': return []; // not claimed: the bindings owner's
+      case 'leasequery': return []; // not claimed: the leasequery module's
     }
   }
 

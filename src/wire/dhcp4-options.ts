@@ -65,6 +65,18 @@ export const DHCP4_MESSAGE_TYPES = {
 } as const;
 export type Dhcp4MessageTypeName = (typeof DHCP4_MESSAGE_TYPES)[keyof typeof DHCP4_MESSAGE_TYPES];
 
+/**
+ * RFC 4388 §6.1 leasequery message types (option 53). Seed 003's draft names map as
+ * DHCPKNOWN → LEASEUNASSIGNED, DHCPACTIVE → LEASEACTIVE, DHCPUNKNOWN → LEASEUNKNOWN;
+ * the draft's DHCPUNIMPLEMENTED has no RFC code (PROTOCOLS.md).
+ */
+export const DHCP4_LEASEQUERY_TYPE = {
+  LEASEQUERY: 10,
+  LEASEUNASSIGNED: 11,
+  LEASEUNKNOWN: 12,
+  LEASEACTIVE: 13,
+} as const;
+
 /** Option 53. An unassigned code decodes to `name: 'unknown'` instead of failing. */
 export interface Dhcp4MessageType {
   readonly code: number;

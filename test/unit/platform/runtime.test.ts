@@ -145,3 +145,46 @@ describe('Runtime', () => {
     expect(rt.status()['configGeneration']).toBe(1);
   });
 });
+
+/** Answers a `leasequery` event 50 ms later (a timer), with a kernel delta before the result. */
+class SlowAsker implements Module {
+  readonly name = 'asker';
+  readonly claims: readonly Claim[] = [{ kind: 'leasequery' }];
+  private due: { at: number; id: number } | null = null;
+  handle(e: Event, now: number): Action[] {
+    if (e.kind === 'leasequery') this.due = { at: now + 50, id: e.id };
+    return [];
+  }
+  poll(): Action[] {
+    const d = this.due!;
+    this.due = null;
+    return [{ kind: 'kernel', delta: emptyDelta() }, { kind: 'query-result', id: d.id, result: { verdict: 'active', id: d.id } }];
+  }
+  nextDeadline() { return (this.due?.at ?? null) as never; }
+  status() { return {}; }
+}
+
+describe('Runtime: gleand query over the control socket', () => {
+  it('answers after the core\'s query-result and its kernel delta, without blocking other requests meanwhile', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'gleand-rt-'));
+    dirs.push(dir);
+    const file = path.join(dir, 'gleand.conf');
+    fs.writeFileSync(file, config(dir));
+    const log: string[] = [];
+    const kernel = new Recording('kernel', ['kernel'], log);
+    const rt = new Runtime({ configPath: file, core: (now) => new Agent(now, [new SlowAsker()]), drivers: () => [kernel] });
+    expect(await rt.start()).toBe(true);
+    runtimes.push(rt);
+    const sock = path.join(dir, 'ctl.sock');
+    let answered: unknown = null;
+    const q = controlRequest(sock, { cmd: 'leasequery', by: 'ip', value: '192.0.2.7', waitS: 5 }).then((r) => (answered = r));
+    expect(await controlRequest(sock, { cmd: 'ping' })).toBe('pong'); // the loop is free while the query waits
+    await new Promise((r) => setTimeout(r, 120));
+    expect(log).toEqual(['kernel kernel start']);
+    expect(answered).toBeNull(); // held until the delta is in
+    kernel.release();
+    expect(await q).toEqual({ verdict: 'active', id: 1 });
+    await expect(controlRequest(sock, { cmd: 'leasequery', by: 'ip', value: 'nope' })).rejects.toThrow(/not an IPv4 address/);
+    await expect(controlRequest(sock, { cmd: 'leasequery', by: 'mac', value: '02:00:00:00:00:01', waitS: 500 })).rejects.toThrow(/wait must be/);
+  });
+});

@@ -1,0 +1,50 @@
+import { inSubnets } from '../bindings/subnet';
+import type { PortMap, SubscriberPort } from '../relay/ports';
+import { formatHex } from '../wire/address';
+import type { QueryBy } from './message';
+
+/**
+ * Which ports a query is made for, and so which giaddr it carries and which servers it
+ * goes to (RFC 4388 §6.2: giaddr is the requester's address, the answer's return
+ * address; the query goes to the servers configured for that relay agent).
+ *
+ * - Only ports where gleand itself relays DHCPv4 with a giaddr: the answers come back
+ *   to giaddr:67, which gleand reads only there (on a passive port ISC dhcrelay owns
+ *   that socket and forwards answers with option 82 down to the subscriber).
+ * - **ciaddr restriction** (seed 003 §7, RFC 4388 §6.2: "a local subnet of the interface
+ *   specified for the client"): a query by IP is made only for ports whose `subnet4`
+ *   holds the address; a port without `subnet4` never lets an address be queried.
+ * - The candidate ports must share one upstream and one giaddr, or the question is
+ *   ambiguous and the asker must name the port.
+ */
+export type Targets =
+  | { readonly ok: true; readonly ports: readonly SubscriberPort[] }
+  | { readonly ok: false; readonly reason: 'no-such-port' | 'port-not-relaying' | 'outside-subnets' | 'ambiguous' | 'no-server'; readonly detail: string };
+
+export function resolvePorts(ports: PortMap, q: QueryBy, portName: string | null): Targets {
+  const relaying = (p: SubscriberPort) => p.cfg.relay_v4 && p.cfg.mode === 'relay' && p.cfg.giaddr !== undefined;
+  let candidates: SubscriberPort[];
+  if (portName !== null) {
+    const p = ports.port(portName);
+    if (!p) return { ok: false, reason: 'no-such-port', detail: `no subscriber port '${portName}'` };
+    if (!relaying(p)) return { ok: false, reason: 'port-not-relaying', detail: `port '${portName}' does not relay DHCPv4 itself (passive, relay_v4 off, or no giaddr)` };
+    candidates = [p];
+  } else {
+    candidates = [...ports.subscribers.values()].filter(relaying);
+  }
+  if (q.by === 'ip') {
+    candidates = candidates.filter((p) => p.cfg.subnet4.length > 0 && inSubnets(p.cfg.subnet4, 4, q.address, 32));
+    if (candidates.length === 0) {
+      return { ok: false, reason: 'outside-subnets', detail: 'the address is inside no subnet4 of a port that relays DHCPv4 (ciaddr restriction)' };
+    }
+  }
+  if (candidates.length === 0) return { ok: false, reason: 'port-not-relaying', detail: 'no port relays DHCPv4 with a giaddr' };
+  const groups = new Set(candidates.map((p) => `${p.upstream.name} ${formatHex(p.cfg.giaddr!)}`));
+  if (groups.size > 1) {
+    return { ok: false, reason: 'ambiguous', detail: `ports ${candidates.map((p) => p.cfg.name).join(', ')} use different upstreams or giaddrs: name one with -p` };
+  }
+  if (candidates[0]!.upstream.dhcpv4_server.length === 0) {
+    return { ok: false, reason: 'no-server', detail: `upstream '${candidates[0]!.upstream.name}' has no dhcpv4_server` };
+  }
+  return { ok: true, ports: candidates };
+}
