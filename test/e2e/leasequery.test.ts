@@ -160,8 +160,10 @@ describe('leasequery against ISC dhcpd (RFC 4388)', () => {
     await running();
     const cap = await lab.capture(lab.router.ns, lab.router.upstreamDev, `udp port 67 and host ${dead}`, 'lq-dead');
     const t0 = Date.now();
-    // two questions at once: the second waits in the queue behind the poll
-    const [a, b] = await Promise.all([query('ip', lease.address!, '--wait', '35'), query('mac', lab.subscribers[0]!.mac, '--wait', '35')]);
+    // two questions: the second (asked once the first is on its way) waits in the queue behind the poll
+    const first = query('ip', lease.address!, '--wait', '35');
+    await new Promise((r) => setTimeout(r, 1000));
+    const [a, b] = await Promise.all([first, query('mac', lab.subscribers[0]!.mac, '--wait', '35')]);
     const elapsedS = (Date.now() - t0) / 1000;
     expect(elapsedS).toBeGreaterThan(34); // the control socket kept both requests open for the whole wait
     for (const r of [a, b]) expect(r).toMatchObject({ verdict: 'no-answer', servers: [{ server: dead, outcome: 'pending' }] });
