@@ -16,7 +16,7 @@
  * Asserts nothing. Run as root: npx tsx test/bench/kernel-live.ts (GN_BENCH_CLIENTS).
  * Re-runs itself inside the namespace (a process cannot change its own).
  */
-import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -31,27 +31,12 @@ import { JournalDriver } from '../../platform/journal';
 import { KernelDriver } from '../../platform/kernel/driver';
 import { Runtime } from '../../platform/runtime';
 import { pdPrefix } from './netlink-routes-shared';
+import { rerunInNamespace, sh } from './netns';
 
 const N = Number(process.env.GN_BENCH_CLIENTS ?? 20_000);
 const GROWTH = 1000;
-const REPO = path.resolve(__dirname, '../..');
-const TSX = path.join(REPO, 'node_modules/.bin/tsx');
 
-const sh = (cmd: string, args: string[]) =>
-  execFileSync(cmd, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], maxBuffer: 512 << 20 });
 
-function outer(): void {
-  const ns = `gkl${process.pid}`;
-  try {
-    sh('ip', ['netns', 'add', ns]);
-    sh('ip', ['-n', ns, 'link', 'add', 'v0', 'type', 'veth', 'peer', 'name', 'v1']);
-    for (const dev of ['lo', 'v0', 'v1']) sh('ip', ['-n', ns, 'link', 'set', dev, 'up']);
-    const r = spawnSync('ip', ['netns', 'exec', ns, TSX, __filename], { stdio: 'inherit', env: { ...process.env, GN_NETNS: ns } });
-    if (r.status !== 0) process.exitCode = r.status ?? 1;
-  } finally {
-    spawnSync('ip', ['netns', 'del', ns]);
-  }
-}
 
 /** Client i: MAC, link-local, DUID, IA_NA address and delegated /56. */
 function client(i: number) {
@@ -255,4 +240,4 @@ config subscriber 'lan1'
 }
 
 if (process.env.GN_NETNS) inner().then(() => process.exit(0), (e) => { console.error(e); process.exit(1); });
-else outer();
+else rerunInNamespace('gkl', __filename);

@@ -9,7 +9,7 @@
  * The script re-runs itself inside the namespace with `ip netns exec`, because a Node
  * process cannot change its own network namespace.
  */
-import { execFileSync, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { writeFileSync, unlinkSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -17,6 +17,7 @@ import { performance } from 'node:perf_hooks';
 import { AF, Rtnl, type Route } from '../../platform/netlink/index';
 import { formatIPv6, parseIPv6 } from '../../src/wire/address';
 import { pdPrefix } from './netlink-routes-shared';
+import { rerunInNamespace, sh } from './netns';
 
 const N = Number(process.env.GN_BENCH_ROUTES ?? 100_000);
 const PROTO = 188;
@@ -24,22 +25,7 @@ const ROUNDS = Number(process.env.GN_BENCH_ROUNDS ?? 2);
 const REPO = path.resolve(__dirname, '../..');
 const TSX = path.join(REPO, 'node_modules/.bin/tsx');
 
-function sh(cmd: string, args: string[]): string {
-  return execFileSync(cmd, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], maxBuffer: 256 << 20 });
-}
 
-function outer(): void {
-  const ns = `gnb${process.pid}`;
-  try {
-    sh('ip', ['netns', 'add', ns]);
-    sh('ip', ['-n', ns, 'link', 'add', 'v0', 'type', 'veth', 'peer', 'name', 'v1']);
-    for (const dev of ['lo', 'v0', 'v1']) sh('ip', ['-n', ns, 'link', 'set', dev, 'up']);
-    const r = spawnSync('ip', ['netns', 'exec', ns, TSX, __filename], { stdio: 'inherit', env: { ...process.env, GN_NETNS: ns } });
-    if (r.status !== 0) process.exitCode = r.status ?? 1;
-  } finally {
-    spawnSync('ip', ['netns', 'del', ns]);
-  }
-}
 
 const countRoutes = (): number => sh('ip', ['-6', 'route', 'show', 'proto', String(PROTO)]).split('\n').filter((l) => l !== '').length;
 const rate = (n: number, ms: number): string => `${Math.round((n / ms) * 1000).toLocaleString('en')} routes/s`;
@@ -116,7 +102,7 @@ async function inner(): Promise<void> {
   if (npmMs !== null) console.log(`ratio npm netlink / ip -batch = ${(ipb / npmMs).toFixed(2)}x`);
 }
 
-if (process.env.GN_NETNS === undefined) outer();
+if (process.env.GN_NETNS === undefined) rerunInNamespace('gnb', __filename);
 else void inner().catch((e: unknown) => {
   console.error(e);
   process.exitCode = 1;

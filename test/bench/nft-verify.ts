@@ -18,7 +18,6 @@
  * Asserts nothing. Run as root: npx tsx test/bench/nft-verify.ts
  * Re-runs itself inside the namespace (a process cannot change its own).
  */
-import { execFileSync, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -27,30 +26,15 @@ import type { VerifyEntry } from '../../src/kernel/entries';
 import { formatIPv6, formatMac, parseIPv6 } from '../../src/wire/address';
 import { NftVerify, type ApplyResult } from '../../platform/nft';
 import { pdPrefix } from './netlink-routes-shared';
+import { rerunInNamespace, sh } from './netns';
 
 const FILL = Number(process.env.GN_BENCH_VERIFY_FILL ?? 200_000);
 const PIPAPO_FILL = Number(process.env.GN_BENCH_PIPAPO_FILL ?? 20_000);
 const BATCH = 1000;
 const RUNS = 7;
 const DEV = 'v0';
-const REPO = path.resolve(__dirname, '../..');
-const TSX = path.join(REPO, 'node_modules/.bin/tsx');
 
-const sh = (cmd: string, args: string[]) =>
-  execFileSync(cmd, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], maxBuffer: 512 << 20 });
 
-function outer(): void {
-  const ns = `gnv${process.pid}`;
-  try {
-    sh('ip', ['netns', 'add', ns]);
-    sh('ip', ['-n', ns, 'link', 'add', DEV, 'type', 'veth', 'peer', 'name', 'v1']);
-    for (const dev of ['lo', DEV, 'v1']) sh('ip', ['-n', ns, 'link', 'set', dev, 'up']);
-    const r = spawnSync('ip', ['netns', 'exec', ns, TSX, __filename], { stdio: 'inherit', env: { ...process.env, GN_NETNS: ns } });
-    if (r.status !== 0) process.exitCode = r.status ?? 1;
-  } finally {
-    spawnSync('ip', ['netns', 'del', ns]);
-  }
-}
 
 /** Entry k: client k / 3; its address, link-local or delegated /56 by k % 3. */
 function entry(k: number): VerifyEntry {
@@ -214,4 +198,4 @@ async function runNftDelete(dir: string): Promise<void> {
 }
 
 if (process.env.GN_NETNS) inner().then(() => process.exit(0), (e) => { console.error(e); process.exit(1); });
-else outer();
+else rerunInNamespace('gnv', __filename, DEV);
