@@ -5,6 +5,11 @@
  * offset, reason) and every later read returns zeros/empty bytes, so a decoder can read
  * a whole structure straight through and look at `error` once at the end (CONVENTIONS 3).
  * Lengths are checked against the bytes left *before* anything is sliced or allocated.
+ *
+ * Values never alias the caller's buffer. A plain reader copies each field it returns;
+ * a codec's `decode` instead copies the whole input once and reads it with `views`
+ * set, so every field is a window on that private copy (one allocation a message
+ * instead of one a field: the relay decodes every datagram it forwards).
  */
 
 export interface DecodeError {
@@ -38,6 +43,8 @@ export class Reader {
     /** Exclusive end of this reader's window. */
     readonly end = bytes.length,
     slot?: ErrorSlot,
+    /** Return windows on `bytes` instead of copies: set only when `bytes` is private to the decode. */
+    readonly views = false,
   ) {
     this.pos = start;
     this.slot = slot ?? { error: null };
@@ -94,12 +101,13 @@ export class Reader {
     return v;
   }
   /**
-   * A copy of the next `n` bytes (values never alias the input buffer). `lengthAt`
-   * is where the length was declared, reported if `n` overruns the window.
+   * The next `n` bytes: a copy, or with `views` a window on the reader's private copy
+   * (values never alias the caller's buffer). `lengthAt` is where the length was
+   * declared, reported if `n` overruns the window.
    */
   bytesN(field: string, n: number, lengthAt = this.pos): Uint8Array {
     if (!this.need(field, n, lengthAt)) return new Uint8Array(0);
-    const out = this.bytes.slice(this.pos, this.pos + n);
+    const out = this.views ? this.bytes.subarray(this.pos, this.pos + n) : this.bytes.slice(this.pos, this.pos + n);
     this.pos += n;
     return out;
   }
@@ -112,8 +120,8 @@ export class Reader {
    * skips past them. Checked against the bytes left before the window is made.
    */
   sub(field: string, n: number, lengthAt = this.pos): Reader {
-    if (!this.need(field, n, lengthAt)) return new Reader(this.bytes, this.pos, this.pos, this.slot);
-    const r = new Reader(this.bytes, this.pos, this.pos + n, this.slot);
+    if (!this.need(field, n, lengthAt)) return new Reader(this.bytes, this.pos, this.pos, this.slot, this.views);
+    const r = new Reader(this.bytes, this.pos, this.pos + n, this.slot, this.views);
     this.pos += n;
     return r;
   }
@@ -209,7 +217,8 @@ export function defineCodec<T>(
   return {
     name,
     decode(bytes) {
-      const r = new Reader(bytes);
+      // One private copy; every field read from it is a window (see the header).
+      const r = new Reader(bytes.slice(), 0, bytes.length, undefined, true);
       const value = parts.read(r);
       r.expectEnd(name);
       return r.result(value);

@@ -224,7 +224,7 @@ export const DHCP6_OPTIONS: readonly Dhcp6OptionDescriptor[] = [
     code: 9, kind: 'relayMsg', minLength: 1,
     read: (r, f, ctx) => {
       // Own error slot over the same window: offsets stay absolute, errors stay inside.
-      const scope = new Reader(r.bytes, r.pos, r.end);
+      const scope = new Reader(r.bytes, r.pos, r.end, undefined, r.views);
       const message = readNestedMessage(scope, `${f}.message`, ctx);
       scope.expectEnd(`${f}.message`);
       const bytes = r.rest(f);
