@@ -12,6 +12,8 @@
  * instead of one a field: the relay decodes every datagram it forwards).
  */
 
+import { poolAlloc, poolCopy } from './pool';
+
 export interface DecodeError {
   /** Dotted path of the field being read, e.g. `dhcp4.options[82].circuitId`. */
   readonly field: string;
@@ -107,7 +109,9 @@ export class Reader {
    */
   bytesN(field: string, n: number, lengthAt = this.pos): Uint8Array {
     if (!this.need(field, n, lengthAt)) return new Uint8Array(0);
-    const out = this.views ? this.bytes.subarray(this.pos, this.pos + n) : this.bytes.slice(this.pos, this.pos + n);
+    const b = this.bytes;
+    // A view made by the constructor: cheaper than subarray(), which looks up a species constructor.
+    const out = this.views ? new Uint8Array(b.buffer, b.byteOffset + this.pos, n) : b.slice(this.pos, this.pos + n);
     this.pos += n;
     return out;
   }
@@ -196,7 +200,7 @@ export class Writer {
 
 /**
  * The shape every codec in `src/wire` exports. `encode` writes into `buf` at `offset`
- * (a fresh buffer when omitted) and returns the written window; `decode` never throws.
+ * (fresh zeroed bytes from `pool.ts` when omitted) and returns the written window; `decode` never throws.
  */
 export interface Codec<T> {
   readonly name: string;
@@ -218,14 +222,14 @@ export function defineCodec<T>(
     name,
     decode(bytes) {
       // One private copy; every field read from it is a window (see the header).
-      const r = new Reader(bytes.slice(), 0, bytes.length, undefined, true);
+      const r = new Reader(poolCopy(bytes), 0, bytes.length, undefined, true);
       const value = parts.read(r);
       r.expectEnd(name);
       return r.result(value);
     },
     encode(value, buf, offset = 0) {
       const len = parts.length(value);
-      const out = buf ?? new Uint8Array(offset + len);
+      const out = buf ?? poolAlloc(offset + len);
       const w = new Writer(out, offset);
       parts.write(w, value);
       if (w.pos !== offset + len) throw new Error(`wire: ${name} wrote ${w.pos - offset} bytes, encodingLength said ${len}`);

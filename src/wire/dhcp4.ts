@@ -38,6 +38,7 @@ import {
   type Dhcp4OptionCode, type Dhcp4OptionValues,
 } from './dhcp4-options';
 import type { RelayAgentInformation } from './dhcp4-relay-agent';
+import { poolAlloc } from './pool';
 
 export const DHCP4_MAGIC_COOKIE = 0x63825363;
 export const DHCP4_FIXED_LENGTH = 236;
@@ -283,7 +284,10 @@ export interface Option82Edit {
   readonly keepSize?: boolean;
 }
 
-const allZero = (b: Uint8Array): boolean => b.every((x) => x === 0);
+const allZero = (b: Uint8Array): boolean => {
+  for (let i = 0; i < b.length; i++) if (b[i] !== 0) return false;
+  return true;
+};
 
 /**
  * Add option 82 as the last option before End (RFC 3046 §2.1), without touching other
@@ -304,4 +308,82 @@ export function stripRelayAgentInformation(m: Dhcp4Message, edit: Option82Edit =
   if (!edit.keepSize || removed === 0 || !allZero(m.trailer)) return out;
   const trailer = new Uint8Array(m.trailer.length + removed);
   return { ...out, trailer };
+}
+
+// ---- byte-level edits of a received message ------------------------------------------
+
+/*
+ * A relay forwards the bytes it was given: RFC 3046 §2.0 has the agent append option 82
+ * before End and leave the rest of the message as it arrived. The functions below
+ * copy the bytes a message was decoded from and change only the option area, instead
+ * of re-encoding every field of the decoded value. Each writes exactly what `encode`
+ * of the message-level edit above writes (test/unit/wire/dhcp4-options.test.ts checks
+ * it); `bytes` must be what `m` was decoded from, else they encode the edited value.
+ */
+
+/** Where End is in the bytes `m` was decoded from: fixed header, cookie, options field. */
+const endOffset = (m: Dhcp4Message): number => DHCP4_FIXED_LENGTH + 4 + optionAreaLength(m.options);
+
+const decodedFrom = (bytes: Uint8Array, m: Dhcp4Message): boolean => bytes.length === dhcp4EncodingLength(m);
+
+/** `encode(insertRelayAgentInformation(m, info, edit))`, from the bytes `m` was decoded from. */
+export function insertRelayAgentInformationBytes(
+  bytes: Uint8Array, m: Dhcp4Message, info: RelayAgentInformation, edit: Option82Edit = {},
+): Uint8Array {
+  if (!decodedFrom(bytes, m)) return dhcp4Message.encode(insertRelayAgentInformation(m, info, edit));
+  const body = encodeDhcp4OptionBody(DHCP4_OPTION.RELAY_AGENT_INFO, info);
+  // RFC 3396 §6: a body over 255 octets is split into consecutive occurrences.
+  const occurrences = Math.max(1, Math.ceil(body.length / 255));
+  const added = body.length + 2 * occurrences;
+  const end = endOffset(m);
+  let trailer = m.trailer.length;
+  if (edit.keepSize && allZero(m.trailer)) trailer = Math.max(0, trailer - added);
+  const out = poolAlloc(end + added + 1 + trailer);
+  out.set(bytes.subarray(0, end));
+  let at = end;
+  for (let i = 0; i < occurrences; i++) {
+    const part = body.subarray(i * 255, Math.min(body.length, (i + 1) * 255));
+    out[at++] = DHCP4_OPTION.RELAY_AGENT_INFO;
+    out[at++] = part.length;
+    out.set(part, at);
+    at += part.length;
+  }
+  out[at++] = DHCP4_OPTION.END;
+  out.set(bytes.subarray(end + 1, end + 1 + trailer), at);
+  return out;
+}
+
+/** Octets of `encode(stripRelayAgentInformation(m, edit))`. */
+export function strippedLength(m: Dhcp4Message, edit: Option82Edit = {}): number {
+  let removed = 0;
+  for (const o of m.options) if (o.code === DHCP4_OPTION.RELAY_AGENT_INFO) removed += 2 + o.data.length;
+  const total = dhcp4EncodingLength(m);
+  return edit.keepSize && removed > 0 && allZero(m.trailer) ? total : total - removed;
+}
+
+/**
+ * Write `encode(stripRelayAgentInformation(m, edit))` into `out` at `at` (room for
+ * `strippedLength(m, edit)` octets), from the bytes `m` was decoded from.
+ */
+export function stripRelayAgentInformationInto(bytes: Uint8Array, m: Dhcp4Message, edit: Option82Edit, out: Uint8Array, at: number): void {
+  if (!decodedFrom(bytes, m)) {
+    dhcp4Message.encode(stripRelayAgentInformation(m, edit), out, at);
+    return;
+  }
+  const fixed = DHCP4_FIXED_LENGTH + 4;
+  out.set(bytes.subarray(0, fixed), at);
+  let from = fixed;
+  let to = at + fixed;
+  for (const o of m.options) {
+    const n = o.code === DHCP4_OPTION.PAD ? 1 : 2 + o.data.length;
+    if (o.code !== DHCP4_OPTION.RELAY_AGENT_INFO) {
+      out.set(bytes.subarray(from, from + n), to);
+      to += n;
+    }
+    from += n;
+  }
+  // End and the trailer as received; with keepSize the removed octets become zero padding.
+  out.set(bytes.subarray(from), to);
+  to += bytes.length - from;
+  out.fill(0, to, at + strippedLength(m, edit));
 }

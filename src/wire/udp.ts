@@ -77,10 +77,19 @@ export function writeUdp(w: Writer, u: UdpDatagram, addrs: UdpAddresses): void {
   if (length > 0xffff) throw new RangeError('udp: datagram too long');
   w.u16(u.sourcePort).u16(u.destinationPort).u16(length).u16(0).bytes(u.payload);
   if (u.noChecksum && addrs.source.length === 4) return;
+  setUdpChecksum(w.buf, start, length, addrs);
+}
+
+/**
+ * Compute and store the Checksum of the UDP datagram of `length` octets at `start` in
+ * `buf` (header with a zero Checksum, then the payload): for a caller that wrote the
+ * payload in place first.
+ */
+export function setUdpChecksum(buf: Uint8Array, start: number, length: number, addrs: UdpAddresses): void {
   const ph = pseudoHeaderSum(addrs.source, addrs.destination, IPPROTO_UDP, length);
-  const sum = (~rangeSum(w.buf, start, start + length, ph) & 0xffff) || 0xffff;
-  w.buf[start + 6] = sum >> 8;
-  w.buf[start + 7] = sum & 0xff;
+  const sum = (~rangeSum(buf, start, start + length, ph) & 0xffff) || 0xffff;
+  buf[start + 6] = sum >> 8;
+  buf[start + 7] = sum & 0xff;
 }
 
 export const udpEncodingLength = (u: UdpDatagram): number => UDP_HEADER_LENGTH + u.payload.length;
