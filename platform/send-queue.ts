@@ -1,8 +1,13 @@
 import { NAME_BYTES, type NativeBinding } from './native';
 
-/** Datagrams a queue holds before it is sent at once (sendmmsg takes up to 1,024). */
-const QUEUE_DATAGRAMS = 256;
-const QUEUE_BYTES = 256 * 1024;
+/**
+ * Datagrams and bytes a queue holds before it is sent at once (sendmmsg takes up to
+ * 1,024). A read batch is 64 datagrams a socket; 64 KiB holds any one UDP datagram
+ * (65,507 octets at most), so nothing is too large to queue. Allocated on the first
+ * send, so a port that never answers costs nothing.
+ */
+const QUEUE_DATAGRAMS = 128;
+const QUEUE_BYTES = 64 * 1024;
 
 /**
  * Outgoing datagrams of one socket, sent together with one sendmmsg(2) when the
@@ -16,8 +21,10 @@ const QUEUE_BYTES = 256 * 1024;
  * a full queue is sent at once. Errors are per datagram, as with sendto: `onError`
  * gets the errno and the tag given with the datagram.
  */
+const EMPTY = new Uint8Array(0);
+
 export class SendQueue<Tag> {
-  private readonly data = new Uint8Array(QUEUE_BYTES);
+  private data = EMPTY;
   private readonly lengths = new Uint32Array(QUEUE_DATAGRAMS);
   private readonly names = new Uint8Array(QUEUE_DATAGRAMS * NAME_BYTES);
   private readonly tags: (Tag | undefined)[] = new Array(QUEUE_DATAGRAMS);
@@ -49,6 +56,7 @@ export class SendQueue<Tag> {
       this.onError(90 /* EMSGSIZE */, tag);
       return;
     }
+    if (this.data === EMPTY) this.data = new Uint8Array(QUEUE_BYTES);
     if (this.count === QUEUE_DATAGRAMS || this.used + bytes.length > QUEUE_BYTES) this.flush();
     const i = this.count++;
     this.data.set(bytes, this.used);
