@@ -80,6 +80,8 @@ export interface Dhcp4Message {
   readonly trailer: Uint8Array;
 }
 
+const EMPTY = new Uint8Array(0);
+
 /** Read an option area up to End; Pad entries are kept so that re-encoding is exact. */
 function readOptionArea(r: Reader, field: string, requireEnd: boolean): Dhcp4RawOption[] {
   const out: Dhcp4RawOption[] = [];
@@ -90,18 +92,20 @@ function readOptionArea(r: Reader, field: string, requireEnd: boolean): Dhcp4Raw
       return out;
     }
     const at = r.pos;
-    const code = r.u8(`${field}.code`);
+    // Field names are built only for the error they would name (a string per option
+    // and datagram otherwise): the reads below cannot fail where the name is `field`.
+    const code = r.u8(field);
     if (code === DHCP4_OPTION.END) return out;
     if (code === DHCP4_OPTION.PAD) {
-      out.push({ code, data: new Uint8Array(0) });
+      out.push({ code, data: EMPTY });
       continue;
     }
     if (++count > DHCP4_MAX_OPTIONS) {
       r.fail(field, `more than ${DHCP4_MAX_OPTIONS} options`, at);
       return out;
     }
-    const len = r.u8(`${field}[${code}].length`);
-    const data = r.bytesN(`${field}[${code}]`, len, at + 1);
+    const len = r.remaining >= 1 ? r.u8(field) : r.u8(`${field}[${code}].length`);
+    const data = r.remaining >= len ? r.bytesN(field, len, at + 1) : r.bytesN(`${field}[${code}]`, len, at + 1);
     if (r.failed) return out;
     out.push({ code, data });
   }
