@@ -34,11 +34,11 @@
  */
 import { Reader, Writer, defineCodec, errResult, okResult, type Codec, type DecodeResult } from './cursor';
 import {
-  DHCP4_OPTION, decodeDhcp4OptionBody, encodeDhcp4OptionBody, isDhcp4OptionCode,
+  DHCP4_OPTION, decodeOwnedDhcp4OptionBody, encodeDhcp4OptionBody, isDhcp4OptionCode,
   type Dhcp4OptionCode, type Dhcp4OptionValues,
 } from './dhcp4-options';
 import type { RelayAgentInformation } from './dhcp4-relay-agent';
-import { poolAlloc } from './pool';
+import { poolAlloc, poolCopy } from './pool';
 
 export const DHCP4_MAGIC_COOKIE = 0x63825363;
 export const DHCP4_FIXED_LENGTH = 236;
@@ -132,7 +132,7 @@ function readDhcp4(r: Reader): Dhcp4Message {
   const options = readOptionArea(r, 'dhcp4.options', true);
   const trailer = r.rest('dhcp4.trailer');
   const msg: Dhcp4Message = { op, htype, hlen, hops, xid, secs, flags, ciaddr, yiaddr, siaddr, giaddr, chaddr, sname, file, options, trailer };
-  if (!r.failed) {
+  if (!r.failed && overloads(msg)) {
     // Parse the overloaded areas now so that a malformed one fails the whole message.
     const all = dhcp4AllOptions(msg);
     if (!all.ok) r.fail(all.error.field, all.error.reason, all.error.offset);
@@ -181,6 +181,12 @@ export const dhcp4Message: Codec<Dhcp4Message> = defineCodec('dhcp4', {
 /** The client hardware address: the first `hlen` octets of chaddr (at most 16). */
 export const clientHardwareAddress = (m: Dhcp4Message): Uint8Array => m.chaddr.slice(0, Math.min(m.hlen, 16));
 
+/** Whether the options field has option 52 (Option Overload, RFC 2132 §9.3). */
+function overloads(m: Dhcp4Message): boolean {
+  for (const o of m.options) if (o.code === DHCP4_OPTION.OVERLOAD) return true;
+  return false;
+}
+
 /**
  * Every option of the message in RFC 3396 §7 order: the options field, then `file`,
  * then `sname` when option 52 overloads them. Pads are dropped.
@@ -210,6 +216,28 @@ export function dhcp4AllOptions(m: Dhcp4Message): DecodeResult<Dhcp4RawOption[]>
 
 /** The raw body of option `code`, repeated occurrences concatenated (RFC 3396 §7). */
 export function getDhcp4OptionBytes(m: Dhcp4Message, code: number): Uint8Array | undefined {
+  if (!overloads(m)) {
+    // The common case, looked up several times per relayed message: one pass over the
+    // options field, no intermediate arrays.
+    let first: Uint8Array | undefined;
+    let length = 0;
+    let parts = 0;
+    for (const o of m.options) {
+      if (o.code !== code) continue;
+      if (parts++ === 0) first = o.data;
+      length += o.data.length;
+    }
+    if (first === undefined) return undefined;
+    if (parts === 1) return poolCopy(first);
+    const out = poolAlloc(length);
+    let at = 0;
+    for (const o of m.options) {
+      if (o.code !== code) continue;
+      out.set(o.data, at);
+      at += o.data.length;
+    }
+    return out;
+  }
   const all = dhcp4AllOptions(m);
   const parts = (all.ok ? all.value : m.options).filter((o) => o.code === code);
   if (parts.length === 0) return undefined;
@@ -225,7 +253,8 @@ export function getDhcp4OptionBytes(m: Dhcp4Message, code: number): Uint8Array |
 /** Typed value of an option through the descriptor table; `undefined` when absent. */
 export function getDhcp4Option<C extends Dhcp4OptionCode>(m: Dhcp4Message, code: C): DecodeResult<Dhcp4OptionValues[C]> | undefined {
   const body = getDhcp4OptionBytes(m, code);
-  return body === undefined ? undefined : decodeDhcp4OptionBody(code, body);
+  // The body is a fresh copy made for this lookup: its values can be windows on it.
+  return body === undefined ? undefined : decodeOwnedDhcp4OptionBody(code, body);
 }
 
 /**
