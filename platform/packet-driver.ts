@@ -6,6 +6,7 @@ import type { Driver, DriverContext, ReloadVerdict } from './driver';
 import { linkInfo, type LinkInfo } from './links';
 import { loadNative, NAME_BYTES, type NativeBinding } from './native';
 import { HOST_LE } from './netlink/wire';
+import { SendQueue } from './send-queue';
 
 /**
  * The subscriber side of the relay: one AF_PACKET socket per subscriber port. A port
@@ -40,6 +41,8 @@ function sockaddrLl(native: NativeBinding, protocol: number, ifindex: number, ma
   return sa;
 }
 
+const SOCKADDR_LL_BYTES = 20;
+
 /** Receive buffer per port socket (SO_RCVBUFFORCE, else SO_RCVBUF up to rmem_max). */
 export const PACKET_RCVBUF_BYTES = 4 << 20;
 /**
@@ -53,6 +56,11 @@ interface PortSocket {
   readonly port: string;
   readonly link: LinkInfo;
   readonly fd: number;
+  /** Reply frames of the current turn, sent with one sendmmsg (see SendQueue). */
+  readonly queue: SendQueue<string>;
+  /** sockaddr_ll of this port for IPv4 and IPv6 frames, without the MAC (copied into each send). */
+  readonly to4: Uint8Array;
+  readonly to6: Uint8Array;
   /** Frames the kernel dropped on this socket (PACKET_STATISTICS, which resets on read). */
   drops: number;
 }
@@ -123,7 +131,12 @@ export class PacketDriver implements Driver {
     if (n.setsockopt(fd, k.SOL_SOCKET, k.SO_RCVBUFFORCE, size) < 0) n.setsockopt(fd, k.SOL_SOCKET, k.SO_RCVBUF, size);
     rc = n.startRecv(fd, (errno, data, lengths, names) => this.receive(s.name, errno, data, lengths, names), PACKET_READ_BUDGET);
     if (rc < 0) return fail('startRecv', rc);
-    this.sockets.set(s.name, { port: s.name, link, fd, drops: 0 });
+    const queue = new SendQueue<string>(n, fd, SOCKADDR_LL_BYTES, (count) => { this.counters.sent += count; },
+      (errno, port) => this.sendFailed(port, errno));
+    this.sockets.set(s.name, {
+      port: s.name, link, fd, drops: 0, queue,
+      to4: sockaddrLl(n, ETH_P_IP, link.ifindex, new Uint8Array(6)), to6: sockaddrLl(n, ETH_P_IPV6, link.ifindex, new Uint8Array(6)),
+    });
     this.ctx.emit({ kind: 'link', port: s.name, up: link.up, mac: link.mac, linkLocal: link.linkLocal });
   }
 
@@ -151,16 +164,23 @@ export class PacketDriver implements Driver {
     if (a.kind !== 'link-send') return;
     const s = this.sockets.get(a.port);
     if (!s) return;
-    const n = this.native;
-    const rc = n.sendto(s.fd, a.bytes, sockaddrLl(n, a.family === 4 ? ETH_P_IP : ETH_P_IPV6, s.link.ifindex, a.destinationMac));
-    if (rc >= 0) { this.counters.sent++; return; }
+    const to = a.family === 4 ? s.to4 : s.to6;
+    const mac = a.destinationMac;
+    s.queue.push(a.bytes, (names, at) => {
+      names.set(to, at);
+      names.set(mac.subarray(0, 6), at + 12);
+    }, a.port);
+  }
+
+  private sendFailed(port: string, errno: number): void {
     this.counters.sendErrors++;
-    this.ctx.log('warn', 'packet', 'send failed', { port: a.port, errno: -rc }, `packet:send:${a.port}`);
+    this.ctx.log('warn', 'packet', 'send failed', { port, errno }, `packet:send:${port}`);
   }
 
   private closePort(name: string): void {
     const s = this.sockets.get(name);
     if (!s) return;
+    s.queue.close();
     this.native.close(s.fd);
     this.sockets.delete(name);
   }

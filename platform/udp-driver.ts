@@ -7,6 +7,7 @@ import type { Driver, DriverContext } from './driver';
 import { linkInfo } from './links';
 import { loadNative, NAME_BYTES, type NativeBinding } from './native';
 import { HOST_LE } from './netlink/wire';
+import { SendQueue } from './send-queue';
 
 type Family = 4 | 6;
 const PORT: Record<Family, number> = { 4: 67, 6: 547 };
@@ -25,6 +26,8 @@ interface UdpSocket {
   readonly fd: number;
   /** Whether datagrams are read from it (the v4 send-only wildcard drops all in the kernel). */
   receives: boolean;
+  /** Datagrams of the current turn, sent with one sendmmsg (see SendQueue); tagged with the destination. */
+  readonly queue: SendQueue<Uint8Array>;
 }
 
 /**
@@ -114,7 +117,7 @@ export class UdpDriver implements Driver {
       }
     }
     for (const [key, s] of this.sockets) {
-      if (!keep.has(key)) { this.native.close(s.fd); this.sockets.delete(key); }
+      if (!keep.has(key)) { s.queue.close(); this.native.close(s.fd); this.sockets.delete(key); }
     }
     this.sendOf = sendOf;
   }
@@ -187,7 +190,9 @@ export class UdpDriver implements Driver {
     if (this.setInt(fd, k.SOL_SOCKET, k.SO_SNDBUFFORCE, UDP_RCVBUF_BYTES) < 0) this.setInt(fd, k.SOL_SOCKET, k.SO_SNDBUF, UDP_RCVBUF_BYTES);
     rc = n.bind(fd, sockaddr(n, family, address, PORT[family]));
     if (rc < 0) fail(`bind ${address} port ${PORT[family]}`, rc);
-    const sock: UdpSocket = { key: `${family}/${address}`, family, address, fd, receives: true };
+    const queue = new SendQueue<Uint8Array>(n, fd, family === 4 ? 16 : 28, (count) => { this.counters.sent += count; },
+      (errno, to) => this.sendFailed(family, to, errno));
+    const sock: UdpSocket = { key: `${family}/${address}`, family, address, fd, receives: true, queue };
     rc = n.startRecv(fd, (errno, data, lengths, names) => this.receive(sock, errno, data, lengths, names), UDP_READ_BUDGET);
     if (rc < 0) fail('startRecv', rc);
     return sock;
@@ -244,19 +249,24 @@ export class UdpDriver implements Driver {
     if (a.family === 6 && a.destination[0] === 0xff) {
       scope = linkInfo(this.devices.get(a.upstream) ?? '')?.ifindex ?? 0;
       if (scope !== this.mcastIf) {
+        // The option applies when the datagram is sent: what is queued goes out under the old one first.
+        sock.queue.flush();
         this.setInt(sock.fd, n.constants.IPPROTO_IPV6, n.constants.IPV6_MULTICAST_IF, scope);
         this.mcastIf = scope;
       }
     }
-    const rc = n.sendto(sock.fd, a.payload, sockaddrBytes(n, a.family, a.destination, a.destinationPort, scope));
-    if (rc >= 0) { this.counters.sent++; return; }
+    const { family, destination, destinationPort } = a;
+    sock.queue.push(a.payload, (names, at) => writeSockaddr(names, at, n, family, destination, destinationPort, scope), destination);
+  }
+
+  private sendFailed(family: Family, destination: Uint8Array, errno: number): void {
     this.counters.sendErrors++;
-    const to = a.family === 4 ? formatIPv4(a.destination) : formatIPv6(a.destination);
-    this.ctx.log('warn', 'udp', `send failed: errno ${-rc}`, { to }, `udpsend:${to}`);
+    const to = family === 4 ? formatIPv4(destination) : formatIPv6(destination);
+    this.ctx.log('warn', 'udp', `send failed: errno ${errno}`, { to }, `udpsend:${to}`);
   }
 
   async stop(): Promise<void> {
-    for (const s of this.sockets.values()) this.native.close(s.fd);
+    for (const s of this.sockets.values()) { s.queue.close(); this.native.close(s.fd); }
     this.sockets.clear();
   }
 
@@ -295,12 +305,22 @@ function sockaddr(n: NativeBinding, family: Family, address: string, port: numbe
 /** struct sockaddr_in / sockaddr_in6: family host-endian, port network order. */
 function sockaddrBytes(n: NativeBinding, family: Family, address: Uint8Array, port: number, scopeId: number): Uint8Array {
   const sa = new Uint8Array(family === 4 ? 16 : 28);
-  const v = new DataView(sa.buffer);
-  v.setUint16(0, family === 4 ? n.constants.AF_INET : n.constants.AF_INET6, HOST_LE);
-  v.setUint16(2, port, false);
-  if (family === 4) sa.set(address, 4);
-  else { sa.set(address, 8); v.setUint32(24, scopeId, HOST_LE); }
+  writeSockaddr(sa, 0, n, family, address, port, scopeId);
   return sa;
+}
+
+/** `sockaddrBytes` written into `out` at `at` (zeroed), allocating nothing: the send path's form. */
+function writeSockaddr(out: Uint8Array, at: number, n: NativeBinding, family: Family, address: Uint8Array, port: number, scopeId: number): void {
+  const af = family === 4 ? n.constants.AF_INET : n.constants.AF_INET6;
+  out[at + (HOST_LE ? 0 : 1)] = af & 0xff;
+  out[at + (HOST_LE ? 1 : 0)] = af >> 8;
+  out[at + 2] = port >> 8;
+  out[at + 3] = port & 0xff;
+  if (family === 4) out.set(address.subarray(0, 4), at + 4);
+  else {
+    out.set(address.subarray(0, 16), at + 8);
+    for (let i = 0; i < 4; i++) out[at + 24 + (HOST_LE ? i : 3 - i)] = (scopeId >>> (8 * i)) & 0xff;
+  }
 }
 
 /** Classic BPF for a UDP socket (data starts at the UDP header): drop datagrams from `port`. */

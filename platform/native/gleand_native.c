@@ -18,6 +18,9 @@
  * trusted: we read anyway (which returns and clears the real error) and restart
  * the handle if the descriptor is still open.
  */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE /* sendmmsg (node-gyp may define it already) */
+#endif
 #define NAPI_VERSION 8
 #include <node_api.h>
 #include <uv.h>
@@ -163,6 +166,56 @@ static napi_value js_sendto(napi_env env, napi_callback_info info) {
   do n = sendto(fd, buf, len, MSG_DONTWAIT, (struct sockaddr *)sa, (socklen_t)salen);
   while (n < 0 && errno == EINTR);
   return num(env, n < 0 ? -errno : (double)n);
+}
+
+/* sendBatch(fd, data, lengths, count, names, nameBytes) -> datagrams sent | -errno
+ * Datagram i is `lengths[i]` bytes of `data`, packed in order, to the sockaddr of
+ * `nameBytes` bytes at names[i * NAME_BYTES] (nameBytes 0: none, a connected socket).
+ * One sendmmsg(2) for the batch instead of a sendto(2) each: the relay sends what one
+ * read batch produced at once. Returns how many were sent before the first error
+ * (the caller counts that one failed and resubmits the rest), or -errno if the first
+ * failed. */
+#define SEND_BATCH 1024 /* UIO_MAXIOV: the most sendmmsg takes in one call */
+static napi_value js_send_batch(napi_env env, napi_callback_info info) {
+  napi_value a[6]; int32_t fd, count, namelen; void *data, *lens, *names; size_t dlen, llen, nlen;
+  if (get_args(env, info, 6, a) || get_int(env, a[0], &fd) || get_bytes(env, a[1], &data, &dlen, 0) ||
+      get_int(env, a[3], &count) || get_int(env, a[5], &namelen) || get_bytes(env, a[4], &names, &nlen, 0)) return NULL;
+  napi_typedarray_type tt; napi_value ab; size_t off;
+  if (napi_get_typedarray_info(env, a[2], &tt, &llen, &lens, &ab, &off) != napi_ok || tt != napi_uint32_array) {
+    napi_throw_type_error(env, NULL, "expected a Uint32Array of lengths");
+    return NULL;
+  }
+  if (count < 0 || (size_t)count > llen || (size_t)count * NAME_BYTES > nlen || namelen < 0 || namelen > NAME_BYTES)
+    return num(env, -EINVAL);
+  static struct mmsghdr msgs[SEND_BATCH];
+  static struct iovec iovs[SEND_BATCH];
+  const uint32_t *len = (const uint32_t *)lens;
+  size_t at = 0;
+  int sent = 0;
+  while (sent < count) {
+    int n = 0;
+    for (; n < SEND_BATCH && sent + n < count; n++) {
+      uint32_t l = len[sent + n];
+      if (at + l > dlen) return num(env, -EINVAL);
+      iovs[n].iov_base = (unsigned char *)data + at;
+      iovs[n].iov_len = l;
+      memset(&msgs[n].msg_hdr, 0, sizeof msgs[n].msg_hdr);
+      msgs[n].msg_hdr.msg_iov = &iovs[n];
+      msgs[n].msg_hdr.msg_iovlen = 1;
+      if (namelen > 0) {
+        msgs[n].msg_hdr.msg_name = (unsigned char *)names + (size_t)(sent + n) * NAME_BYTES;
+        msgs[n].msg_hdr.msg_namelen = (socklen_t)namelen;
+      }
+      at += l;
+    }
+    int r;
+    do r = sendmmsg(fd, msgs, (unsigned)n, MSG_DONTWAIT);
+    while (r < 0 && errno == EINTR);
+    if (r < 0) return num(env, sent > 0 ? sent : -errno);
+    sent += r;
+    if (r < n) break; /* the next one would fail: the caller resubmits from there and sees why */
+  }
+  return num(env, sent);
 }
 
 /* Deliver one batch (data) or one error (err != 0) to JS. Exceptions the callback
@@ -357,6 +410,7 @@ NAPI_MODULE_INIT(/* napi_env env, napi_value exports */) {
     { "bind", NULL, js_bind, NULL, NULL, NULL, napi_enumerable, NULL },
     { "getsockname", NULL, js_getsockname, NULL, NULL, NULL, napi_enumerable, NULL },
     { "sendto", NULL, js_sendto, NULL, NULL, NULL, napi_enumerable, NULL },
+    { "sendBatch", NULL, js_send_batch, NULL, NULL, NULL, napi_enumerable, NULL },
     { "attachFilter", NULL, js_attach_filter, NULL, NULL, NULL, napi_enumerable, NULL },
     { "startRecv", NULL, js_start_recv, NULL, NULL, NULL, napi_enumerable, NULL },
     { "stopRecv", NULL, js_stop_recv, NULL, NULL, NULL, napi_enumerable, NULL },

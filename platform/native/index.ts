@@ -36,6 +36,12 @@ export interface NativeBinding {
   getsockname(fd: number): Buffer | number;
   /** → bytes sent | -errno; EAGAIN and ENOBUFS are returned, not thrown */
   sendto(fd: number, data: Uint8Array, sockaddr: Uint8Array | null): number;
+  /**
+   * sendmmsg(2): datagram i is `lengths[i]` bytes of `data` (packed in order) to the
+   * sockaddr of `nameBytes` at `names[i * NAME_BYTES]`. → how many were sent before the
+   * first failure, or -errno when the first one failed.
+   */
+  sendBatch(fd: number, data: Uint8Array, lengths: Uint32Array, count: number, names: Uint8Array, nameBytes: number): number;
   /** Attach a classic BPF program (struct sock_filter[] as bytes): SO_ATTACH_FILTER. → 0 | -errno */
   attachFilter(fd: number, program: Uint8Array): number;
   /**

@@ -18,7 +18,10 @@ const DHCPACK = 5;
 const DHCPNAK = 6;
 const DHCPRELEASE = 7;
 
-const isZero = (a: Uint8Array): boolean => a.every((x) => x === 0);
+const isZero = (a: Uint8Array): boolean => {
+  for (let i = 0; i < a.length; i++) if (a[i] !== 0) return false;
+  return true;
+};
 const ethernetMac = (m: Dhcp4Message): Uint8Array | null =>
   m.htype === 1 && m.hlen === 6 ? clientHardwareAddress(m) : null;
 const typeOf = (m: Dhcp4Message): number | null => {

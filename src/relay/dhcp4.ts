@@ -1,8 +1,9 @@
 import {
-  BOOTREPLY, BOOTREQUEST, DHCP4_FLAG_BROADCAST, DHCP4_OPTION, clientHardwareAddress, getDhcp4Option,
-  getRelayAgentInformation, insertRelayAgentInformation, stripRelayAgentInformation,
-  type Dhcp4Message, type RelayAgentSubOption,
+  BOOTREPLY, BOOTREQUEST, DHCP4_FLAG_BROADCAST, DHCP4_OPTION, clientHardwareAddress, getDhcp4Option, getDhcp4OptionBytes,
+  getRelayAgentInformation, insertRelayAgentInformation, insertRelayAgentInformationBytes, stripRelayAgentInformation,
+  stripRelayAgentInformationInto, strippedLength, type Dhcp4Message, type Option82Edit, type RelayAgentSubOption,
 } from '../wire';
+import { poolCopy } from '../wire/pool';
 import { bytesEqual } from '../wire/address';
 import { drop, pass, type Verdict } from './drop';
 import type { PortMap, SubscriberPort } from './ports';
@@ -12,7 +13,15 @@ import type { PortMap, SubscriberPort } from './ports';
  * over decoded messages: the module around them does I/O by returning actions.
  */
 
-const isZero = (a: Uint8Array): boolean => a.every((x) => x === 0);
+const isZero = (a: Uint8Array): boolean => {
+  for (let i = 0; i < a.length; i++) if (a[i] !== 0) return false;
+  return true;
+};
+/** Whether the options field (or an overloaded area) has option `code`: no body is built. */
+const hasOption = (m: Dhcp4Message, code: number): boolean => getDhcp4OptionBytes(m, code) !== undefined;
+/** RFC 2131 §2: hops is octet 3, giaddr octets 24–27. */
+const HOPS_OFFSET = 3;
+const GIADDR_OFFSET = 24;
 const BROADCAST_MAC = new Uint8Array([0xff, 0xff, 0xff, 0xff, 0xff, 0xff]);
 const LIMITED_BROADCAST = new Uint8Array([255, 255, 255, 255]);
 
@@ -22,26 +31,53 @@ export const messageType = (m: Dhcp4Message): number | null => {
   return t && t.ok ? t.value.code : null;
 };
 
-/**
- * A client message arriving on a subscriber port → the message to forward to the
- * servers: giaddr set, hops counted, option 82 added (RFC 3046 §2.1).
- */
-export function relayRequest4(port: SubscriberPort, m: Dhcp4Message, relayId: Uint8Array | null): Verdict<Dhcp4Message> {
+/** What relaying a client message changes (RFC 2131 §4.1, RFC 1542 §4.1.1, RFC 3046 §2.1). */
+interface RequestEdit {
+  readonly hops: number;
+  readonly giaddr: Uint8Array;
+  /** Option 82 to add, or null when an inner (trusted) relay already added one. */
+  readonly info: RelayAgentSubOption[] | null;
+}
+
+function requestEdit(port: SubscriberPort, m: Dhcp4Message, relayId: Uint8Array | null): Verdict<RequestEdit> {
   if (m.op !== BOOTREQUEST) return drop('wrong-direction');
-  const has82 = getRelayAgentInformation(m) !== undefined;
+  const has82 = hasOption(m, DHCP4_OPTION.RELAY_AGENT_INFO);
   // RFC 3046 §2.1: option 82 (or a giaddr) from below an untrusted circuit is a spoof.
   if (!port.cfg.trusted && has82) return drop('untrusted-option82');
   if (!port.cfg.trusted && !isZero(m.giaddr)) return drop('untrusted-giaddr');
   // RFC 1542 §4.1.1: discard when hops reaches the configured maximum.
   if (m.hops >= port.cfg.max_hops) return drop('hops');
-  let out: Dhcp4Message = {
-    ...m,
+  return pass({
     hops: m.hops + 1,
     // RFC 1542 §4.1.1: a relay fills giaddr only when it is zero (an inner relay set it).
     giaddr: isZero(m.giaddr) ? port.cfg.giaddr! : m.giaddr,
-  };
-  // RFC 3046 §2.1.1: a relay must not add a second option 82.
-  if (!has82) out = insertRelayAgentInformation(out, agentInformation(port, relayId), { keepSize: true });
+    // RFC 3046 §2.1.1: a relay must not add a second option 82.
+    info: has82 ? null : agentInformation(port, relayId),
+  });
+}
+
+/**
+ * A client message arriving on a subscriber port → the message to forward to the
+ * servers: giaddr set, hops counted, option 82 added (RFC 3046 §2.1).
+ */
+export function relayRequest4(port: SubscriberPort, m: Dhcp4Message, relayId: Uint8Array | null): Verdict<Dhcp4Message> {
+  const e = requestEdit(port, m, relayId);
+  if (!e.ok) return e;
+  const out: Dhcp4Message = { ...m, hops: e.value.hops, giaddr: e.value.giaddr };
+  return pass(e.value.info ? insertRelayAgentInformation(out, e.value.info, { keepSize: true }) : out);
+}
+
+/**
+ * `relayRequest4` as the bytes to send, made from the bytes `m` was decoded from: the
+ * message is forwarded as received with hops, giaddr and option 82 changed in place
+ * (RFC 3046 §2.0), not re-encoded field by field.
+ */
+export function relayRequest4Bytes(port: SubscriberPort, m: Dhcp4Message, bytes: Uint8Array, relayId: Uint8Array | null): Verdict<Uint8Array> {
+  const e = requestEdit(port, m, relayId);
+  if (!e.ok) return e;
+  const out = e.value.info ? insertRelayAgentInformationBytes(bytes, m, e.value.info, { keepSize: true }) : poolCopy(bytes);
+  out[HOPS_OFFSET] = e.value.hops;
+  out.set(e.value.giaddr, GIADDR_OFFSET);
   return pass(out);
 }
 
@@ -55,7 +91,6 @@ function agentInformation(port: SubscriberPort, relayId: Uint8Array | null): Rel
 /** Where a reply goes on the subscriber link (RFC 2131 §4.1, RFC 1542 §5.4). */
 export interface Delivery4 {
   readonly port: SubscriberPort;
-  readonly message: Dhcp4Message;
   readonly destination: Uint8Array;
   readonly destinationMac: Uint8Array;
 }
@@ -84,10 +119,20 @@ export function relayReply4(ports: PortMap, m: Dhcp4Message): Verdict<Delivery4>
   }
   if (!port || !port.cfg.giaddr || !bytesEqual(port.cfg.giaddr, m.giaddr)) return drop('no-port');
   if (!port.cfg.relay_v4 || port.cfg.mode !== 'relay') return drop('port-disabled');
-  // RFC 3046 §2.2: the relay removes option 82 before relaying to the client.
-  const message = stripRelayAgentInformation(m, { keepSize: true });
-  return pass({ port, message, ...addressing(message) });
+  // Read from the reply as received: removing option 82 changes none of what addressing reads.
+  return pass({ port, ...addressing(m) });
 }
+
+/** RFC 3046 §2.2: the relay removes option 82 before relaying to the client, keeping the size. */
+const STRIP_82: Option82Edit = { keepSize: true };
+
+/** The server's reply as delivered to the client (option 82 removed). */
+export const deliveredReply4 = (m: Dhcp4Message): Dhcp4Message => stripRelayAgentInformation(m, STRIP_82);
+
+/** Octets of the delivered reply, and the writer of it from the bytes `m` was decoded from. */
+export const deliveredReply4Length = (m: Dhcp4Message): number => strippedLength(m, STRIP_82);
+export const writeDeliveredReply4 = (bytes: Uint8Array, m: Dhcp4Message, out: Uint8Array, at: number): void =>
+  stripRelayAgentInformationInto(bytes, m, STRIP_82, out, at);
 
 
 /**

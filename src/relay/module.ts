@@ -10,10 +10,10 @@ import type { Claim, Module } from '../module';
 import type { Instant } from '../time';
 import { dhcp4Message, dhcp6Message, ipv4Udp, ipv6Udp, type Dhcp4Message, type Dhcp6Message } from '../wire';
 import { countDrop, countGleanFailed, newPortCounters, RateLimiter, type PortCounters } from './counters';
-import { relayReply4, relayRequest4 } from './dhcp4';
+import { deliveredReply4Length, relayReply4, relayRequest4Bytes, writeDeliveredReply4 } from './dhcp4';
 import { relayForward6, relayReply6 } from './dhcp6';
 import type { DropReason } from './drop';
-import { trimToIpLength, udp4Packet, udp6Packet } from './frames';
+import { trimToIpLength, udp4PacketWith, udp6Packet } from './frames';
 import { PeerCache } from './peers';
 import { ALL_DHCP_SERVERS, PortMap, type SubscriberPort } from './ports';
 import { passivePort4, passivePort6 } from './passive';
@@ -94,7 +94,7 @@ export class DhcpModule implements Module {
       if (d.value.udp.destinationPort !== 67) return this.dropped(counters, port.cfg.name, 'not-dhcp');
       const m = dhcp4Message.decode(d.value.udp.payload);
       if (!m.ok) return this.dropped(counters, port.cfg.name, 'malformed', m.error.field);
-      return this.clientMessage4(port, counters, e.mac, m.value, now);
+      return this.clientMessage4(port, counters, e.mac, d.value.udp.payload, m.value, now);
     }
     if (!port.cfg.relay_v6) return this.dropped(counters, port.cfg.name, 'port-disabled');
     const d = ipv6Udp.decode(bytes);
@@ -106,13 +106,13 @@ export class DhcpModule implements Module {
     return this.clientMessage6(port, counters, d.value.ip.source, e.mac, d.value.udp.payload, m.value, now);
   }
 
-  private clientMessage4(port: SubscriberPort, counters: PortCounters, mac: Uint8Array, m: Dhcp4Message, now: Instant): Action[] {
+  private clientMessage4(port: SubscriberPort, counters: PortCounters, mac: Uint8Array, bytes: Uint8Array, m: Dhcp4Message, now: Instant): Action[] {
     const actions = this.glean(counters, gleanRequest4(port.cfg.name, m, mac), now);
     if (port.cfg.mode !== 'relay') return actions;
-    const v = relayRequest4(port, m, this.relayId);
+    const v = relayRequest4Bytes(port, m, bytes, this.relayId);
     if (!v.ok) return [...actions, ...this.dropped(counters, port.cfg.name, v.reason)];
     counters.relayed4++;
-    const payload = dhcp4Message.encode(v.value);
+    const payload = v.value;
     for (const server of port.upstream.dhcpv4_server) {
       actions.push({ kind: 'udp-send', family: 4, upstream: port.upstream.name, destination: server, destinationPort: 67, payload });
     }
@@ -145,7 +145,7 @@ export class DhcpModule implements Module {
       if (!ports.isServer4(e.source)) return this.dropped(this.global, null, 'unknown-server');
       const m = dhcp4Message.decode(e.payload);
       if (!m.ok) return this.dropped(this.global, null, 'malformed', m.error.field);
-      return e.passive ? this.observed4(ports, m.value, now) : this.serverReply4(ports, m.value, now);
+      return e.passive ? this.observed4(ports, m.value, now) : this.serverReply4(ports, e.payload, m.value, now);
     }
     if (!ports.isServer6(e.source)) return this.dropped(this.global, null, 'unknown-server');
     const m = dhcp6Message.decode(e.payload);
@@ -153,16 +153,18 @@ export class DhcpModule implements Module {
     return e.passive ? this.observed6(ports, m.value, now) : this.serverReply6(ports, m.value, now);
   }
 
-  private serverReply4(ports: PortMap, m: Dhcp4Message, now: Instant): Action[] {
+  private serverReply4(ports: PortMap, payload: Uint8Array, m: Dhcp4Message, now: Instant): Action[] {
     const v = relayReply4(ports, m);
     if (!v.ok) return this.dropped(this.global, null, v.reason);
-    const { port, message, destination, destinationMac } = v.value;
+    const { port, destination, destinationMac } = v.value;
     const counters = this.counters.get(port.cfg.name)!;
     counters.replies4++;
     // Glean first: the kernel delta (host route, neighbour, verify entry) precedes the
     // reply in the action list, and the platform completes it before sending the reply.
     const actions = this.glean(counters, gleanReply4(port.cfg.name, m, now), now);
-    const bytes = udp4Packet(port.cfg.giaddr!, destination, 67, 68, dhcp4Message.encode(message));
+    // The server's bytes go into the frame once, option 82 left out (RFC 3046 §2.2).
+    const bytes = udp4PacketWith(port.cfg.giaddr!, destination, 67, 68, deliveredReply4Length(m),
+      (frame, at) => writeDeliveredReply4(payload, m, frame, at));
     actions.push({ kind: 'link-send', port: port.cfg.name, family: 4, destinationMac, bytes });
     return actions;
   }

@@ -20,7 +20,18 @@ export interface SubscriberPort {
 /** RFC 8415 §7.1 All_DHCP_Servers, the default destination of relayed DHCPv6. */
 export const ALL_DHCP_SERVERS = parseIPv6('ff05::1:3')!;
 
-const hex = (b: Uint8Array): string => Array.from(b, (x) => x.toString(16).padStart(2, '0')).join('');
+/**
+ * A Map key for bytes: one char per octet. Looked up for every reply (server address,
+ * circuit-id, Interface-ID), so it is built with one call rather than hex digits per
+ * octet. Identifiers here are option bodies (at most 65,535 octets, in practice a few
+ * dozen), well under the engine's argument limit; longer ones are built in chunks.
+ */
+const keyOf = (b: Uint8Array): string => {
+  if (b.length <= 1024) return String.fromCharCode.apply(null, b as unknown as number[]);
+  let s = '';
+  for (let i = 0; i < b.length; i += 1024) s += String.fromCharCode.apply(null, b.subarray(i, i + 1024) as unknown as number[]);
+  return s;
+};
 
 export class PortMap {
   readonly subscribers = new Map<string, SubscriberPort>();
@@ -35,8 +46,8 @@ export class PortMap {
   constructor(config: Config) {
     const upstreams = new Map(config.upstreams.map((u) => [u.name, u]));
     for (const u of config.upstreams) {
-      for (const s of u.dhcpv4_server) this.servers4.add(hex(s));
-      for (const s of u.dhcpv6_server) this.servers6.add(hex(s));
+      for (const s of u.dhcpv4_server) this.servers4.add(keyOf(s));
+      for (const s of u.dhcpv6_server) this.servers6.add(keyOf(s));
     }
     this.anyServer6 = config.upstreams.some((u) => u.dhcpv6_server.length === 0 || u.dhcpv6_server.some((a) => a[0] === 0xff));
     for (const cfg of config.subscribers) {
@@ -49,12 +60,12 @@ export class PortMap {
         remoteIdV6: cfg.remote_id_v6 === undefined ? null : utf8Bytes(cfg.remote_id_v6),
       };
       this.subscribers.set(cfg.name, port);
-      this.byCircuitId.set(hex(port.circuitId), port);
-      this.byInterfaceId.set(hex(port.interfaceId), port);
+      this.byCircuitId.set(keyOf(port.circuitId), port);
+      this.byInterfaceId.set(keyOf(port.interfaceId), port);
       if (cfg.giaddr) {
-        const list = this.byGiaddr.get(hex(cfg.giaddr)) ?? [];
+        const list = this.byGiaddr.get(keyOf(cfg.giaddr)) ?? [];
         list.push(port);
-        this.byGiaddr.set(hex(cfg.giaddr), list);
+        this.byGiaddr.set(keyOf(cfg.giaddr), list);
       }
     }
   }
@@ -64,23 +75,23 @@ export class PortMap {
   }
 
   isServer4(address: Uint8Array): boolean {
-    return this.servers4.has(hex(address));
+    return this.servers4.has(keyOf(address));
   }
 
   isServer6(address: Uint8Array): boolean {
-    return this.anyServer6 || this.servers6.has(hex(address));
+    return this.anyServer6 || this.servers6.has(keyOf(address));
   }
 
   byCircuit(circuitId: Uint8Array): SubscriberPort | undefined {
-    return this.byCircuitId.get(hex(circuitId));
+    return this.byCircuitId.get(keyOf(circuitId));
   }
 
   byInterface(interfaceId: Uint8Array): SubscriberPort | undefined {
-    return this.byInterfaceId.get(hex(interfaceId));
+    return this.byInterfaceId.get(keyOf(interfaceId));
   }
 
   /** The ports using a giaddr; several ports may share one subnet and one giaddr. */
   byGateway(giaddr: Uint8Array): readonly SubscriberPort[] {
-    return this.byGiaddr.get(hex(giaddr)) ?? [];
+    return this.byGiaddr.get(keyOf(giaddr)) ?? [];
   }
 }

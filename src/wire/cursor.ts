@@ -5,7 +5,14 @@
  * offset, reason) and every later read returns zeros/empty bytes, so a decoder can read
  * a whole structure straight through and look at `error` once at the end (CONVENTIONS 3).
  * Lengths are checked against the bytes left *before* anything is sliced or allocated.
+ *
+ * Values never alias the caller's buffer. A plain reader copies each field it returns;
+ * a codec's `decode` instead copies the whole input once and reads it with `views`
+ * set, so every field is a window on that private copy (one allocation a message
+ * instead of one a field: the relay decodes every datagram it forwards).
  */
+
+import { poolAlloc, poolCopy } from './pool';
 
 export interface DecodeError {
   /** Dotted path of the field being read, e.g. `dhcp4.options[82].circuitId`. */
@@ -38,6 +45,8 @@ export class Reader {
     /** Exclusive end of this reader's window. */
     readonly end = bytes.length,
     slot?: ErrorSlot,
+    /** Return windows on `bytes` instead of copies: set only when `bytes` is private to the decode. */
+    readonly views = false,
   ) {
     this.pos = start;
     this.slot = slot ?? { error: null };
@@ -94,12 +103,15 @@ export class Reader {
     return v;
   }
   /**
-   * A copy of the next `n` bytes (values never alias the input buffer). `lengthAt`
-   * is where the length was declared, reported if `n` overruns the window.
+   * The next `n` bytes: a copy, or with `views` a window on the reader's private copy
+   * (values never alias the caller's buffer). `lengthAt` is where the length was
+   * declared, reported if `n` overruns the window.
    */
   bytesN(field: string, n: number, lengthAt = this.pos): Uint8Array {
     if (!this.need(field, n, lengthAt)) return new Uint8Array(0);
-    const out = this.bytes.slice(this.pos, this.pos + n);
+    const b = this.bytes;
+    // A view made by the constructor: cheaper than subarray(), which looks up a species constructor.
+    const out = this.views ? new Uint8Array(b.buffer, b.byteOffset + this.pos, n) : b.slice(this.pos, this.pos + n);
     this.pos += n;
     return out;
   }
@@ -112,8 +124,8 @@ export class Reader {
    * skips past them. Checked against the bytes left before the window is made.
    */
   sub(field: string, n: number, lengthAt = this.pos): Reader {
-    if (!this.need(field, n, lengthAt)) return new Reader(this.bytes, this.pos, this.pos, this.slot);
-    const r = new Reader(this.bytes, this.pos, this.pos + n, this.slot);
+    if (!this.need(field, n, lengthAt)) return new Reader(this.bytes, this.pos, this.pos, this.slot, this.views);
+    const r = new Reader(this.bytes, this.pos, this.pos + n, this.slot, this.views);
     this.pos += n;
     return r;
   }
@@ -188,7 +200,7 @@ export class Writer {
 
 /**
  * The shape every codec in `src/wire` exports. `encode` writes into `buf` at `offset`
- * (a fresh buffer when omitted) and returns the written window; `decode` never throws.
+ * (fresh zeroed bytes from `pool.ts` when omitted) and returns the written window; `decode` never throws.
  */
 export interface Codec<T> {
   readonly name: string;
@@ -209,14 +221,15 @@ export function defineCodec<T>(
   return {
     name,
     decode(bytes) {
-      const r = new Reader(bytes);
+      // One private copy; every field read from it is a window (see the header).
+      const r = new Reader(poolCopy(bytes), 0, bytes.length, undefined, true);
       const value = parts.read(r);
       r.expectEnd(name);
       return r.result(value);
     },
     encode(value, buf, offset = 0) {
       const len = parts.length(value);
-      const out = buf ?? new Uint8Array(offset + len);
+      const out = buf ?? poolAlloc(offset + len);
       const w = new Writer(out, offset);
       parts.write(w, value);
       if (w.pos !== offset + len) throw new Error(`wire: ${name} wrote ${w.pos - offset} bytes, encodingLength said ${len}`);

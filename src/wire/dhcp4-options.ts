@@ -202,11 +202,26 @@ export const DHCP4_OPTIONS: { readonly [C in Dhcp4OptionCode]: Dhcp4OptionDescri
 
 export const isDhcp4OptionCode = (code: number): code is Dhcp4OptionCode => Object.prototype.hasOwnProperty.call(DHCP4_OPTIONS, code);
 
+/** Field names per option code, built once (not a string per lookup). */
+const bodyFields: string[] = [];
+
 /** Decode an option body (already concatenated per RFC 3396) through the table. */
 export function decodeDhcp4OptionBody<C extends Dhcp4OptionCode>(code: C, body: Uint8Array): DecodeResult<Dhcp4OptionValues[C]> {
+  return decodeBody(code, body, false);
+}
+
+/**
+ * `decodeDhcp4OptionBody` of a body the caller made for this decode alone (a fresh
+ * concatenation): its values are windows on it instead of copies.
+ */
+export function decodeOwnedDhcp4OptionBody<C extends Dhcp4OptionCode>(code: C, body: Uint8Array): DecodeResult<Dhcp4OptionValues[C]> {
+  return decodeBody(code, body, true);
+}
+
+function decodeBody<C extends Dhcp4OptionCode>(code: C, body: Uint8Array, views: boolean): DecodeResult<Dhcp4OptionValues[C]> {
   const d = DHCP4_OPTIONS[code] as Dhcp4OptionDescriptor<C>;
-  const r = new Reader(body);
-  const field = `dhcp4.option[${code}].${d.name}`;
+  const r = new Reader(body, 0, body.length, undefined, views);
+  const field = (bodyFields[code] ??= `dhcp4.option[${code}].${d.name}`);
   if (!checkLength(r, field, d.body, body.length, 0)) return r.result(undefined as never);
   const v = d.body.read(r, field);
   r.expectEnd(field);

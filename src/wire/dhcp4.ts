@@ -34,10 +34,11 @@
  */
 import { Reader, Writer, defineCodec, errResult, okResult, type Codec, type DecodeResult } from './cursor';
 import {
-  DHCP4_OPTION, decodeDhcp4OptionBody, encodeDhcp4OptionBody, isDhcp4OptionCode,
+  DHCP4_OPTION, decodeOwnedDhcp4OptionBody, encodeDhcp4OptionBody, isDhcp4OptionCode,
   type Dhcp4OptionCode, type Dhcp4OptionValues,
 } from './dhcp4-options';
 import type { RelayAgentInformation } from './dhcp4-relay-agent';
+import { poolAlloc, poolCopy } from './pool';
 
 export const DHCP4_MAGIC_COOKIE = 0x63825363;
 export const DHCP4_FIXED_LENGTH = 236;
@@ -79,6 +80,8 @@ export interface Dhcp4Message {
   readonly trailer: Uint8Array;
 }
 
+const EMPTY = new Uint8Array(0);
+
 /** Read an option area up to End; Pad entries are kept so that re-encoding is exact. */
 function readOptionArea(r: Reader, field: string, requireEnd: boolean): Dhcp4RawOption[] {
   const out: Dhcp4RawOption[] = [];
@@ -89,18 +92,20 @@ function readOptionArea(r: Reader, field: string, requireEnd: boolean): Dhcp4Raw
       return out;
     }
     const at = r.pos;
-    const code = r.u8(`${field}.code`);
+    // Field names are built only for the error they would name (a string per option
+    // and datagram otherwise): the reads below cannot fail where the name is `field`.
+    const code = r.u8(field);
     if (code === DHCP4_OPTION.END) return out;
     if (code === DHCP4_OPTION.PAD) {
-      out.push({ code, data: new Uint8Array(0) });
+      out.push({ code, data: EMPTY });
       continue;
     }
     if (++count > DHCP4_MAX_OPTIONS) {
       r.fail(field, `more than ${DHCP4_MAX_OPTIONS} options`, at);
       return out;
     }
-    const len = r.u8(`${field}[${code}].length`);
-    const data = r.bytesN(`${field}[${code}]`, len, at + 1);
+    const len = r.remaining >= 1 ? r.u8(field) : r.u8(`${field}[${code}].length`);
+    const data = r.remaining >= len ? r.bytesN(field, len, at + 1) : r.bytesN(`${field}[${code}]`, len, at + 1);
     if (r.failed) return out;
     out.push({ code, data });
   }
@@ -127,7 +132,7 @@ function readDhcp4(r: Reader): Dhcp4Message {
   const options = readOptionArea(r, 'dhcp4.options', true);
   const trailer = r.rest('dhcp4.trailer');
   const msg: Dhcp4Message = { op, htype, hlen, hops, xid, secs, flags, ciaddr, yiaddr, siaddr, giaddr, chaddr, sname, file, options, trailer };
-  if (!r.failed) {
+  if (!r.failed && overloads(msg)) {
     // Parse the overloaded areas now so that a malformed one fails the whole message.
     const all = dhcp4AllOptions(msg);
     if (!all.ok) r.fail(all.error.field, all.error.reason, all.error.offset);
@@ -176,6 +181,12 @@ export const dhcp4Message: Codec<Dhcp4Message> = defineCodec('dhcp4', {
 /** The client hardware address: the first `hlen` octets of chaddr (at most 16). */
 export const clientHardwareAddress = (m: Dhcp4Message): Uint8Array => m.chaddr.slice(0, Math.min(m.hlen, 16));
 
+/** Whether the options field has option 52 (Option Overload, RFC 2132 §9.3). */
+function overloads(m: Dhcp4Message): boolean {
+  for (const o of m.options) if (o.code === DHCP4_OPTION.OVERLOAD) return true;
+  return false;
+}
+
 /**
  * Every option of the message in RFC 3396 §7 order: the options field, then `file`,
  * then `sname` when option 52 overloads them. Pads are dropped.
@@ -205,6 +216,28 @@ export function dhcp4AllOptions(m: Dhcp4Message): DecodeResult<Dhcp4RawOption[]>
 
 /** The raw body of option `code`, repeated occurrences concatenated (RFC 3396 §7). */
 export function getDhcp4OptionBytes(m: Dhcp4Message, code: number): Uint8Array | undefined {
+  if (!overloads(m)) {
+    // The common case, looked up several times per relayed message: one pass over the
+    // options field, no intermediate arrays.
+    let first: Uint8Array | undefined;
+    let length = 0;
+    let parts = 0;
+    for (const o of m.options) {
+      if (o.code !== code) continue;
+      if (parts++ === 0) first = o.data;
+      length += o.data.length;
+    }
+    if (first === undefined) return undefined;
+    if (parts === 1) return poolCopy(first);
+    const out = poolAlloc(length);
+    let at = 0;
+    for (const o of m.options) {
+      if (o.code !== code) continue;
+      out.set(o.data, at);
+      at += o.data.length;
+    }
+    return out;
+  }
   const all = dhcp4AllOptions(m);
   const parts = (all.ok ? all.value : m.options).filter((o) => o.code === code);
   if (parts.length === 0) return undefined;
@@ -220,7 +253,8 @@ export function getDhcp4OptionBytes(m: Dhcp4Message, code: number): Uint8Array |
 /** Typed value of an option through the descriptor table; `undefined` when absent. */
 export function getDhcp4Option<C extends Dhcp4OptionCode>(m: Dhcp4Message, code: C): DecodeResult<Dhcp4OptionValues[C]> | undefined {
   const body = getDhcp4OptionBytes(m, code);
-  return body === undefined ? undefined : decodeDhcp4OptionBody(code, body);
+  // The body is a fresh copy made for this lookup: its values can be windows on it.
+  return body === undefined ? undefined : decodeOwnedDhcp4OptionBody(code, body);
 }
 
 /**
@@ -283,7 +317,10 @@ export interface Option82Edit {
   readonly keepSize?: boolean;
 }
 
-const allZero = (b: Uint8Array): boolean => b.every((x) => x === 0);
+const allZero = (b: Uint8Array): boolean => {
+  for (let i = 0; i < b.length; i++) if (b[i] !== 0) return false;
+  return true;
+};
 
 /**
  * Add option 82 as the last option before End (RFC 3046 §2.1), without touching other
@@ -304,4 +341,82 @@ export function stripRelayAgentInformation(m: Dhcp4Message, edit: Option82Edit =
   if (!edit.keepSize || removed === 0 || !allZero(m.trailer)) return out;
   const trailer = new Uint8Array(m.trailer.length + removed);
   return { ...out, trailer };
+}
+
+// ---- byte-level edits of a received message ------------------------------------------
+
+/*
+ * A relay forwards the bytes it was given: RFC 3046 §2.0 has the agent append option 82
+ * before End and leave the rest of the message as it arrived. The functions below
+ * copy the bytes a message was decoded from and change only the option area, instead
+ * of re-encoding every field of the decoded value. Each writes exactly what `encode`
+ * of the message-level edit above writes (test/unit/wire/dhcp4-options.test.ts checks
+ * it); `bytes` must be what `m` was decoded from, else they encode the edited value.
+ */
+
+/** Where End is in the bytes `m` was decoded from: fixed header, cookie, options field. */
+const endOffset = (m: Dhcp4Message): number => DHCP4_FIXED_LENGTH + 4 + optionAreaLength(m.options);
+
+const decodedFrom = (bytes: Uint8Array, m: Dhcp4Message): boolean => bytes.length === dhcp4EncodingLength(m);
+
+/** `encode(insertRelayAgentInformation(m, info, edit))`, from the bytes `m` was decoded from. */
+export function insertRelayAgentInformationBytes(
+  bytes: Uint8Array, m: Dhcp4Message, info: RelayAgentInformation, edit: Option82Edit = {},
+): Uint8Array {
+  if (!decodedFrom(bytes, m)) return dhcp4Message.encode(insertRelayAgentInformation(m, info, edit));
+  const body = encodeDhcp4OptionBody(DHCP4_OPTION.RELAY_AGENT_INFO, info);
+  // RFC 3396 §6: a body over 255 octets is split into consecutive occurrences.
+  const occurrences = Math.max(1, Math.ceil(body.length / 255));
+  const added = body.length + 2 * occurrences;
+  const end = endOffset(m);
+  let trailer = m.trailer.length;
+  if (edit.keepSize && allZero(m.trailer)) trailer = Math.max(0, trailer - added);
+  const out = poolAlloc(end + added + 1 + trailer);
+  out.set(bytes.subarray(0, end));
+  let at = end;
+  for (let i = 0; i < occurrences; i++) {
+    const part = body.subarray(i * 255, Math.min(body.length, (i + 1) * 255));
+    out[at++] = DHCP4_OPTION.RELAY_AGENT_INFO;
+    out[at++] = part.length;
+    out.set(part, at);
+    at += part.length;
+  }
+  out[at++] = DHCP4_OPTION.END;
+  out.set(bytes.subarray(end + 1, end + 1 + trailer), at);
+  return out;
+}
+
+/** Octets of `encode(stripRelayAgentInformation(m, edit))`. */
+export function strippedLength(m: Dhcp4Message, edit: Option82Edit = {}): number {
+  let removed = 0;
+  for (const o of m.options) if (o.code === DHCP4_OPTION.RELAY_AGENT_INFO) removed += 2 + o.data.length;
+  const total = dhcp4EncodingLength(m);
+  return edit.keepSize && removed > 0 && allZero(m.trailer) ? total : total - removed;
+}
+
+/**
+ * Write `encode(stripRelayAgentInformation(m, edit))` into `out` at `at` (room for
+ * `strippedLength(m, edit)` octets), from the bytes `m` was decoded from.
+ */
+export function stripRelayAgentInformationInto(bytes: Uint8Array, m: Dhcp4Message, edit: Option82Edit, out: Uint8Array, at: number): void {
+  if (!decodedFrom(bytes, m)) {
+    dhcp4Message.encode(stripRelayAgentInformation(m, edit), out, at);
+    return;
+  }
+  const fixed = DHCP4_FIXED_LENGTH + 4;
+  out.set(bytes.subarray(0, fixed), at);
+  let from = fixed;
+  let to = at + fixed;
+  for (const o of m.options) {
+    const n = o.code === DHCP4_OPTION.PAD ? 1 : 2 + o.data.length;
+    if (o.code !== DHCP4_OPTION.RELAY_AGENT_INFO) {
+      out.set(bytes.subarray(from, from + n), to);
+      to += n;
+    }
+    from += n;
+  }
+  // End and the trailer as received; with keepSize the removed octets become zero padding.
+  out.set(bytes.subarray(from), to);
+  to += bytes.length - from;
+  out.fill(0, to, at + strippedLength(m, edit));
 }

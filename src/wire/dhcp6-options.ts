@@ -224,7 +224,7 @@ export const DHCP6_OPTIONS: readonly Dhcp6OptionDescriptor[] = [
     code: 9, kind: 'relayMsg', minLength: 1,
     read: (r, f, ctx) => {
       // Own error slot over the same window: offsets stay absolute, errors stay inside.
-      const scope = new Reader(r.bytes, r.pos, r.end);
+      const scope = new Reader(r.bytes, r.pos, r.end, undefined, r.views);
       const message = readNestedMessage(scope, `${f}.message`, ctx);
       scope.expectEnd(`${f}.message`);
       const bytes = r.rest(f);
@@ -359,13 +359,15 @@ export function readDhcp6Options(r: Reader, field: string, ctx: Dhcp6DecodeConte
       overLimit(r, ctx, field, `more than ${DHCP6_LIMITS.maxOptions} options in one message`, at);
       break;
     }
-    const code = r.u16(`${field}.code`);
-    const len = r.u16(`${field}[${code}].length`);
-    const body = r.sub(`${field}[${code}]`, len, at + 2);
+    // Field names are built only for the error they would name (strings per option and
+    // datagram otherwise): where `field` is passed the read cannot fail.
+    const code = r.remaining >= 2 ? r.u16(field) : r.u16(`${field}.code`);
+    const len = r.remaining >= 2 ? r.u16(field) : r.u16(`${field}[${code}].length`);
+    const body = r.remaining >= len ? r.sub(field, len, at + 2) : r.sub(`${field}[${code}]`, len, at + 2);
     if (r.failed) break;
     const d = byCode.get(code);
     if (!d) {
-      out.push({ kind: 'unknown', code, data: body.rest(`${field}[${code}]`) });
+      out.push({ kind: 'unknown', code, data: body.rest(field) });
       continue;
     }
     const f = `${field}.${d.kind}`;

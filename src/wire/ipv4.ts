@@ -22,7 +22,7 @@
  * of 4, at most 40, bounded by IHL) — e.g. Router Alert (RFC 2113) for IGMP.
  */
 import { Reader, Writer, defineCodec, type Codec } from './cursor';
-import { internetChecksum } from './checksum';
+import { rangeSum } from './checksum';
 
 export const IPV4_MIN_HEADER = 20;
 export const IPPROTO_IGMP = 2;
@@ -80,7 +80,7 @@ export function readIpv4Header(r: Reader): { header: Ipv4Header; totalLength: nu
   const source = r.bytesN('ipv4.source', 4);
   const destination = r.bytesN('ipv4.destination', 4);
   const options = r.bytesN('ipv4.options', Math.max(0, ihl * 4 - IPV4_MIN_HEADER));
-  if (!r.failed && internetChecksum(r.bytes.subarray(start, start + ihl * 4)) !== 0) {
+  if (!r.failed && (~rangeSum(r.bytes, start, start + ihl * 4) & 0xffff) !== 0) {
     r.fail('ipv4.headerChecksum', 'bad header checksum', start + 10);
   }
   const header: Ipv4Header = {
@@ -97,7 +97,7 @@ export function writeIpv4Header(w: Writer, h: Ipv4Header, payloadLength: number)
   w.u8(0x40 | (hl >> 2)).u8(h.tos).u16(hl + payloadLength).u16(h.identification);
   w.u16(((h.flags & 0x7) << 13) | (h.fragmentOffset & 0x1fff)).u8(h.ttl).u8(h.protocol).u16(0);
   w.bytes(h.source).bytes(h.destination).bytes(h.options);
-  const sum = internetChecksum(w.buf.subarray(start, start + hl));
+  const sum = ~rangeSum(w.buf, start, start + hl) & 0xffff;
   w.buf[start + 10] = sum >> 8;
   w.buf[start + 11] = sum & 0xff;
 }

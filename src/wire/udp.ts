@@ -23,7 +23,7 @@
  *  - `ipv6Udp`: a whole IPv6 packet whose Next Header is UDP (packet sockets, captures).
  */
 import { Reader, Writer, defineCodec, type Codec, type DecodeResult } from './cursor';
-import { internetChecksum, pseudoHeader } from './checksum';
+import { pseudoHeaderSum, rangeSum } from './checksum';
 import { IPPROTO_UDP, IPV4_MORE_FRAGMENTS, ipv4HeaderLength, readIpv4Header, writeIpv4Header, type Ipv4Header } from './ipv4';
 import { IPV6_HEADER_LENGTH, readIpv6Header, writeIpv6Header, type Ipv6Header } from './ipv6';
 
@@ -62,8 +62,8 @@ export function readUdp(r: Reader, addrs: UdpAddresses): UdpDatagram {
       if (v6) r.fail('udp.checksum', 'zero checksum is not allowed over IPv6', start + 6);
       else noChecksum = true;
     } else {
-      const ph = pseudoHeader(addrs.source, addrs.destination, IPPROTO_UDP, length);
-      if (internetChecksum(ph, r.bytes.subarray(start, start + length)) !== 0) {
+      const ph = pseudoHeaderSum(addrs.source, addrs.destination, IPPROTO_UDP, length);
+      if ((~rangeSum(r.bytes, start, start + length, ph) & 0xffff) !== 0) {
         r.fail('udp.checksum', 'bad checksum', start + 6);
       }
     }
@@ -77,10 +77,19 @@ export function writeUdp(w: Writer, u: UdpDatagram, addrs: UdpAddresses): void {
   if (length > 0xffff) throw new RangeError('udp: datagram too long');
   w.u16(u.sourcePort).u16(u.destinationPort).u16(length).u16(0).bytes(u.payload);
   if (u.noChecksum && addrs.source.length === 4) return;
-  const ph = pseudoHeader(addrs.source, addrs.destination, IPPROTO_UDP, length);
-  const sum = internetChecksum(ph, w.buf.subarray(start, start + length)) || 0xffff;
-  w.buf[start + 6] = sum >> 8;
-  w.buf[start + 7] = sum & 0xff;
+  setUdpChecksum(w.buf, start, length, addrs);
+}
+
+/**
+ * Compute and store the Checksum of the UDP datagram of `length` octets at `start` in
+ * `buf` (header with a zero Checksum, then the payload): for a caller that wrote the
+ * payload in place first.
+ */
+export function setUdpChecksum(buf: Uint8Array, start: number, length: number, addrs: UdpAddresses): void {
+  const ph = pseudoHeaderSum(addrs.source, addrs.destination, IPPROTO_UDP, length);
+  const sum = (~rangeSum(buf, start, start + length, ph) & 0xffff) || 0xffff;
+  buf[start + 6] = sum >> 8;
+  buf[start + 7] = sum & 0xff;
 }
 
 export const udpEncodingLength = (u: UdpDatagram): number => UDP_HEADER_LENGTH + u.payload.length;

@@ -18,7 +18,8 @@
  *              while the flood runs (max and p99)
  * Env: BENCH_RELAY_RATES (e.g. 5000,10000), BENCH_RELAY_SECONDS, BENCH_RELAY_REPS,
  * BENCH_RELAY_ONLY (gleand | dhcrelay), BENCH_RELAY_PROFILE (a directory: gleand runs with
- * --cpu-prof there; the profile is written when it stops).
+ * --cpu-prof there; the profile is written when it stops), BENCH_RELAY_BUNDLE (another
+ * build's gleand.js, e.g. a copy of build/out from before a change, to compare in one sitting).
  * Needs root (namespaces), cc, dhcrelay. Nothing here asserts; it prints.
  */
 import { execFileSync } from 'node:child_process';
@@ -37,6 +38,7 @@ const SECONDS = Number(process.env['BENCH_RELAY_SECONDS'] ?? 2);
 const REPS = Number(process.env['BENCH_RELAY_REPS'] ?? 3);
 const DRAIN_SECONDS = 0.8;
 const V6_POOL = 64;
+const BUNDLE = process.env['BENCH_RELAY_BUNDLE'] ?? GLEAND_BUNDLE;
 const CLK_TCK = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
 
 type Relay = 'gleand' | 'dhcrelay';
@@ -139,7 +141,7 @@ async function startGleand(lab: Lab): Promise<Running> {
   }));
   const prof = process.env['BENCH_RELAY_PROFILE'];
   const profFlags = prof ? ['--cpu-prof', `--cpu-prof-dir=${prof}`] : [];
-  const proc = lab.spawn(lab.router.ns, [process.execPath, ...initScriptNodeFlags(), ...profFlags, GLEAND_BUNDLE, 'run', '-c', configPath], { name: 'gleand' });
+  const proc = lab.spawn(lab.router.ns, [process.execPath, ...initScriptNodeFlags(), ...profFlags, BUNDLE, 'run', '-c', configPath], { name: 'gleand' });
   await lab.waitForLog(proc, /notice main: running/, 15_000);
   return { relay: 'gleand', pid: { 4: proc.pid, 6: proc.pid }, stop: () => proc.stop('SIGTERM', 5000), controlSocket };
 }
@@ -181,7 +183,7 @@ async function runOnce(lab: Lab, gen: string, sink: Sink, r: Running, family: Fa
 async function main(): Promise<void> {
   requireRootAndNetns();
   installUncaughtTeardown();
-  if (!fs.existsSync(GLEAND_BUNDLE)) throw new Error('npm run build first');
+  if (!fs.existsSync(BUNDLE)) throw new Error(`${BUNDLE}: npm run build first`);
   const load0 = os.loadavg();
   const lab = await createLab({ subscribers: 1, startServers: false });
   try {
@@ -212,7 +214,7 @@ async function main(): Promise<void> {
             }
           }
           if (relay === 'gleand') {
-            const status = JSON.parse(execFileSync('ip', ['netns', 'exec', lab.router.ns, process.execPath, GLEAND_BUNDLE, 'status', '--json', '-s', r.controlSocket!], { encoding: 'utf8' }));
+            const status = JSON.parse(execFileSync('ip', ['netns', 'exec', lab.router.ns, process.execPath, BUNDLE, 'status', '--json', '-s', r.controlSocket!], { encoding: 'utf8' }));
             process.stderr.write(`  gleand status drivers: ${JSON.stringify(status.drivers?.udp ?? {})}\n`);
           }
         } finally {
@@ -236,7 +238,7 @@ function report(samples: Sample[], latencies: number[], load0: number[], load1: 
   const k = (x: number) => `${(x / 1000).toFixed(1)}k`;
   const pct = (x: number) => `${(x * 100).toFixed(x < 0.1 ? 2 : 1)}%`;
   const ratio = (a: number, b: number) => `${(a / b).toFixed(2)}×`;
-  console.log(`relay: gleand (node ${initScriptNodeFlags().join(' ')}) vs ISC dhcrelay, ${REPS} repetitions of ${SECONDS} s per rate, medians; ` +
+  console.log(`relay: gleand ${BUNDLE} (node ${initScriptNodeFlags().join(' ')}) vs ISC dhcrelay, ${REPS} repetitions of ${SECONDS} s per rate, medians; ` +
     `load average ${load0[0]!.toFixed(2)} before, ${load1[0]!.toFixed(2)} after (${os.cpus().length} cores, shared); ${seconds.toFixed(0)} s`);
   const head = ['fam', 'offered', 'fwd gleand', 'fwd dhcrelay', 'ratio', 'rt gleand', 'rt dhcrelay', 'ratio', 'loss g', 'loss d', 'cpu µs/msg g', 'cpu d', 'rcvbuf drops g/d'];
   const rows: string[][] = [];
