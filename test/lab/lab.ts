@@ -31,6 +31,9 @@ export const LAB_DEBS: readonly string[] = [
   'nftables',
   'python3-scapy',
   'ethtool',
+  // the load test's generator and sink (test/bench/dhcpgen.c, dhcpsink.c) are built with cc
+  'gcc',
+  'libc6-dev',
 ];
 
 /** Binary (absolute path) → Debian package that provides it. */
@@ -46,6 +49,8 @@ export const LAB_BINARIES: Readonly<Record<string, string>> = {
   '/usr/sbin/nft': 'nftables',
   '/usr/bin/python3': 'python3-scapy',
   '/usr/sbin/ethtool': 'ethtool',
+  '/usr/bin/cc': 'gcc',
+  '/usr/include/stdio.h': 'libc6-dev',
 };
 
 function binaryPresent(bin: string): boolean {
