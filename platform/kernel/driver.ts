@@ -2,7 +2,7 @@ import { performance } from 'node:perf_hooks';
 import type { Action } from '../../src/actions';
 import type { Config } from '../../src/config/config';
 import { DeltaAccumulator } from '../../src/kernel/delta';
-import { ActualIndex, batches } from '../../src/kernel/diff';
+import { batches, diffInSteps } from '../../src/kernel/diff';
 import {
   ENTRY_TYPES, deltaSize, emptyDelta, entryType, type EntryDelta, type EntryKind, type KernelDelta, type KernelEntries,
 } from '../../src/kernel/entries';
@@ -359,20 +359,11 @@ export class KernelDriver implements Driver {
 
   /** `diffEntries`, turning the event loop every SLICE entries of either side. */
   private async diffSliced<E>(type: { key(e: E): string; attrs(e: E): string }, desired: Iterable<E>, actual: readonly E[]): Promise<EntryDelta<E>> {
-    const index = new ActualIndex(type);
-    for (let i = 0; i < actual.length; i++) {
-      index.put(actual[i]!);
-      if ((i + 1) % SLICE === 0) await this.turn();
+    const steps = diffInSteps(type, desired, actual, SLICE);
+    for (let r = steps.next(); ; r = steps.next()) {
+      if (r.done) return r.value;
+      await this.turn();
     }
-    const out: EntryDelta<E> = { add: [], remove: [], replace: [] };
-    let n = 0;
-    for (const e of desired) {
-      const op = index.match(e);
-      if (op) out[op].push(e);
-      if (++n % SLICE === 0) await this.turn();
-    }
-    for (const e of index.leftovers()) out.remove.push(e);
-    return out;
   }
 
   private async dumpKind(kind: EntryKind): Promise<unknown[] | null> {

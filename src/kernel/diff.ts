@@ -3,7 +3,6 @@ import {
   ENTRY_TYPES,
   type EntryDelta,
   type EntryKind,
-  type EntryType,
   type KernelDelta,
   type KernelEntries,
   type KernelState,
@@ -19,90 +18,46 @@ import {
  * must have unique keys (DesiredState guarantees it); a repeat would be added twice.
  *
  * Memory: `actual` is indexed once (O(n)); `desired` is only iterated, so it can be
- * the lazy generator from `DesiredState.state`, and with `reconcileBatches` the
- * result is streamed too (a cold start with an empty kernel never holds every
- * desired entry at once).
+ * the lazy generator from `DesiredState.state`.
+ *
+ * The work is a generator that pauses (yields) after every `step` entries of either
+ * side and returns the delta, so the platform can spread a diff of 200k entries over
+ * turns of its event loop; `diffEntries` runs it in one go.
  */
-export function* reconcile<E>(
+export function* diffInSteps<E>(
   type: { key(e: E): string; attrs(e: E): string },
   desired: Iterable<E>,
   actual: Iterable<E>,
-): Generator<{ op: BatchOp; entry: E }> {
-  const index = new ActualIndex(type);
-  for (const e of actual) index.put(e);
-  for (const e of desired) {
-    const op = index.match(e);
-    if (op) yield { op, entry: e };
-  }
-  for (const e of index.leftovers()) yield { op: 'remove', entry: e };
-}
-
-/**
- * The kernel's entries of one kind by key. Built, matched and drained one entry at a
- * time, so a caller can spread a large reconcile over several turns of its event loop.
- */
-export class ActualIndex<E> {
-  /** Value null marks a key already matched by a desired entry. */
-  private readonly have = new Map<string, E | null>();
-  /** Entries whose key was already taken: the kernel holds a duplicate, which goes. */
-  private readonly duplicates: E[] = [];
-
-  constructor(private readonly type: { key(e: E): string; attrs(e: E): string }) {}
-
-  put(e: E): void {
-    const k = this.type.key(e);
-    if (this.have.has(k)) this.duplicates.push(e);
-    else this.have.set(k, e);
-  }
-
-  /** What a desired entry needs: added, replaced, or nothing (`null`: in place already). */
-  match(e: E): 'add' | 'replace' | null {
-    const k = this.type.key(e);
-    const a = this.have.get(k);
-    if (a === undefined) return 'add';
-    if (a === null) return null;
-    this.have.set(k, null);
-    return this.type.attrs(a) !== this.type.attrs(e) ? 'replace' : null;
-  }
-
-  /** The kernel's entries no desired entry matched, and the duplicates: to remove. */
-  *leftovers(): Generator<E> {
-    yield* this.duplicates;
-    for (const a of this.have.values()) if (a !== null) yield a;
-  }
-}
-
-export function diffEntries<E>(type: { key(e: E): string; attrs(e: E): string }, desired: Iterable<E>, actual: Iterable<E>): EntryDelta<E> {
+  step: number,
+): Generator<void, EntryDelta<E>> {
+  const every = Math.max(1, Math.floor(step));
   const out: EntryDelta<E> = { add: [], remove: [], replace: [] };
-  for (const { op, entry } of reconcile(type, desired, actual)) out[op].push(entry);
+  // Value null marks a key already matched by a desired entry.
+  const have = new Map<string, E | null>();
+  let n = 0;
+  for (const e of actual) {
+    const k = type.key(e);
+    if (have.has(k)) out.remove.push(e);
+    else have.set(k, e);
+    if (++n % every === 0) yield;
+  }
+  for (const e of desired) {
+    const k = type.key(e);
+    const a = have.get(k);
+    if (a === undefined) out.add.push(e);
+    else if (a !== null) {
+      if (type.attrs(a) !== type.attrs(e)) out.replace.push(e);
+      have.set(k, null);
+    }
+    if (++n % every === 0) yield;
+  }
+  for (const a of have.values()) if (a !== null) out.remove.push(a);
   return out;
 }
 
-/**
- * `reconcile` cut into batches of at most `size` entries of one operation,
- * emitted as soon as they fill (adds and replaces while `desired` streams, removals
- * after). Safe order for a reconcile: nothing is removed that a later add needs,
- * because a key in both sets is a replace, never a remove plus an add.
- */
-export function* reconcileBatches<K extends EntryKind>(
-  type: EntryType<K>,
-  desired: Iterable<KernelEntries[K]>,
-  actual: Iterable<KernelEntries[K]>,
-  size: number,
-): Generator<KindBatch<K>> {
-  type E = KernelEntries[K];
-  const n = Math.max(1, Math.floor(size));
-  const open: Record<BatchOp, E[]> = { add: [], remove: [], replace: [] };
-  for (const { op, entry } of reconcile(type, desired, actual)) {
-    open[op].push(entry);
-    if (open[op].length === n) {
-      yield { kind: type.kind, op, entries: open[op] };
-      open[op] = [];
-    }
-  }
-  for (const op of ['replace', 'add', 'remove'] as const) {
-    if (open[op].length) yield { kind: type.kind, op, entries: open[op] };
-  }
+export function diffEntries<E>(type: { key(e: E): string; attrs(e: E): string }, desired: Iterable<E>, actual: Iterable<E>): EntryDelta<E> {
+  const steps = diffInSteps(type, desired, actual, Infinity);
+  for (let r = steps.next(); ; r = steps.next()) if (r.done) return r.value;
 }
 
 /**

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { batches, chunk, diff, reconcileBatches } from '../../../src/kernel/diff';
+import { batches, chunk, diff, diffEntries, diffInSteps } from '../../../src/kernel/diff';
 import { type NeighEntry, ROUTE, type RouteEntry, type VerifyEntry, emptyDelta } from '../../../src/kernel/entries';
 import { mac, v4, v6 } from '../bindings/fixtures';
 
@@ -92,11 +92,22 @@ describe('batching', () => {
     ]);
   });
 
-  it('streams a cold start in full batches without materialising the whole delta', () => {
+  it('diffs in steps: pauses every `step` entries of either side, pulls the desired side lazily, ends with the same delta', () => {
+    let pulled = 0;
     function* desired(): Generator<RouteEntry> {
-      for (let i = 1; i <= 250; i++) yield host(`10.0.${i >> 8}.${i & 0xff}`);
+      for (let i = 1; i <= 250; i++, pulled++) yield host(`10.0.${i >> 8}.${i & 0xff}`);
     }
-    const out = [...reconcileBatches(ROUTE, desired(), [host('192.0.2.1')], 100)];
-    expect(out.map((b) => `${b.op} ${b.entries.length}`)).toEqual(['add 100', 'add 100', 'add 50', 'remove 1']);
+    const actual = [host('192.0.2.1'), host('10.0.0.7')];
+    const steps = diffInSteps(ROUTE, desired(), actual, 100);
+    let pauses = 0;
+    let r = steps.next();
+    expect(pulled).toBeLessThanOrEqual(100); // the first pause comes before the desired side is read through
+    for (; !r.done; r = steps.next()) pauses++;
+    expect(pauses).toBe(2); // 2 + 250 entries, a pause after every 100
+    const d = r.value;
+    expect(d.add).toHaveLength(249);
+    expect(d.remove).toEqual([host('192.0.2.1')]);
+    pulled = 0;
+    expect(d).toEqual(diffEntries(ROUTE, desired(), actual));
   });
 });
