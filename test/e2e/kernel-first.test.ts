@@ -61,7 +61,7 @@ describe('kernel first, then the reply: a client\'s first packet after its lease
     expect(fs.existsSync(GLEAND_BUNDLE), 'npm run build first').toBe(true);
     lab = await createLab({ subscribers: cases.length });
     gleand = lab.startGleand(labGleandConfig(lab)); // verify_source defaults to on
-    await until('gleand to run', async () => /notice main: running/.test(gleand.proc.log()));
+    await gleand.ready();
     await until('the verify chain', async () =>
       (await lab.exec(lab.router.ns, ['nft', 'list', 'counter', 'inet', 'gleand', 'verify_drop'], { check: false })).code === 0);
 

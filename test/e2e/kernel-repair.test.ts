@@ -35,7 +35,7 @@ describe('kernel state repaired from the netlink monitor, moved on reload', () =
     expect(fs.existsSync(GLEAND_BUNDLE), 'npm run build first').toBe(true);
     lab = await createLab({ subscribers: 2 });
     gleand = lab.startGleand(config({}));
-    await until('gleand to run', async () => /notice main: running/.test(gleand.proc.log()));
+    await gleand.ready();
     const clients = [lab.startClient(0, 'dhclient4'), lab.startClient(1, 'dhclient6napd')];
     leases.push(...(await Promise.all(clients.map((c) => c.waitLease(undefined, 45_000)))));
     const a = leases[0]!.address!;

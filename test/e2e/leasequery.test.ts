@@ -38,7 +38,6 @@ describe('leasequery against ISC dhcpd (RFC 4388)', () => {
     const verify = (await nftSet()).includes(addr);
     return { route, neigh, verify };
   };
-  const running = () => until('gleand to run', async () => /notice main: running/.test(gleand.proc.log()));
 
   beforeAll(async () => {
     requireRootAndNetns();
@@ -46,14 +45,14 @@ describe('leasequery against ISC dhcpd (RFC 4388)', () => {
     expect(fs.existsSync(GLEAND_BUNDLE), 'npm run build first').toBe(true);
     lab = await createLab({ subscribers: 2 });
     gleand = lab.startGleand(labGleandConfig(lab));
-    await running();
+    await gleand.ready();
     // udhcpc sends option 61 = 01 + its MAC (RFC 2132 §9.14), so dhcpd records a client id.
     lease = await lab.startClient(0, 'udhcpc').waitLease(4, 45_000);
     await until('the gleaned kernel state', async () => Object.values(await kernelHas(lease.address!)).every(Boolean));
     // Restart knowing nothing: no snapshot to read, no recovery window to keep entries.
     await gleand.stop('SIGTERM');
     gleand = lab.startGleand(labGleandConfig(lab, { global: { snapshot: '', recovery_window: '0' } }));
-    await running();
+    await gleand.ready();
     await until('the sweep of entries no binding backs', async () => {
       const k = await kernelHas(lease.address!);
       return !k.route && !k.neigh && !k.verify;
@@ -157,7 +156,7 @@ describe('leasequery against ISC dhcpd (RFC 4388)', () => {
     gleand = lab.startGleand(labGleandConfig(lab, { global: { snapshot: '', recovery_window: '0' },
       extra: `config leasequery\n\toption timeout '2'\n` })
       .replace(`list dhcpv4_server '${lab.server.ipv4}'`, `list dhcpv4_server '${dead}'`));
-    await running();
+    await gleand.ready();
     const cap = await lab.capture(lab.router.ns, lab.router.upstreamDev, `udp port 67 and host ${dead}`, 'lq-dead');
     const t0 = Date.now();
     // two questions: the second (asked once the first is on its way) waits in the queue behind the poll

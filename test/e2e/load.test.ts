@@ -69,7 +69,7 @@ shared-network load {
       logLevel: 'info',
       subscriber: () => ({ rate_limit: '100000', max_bindings: '100000', subnet4: ['10.2.0.0/20'] }),
     }));
-    await until('gleand to run', async () => /notice main: running/.test(gleand.proc.log()));
+    await gleand.ready();
     const bins = buildHelpers(lab.dir);
     const run = async (family: 4 | 6) => {
       const out = path.join(lab.dir, `completed${family}.txt`);

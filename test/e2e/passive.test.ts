@@ -22,7 +22,7 @@ describe('passive mode beside ISC dhcrelay', () => {
     lab = await createLab({ subscribers: 3 });
     await lab.startDhcrelay();
     gleand = lab.startGleand(labGleandConfig(lab, { subscriber: () => ({ mode: 'passive' }) }));
-    await until('gleand to run', async () => /notice main: running/.test(gleand.proc.log()));
+    await gleand.ready();
     const clients = [lab.startClient(0, 'dhclient4'), lab.startClient(1, 'udhcpc'), lab.startClient(2, 'dhclient6napd')];
     leases.push(...(await Promise.all(clients.map((c) => c.waitLease(undefined, 45_000)))));
   });

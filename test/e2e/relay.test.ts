@@ -32,7 +32,7 @@ describe('gleand relays for real clients and installs the kernel state', () => {
     gleand = lab.startGleand(labGleandConfig(lab, {
       subscriber: (s) => ({ remote_id: `rid-${s.name}`, remote_id_v6: `rid6-${s.name}`, circuit_id: `cid-${s.name}` }),
     }));
-    await until('gleand to run', async () => /notice main: running/.test(gleand.proc.log()));
+    await gleand.ready();
     clients = [
       lab.startClient(0, 'dhclient4'),
       lab.startClient(1, 'udhcpc'),

@@ -23,7 +23,6 @@ describe('restart without outage', () => {
   const ip = async (...argv: string[]) => (await lab.exec(lab.router.ns, ['ip', ...argv])).stdout;
   const rows = async (): Promise<Row[]> => JSON.parse((await lab.exec(lab.router.ns,
     [process.execPath, GLEAND_BUNDLE, 'bindings', '--json', '-c', gleand.configPath])).stdout) as Row[];
-  const running = () => until('gleand to run', async () => /notice main: running/.test(gleand.proc.log()));
 
   beforeAll(async () => {
     requireRootAndNetns();
@@ -32,7 +31,7 @@ describe('restart without outage', () => {
     lab = await createLab({ subscribers: 2 });
     config = labGleandConfig(lab);
     gleand = lab.startGleand(config);
-    await running();
+    await gleand.ready();
     const clients = [lab.startClient(0, 'dhclient4'), lab.startClient(1, 'dhclient6napd')];
     leases.push(...(await Promise.all(clients.map((c) => c.waitLease(undefined, 45_000)))));
     // The lab sends no RAs: reach the router's fd00:1::1 via its link-local on the port,
@@ -63,7 +62,7 @@ describe('restart without outage', () => {
       process.kill(gleand.pid, 'SIGKILL');
       await gleand.proc.exited;
       gleand = lab.startGleand(config);
-      await running();
+      await gleand.ready();
     }
     await Promise.all([ping4.exited, ping6.exited]);
     await monitor.stop();

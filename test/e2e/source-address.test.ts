@@ -32,7 +32,7 @@ describe('source4 / source6: relayed messages leave from the configured address'
     // Start without the sources and add them by SIGHUP: the wildcard sockets are then
     // reopened shareable (SO_REUSEADDR) under a running daemon, the harder path.
     gleand = lab.startGleand(labGleandConfig(lab));
-    await until('gleand to run', async () => /notice main: running/.test(gleand.proc.log()));
+    await gleand.ready();
     fs.writeFileSync(gleand.configPath, labGleandConfig(lab, { upstream: { source4: SOURCE4, source6: SOURCE6 } }));
     process.kill(gleand.pid, 'SIGHUP');
     await until('the reload', async () => /notice config: reloaded/.test(gleand.proc.log()));

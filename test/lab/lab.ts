@@ -15,6 +15,7 @@ import { execFile, execFileSync, spawn as nodeSpawn, type ChildProcess } from 'n
 import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { until } from './wait';
 
 // ───────────────────────────── packages ─────────────────────────────
 
@@ -262,6 +263,8 @@ export interface GleandHandle {
   logPath: string;
   proc: LabProcess;
   stop(signal?: NodeJS.Signals): Promise<void>;
+  /** Resolves once the daemon logged that it runs (config applied, sockets open). */
+  ready(): Promise<void>;
 }
 
 export interface DhcrelayHandle {
@@ -1115,7 +1118,11 @@ subnet6 ${a.pool6} {
     const proc = this.spawn(this.router.ns, [process.execPath, bundle, 'run', '-c', configPath, ...(opts.args ?? [])], {
       name: 'gleand',
     });
-    return { pid: proc.pid, configPath, logPath: proc.logPath, proc, stop: (signal?: NodeJS.Signals) => proc.stop(signal, 5000) };
+    return {
+      pid: proc.pid, configPath, logPath: proc.logPath, proc,
+      stop: (signal?: NodeJS.Signals) => proc.stop(signal, 5000),
+      ready: async () => { await until('gleand to run', async () => /notice main: running/.test(proc.log())); },
+    };
   }
 
   // ── teardown ──
