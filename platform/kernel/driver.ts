@@ -136,52 +136,50 @@ export class KernelDriver implements Driver {
   }
 
   private async reconfigureNow(config: Config): Promise<ReloadVerdict> {
-    {
-      const before = this.actx;
-      const moved = this.appliers.filter((a) => a.tag(this.config) !== a.tag(config));
-      const kept = new Set(config.subscribers.map((s) => s.device));
-      const goneDevices = new Set(this.config.subscribers.map((s) => s.device).filter((d) => !kept.has(d)));
-      const problems: string[] = [];
-      const attempt = async (what: string, f: () => Promise<unknown>) => {
-        try {
-          await f();
-        } catch (e) {
-          problems.push(`${what}: ${(e as Error).message}`);
-        }
-      };
-      for (const a of moved) await attempt(`${a.kind}: withdraw`, () => a.withdraw(before));
-      if (goneDevices.size > 0) {
-        for (const a of this.appliers) {
-          if (moved.includes(a)) continue;
-          await attempt(`${a.kind}: remove entries of ports that went`, () =>
-            withdrawByDump(a as Applier<EntryKind>, before, (e) => goneDevices.has((e as { device: string }).device)));
-        }
+    const before = this.actx;
+    const moved = this.appliers.filter((a) => a.tag(this.config) !== a.tag(config));
+    const kept = new Set(config.subscribers.map((s) => s.device));
+    const goneDevices = new Set(this.config.subscribers.map((s) => s.device).filter((d) => !kept.has(d)));
+    const problems: string[] = [];
+    const attempt = async (what: string, f: () => Promise<unknown>) => {
+      try {
+        await f();
+      } catch (e) {
+        problems.push(`${what}: ${(e as Error).message}`);
       }
-      this.config = config;
-      this.refreshIfindexes();
+    };
+    for (const a of moved) await attempt(`${a.kind}: withdraw`, () => a.withdraw(before));
+    if (goneDevices.size > 0) {
       for (const a of this.appliers) {
-        await attempt(`${a.kind}: ${moved.includes(a) ? 'start' : 'ports'}`, async () => {
-          try {
-            if (moved.includes(a) || this.needsStart.has(a.kind)) await a.start(this.actx);
-            else await a.portsChanged?.(this.actx);
-            this.needsStart.delete(a.kind);
-          } catch (e) {
-            if (moved.includes(a)) this.needsStart.add(a.kind);
-            throw e;
-          }
-        });
+        if (moved.includes(a)) continue;
+        await attempt(`${a.kind}: remove entries of ports that went`, () =>
+          withdrawByDump(a as Applier<EntryKind>, before, (e) => goneDevices.has((e as { device: string }).device)));
       }
-      this.arm();
-      const failedBefore = this.counters.failed;
-      await this.reconcileNow('reload', ENTRY_TYPES.map((t) => t.kind));
-      const refused = this.counters.failed - failedBefore;
-      if (refused > 0) problems.push(`the kernel refused ${refused} entr${refused === 1 ? 'y' : 'ies'} of the reconcile`);
-      const detail = moved.map((a) => `${a.kind}: ${a.tag(before.config)} → ${a.tag(config)}`);
-      if (goneDevices.size) detail.push(`removed the entries of ${[...goneDevices].join(' ')}`);
-      if (problems.length) return { verdict: 'refused', detail: [...detail, ...problems].join('; ') };
-      if (moved.length || goneDevices.size) return { verdict: 'reinstalled', detail: detail.join('; ') };
-      return { verdict: 'in-place' };
     }
+    this.config = config;
+    this.refreshIfindexes();
+    for (const a of this.appliers) {
+      await attempt(`${a.kind}: ${moved.includes(a) ? 'start' : 'ports'}`, async () => {
+        try {
+          if (moved.includes(a) || this.needsStart.has(a.kind)) await a.start(this.actx);
+          else await a.portsChanged?.(this.actx);
+          this.needsStart.delete(a.kind);
+        } catch (e) {
+          if (moved.includes(a)) this.needsStart.add(a.kind);
+          throw e;
+        }
+      });
+    }
+    this.arm();
+    const failedBefore = this.counters.failed;
+    await this.reconcileNow('reload', ENTRY_TYPES.map((t) => t.kind));
+    const refused = this.counters.failed - failedBefore;
+    if (refused > 0) problems.push(`the kernel refused ${refused} entr${refused === 1 ? 'y' : 'ies'} of the reconcile`);
+    const detail = moved.map((a) => `${a.kind}: ${a.tag(before.config)} → ${a.tag(config)}`);
+    if (goneDevices.size) detail.push(`removed the entries of ${[...goneDevices].join(' ')}`);
+    if (problems.length) return { verdict: 'refused', detail: [...detail, ...problems].join('; ') };
+    if (moved.length || goneDevices.size) return { verdict: 'reinstalled', detail: detail.join('; ') };
+    return { verdict: 'in-place' };
   }
 
   private arm(): void {

@@ -10,7 +10,7 @@
  *    +-----+-----+-----+-----+---
  */
 import { Reader, Writer, type DecodeResult } from './cursor';
-import { addressList, checkLength, codeList, fixedBytes, latin1, opaque, readUtf8, uint, utf8Bytes, type FieldCodec } from './fields';
+import { addressList, checkLength, codeList, fixedBytes, latin1, readUtf8, uint, utf8Bytes, type FieldCodec } from './fields';
 import { relayAgentInformation, readRelayAgentInformation, writeRelayAgentInformation, type RelayAgentInformation } from './dhcp4-relay-agent';
 
 export const DHCP4_OPTION = {
