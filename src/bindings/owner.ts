@@ -41,6 +41,8 @@ export interface OwnerCounters {
   rejectedSubnet: number;
   /** Bindings stored again from the previous run's snapshot journal. */
   restored: number;
+  /** Bindings ended because a reload removed their port (its subscriber section). */
+  removedWithPort: number;
 }
 
 /**
@@ -56,7 +58,7 @@ export class Bindings implements Module, BindingWriter {
   private readonly table = new BindingTable({ maxBindings: PLACEHOLDER_MAX_BINDINGS, maxPerPort: () => 0 });
   private readonly kernel = new DesiredState(new Map());
   private subnets = new Map<string, readonly Prefix[]>();
-  readonly counters: OwnerCounters = { rejectedSubnet: 0, restored: 0 };
+  readonly counters: OwnerCounters = { rejectedSubnet: 0, restored: 0, removedWithPort: 0 };
 
   handle(event: Event, now: Instant): Action[] {
     if (event.kind === 'config') return this.configure(event.config);
@@ -70,7 +72,10 @@ export class Bindings implements Module, BindingWriter {
    * subscribers must not write 100k lines.
    */
   private restore(fields: readonly BindingFields[], from: string, now: Instant): Action[] {
-    const accepted = fields.filter((f) => inSubnets(this.subnets.get(f.port) ?? [], f.family, f.address, f.prefixLength));
+    const accepted = fields.filter((f) => {
+      const subnets = this.subnets.get(f.port);
+      return subnets !== undefined && inSubnets(subnets, f.family, f.address, f.prefixLength);
+    });
     const changes = applyGleans(this.table, accepted.map((f) => ({ op: 'upsert' as const, fields: f })), now);
     this.counters.restored += changes.length;
     const actions = this.toKernel(changes, false);
@@ -84,12 +89,38 @@ export class Bindings implements Module, BindingWriter {
     const perPort = new Map(config.subscribers.map((s) => [s.name, s.max_bindings]));
     this.table.setLimits({ maxBindings: config.global.max_bindings, maxPerPort: (p) => perPort.get(p) ?? 0 });
     this.subnets = new Map(config.subscribers.map((s) => [s.name, [...s.subnet4, ...s.subnet6]]));
+    // Ports that are gone end first, while the kernel view still knows their devices.
+    const actions = this.withdrawRemovedPorts();
     const kernelPorts = new Map<string, PortKernelConfig>(config.subscribers.map((s) => [s.name, {
       device: s.device, routes: true, neighbours: true, verify: s.verify_source,
     }]));
     const delta = this.kernel.reconfigure(kernelPorts, this.table);
-    const actions: Action[] = isEmptyDelta(delta) ? [] : [{ kind: 'kernel', delta }];
+    if (!isEmptyDelta(delta)) actions.push({ kind: 'kernel', delta });
     actions.push(...this.toKernel(this.outsideSubnets(actions)));
+    return actions;
+  }
+
+  /**
+   * A subscriber section removed by a reload releases its port: the port's bindings end
+   * and their routes, neighbours and verify entries are withdrawn (the relay closes the
+   * port and the nft ports set drops the device in the same reload). Leaving the kernel
+   * state in force would keep routing to subscribers on a device gleand no longer
+   * verifies: an open port. One log line per port, not per binding.
+   */
+  private withdrawRemovedPorts(): Action[] {
+    const changes: BindingChange[] = [];
+    const perPort = new Map<string, number>();
+    for (const b of [...this.table.entries()]) {
+      if (this.subnets.has(b.port)) continue;
+      this.table.removeAddress(b.family, b.address, b.prefixLength);
+      changes.push({ kind: 'removed', binding: b });
+      perPort.set(b.port, (perPort.get(b.port) ?? 0) + 1);
+    }
+    this.counters.removedWithPort += changes.length;
+    const actions = this.toKernel(changes, false);
+    for (const [port, bindings] of perPort) {
+      actions.push(log('notice', 'bindings', 'ended: port removed by the reload', { port, bindings }));
+    }
     return actions;
   }
 

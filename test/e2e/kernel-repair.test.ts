@@ -105,9 +105,10 @@ describe('kernel state repaired from the netlink monitor, moved on reload', () =
     expect(gleand.proc.log()).toMatch(/notice config: reloaded .*kernel=reinstalled/);
   });
 
-  it('a reload that removes a port removes its entries (none stranded)', async () => {
+  it('a reload that removes a port releases it: bindings, routes, neighbours, verify entries and the port itself', async () => {
     const a = leases[0]!.address!;
     const dev0 = lab.subscribers[0]!.routerDev;
+    const dev1 = lab.subscribers[1]!.routerDev;
     const text = labGleandConfig(lab, {
       subscribers: [lab.subscribers[1]!],
       global: { reconcile_interval: '3600', route_table: '100', route_protocol: '202', nft_table: 'gleand_b' },
@@ -120,5 +121,16 @@ describe('kernel state repaired from the netlink monitor, moved on reload', () =
     expect(await nft('list', 'set', 'inet', 'gleand_b', 'allow4')).not.toContain(a);
     // The other port keeps its PD route.
     expect(await ip('-6', 'route', 'show', 'table', '100', 'proto', '202')).toContain(leases[1]!.delegatedPrefix!);
+    // The device is no longer a subscriber port: out of the verified ports, no packet socket.
+    const ports = await nft('list', 'set', 'inet', 'gleand_b', 'ports');
+    expect(ports).toContain(dev1);
+    expect(ports).not.toContain(dev0);
+    const cli = (...argv: string[]) => lab.exec(lab.router.ns, [process.execPath, GLEAND_BUNDLE, ...argv, '-c', gleand.configPath]);
+    const rows = JSON.parse((await cli('bindings', '--json')).stdout) as { address: string; port: string }[];
+    expect(rows.map((r) => r.port)).not.toContain(lab.subscribers[0]!.name);
+    expect(rows.length).toBeGreaterThan(0);
+    const status = JSON.parse((await cli('status', '--json')).stdout) as { drivers: { packet: { ports: { device: string }[] } } };
+    expect(status.drivers.packet.ports.map((p) => p.device)).toEqual([dev1]);
+    expect(gleand.proc.log()).toMatch(/ended: port removed by the reload.*bindings=1/);
   });
 });

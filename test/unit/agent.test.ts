@@ -144,6 +144,33 @@ describe('bindings owner: subnets', () => {
     expect((core.owner.status()['table'] as { rejectedSubnet: number }).rejectedSubnet).toBe(1);
   });
 
+  it('a reload that removes a port ends its bindings with their kernel state and journal records; one log line', () => {
+    const core = new Core();
+    core.handle({ kind: 'config', config: config(BASE_CONFIG) }, T0);
+    core.handle({ kind: 'link', port: 'lan1', up: true, mac: macOf(99), linkLocal: v6('fe80::1') }, T0);
+    const journaled = [1, 2].map((n) => {
+      const req = decode4(only(core.handle(packet4('lan1', macOf(n), client4(REQUEST, macOf(n))), T0), 'udp-send')[0]!.payload);
+      return only(core.handle(udp4(dhcp4Message.encode(serverReply4(req, ACK, v4(`198.51.100.${n}`), [leaseOpt(600)]))), T0), 'journal')[0]!;
+    });
+    expect(core.bindings()).toHaveLength(2);
+    const withoutLan1 = BASE_CONFIG.replace(/config subscriber 'lan1'[^]*?(?=config subscriber 'lan2')/, '');
+    expect(withoutLan1).not.toContain("'lan1'");
+    const actions = core.handle({ kind: 'config', config: config(withoutLan1) }, T0);
+    expect(core.bindings()).toEqual([]);
+    const delta = only(actions, 'kernel').map((k) => k.delta);
+    expect(delta.flatMap((d) => d.routes.remove).map((r) => [r.dst, r.device]))
+      .toEqual([[v4('198.51.100.1'), 'eth1'], [v4('198.51.100.2'), 'eth1']]);
+    expect(delta.flatMap((d) => d.neighbours.remove)).toHaveLength(2);
+    expect(only(actions, 'journal').map((j) => j.op)).toEqual(['delete', 'delete']);
+    expect(only(actions, 'log').map((l) => [l.message, l.fields])).toEqual([['ended: port removed by the reload', { port: 'lan1', bindings: 2 }]]);
+    expect((core.owner.status()['table'] as { removedWithPort: number }).removedWithPort).toBe(2);
+    // Nothing is left to derive, and a restore to the removed port stores nothing.
+    expect([...core.owner.desired().routes!]).toEqual([]);
+    const restored = core.handle({ kind: 'restore', bindings: [journaled[0]!.binding], from: 'test' }, T0);
+    expect(core.bindings()).toEqual([]);
+    expect(only(restored, 'log').map((l) => l.fields)).toEqual([{ from: 'test', restored: 0, refused: 1 }]);
+  });
+
   it('journals every stored and ended binding, and a restore stores the previous run\'s again with one log line', () => {
     const core = new Core();
     core.handle({ kind: 'config', config: config(BASE_CONFIG) }, T0);
