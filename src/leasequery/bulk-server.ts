@@ -9,9 +9,8 @@
 import { log, type Action } from '../actions';
 import type { Event } from '../events';
 import { addMs, type Instant } from '../time';
-import { FrameReader } from './bulk-frame';
-import { buildBulkQuery, readBulkReply, statusName, type BulkLease, type BulkQueryBy } from './bulk-message';
-import { frameMessage } from './bulk-frame';
+import { FrameReader, frameMessage } from './bulk-frame';
+import { buildBulkQuery, readBulkReply, type BulkLease, type BulkQueryBy } from './bulk-message';
 
 type TcpEvent = Extract<Event, { kind: 'tcp' }>;
 
@@ -227,7 +226,7 @@ export class BulkServer {
       d.clientLink++;
       return [this.drop('LQ_CLIENT_LINK in a bulk reply: message discarded', {})];
     }
-    const error = r.status && r.status.code !== 0 ? statusName(r.status.code) : null;
+    const error = r.error;
     switch (r.kind) {
       case 'reply': {
         if (p.streaming) {
@@ -238,12 +237,12 @@ export class BulkServer {
           // RFC 5460 §7.3: an error status in the REPLY means no data follows; report it.
           // The server refused this query: asking again would get the same answer.
           this.counters.errors[error] = (this.counters.errors[error] ?? 0) + 1;
-          this.lastError = `${error}${r.status!.message ? `: ${r.status!.message}` : ''}`;
-          const out = [log('warn', 'bulk', 'LEASEQUERY-REPLY with an error status', { server: this.label, status: error, message: r.status!.message })];
+          this.lastError = `${error}${r.statusMessage ? `: ${r.statusMessage}` : ''}`;
+          const out = [log('warn', 'bulk', 'LEASEQUERY-REPLY with an error status', { server: this.label, status: error, message: r.statusMessage })];
           this.next++;
           return [...out, ...this.ask(p.conn, now)];
         }
-        if (r.clientData === 0) {
+        if (!r.clientData) {
           // RFC 5460 §7.3: a successful REPLY without CLIENT_DATA: no bindings, and no DONE follows.
           this.counters.completed++;
           this.next++;
@@ -257,7 +256,7 @@ export class BulkServer {
           d.outOfOrder++;
           return [this.drop('LEASEQUERY-DATA before the REPLY', {})];
         }
-        if (r.clientData === 0) {
+        if (!r.clientData) {
           // RFC 5460 §7.3: a LEASEQUERY-DATA without OPTION_CLIENT_DATA MUST be discarded.
           d.dataWithoutClientData++;
           return [this.drop('LEASEQUERY-DATA without CLIENT_DATA discarded', {})];

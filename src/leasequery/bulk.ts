@@ -19,19 +19,13 @@ import type { Event } from '../events';
 import type { Claim, Module } from '../module';
 import { PortMap } from '../relay/ports';
 import { earliest, type Instant } from '../time';
+import { cltIsAbsolute, LINK_UNSPECIFIED } from '../wire';
 import { formatHex, formatIPv6 } from '../wire/address';
 import { acceptBulkLease, type BulkRefusal, type KnownClient } from './bulk-accept';
 import type { BulkLease, BulkQueryBy } from './bulk-message';
 import { BulkServer, type BulkSink, type BulkTimers } from './bulk-server';
 
 type Trigger = 'start' | 'recover';
-
-/**
- * A CLT_TIME this large is not "seconds since the last transaction" but an absolute
- * Unix time (ISC dhcpd sends one, PROTOCOLS.md): it says nothing comparable and ranks
- * after every relative one.
- */
-const ABSOLUTE_CLT = 0x40000000;
 
 interface Run {
   readonly trigger: Trigger;
@@ -148,7 +142,7 @@ export class BulkModule implements Module, BulkSink {
     this.bootDue = null;
     this.counters.runs++;
     this.run = { trigger, startedAt: now, finishedAt: null, restored: 0, refused: {}, older: 0, seen: new Map(), clients: new Map() };
-    const queries: BulkQueryBy[] = [{ by: 'relay-id', relayId: this.relayId! }];
+    const queries: BulkQueryBy[] = [{ by: 'relay-id', duid: this.relayId!, linkAddress: LINK_UNSPECIFIED }];
     const actions: Action[] = [log('notice', 'bulk', 'bulk leasequery restore started', {
       trigger, servers: [...this.servers.keys()].join(','),
     })];
@@ -228,7 +222,8 @@ export class BulkModule implements Module, BulkSink {
    */
   private mostRecent(run: Run, server: string, lease: BulkLease, now: Instant): boolean {
     const key = bindingKey(6, lease.address, lease.prefixLength);
-    const at = lease.cltS !== null && lease.cltS < ABSOLUTE_CLT ? now - lease.cltS * 1000 : Number.NEGATIVE_INFINITY;
+    // An absolute CLT_TIME (ISC dhcpd, PROTOCOLS.md) is not comparable: it ranks after every relative one.
+    const at = lease.cltS !== null && !cltIsAbsolute(lease.cltS) ? now - lease.cltS * 1000 : Number.NEGATIVE_INFINITY;
     const prev = run.seen.get(key);
     if (prev && prev.server !== server && prev.at > at) return false;
     if (prev || run.seen.size < this.maxTracked) run.seen.set(key, { at, server });
