@@ -15,6 +15,7 @@ import { KernelDriver } from './kernel/driver';
 import { PacketDriver } from './packet-driver';
 import { PassiveDriver } from './passive-driver';
 import { Runtime } from './runtime';
+import { TcpDriver } from './tcp-driver';
 import { UdpDriver } from './udp-driver';
 import { VERSION } from './version';
 
@@ -34,6 +35,8 @@ const USAGE = `usage: gleand <command> [options]
   ${QUERY_USAGE}
                                    ask the DHCP servers through the daemon (RFC 4388 / RFC 5007 leasequery);
                                    prints each server's answer and the binding installed, or why not
+  recover [--json] [-c FILE|-s SOCK]  restore every binding from the DHCPv6 servers now (RFC 5460
+                                   bulk leasequery); progress in status under modules.bulk.recovery
   check-config FILE                validate a UCI file; print every problem
   version                          print the version
 `;
@@ -80,6 +83,7 @@ async function main(argv: string[]): Promise<number> {
           new PacketDriver(),
           new UdpDriver(),
           new PassiveDriver(),
+          new TcpDriver(),
         ],
       });
       if (!(await runtime.start())) return 1;
@@ -97,6 +101,13 @@ async function main(argv: string[]): Promise<number> {
       const result = (await controlRequest(socketPath(flags), request, Number(request['waitS']) * 1000 + 5000)) as Record<string, unknown>;
       process.stdout.write(flags.has('--json') ? `${JSON.stringify(result, null, 2)}\n` : `${renderQuery(result)}\n`);
       return queryExitCode(result);
+    }
+    case 'recover': {
+      const result = (await controlRequest(socketPath(flags), { cmd: 'recover' })) as Record<string, unknown>;
+      process.stdout.write(flags.has('--json') ? `${JSON.stringify(result, null, 2)}\n`
+        : result['verdict'] === 'started' ? `bulk leasequery restore started: ${(result['servers'] as string[]).join(', ')}\n`
+          : `not started: ${String(result['reason'])}\n`);
+      return result['verdict'] === 'started' ? 0 : 1;
     }
     case 'check-config': {
       const file = rest[0];

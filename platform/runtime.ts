@@ -227,6 +227,7 @@ export class Runtime {
     if (cmd === 'status') return this.status();
     if (cmd === 'ping') return 'pong';
     if (cmd === 'leasequery') return this.leasequery(args);
+    if (cmd === 'recover') return this.recover();
     if (isControlQuery(cmd)) return this.agent.query(cmd, monotonicNow());
     if (isDriverQuery(cmd)) {
       for (const d of this.drivers) {
@@ -254,6 +255,21 @@ export class Runtime {
       };
       this.pendingQueries.set(event.id, done);
       this.dispatch(event);
+    });
+  }
+
+  /** `gleand recover`: the core starts a bulk leasequery run and answers at once (`query-result`). */
+  private recover(): Promise<unknown> {
+    const id = this.nextQueryId++;
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => done({ verdict: 'refused', reason: 'the core did not answer' }), 2000);
+      const done = (result: unknown) => {
+        clearTimeout(timer);
+        this.pendingQueries.delete(id);
+        resolve(result);
+      };
+      this.pendingQueries.set(id, done);
+      this.dispatch({ kind: 'recover', id });
     });
   }
 

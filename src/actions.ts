@@ -36,6 +36,22 @@ export type Action =
       readonly sourcePort?: number;
       readonly payload: Uint8Array;
     }
+  /**
+   * Open a TCP connection to a server (bulk leasequery, RFC 5460 §7.1), from the
+   * upstream's `source6` when set; `conn` names it in the `tcp` events that follow.
+   */
+  | {
+      readonly kind: 'tcp-connect';
+      readonly conn: number;
+      readonly upstream: string;
+      readonly family: 4 | 6;
+      readonly destination: Uint8Array;
+      readonly destinationPort: number;
+    }
+  /** Write bytes on a connection, in order. */
+  | { readonly kind: 'tcp-send'; readonly conn: number; readonly bytes: Uint8Array }
+  /** Close a connection (or abandon a connection attempt); no `tcp` event follows. */
+  | { readonly kind: 'tcp-close'; readonly conn: number }
   /** Desired kernel state changed: the platform applies it and reconciles periodically. */
   | { readonly kind: 'kernel'; readonly delta: KernelDelta }
   /**

@@ -1,5 +1,6 @@
 import { Agent } from './agent';
 import { Bindings } from './bindings/owner';
+import { BulkModule } from './leasequery/bulk';
 import { LeasequeryModule } from './leasequery/module';
 import { DhcpModule } from './relay/module';
 import type { Instant } from './time';
@@ -30,10 +31,12 @@ function seeded(seed = 0x9e3779b9): () => number {
  * returned Agent only (events, actions, desired kernel state, status, queries).
  */
 export function createCore(now: Instant, opts: CoreOptions = {}): {
-  agent: Agent; bindings: Bindings; dhcp: DhcpModule; leasequery: LeasequeryModule;
+  agent: Agent; bindings: Bindings; dhcp: DhcpModule; leasequery: LeasequeryModule; bulk: BulkModule;
 } {
   const bindings = new Bindings();
   const dhcp = new DhcpModule(bindings);
-  const leasequery = new LeasequeryModule(bindings, opts.random32 ?? seeded());
-  return { agent: new Agent(now, [bindings, dhcp, leasequery]), bindings, dhcp, leasequery };
+  const random32 = opts.random32 ?? seeded();
+  const leasequery = new LeasequeryModule(bindings, random32);
+  const bulk = new BulkModule(bindings, random32);
+  return { agent: new Agent(now, [bindings, dhcp, leasequery, bulk]), bindings, dhcp, leasequery, bulk };
 }

@@ -34,6 +34,19 @@ export type Event =
       readonly expectMac: Uint8Array | null;
       readonly waitMs: number;
     }
+  /**
+   * `gleand recover`: run a bulk leasequery restore now (RFC 5460). The bulk module
+   * answers with one `query-result` action carrying the same `id` once the run started.
+   */
+  | { readonly kind: 'recover'; readonly id: number }
+  /**
+   * A TCP connection the core asked for (`tcp-connect`) changed: it is up, bytes
+   * arrived (a stream chunk: frames may be split across chunks or share one), or it
+   * ended (`error` null for an orderly close by the peer). Every byte is the peer's.
+   */
+  | { readonly kind: 'tcp'; readonly conn: number; readonly what: 'connected' }
+  | { readonly kind: 'tcp'; readonly conn: number; readonly what: 'data'; readonly bytes: Uint8Array }
+  | { readonly kind: 'tcp'; readonly conn: number; readonly what: 'closed'; readonly error: string | null }
   /** A port's link came up (or changed): its MAC and, for IPv6, its link-local address. */
   | {
       readonly kind: 'link';

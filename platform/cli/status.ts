@@ -38,7 +38,38 @@ export function renderStatus(s: Record<string, unknown>): string {
   }
   const lq = ((s['modules'] ?? {}) as Record<string, unknown>)['leasequery'] as LeasequeryStatus | undefined;
   if (lq) out.push('', renderLeasequery(lq));
+  const bulk = ((s['modules'] ?? {}) as Record<string, unknown>)['bulk'] as BulkStatus | undefined;
+  if (bulk) out.push('', renderBulk(bulk));
   return out.join('\n');
+}
+
+interface BulkStatus {
+  enabled: boolean;
+  recovery: { state: string; source: string | null; trigger?: string; restored?: number; older?: number;
+    refused?: Record<string, number>; durationMs?: number | null };
+  servers: Record<string, { state: string; received: number; connects: number; retries: number; completed: number;
+    lastError: string | null; drops: Record<string, number> }>;
+}
+
+/** Recovery progress (issue 8 item 6: bindings restored, source) and bulk leasequery per server (RFC 5460). */
+function renderBulk(b: BulkStatus): string {
+  const r = b.recovery;
+  const refused = Object.entries(r.refused ?? {}).map(([k, n]) => `${k}=${n}`).join(' ') || '0';
+  const drops = (d: Record<string, number>): string => Object.entries(d).filter(([, n]) => n > 0).map(([k, n]) => `${k}=${n}`).join(' ') || '0';
+  return [
+    keyValues([
+      ['bulk leasequery', b.enabled ? 'on' : 'off'],
+      ['recovery', `${r.state}${r.source ? ` (${r.source}${r.trigger ? `, ${r.trigger}` : ''})` : ''}`],
+      ['restored', r.restored ?? 0],
+      ['older (other server newer)', r.older ?? 0],
+      ['refused leases', refused],
+      ['duration', r.durationMs === undefined || r.durationMs === null ? '-' : `${r.durationMs} ms`],
+    ]),
+    '',
+    table(['BULK SERVER', 'STATE', 'RECEIVED', 'CONNECTS', 'RETRIES', 'COMPLETED', 'DROPPED', 'LAST ERROR'],
+      Object.entries(b.servers ?? {}).map(([addr, x]) => [addr, x.state, x.received, x.connects, x.retries, x.completed,
+        drops(x.drops), x.lastError ?? '-'])),
+  ].join('\n');
 }
 
 interface LeasequeryServer {

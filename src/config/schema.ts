@@ -124,7 +124,6 @@ export const subscriberSchema = {
   rate_limit: option(uint(1, 100_000), 200, 'DHCP packets per second accepted from this port; excess is dropped and counted.'),
 } satisfies SectionSchema;
 
-const LEASEQUERY_BULK_PLANNED = 'bulk leasequery, issue "Never lose a subscriber"';
 
 export const leasequerySchema = {
   enabled: option(bool, true,
@@ -132,16 +131,16 @@ export const leasequerySchema = {
   v4: option(bool, true, 'DHCPv4 Leasequery (RFC 4388) to every `dhcpv4_server` of the port\'s upstream, from the port\'s `giaddr`.'),
   v6: option(bool, true,
     'DHCPv6 Leasequery (RFC 5007) to every unicast `dhcpv6_server` of the port\'s upstream, from UDP port 546 (where ISC dhcpd answers), with gleand\'s DUID as CLIENTID.'),
-  bulk: planned(LEASEQUERY_BULK_PLANNED, option(bool, true,
-    'DHCPv6 Bulk Leasequery over TCP at start-up to recover every binding of this relay (RFC 5460).')),
+  bulk: option(bool, true,
+    'DHCPv6 Bulk Leasequery (RFC 5460): at start when no snapshot brought bindings back (a reboot), and on `gleand recover`, ask every unicast `dhcpv6_server` over TCP 547 for every binding made through this relay\'s Relay-ID, and install them as they arrive.'),
   timeout: option(uint(1, 60), 5,
     'Seconds before an unanswered query is first retried; each retry waits twice as long, up to once a minute (RFC 4388 §6.3).'),
   max_outstanding: option(uint(1, 10_000), 64,
     'Bound on queries in flight to one server while it answers (RFC 4388 §6.3: "a relatively small number"); more wait in a queue. A server that stopped answering gets one at a time.'),
-  bulk_conn_timeout: planned(LEASEQUERY_BULK_PLANNED, option(uint(1, 600), 30, 'BULK_LQ_CONN_TIMEOUT, seconds (RFC 5460 §4.6 / seed 001 §4.6).')),
-  bulk_data_timeout: planned(LEASEQUERY_BULK_PLANNED, option(uint(1, 600), 30, 'BULK_LQ_DATA_TIMEOUT, seconds (RFC 5460 §4.6).')),
-  bulk_max_retry: planned(LEASEQUERY_BULK_PLANNED, option(uint(1, 3600), 60, 'BULK_LQ_MAX_RETRY, seconds (RFC 5460 §4.6).')),
-  bulk_max_conns: planned(LEASEQUERY_BULK_PLANNED, option(uint(1, 64), 10, 'BULK_LQ_MAX_CONNS (RFC 5460 §4.6).')),
+  bulk_conn_timeout: option(uint(1, 600), 30, 'BULK_LQ_CONN_TIMEOUT, seconds: a connection attempt is abandoned after this (RFC 5460 §5.6, §7.1).'),
+  bulk_data_timeout: option(uint(1, 600), 30, 'BULK_LQ_DATA_TIMEOUT, seconds: a query or reply stream blocked this long is abandoned and retried (RFC 5460 §7.2, §7.3).'),
+  bulk_max_retry: option(uint(1, 3600), 60, 'BULK_LQ_MAX_RETRY, seconds: retries back off exponentially from 1 s up to this (RFC 5460 §7.1).'),
+  bulk_max_conns: option(uint(1, 64), 10, 'BULK_LQ_MAX_CONNS: servers asked at once over TCP (RFC 5460 §5.6).'),
 } satisfies SectionSchema;
 
 export const multicastSchema = {
@@ -186,7 +185,7 @@ export const SECTION_KINDS: readonly SectionKind[] = [
   { type: 'subscriber', schema: subscriberSchema, cardinality: 'named',
     doc: 'A subscriber-facing port. Name the section; the name is the port name in status and logs.' },
   { type: 'leasequery', schema: leasequerySchema, cardinality: 'single',
-    doc: 'Leasequery: asking the DHCP servers what gleand does not know (RFC 4388). Built: DHCPv4 queries by IP, MAC and client id (RFC 4388) and DHCPv6 queries by address and client DUID (RFC 5007) from `gleand query`. Not yet: bulk (RFC 5460 / RFC 6926), queries triggered by traffic.' },
+    doc: 'Leasequery: asking the DHCP servers what gleand does not know (RFC 4388). Built: DHCPv4 queries by IP, MAC and client id (RFC 4388) and DHCPv6 queries by address and client DUID (RFC 5007) from `gleand query`; DHCPv6 bulk leasequery (RFC 5460) at start and on `gleand recover`. Not yet: DHCPv4 bulk (RFC 6926), queries triggered by traffic.' },
   { type: 'multicast', schema: multicastSchema, cardinality: 'single', doc: 'IGMPv3/MLDv2 SSM router.',
     planned: MULTICAST_PLANNED },
 ];

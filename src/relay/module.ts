@@ -54,6 +54,7 @@ export class DhcpModule implements Module {
       case 'udp': return this.fromServer(event, now);
       case 'restore': return []; // not claimed: the bindings owner's
       case 'leasequery': return []; // not claimed: the leasequery module's
+      case 'recover': case 'tcp': return []; // not claimed: the bulk module's
     }
   }
 

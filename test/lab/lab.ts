@@ -15,6 +15,7 @@ import { execFile, execFileSync, spawn as nodeSpawn, type ChildProcess } from 'n
 import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { DHCPD6_RECORD_RELAY } from './bulk-leases';
 import { until } from './wait';
 
 // ───────────────────────────── packages ─────────────────────────────
@@ -840,7 +841,7 @@ subnet6 ${a.pool6} {
   range6 ${a.range6[0]} ${a.range6[1]};
   prefix6 ${a.pdRange[0]} ${a.pdRange[1]} /${a.pdLength};
 }
-`,
+${DHCPD6_RECORD_RELAY}`,
     );
     fs.writeFileSync(this.server.dhcpd4LeasesPath, '');
     fs.writeFileSync(this.server.dhcpd6LeasesPath, '');

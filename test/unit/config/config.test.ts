@@ -122,12 +122,12 @@ config upstream
 });
 
 describe('options whose feature is not built yet (schema `planned`)', () => {
-  it('every option of multicast is marked, and of leasequery those of bulk', () => {
+  it('every option of multicast is marked, and none of leasequery', () => {
     const mc = SECTION_KINDS.find((k) => k.type === 'multicast')!;
     for (const name of Object.keys(mc.schema)) expect(plannedOf(mc, name), `multicast.${name}`).toBeDefined();
     const lq = SECTION_KINDS.find((k) => k.type === 'leasequery')!;
     expect(Object.keys(lq.schema).filter((n) => plannedOf(lq, n) === undefined))
-      .toEqual(['enabled', 'v4', 'v6', 'timeout', 'max_outstanding']);
+      .toEqual(['enabled', 'v4', 'v6', 'bulk', 'timeout', 'max_outstanding', 'bulk_conn_timeout', 'bulk_data_timeout', 'bulk_max_retry', 'bulk_max_conns']);
     const sub = SECTION_KINDS.find((k) => k.type === 'subscriber')!;
     expect(plannedOf(sub, 'subnet4')).toBeUndefined();
   });
@@ -141,10 +141,9 @@ describe('options whose feature is not built yet (schema `planned`)', () => {
     const r = loadConfig(`${base}\nconfig leasequery\n\toption bulk '1'\n\toption timeout '7'\n` +
       "\nconfig multicast\n\tlist ssm_range4 '232.1.0.0/16'\n", 'test.conf');
     if (!r.ok) throw new Error(r.problems.map(formatProblem).join('\n'));
-    expect(r.config.leasequery.bulk).toBe(true); // still parsed: a later release reads it
+    expect(r.config.leasequery.bulk).toBe(true); // built (RFC 5460): no warning
     expect(r.config.leasequery.timeout).toBe(7);
     expect(r.warnings.map(formatWarning)).toEqual([
-      'test.conf:18:2: warning: @leasequery[0].bulk: not built yet (bulk leasequery, issue "Never lose a subscriber"); accepted and ignored',
       'test.conf:22:2: warning: @multicast[0].ssm_range4: not built yet (the IGMPv3/MLDv2 SSM router, a later issue); accepted and ignored',
     ]);
   });
@@ -158,11 +157,14 @@ describe('options whose feature is not built yet (schema `planned`)', () => {
   });
 
   it('warnings are reported beside errors, and a bad value of a planned option is still an error', () => {
-    const r = loadConfig(`${base}\nconfig leasequery\n\toption timeout '99'\n\toption bulk '0'\n`, 'test.conf');
+    const r = loadConfig(`${base}\nconfig leasequery\n\toption timeout '99'\n\nconfig multicast\n\tlist ssm_range4 '232.1.0.0/16'\n\toption asm_policy 'sometimes'\n`, 'test.conf');
     expect(r.ok).toBe(false);
     if (r.ok) return;
-    expect(r.problems.map(formatProblem)).toEqual(['test.conf:18:2: @leasequery[0].timeout: 99 is outside 1..60']);
-    expect(r.warnings).toHaveLength(1);
+    expect(r.problems.map(formatProblem)).toEqual([
+      'test.conf:18:2: @leasequery[0].timeout: 99 is outside 1..60',
+      expect.stringMatching(/^test\.conf:22:2: @multicast\[0\]\.asm_policy: /),
+    ]);
+    expect(r.warnings).toHaveLength(1); // ssm_range4; asm_policy is an error, not also a warning
   });
 
   it('a single option can be marked with planned()', () => {

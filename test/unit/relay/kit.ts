@@ -63,6 +63,11 @@ config subscriber 'lan2'
 	option link_address '2001:db8:2::1'
 	option trusted '1'
 	list subnet4 '198.51.100.0/24'
+
+# The relay's scripts assert every action and deadline: no bulk leasequery run at start
+# (test/unit/leasequery/bulk*.test.ts script that one).
+config leasequery
+	option bulk '0'
 `;
 
 export function config(text = BASE_CONFIG): Config {

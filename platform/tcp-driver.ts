@@ -1,0 +1,87 @@
+import * as net from 'node:net';
+import type { Action } from '../src/actions';
+import type { Config } from '../src/config/config';
+import { formatIPv4, formatIPv6 } from '../src/wire/address';
+import type { Driver, DriverContext } from './driver';
+
+/**
+ * TCP connections the core asks for (bulk leasequery, RFC 5460 §7.1), as `tcp` events:
+ * `connected`, each chunk as `data` (the core reframes the stream itself), `closed`.
+ * A connection leaves from the upstream's `source6`/`source4` when configured, the
+ * address the servers' ACLs name. Timeouts are the core's (BULK_LQ_CONN_TIMEOUT,
+ * BULK_LQ_DATA_TIMEOUT): this driver only moves bytes.
+ */
+export class TcpDriver implements Driver {
+  readonly name = 'tcp';
+  readonly actionKinds = ['tcp-connect', 'tcp-send', 'tcp-close'] as const;
+  private ctx!: DriverContext;
+  private config!: Config;
+  private readonly sockets = new Map<number, net.Socket>();
+  private readonly counters = { connects: 0, connected: 0, failed: 0, bytesIn: 0, bytesOut: 0, chunksIn: 0 };
+
+  async start(config: Config, ctx: DriverContext): Promise<void> {
+    this.ctx = ctx;
+    this.config = config;
+  }
+
+  async reconfigure(config: Config): Promise<void> {
+    this.config = config;
+  }
+
+  execute(a: Action): void {
+    if (a.kind === 'tcp-connect') this.connect(a);
+    else if (a.kind === 'tcp-send') {
+      const s = this.sockets.get(a.conn);
+      if (!s) return;
+      this.counters.bytesOut += a.bytes.length;
+      s.write(a.bytes);
+    } else if (a.kind === 'tcp-close') {
+      const s = this.sockets.get(a.conn);
+      this.sockets.delete(a.conn);
+      s?.destroy();
+    }
+  }
+
+  private connect(a: Extract<Action, { kind: 'tcp-connect' }>): void {
+    const up = this.config.upstreams.find((u) => u.name === a.upstream);
+    const source = a.family === 6 ? up?.source6 : up?.source4;
+    const host = a.family === 6 ? formatIPv6(a.destination) : formatIPv4(a.destination);
+    this.counters.connects++;
+    const s = net.connect({
+      host, port: a.destinationPort, family: a.family,
+      ...(source ? { localAddress: a.family === 6 ? formatIPv6(source) : formatIPv4(source) } : {}),
+    });
+    s.setNoDelay(true);
+    this.sockets.set(a.conn, s);
+    // Only the socket the core still knows reports: after `tcp-close` it says nothing more.
+    const mine = () => this.sockets.get(a.conn) === s;
+    s.once('connect', () => {
+      if (!mine()) return;
+      this.counters.connected++;
+      this.ctx.emit({ kind: 'tcp', conn: a.conn, what: 'connected' });
+    });
+    s.on('data', (chunk: Buffer) => {
+      if (!mine()) return;
+      this.counters.bytesIn += chunk.length;
+      this.counters.chunksIn++;
+      this.ctx.emit({ kind: 'tcp', conn: a.conn, what: 'data', bytes: new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.length) });
+    });
+    let error: string | null = null;
+    s.on('error', (e: NodeJS.ErrnoException) => { error = e.code ?? e.message; });
+    s.once('close', () => {
+      if (!mine()) return;
+      this.sockets.delete(a.conn);
+      if (error) this.counters.failed++;
+      this.ctx.emit({ kind: 'tcp', conn: a.conn, what: 'closed', error });
+    });
+  }
+
+  async stop(): Promise<void> {
+    for (const s of this.sockets.values()) s.destroy();
+    this.sockets.clear();
+  }
+
+  status(): Record<string, unknown> {
+    return { open: this.sockets.size, ...this.counters };
+  }
+}

@@ -1,0 +1,74 @@
+/**
+ * Which bulk leasequery leases become bindings, and as what. The stream comes from a
+ * configured server over TCP, but every field is still checked: a lease must name one
+ * of our ports through the Interface-ID we put in our RELAY-FORW (RFC 8415 §21.18: it
+ * is ours, echoed back), must not be another relay's (Relay-ID, RFC 5460 §5.4.1), must
+ * be alive, and a delegated prefix needs a link-local next hop. Subnets and limits are
+ * the bindings owner's checks, after these.
+ */
+import type { BindingFields } from '../bindings/binding';
+import type { PortMap } from '../relay/ports';
+import { addMs, type Instant } from '../time';
+import { DHCP6_INFINITY } from '../wire';
+import { bytesEqual } from '../wire/address';
+import type { BulkLease, StoredRelay } from './bulk-message';
+
+export type BulkRefusal = 'no-relay-data' | 'unknown-port' | 'other-relay' | 'expired' | 'bad-prefix';
+
+export type BulkVerdict =
+  | { readonly ok: true; readonly fields: BindingFields }
+  | { readonly ok: false; readonly reason: BulkRefusal };
+
+/** A client's location learnt earlier in the same run, for a lease of it that came without relay data. */
+export interface KnownClient {
+  readonly port: string;
+  readonly relay: StoredRelay;
+}
+
+export function acceptBulkLease(
+  lease: BulkLease, ports: PortMap, ourRelayId: Uint8Array | null, known: KnownClient | undefined, now: Instant,
+): BulkVerdict {
+  // PROTOCOLS.md: one lease per CLIENT_DATA, an address and a prefix of one client in
+  // separate messages: a lease without relay data is placed by its DUID's other lease.
+  const relay = lease.relay ?? known?.relay ?? null;
+  if (!relay) return { ok: false, reason: 'no-relay-data' };
+  if (relay.relayId && ourRelayId && !bytesEqual(relay.relayId, ourRelayId)) return { ok: false, reason: 'other-relay' };
+  const port = relay.interfaceId ? ports.byInterface(relay.interfaceId) : undefined;
+  if (!port) return { ok: false, reason: 'unknown-port' };
+  if (lease.validLifetime === 0) return { ok: false, reason: 'expired' };
+  if (lease.kind === 'prefix' && (lease.prefixLength === 0 || lease.prefixLength > 128)) return { ok: false, reason: 'bad-prefix' };
+  const linkLocal = isLinkLocal(relay.peerAddress) ? relay.peerAddress : null;
+  return {
+    ok: true,
+    fields: {
+      family: 6,
+      kind: lease.kind,
+      address: lease.address,
+      prefixLength: lease.prefixLength,
+      port: port.cfg.name,
+      mac: relay.mac ?? (linkLocal ? macFromEui64(linkLocal) : null),
+      clientId: lease.duid,
+      circuitId: null,
+      remoteId: relay.remoteId,
+      linkLocal,
+      // Lifetimes arrive already reduced by the time since the last transaction (PROTOCOLS.md).
+      validUntil: lease.validLifetime === DHCP6_INFINITY ? null : addMs(now, lease.validLifetime * 1000),
+      source: 'leasequery',
+    },
+  };
+}
+
+/** fe80::/10 (RFC 4291 §2.5.6). */
+const isLinkLocal = (a: Uint8Array): boolean => a.length === 16 && a[0] === 0xfe && (a[1]! & 0xc0) === 0x80;
+
+/**
+ * The MAC inside a modified EUI-64 interface identifier (RFC 4291 Appendix A: ff:fe in
+ * the middle, the universal/local bit inverted); null for any other identifier (RFC
+ * 7217 stable privacy addresses, RFC 8981 temporary ones). The stored RELAY-FORW of a
+ * relay that sends no Client Link-Layer Address (RFC 6939) has no other MAC in it; Kea
+ * reads a client's MAC the same way (its `ipv6-link-local` MAC source).
+ */
+export function macFromEui64(ll: Uint8Array): Uint8Array | null {
+  if (ll[11] !== 0xff || ll[12] !== 0xfe) return null;
+  return Uint8Array.of(ll[8]! ^ 0x02, ll[9]!, ll[10]!, ll[13]!, ll[14]!, ll[15]!);
+}

@@ -1,0 +1,109 @@
+/**
+ * Lease sources for the lab's bulk leasequery responder: ISC dhcpd -6's lease file (what
+ * the lab's real server handed out), or a synthetic list (the benchmark's 100k prefixes).
+ *
+ * dhcpd -6 stores per IA (`ia-na` / `ia-pd "IAID+DUID"`): cltt, and per `iaaddr` /
+ * `iaprefix`: binding state, max-life, ends — but not the relay message. The lab's
+ * dhcpd6.conf therefore records the relay options it received, with `on commit` `set`
+ * statements that dhcpd writes into the lease: `lab-iid` (Interface-ID), `lab-rid`
+ * (Relay-ID), `lab-rmt` (Remote-ID), hex octets. dhcpd's configuration language cannot
+ * read the RELAY-FORW peer-address, so the responder rebuilds the client's link-local
+ * from the DUID's MAC (DUID-LLT / DUID-LL, Ethernet: modified EUI-64, RFC 4291
+ * Appendix A) — true for the lab's clients, which keep the kernel's EUI-64 link-local.
+ */
+import * as fs from 'node:fs';
+
+export interface ResponderLease {
+  readonly duid: Uint8Array;
+  readonly kind: 'address' | 'prefix';
+  /** Canonical text address / prefix. */
+  readonly address: string;
+  readonly prefixLength: number;
+  /** Unix seconds. */
+  readonly cltt: number;
+  readonly ends: number;
+  readonly preferredLife: number;
+  readonly interfaceId: Uint8Array | null;
+  readonly relayId: Uint8Array | null;
+  readonly remoteId: Uint8Array | null;
+  readonly linkAddress: string;
+  readonly peerAddress: string;
+}
+
+/** dhcpd's quoted IAID_DUID: octal escapes for unprintable octets (dhcpd.leases(5)). */
+function unquote(s: string): Uint8Array {
+  const out: number[] = [];
+  for (let i = 0; i < s.length; i++) {
+    const c = s[i]!;
+    if (c !== '\\') { out.push(c.charCodeAt(0)); continue; }
+    const oct = /^[0-7]{3}/.exec(s.slice(i + 1));
+    if (oct) { out.push(parseInt(oct[0], 8)); i += 3; } else { out.push(s.charCodeAt(i + 1)); i += 1; }
+  }
+  return Uint8Array.from(out);
+}
+
+/** binary-to-ascii(16, 8, ":", …) output: hex octets without leading zeros. */
+const hexOctets = (s: string): Uint8Array | null => (s === '' ? null : Uint8Array.from(s.split(':').map((x) => parseInt(x, 16))));
+
+/** dhcpd's dates: `W YYYY/MM/DD HH:MM:SS` in UTC (db-time-format default). */
+function date(s: string): number {
+  const m = /\d (\d+)\/(\d+)\/(\d+) (\d+):(\d+):(\d+)/.exec(s);
+  return m ? Date.UTC(+m[1]!, +m[2]! - 1, +m[3]!, +m[4]!, +m[5]!, +m[6]!) / 1000 : 0;
+}
+
+/** The client's EUI-64 link-local from an Ethernet DUID-LLT (type 1) or DUID-LL (type 3). */
+export function linkLocalFromDuid(duid: Uint8Array): string | null {
+  const type = (duid[0]! << 8) | duid[1]!;
+  const hw = (duid[2]! << 8) | duid[3]!;
+  const at = type === 1 ? 8 : type === 3 ? 4 : -1;
+  if (at < 0 || hw !== 1 || duid.length !== at + 6) return null;
+  const m = duid.subarray(at);
+  const h = (a: number, b: number) => ((a << 8) | b).toString(16);
+  return `fe80::${h(m[0]! ^ 2, m[1]!)}:${h(m[2]!, 0xff)}:${h(0xfe, m[3]!)}:${h(m[4]!, m[5]!)}`;
+}
+
+/** The active leases in a dhcpd -6 lease file; the last record of an IA wins (the file is a journal). */
+export function parseDhcpd6Leases(text: string, linkAddress: string): ResponderLease[] {
+  const byKey = new Map<string, ResponderLease>();
+  const iaRe = /^ia-(na|pd) "((?:[^"\\]|\\.)*)" \{([\s\S]*?)^\}/gm;
+  for (const ia of text.matchAll(iaRe)) {
+    const iaidDuid = unquote(ia[2]!);
+    const duid = iaidDuid.subarray(4);
+    const body = ia[3]!;
+    const cltt = date(/cltt ([^;]+);/.exec(body)?.[1] ?? '');
+    const subRe = /(iaaddr|iaprefix) ([0-9a-f:./]+) \{([\s\S]*?)\n  \}/g;
+    for (const sub of body.matchAll(subRe)) {
+      const b = sub[3]!;
+      const [addr, len] = sub[2]!.split('/');
+      const key = `${addr}/${len ?? 128}`;
+      if (!/binding state active;/.test(b)) { byKey.delete(key); continue; }
+      const setVar = (name: string) => hexOctets(new RegExp(`set ${name} = "([0-9a-f:]*)";`).exec(b)?.[1] ?? '');
+      byKey.set(key, {
+        duid, kind: sub[1] === 'iaaddr' ? 'address' : 'prefix', address: addr!, prefixLength: len ? Number(len) : 128,
+        cltt, ends: date(/ends ([^;]+);/.exec(b)?.[1] ?? ''), preferredLife: Number(/preferred-life (\d+);/.exec(b)?.[1] ?? 0),
+        interfaceId: setVar('lab-iid'), relayId: setVar('lab-rid'), remoteId: setVar('lab-rmt'),
+        linkAddress, peerAddress: linkLocalFromDuid(duid) ?? '::',
+      });
+    }
+  }
+  return [...byKey.values()];
+}
+
+/** The lab dhcpd6.conf lines that make dhcpd record the relay options of each lease. */
+export const DHCPD6_RECORD_RELAY = `# the bulk leasequery responder (test/lab/bulk-responder.ts) reads these back
+on commit {
+  set lab-iid = binary-to-ascii(16, 8, ":", v6relay(1, option dhcp6.interface-id));
+  set lab-rid = binary-to-ascii(16, 8, ":", v6relay(1, option dhcp6.relay-id));
+  set lab-rmt = binary-to-ascii(16, 8, ":", v6relay(1, option dhcp6.remote-id));
+}
+`;
+
+export function readLeaseSource(file: string, linkAddress: string): ResponderLease[] {
+  const text = fs.readFileSync(file, 'utf8');
+  if (file.endsWith('.json')) {
+    return (JSON.parse(text) as (Omit<ResponderLease, 'duid' | 'interfaceId' | 'relayId' | 'remoteId'> & { duid: string; interfaceId: string | null; relayId: string | null; remoteId: string | null })[])
+      .map((l) => ({ ...l, duid: Buffer.from(l.duid, 'hex'), interfaceId: l.interfaceId ? Buffer.from(l.interfaceId, 'hex') : null,
+        relayId: l.relayId ? Buffer.from(l.relayId, 'hex') : null, remoteId: l.remoteId ? Buffer.from(l.remoteId, 'hex') : null }));
+  }
+  return parseDhcpd6Leases(text, linkAddress);
+}
