@@ -54,6 +54,7 @@ export class DhcpModule implements Module {
       case 'udp': return this.fromServer(event, now);
       case 'restore': return []; // not claimed: the bindings owner's
       case 'leasequery': return []; // not claimed: the leasequery module's
+      case 'on-demand': return []; // not claimed: the leasequery module's
     }
   }
 
