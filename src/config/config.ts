@@ -198,7 +198,7 @@ function finish(c: Collected, file: string, problems: ConfigProblem[]): void {
       }
       // The answers come back to giaddr:67 (RFC 4388 §6.2), which gleand reads only where it relays.
       if (v['mode'] !== 'relay' || !v['relay_v4']) {
-        problems.push({ ...at(s, 'on_demand'), message: 'needs mode relay with relay_v4: leasequery answers come back to the giaddr gleand relays from' });
+        problems.push({ ...at(s, 'on_demand'), message: 'needs mode relay with relay_v4: leasequery answers come back to its giaddr' });
       }
     }
     if (v['mode'] !== 'relay') continue;
