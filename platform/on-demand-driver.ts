@@ -66,8 +66,10 @@ export function onDemandScript(table: string, group: number, ports: readonly Sub
     `flush chain ${t} ${n.onDemandDown}`,
     ...(ports.length === 0 ? [] : [
       `# Toward a subscriber subnet with no host route (it hit the blackhole): copy to gleand, drop.`,
-      `add rule ${t} ${n.onDemandDown} ip daddr { ${subnets} } fib daddr oif missing ${limit} log group ${group} prefix "${LOG_PREFIX_DOWN}"`,
-      `add rule ${t} ${n.onDemandDown} ip daddr { ${subnets} } fib daddr oif missing drop`,
+      `# The router's own addresses (a giaddr inside the subnet) also have no output device in`,
+      `# a fib lookup: they are excluded by type (which looks at the local table).`,
+      `add rule ${t} ${n.onDemandDown} ip daddr { ${subnets} } fib daddr type != local fib daddr oif missing ${limit} log group ${group} prefix "${LOG_PREFIX_DOWN}"`,
+      `add rule ${t} ${n.onDemandDown} ip daddr { ${subnets} } fib daddr type != local fib daddr oif missing drop`,
       `# An unverified IPv4 source on an on-demand port: copy to gleand; verify drops it next.`,
       `add rule ${t} ${n.onDemandUp} meta nfproto ipv4 iifname { ${devices} } ${limit} log group ${group} prefix "${LOG_PREFIX_UP}"`,
     ]),

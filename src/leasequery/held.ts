@@ -1,4 +1,4 @@
-import { internetChecksum } from '../wire/checksum';
+import { internetChecksum, pseudoHeaderSum, rangeSum } from '../wire/checksum';
 
 /**
  * Packets held while gleand asks where their destination is (location on demand,
@@ -89,6 +89,7 @@ export function forwardCopy(family: 4 | 6, b: Uint8Array): Uint8Array | null {
   if (family === 6) {
     if (out[7]! <= 1) return null;
     out[7] = out[7]! - 1;
+    completeChecksum(out, 40, out[6]!);
     return out;
   }
   if (out[8]! <= 1) return null;
@@ -99,5 +100,36 @@ export function forwardCopy(family: 4 | 6, b: Uint8Array): Uint8Array | null {
   const sum = internetChecksum(out.subarray(0, ihl));
   out[10] = sum >> 8;
   out[11] = sum & 0xff;
+  // Only a whole datagram carries its transport header (offset 0, no more fragments).
+  if ((out[6]! & 0x3f) === 0 && out[7] === 0) completeChecksum(out, ihl, out[9]!);
   return out;
+}
+
+const TCP = 6;
+const UDP = 17;
+
+/**
+ * A packet the kernel copied before it left a sender on this host or a virtual link
+ * with checksum offload may carry a TCP/UDP checksum that is not filled in yet
+ * (CHECKSUM_PARTIAL: the field holds only the pseudo-header sum, PROTOCOLS.md). The
+ * kernel would have completed it on the way out; delivered as is, the client drops it.
+ * So exactly that pattern is completed — a checksum that is merely wrong is left wrong,
+ * so corruption stays visible end to end.
+ */
+function completeChecksum(p: Uint8Array, at: number, protocol: number): void {
+  const field = protocol === TCP ? at + 16 : protocol === UDP ? at + 6 : -1;
+  if (field < 0 || p.length < field + 2) return;
+  const family = at === 40 ? 6 : 4;
+  const source = family === 4 ? p.subarray(12, 16) : p.subarray(8, 24);
+  const destination = family === 4 ? p.subarray(16, 20) : p.subarray(24, 40);
+  const upperLength = family === 4 ? ((p[2]! << 8) | p[3]!) - at : (p[4]! << 8) | p[5]!;
+  if (upperLength < 8 || p.length < at + upperLength) return;
+  const pseudo = pseudoHeaderSum(source, destination, protocol, upperLength);
+  if (((p[field]! << 8) | p[field + 1]!) !== pseudo) return;
+  p[field] = 0;
+  p[field + 1] = 0;
+  let sum = ~rangeSum(p, at, at + upperLength, pseudo) & 0xffff;
+  if (sum === 0 && protocol === UDP) sum = 0xffff; // RFC 768: zero means "no checksum"
+  p[field] = sum >> 8;
+  p[field + 1] = sum & 0xff;
 }

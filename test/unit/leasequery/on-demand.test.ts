@@ -7,7 +7,7 @@ import { createCore } from '../../../src/core';
 import { HeldPackets, forwardCopy, readAddresses } from '../../../src/leasequery/held';
 import { UPSTREAM_BURST } from '../../../src/leasequery/on-demand';
 import type { Instant } from '../../../src/time';
-import { internetChecksum } from '../../../src/wire/checksum';
+import { internetChecksum, pseudoHeaderSum } from '../../../src/wire/checksum';
 import { dhcp4Message, type Dhcp4Message, type Dhcp4RawOption } from '../../../src/wire';
 import { BASE_CONFIG, SERVER4, T0, at, config, ipv4Packet, macOf, opt, typeOpt, udp4, utf8, v4 } from '../relay/kit';
 
@@ -71,6 +71,16 @@ describe('held packets and the forwarded copy', () => {
     expect(internetChecksum(f.subarray(0, 20))).toBe(0);
     expect(f.subarray(20)).toEqual(p.subarray(20));
     expect(forwardCopy(4, toward(ADDR, 0, 1))).toBeNull();
+  });
+
+  it('a UDP checksum left partial by offload (pseudo-header sum only) is completed; a wrong one is left wrong', () => {
+    const p = toward(ADDR);
+    const good = [p[26], p[27]];
+    const pseudo = pseudoHeaderSum(REMOTE, ADDR, 17, p.length - 20);
+    p[26] = pseudo >> 8; p[27] = pseudo & 0xff;
+    expect([...forwardCopy(4, p)!.subarray(26, 28)]).toEqual(good);
+    p[27] = p[27]! ^ 1;
+    expect([...forwardCopy(4, p)!.subarray(26, 28)]).toEqual([p[26], p[27]]);
   });
 
   it('never throws on what is not an IP packet', () => {
