@@ -33,7 +33,7 @@ const USAGE = `usage: gleand <command> [options]
   bindings [--json] [-c FILE|-s SOCK]  the binding table (address/prefix, port, MAC, expiry)
   routes [--json] [-c FILE|-s SOCK]  gleand's routes, neighbours and verify entries, read from the kernel
   ${QUERY_USAGE}
-                                   ask the DHCP servers through the daemon (RFC 4388 leasequery);
+                                   ask the DHCP servers through the daemon (RFC 4388 / RFC 5007 leasequery);
                                    prints each server's answer and the binding installed, or why not
   check-config FILE                validate a UCI file; print every problem
   version                          print the version

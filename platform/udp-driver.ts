@@ -11,6 +11,8 @@ import { SendQueue } from './send-queue';
 
 type Family = 4 | 6;
 const PORT: Record<Family, number> = { 4: 67, 6: 547 };
+/** RFC 8415 §7.2: the client port, where a DHCPv6 leasequery's answer comes back. */
+const DHCP6_CLIENT_PORT = 546;
 /** Receive buffer asked of the kernel (SO_RCVBUFFORCE, else SO_RCVBUF up to rmem_max). */
 export const UDP_RCVBUF_BYTES = 4 << 20;
 /** Datagrams read per readiness callback: the packet sockets' flood cannot starve the replies. */
@@ -23,6 +25,7 @@ interface UdpSocket {
   readonly key: string;
   readonly family: Family;
   readonly address: string;
+  readonly port: number;
   readonly fd: number;
   /** Whether datagrams are read from it (the v4 send-only wildcard drops all in the kernel). */
   receives: boolean;
@@ -70,11 +73,13 @@ export class UdpDriver implements Driver {
   private readonly sockets = new Map<string, UdpSocket>();
   /** Upstream name → the key of its sending socket per family. */
   private sendOf = new Map<string, Partial<Record<Family, string>>>();
+  /** Upstream name → the key of its DHCPv6 leasequery socket (port 546). */
+  private leasequerySendOf = new Map<string, string>();
   private ctx!: DriverContext;
   private devices = new Map<string, string>();
   private mcastIf = 0;
   private readonly counters = {
-    received4: 0, received6: 0, sent: 0, sendErrors: 0, sourceBindErrors: 0, giaddrBindErrors: 0, recvErrors: 0,
+    received4: 0, received6: 0, sent: 0, sendErrors: 0, sourceBindErrors: 0, giaddrBindErrors: 0, leasequeryBindErrors: 0, recvErrors: 0,
   };
 
   async start(config: Config, ctx: DriverContext): Promise<void> {
@@ -116,11 +121,44 @@ export class UdpDriver implements Driver {
         sendOf.set(u.name, entry);
       }
     }
+    this.sendOf = sendOf;
+    this.leasequerySendOf = this.leasequerySockets(config, wanted[6], keep);
     for (const [key, s] of this.sockets) {
       if (!keep.has(key)) { s.queue.close(); this.native.close(s.fd); this.sockets.delete(key); }
     }
-    this.sendOf = sendOf;
   }
+
+  /**
+   * DHCPv6 leasequery (RFC 5007) leaves from port 546 of the upstream's source address
+   * (or the wildcard) and its answers come back there: ISC dhcpd answers a LEASEQUERY
+   * at port 546 whatever port it came from (PROTOCOLS.md). One socket per source, read
+   * like the others; a port 546 another process holds (a DHCPv6 client on the router)
+   * is logged and leaves v6 leasequery without answers, never the relay without sockets.
+   */
+  private leasequerySockets(config: Config, relays6: boolean, keep: Set<string>): Map<string, string> {
+    const out = new Map<string, string>();
+    if (!relays6 || !config.leasequery.enabled || !config.leasequery.v6) return out;
+    for (const u of config.upstreams) {
+      const address = u.source6 !== undefined ? formatIPv6(u.source6) : '::';
+      const key = `6/${address}#${DHCP6_CLIENT_PORT}`;
+      let sock = this.sockets.get(key);
+      if (!sock) {
+        try {
+          sock = this.open(6, address, DHCP6_CLIENT_PORT);
+          this.sockets.set(key, sock);
+        } catch (e) {
+          this.counters.leasequeryBindErrors++;
+          this.ctx.log('error', 'udp', `cannot bind ${address} port ${DHCP6_CLIENT_PORT} (${(e as Error).message}); ` +
+            'DHCPv6 leasequery answers cannot be received', { upstream: u.name });
+          continue;
+        }
+      }
+      keep.add(key);
+      out.set(u.name, key);
+    }
+    return out;
+  }
+
 
   /** The socket bound to address:port of the family, opened (and read) if new; throws on failure. */
   private ensure(family: Family, address: string, role: 'wildcard' | 'giaddr' | 'source'): UdpSocket {
@@ -170,7 +208,7 @@ export class UdpDriver implements Driver {
     }
   }
 
-  private open(family: Family, address: string): UdpSocket {
+  private open(family: Family, address: string, port = PORT[family]): UdpSocket {
     const n = this.native;
     const k = n.constants;
     const fd = n.open(family === 4 ? k.AF_INET : k.AF_INET6, k.SOCK_DGRAM, 0);
@@ -188,11 +226,11 @@ export class UdpDriver implements Driver {
     // FORCE needs CAP_NET_ADMIN (the daemon runs as root); without it the kernel caps at rmem_max.
     if (this.setInt(fd, k.SOL_SOCKET, k.SO_RCVBUFFORCE, UDP_RCVBUF_BYTES) < 0) this.setInt(fd, k.SOL_SOCKET, k.SO_RCVBUF, UDP_RCVBUF_BYTES);
     if (this.setInt(fd, k.SOL_SOCKET, k.SO_SNDBUFFORCE, UDP_RCVBUF_BYTES) < 0) this.setInt(fd, k.SOL_SOCKET, k.SO_SNDBUF, UDP_RCVBUF_BYTES);
-    rc = n.bind(fd, sockaddr(n, family, address, PORT[family]));
-    if (rc < 0) fail(`bind ${address} port ${PORT[family]}`, rc);
+    rc = n.bind(fd, sockaddr(n, family, address, port));
+    if (rc < 0) fail(`bind ${address} port ${port}`, rc);
     const queue = new SendQueue<Uint8Array>(n, fd, family === 4 ? 16 : 28, (count) => { this.counters.sent += count; },
       (errno, to) => this.sendFailed(family, to, errno));
-    const sock: UdpSocket = { key: `${family}/${address}`, family, address, fd, receives: true, queue };
+    const sock: UdpSocket = { key: port === PORT[family] ? `${family}/${address}` : `${family}/${address}#${port}`, family, address, port, fd, receives: true, queue };
     rc = n.startRecv(fd, (errno, data, lengths, names) => this.receive(sock, errno, data, lengths, names), UDP_READ_BUDGET);
     if (rc < 0) fail('startRecv', rc);
     return sock;
@@ -234,13 +272,13 @@ export class UdpDriver implements Driver {
       if (sock.family === 4 && sourcePort === 68) continue; // a client broadcast: the packet driver has it
       if (sock.family === 4) this.counters.received4++;
       else this.counters.received6++;
-      this.ctx.emit({ kind: 'udp', family: sock.family, source, sourcePort, destinationPort: PORT[sock.family], payload, passive: false });
+      this.ctx.emit({ kind: 'udp', family: sock.family, source, sourcePort, destinationPort: sock.port, payload, passive: false });
     }
   }
 
   execute(a: Action): void {
     if (a.kind !== 'udp-send') return;
-    const key = this.sendOf.get(a.upstream)?.[a.family];
+    const key = a.sourcePort === DHCP6_CLIENT_PORT && a.family === 6 ? this.leasequerySendOf.get(a.upstream) : this.sendOf.get(a.upstream)?.[a.family];
     const sock = key !== undefined ? this.sockets.get(key) : undefined;
     if (!sock) return;
     const n = this.native;
@@ -275,7 +313,7 @@ export class UdpDriver implements Driver {
       const info = this.native.getsockopt(s.fd, this.native.constants.SOL_SOCKET, this.native.constants.SO_MEMINFO, 64);
       const mem = typeof info === 'number' ? null : new DataView(info.buffer, info.byteOffset, info.byteLength);
       const u32 = (i: number) => (mem && mem.byteLength >= (i + 1) * 4 ? mem.getUint32(i * 4, HOST_LE) : null);
-      return { address: s.address, port: PORT[s.family], receives: s.receives, rcvbufBytes: u32(SK_MEMINFO_RCVBUF), drops: u32(SK_MEMINFO_DROPS) };
+      return { address: s.address, port: s.port, receives: s.receives, rcvbufBytes: u32(SK_MEMINFO_RCVBUF), drops: u32(SK_MEMINFO_DROPS) };
     });
     return {
       ...this.counters,

@@ -29,6 +29,11 @@ export type Action =
       readonly upstream: string;
       readonly destination: Uint8Array;
       readonly destinationPort: number;
+      /**
+       * The local port to send from; absent: the server port (67 / 547). A DHCPv6
+       * leasequery leaves from 546, where the answer comes back (RFC 5007 requestor).
+       */
+      readonly sourcePort?: number;
       readonly payload: Uint8Array;
     }
   /** Desired kernel state changed: the platform applies it and reconciles periodically. */

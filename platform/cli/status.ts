@@ -44,10 +44,10 @@ export function renderStatus(s: Record<string, unknown>): string {
 interface LeasequeryServer {
   supports: string; outstanding: number; queued: number; sent: number; retransmitted: number; dropped: number;
   backoff: { state: string; expiresInMs?: number; pollIntervalMs?: number; nextPollInMs?: number | null };
-  answers: { active: number; unassigned: number; unknown: number };
+  answers: Record<string, number>;
 }
 interface LeasequeryStatus {
-  enabled: boolean; inFlight: number; negativeCache: number; installed: number;
+  enabled: boolean; enabled6?: boolean; inFlight: number; negativeCache: number; installed: number;
   refused: Record<string, number>; servers: Record<string, LeasequeryServer>;
 }
 
@@ -59,15 +59,15 @@ function renderLeasequery(lq: LeasequeryStatus): string {
   const refused = Object.entries(lq.refused ?? {}).map(([k, n]) => `${k}=${n}`).join(' ') || '0';
   return [
     keyValues([
-      ['leasequery', lq.enabled ? 'on' : 'off'],
+      ['leasequery', `v4 ${lq.enabled ? 'on' : 'off'}, v6 ${lq.enabled6 ? 'on' : 'off'}`],
       ['queries in flight', lq.inFlight],
       ['negative cache', lq.negativeCache],
       ['installed', lq.installed],
       ['refused answers', refused],
     ]),
     '',
-    table(['LQ SERVER', 'SUPPORTS', 'BACKOFF', 'OUTSTANDING', 'QUEUED', 'SENT', 'RESENT', 'DROPPED', 'ACTIVE', 'UNASSIGNED', 'UNKNOWN'],
+    table(['LQ SERVER', 'SUPPORTS', 'BACKOFF', 'OUTSTANDING', 'QUEUED', 'SENT', 'RESENT', 'DROPPED', 'ANSWERS'],
       Object.entries(lq.servers ?? {}).map(([addr, x]) => [addr, x.supports, backoff(x.backoff), x.outstanding, x.queued,
-        x.sent, x.retransmitted, x.dropped, x.answers.active, x.answers.unassigned, x.answers.unknown])),
+        x.sent, x.retransmitted, x.dropped, Object.entries(x.answers).map(([k, n]) => `${k}=${n}`).join(' ')])),
   ].join('\n');
 }

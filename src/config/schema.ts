@@ -130,14 +130,14 @@ export const subscriberSchema = {
   rate_limit: option(uint(1, 100_000), 200, 'DHCP packets per second accepted from this port; excess is dropped and counted.'),
 } satisfies SectionSchema;
 
-const LEASEQUERY_V6_PLANNED = 'DHCPv6 leasequery, issue "Never lose a subscriber"';
 const LEASEQUERY_BULK_PLANNED = 'bulk leasequery, issue "Never lose a subscriber"';
 
 export const leasequerySchema = {
   enabled: option(bool, true,
     'Leasequery (RFC 4388): answer `gleand query` by asking the servers, and install what an active lease says. Off: `gleand query` is refused and nothing is sent.'),
   v4: option(bool, true, 'DHCPv4 Leasequery (RFC 4388) to every `dhcpv4_server` of the port\'s upstream, from the port\'s `giaddr`.'),
-  v6: planned(LEASEQUERY_V6_PLANNED, option(bool, true, 'DHCPv6 Leasequery on demand (RFC 5007).')),
+  v6: option(bool, true,
+    'DHCPv6 Leasequery (RFC 5007) to every unicast `dhcpv6_server` of the port\'s upstream, from UDP port 546 (where ISC dhcpd answers), with gleand\'s DUID as CLIENTID.'),
   bulk: planned(LEASEQUERY_BULK_PLANNED, option(bool, true,
     'DHCPv6 Bulk Leasequery over TCP at start-up to recover every binding of this relay (RFC 5460).')),
   timeout: option(uint(1, 60), 5,
@@ -192,7 +192,7 @@ export const SECTION_KINDS: readonly SectionKind[] = [
   { type: 'subscriber', schema: subscriberSchema, cardinality: 'named',
     doc: 'A subscriber-facing port. Name the section; the name is the port name in status and logs.' },
   { type: 'leasequery', schema: leasequerySchema, cardinality: 'single',
-    doc: 'Leasequery: asking the DHCP servers what gleand does not know (RFC 4388). Built: DHCPv4 queries by IP, MAC and client id from `gleand query`. Traffic-triggered queries (location on demand) are switched on per port (`on_demand`). Not yet: DHCPv6 (RFC 5007), bulk (RFC 5460 / RFC 6926).' },
+    doc: 'Leasequery: asking the DHCP servers what gleand does not know (RFC 4388). Built: DHCPv4 queries by IP, MAC and client id (RFC 4388) and DHCPv6 queries by address and client DUID (RFC 5007) from `gleand query`; DHCPv4 queries triggered by traffic (location on demand), switched on per port (`on_demand`). Not yet: bulk (RFC 5460 / RFC 6926), DHCPv6 on demand.' },
   { type: 'multicast', schema: multicastSchema, cardinality: 'single', doc: 'IGMPv3/MLDv2 SSM router.',
     planned: MULTICAST_PLANNED },
 ];

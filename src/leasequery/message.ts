@@ -7,9 +7,15 @@ import {
   getDhcp4OptionBytes, getRelayAgentInformation, type Dhcp4Message, type Dhcp4RawOption,
 } from '../wire';
 
-/** What a query asks about: exactly one of the three forms of RFC 4388 §6.1. */
+/**
+ * What a query asks about: the three forms of RFC 4388 §6.1 (an `ip` of 4 bytes, `mac`,
+ * `client-id`), and the two of RFC 5007 §4.1.2.1 (an `ip` of 16 bytes: QUERY_BY_ADDRESS;
+ * `duid`: QUERY_BY_CLIENTID).
+ */
 export type QueryBy =
   | { readonly by: 'ip'; readonly address: Uint8Array }
+  /** DHCPv6 QUERY_BY_CLIENTID: the client's DUID (RFC 8415 §11). */
+  | { readonly by: 'duid'; readonly duid: Uint8Array }
   | { readonly by: 'mac'; readonly mac: Uint8Array }
   /** The whole option 61 body: type octet and identifier (RFC 2132 §9.14). */
   | { readonly by: 'client-id'; readonly clientId: Uint8Array };
@@ -20,6 +26,9 @@ export type QueryBy =
  * §6.4.2: returned only when asked) and, when the query names a client rather than an
  * address, associated-ip 92 (its other addresses, RFC 4388 §6.4.2).
  */
+/** DHCPv4 (RFC 4388) or DHCPv6 (RFC 5007). */
+export const queryFamily = (q: QueryBy): 4 | 6 => (q.by === 'duid' || (q.by === 'ip' && q.address.length === 16) ? 6 : 4);
+
 export function parameterRequestList(q: QueryBy): number[] {
   const prl: number[] = [DHCP4_OPTION.LEASE_TIME, DHCP4_OPTION.RELAY_AGENT_INFO, DHCP4_OPTION.CLIENT_LAST_TRANSACTION_TIME,
     DHCP4_OPTION.CLIENT_ID];
@@ -43,6 +52,7 @@ export function buildLeasequery(q: QueryBy, xid: number, giaddr: Uint8Array): Dh
     { code: DHCP4_OPTION.PARAMETER_REQUEST_LIST, data: encodeDhcp4OptionBody(DHCP4_OPTION.PARAMETER_REQUEST_LIST, parameterRequestList(q)) },
   ];
   if (q.by === 'client-id') options.push({ code: DHCP4_OPTION.CLIENT_ID, data: q.clientId });
+  if (q.by === 'duid') throw new RangeError('a DUID query is DHCPv6 (RFC 5007)');
   return {
     op: BOOTREQUEST,
     htype: q.by === 'mac' ? 1 : 0,

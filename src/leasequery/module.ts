@@ -6,16 +6,21 @@ import type { Event } from '../events';
 import type { Claim, Module } from '../module';
 import { PortMap, type SubscriberPort } from '../relay/ports';
 import { addMs, earliest, type Instant } from '../time';
-import { BOOTREPLY, DHCP4_LEASEQUERY_TYPE, dhcp4Message, dhcp4MessageType } from '../wire';
-import { formatHex, formatIPv4 } from '../wire/address';
+import {
+  BOOTREPLY, DHCP4_LEASEQUERY_TYPE, DHCP6_LEASEQUERY_TYPE, DHCP6_XID_MASK, dhcp4Message, dhcp4MessageType, dhcp6Message,
+  readLeasequeryAnswer,
+} from '../wire';
+import { bytesEqual, formatAddress, formatHex, formatIPv4 } from '../wire/address';
 import { acceptActive, type Refusal } from './accept';
-import { buildLeasequery, readAnswer, type LeaseAnswer } from './message';
+import { acceptActive6, type Refusal6 } from './accept6';
+import { buildLeasequery, queryFamily, readAnswer, type LeaseAnswer } from './message';
+import { buildLeasequery6, lq6Query, lq6Verdict } from './message6';
 import { NegativeCache } from './negative-cache';
 import { OnDemand, type OnDemandHost } from './on-demand';
-import { describeServers, queryKey, type Query } from './query';
-import { reconcile } from './reconcile';
+import { describeServers, queryKey, type AnyAnswer, type Query } from './query';
+import { answerKind, reconcile } from './reconcile';
 import { ServerPacer, type Pacing } from './server';
-import { resolvePorts } from './targets';
+import { resolvePorts, unicastServers6 } from './targets';
 
 type LeasequeryEvent = Extract<Event, { kind: 'leasequery' }>;
 /** What starts a query: a `gleand query` (requester set) or a packet on demand (requester null). */
@@ -32,6 +37,15 @@ const { LEASEUNASSIGNED, LEASEUNKNOWN, LEASEACTIVE } = DHCP4_LEASEQUERY_TYPE;
  * module takes them all; only 11–13 are answers it reads, the rest are counted.
  */
 export const LEASEQUERY_FAMILY_TYPES: readonly number[] = [10, 11, 12, 13, 14, 15, 16, 17, 18];
+/**
+ * DHCPv6: LEASEQUERY 14 (a query: gleand is no server), LEASEQUERY-REPLY 15 (the answer
+ * it reads), and the bulk types DONE 16 / DATA 17, which come only over TCP (RFC 5460
+ * §5.1): over UDP they are counted, never read.
+ */
+export const LEASEQUERY6_TYPES: readonly number[] = [14, 15, 16, 17];
+/** RFC 8415 §7.2: servers listen on 547; ISC dhcpd answers a LEASEQUERY to port 546 whatever the source (PROTOCOLS.md). */
+export const DHCP6_CLIENT_PORT = 546;
+export const DHCP6_SERVER_PORT = 547;
 
 /** How long a LEASEUNASSIGNED / LEASEUNKNOWN answer is believed (seed 003 §7 negative caching). */
 export const NEGATIVE_TTL_MS = 60_000;
@@ -45,7 +59,7 @@ interface Counters {
   joined: number;
   refusedQueries: Record<string, number>;
   installed: number;
-  refused: Partial<Record<Refusal | 'owner', number>>;
+  refused: Partial<Record<Refusal6 | 'owner', number>>;
   unmatched: number;
   malformed: number;
   unknownServer: number;
@@ -56,7 +70,9 @@ interface Counters {
 interface ServerState {
   readonly address: Uint8Array;
   readonly pacer: ServerPacer;
-  readonly answers: { active: number; unassigned: number; unknown: number };
+  readonly family: 4 | 6;
+  /** By answer type: v4 active / unassigned / unknown; v6 active / no-binding / NotConfigured / other statuses. */
+  readonly answers: Record<string, number>;
 }
 
 /**
@@ -71,9 +87,12 @@ interface ServerState {
 export class LeasequeryModule implements Module {
   readonly name = 'leasequery';
   readonly claims: readonly Claim[] = [
-    { kind: 'config' }, { kind: 'leasequery' }, { kind: 'on-demand' },
+    { kind: 'config' }, { kind: 'leasequery' }, { kind: 'identity' }, { kind: 'on-demand' },
     { kind: 'udp', family: 4, passive: false, messageTypes: LEASEQUERY_FAMILY_TYPES },
+    { kind: 'udp', family: 6, passive: false, messageTypes: LEASEQUERY6_TYPES },
   ];
+  /** gleand's DUID: the CLIENTID of its DHCPv6 LEASEQUERY (RFC 5007 §4.1.2). */
+  private relayId: Uint8Array | null = null;
   private cfg: LeasequeryConfig | null = null;
   private ports: PortMap | null = null;
   private readonly servers = new Map<string, ServerState>();
@@ -115,6 +134,9 @@ export class LeasequeryModule implements Module {
   handle(event: Event, now: Instant): Action[] {
     switch (event.kind) {
       case 'config': return this.configure(event.config, now);
+      case 'identity':
+        this.relayId = event.relayId;
+        return [];
       case 'leasequery': return this.ask(event, now);
       case 'on-demand': return this.onDemand.handle(event, now);
       case 'udp': return this.answer(event, now);
@@ -132,7 +154,7 @@ export class LeasequeryModule implements Module {
     this.cfg = config.leasequery;
     this.ports = new PortMap(config);
     this.onDemand.configure(this.ports);
-    const wanted = new Set(config.upstreams.flatMap((u) => u.dhcpv4_server.map((s) => formatHex(s))));
+    const wanted = new Set(config.upstreams.flatMap((u) => [...u.dhcpv4_server, ...u.dhcpv6_server].map((s) => formatHex(s))));
     for (const [key, s] of this.servers) {
       if (wanted.has(key)) s.pacer.setPacing(this.pacing());
       else this.servers.delete(key);
@@ -147,7 +169,8 @@ export class LeasequeryModule implements Module {
     const key = formatHex(address);
     let s = this.servers.get(key);
     if (!s) {
-      s = { address, pacer: new ServerPacer(this.pacing()), answers: { active: 0, unassigned: 0, unknown: 0 } };
+      const family = address.length === 16 ? 6 : 4;
+      s = { address, family, pacer: new ServerPacer(this.pacing()), answers: family === 4 ? { active: 0, unassigned: 0, unknown: 0 } : { active: 0 } };
       this.servers.set(key, s);
     }
     return s;
@@ -161,13 +184,18 @@ export class LeasequeryModule implements Module {
       return [{ kind: 'query-result', id: e.id, result: { query: queryKey(e.query), verdict: 'refused', reason, detail } }];
     };
     if (!this.cfg || !this.ports) return refuse('not-configured', 'no configuration yet');
-    if (!this.cfg.enabled || !this.cfg.v4) return refuse('disabled', 'leasequery (enabled, v4) is off in the configuration');
+    const family = queryFamily(e.query);
+    if (!this.cfg.enabled || !(family === 4 ? this.cfg.v4 : this.cfg.v6)) {
+      return refuse('disabled', `leasequery (enabled, v${family}) is off in the configuration`);
+    }
+    if (family === 6 && !this.relayId) return refuse('no-identity', 'no relay DUID yet (the CLIENTID of a DHCPv6 LEASEQUERY)');
     const key = queryKey(e.query);
     const cached = this.negative.get(key, now);
     if (cached) {
       this.counters.cached++;
       return [{ kind: 'query-result', id: e.id, result: {
-        query: key, verdict: 'cached', type: dhcp4MessageType(cached.type).name, expiresInS: Math.ceil((cached.until - now) / 1000),
+        query: key, verdict: 'cached', type: typeof cached.type === 'number' ? dhcp4MessageType(cached.type).name : cached.type,
+        expiresInS: Math.ceil((cached.until - now) / 1000),
       } }];
     }
     const joined = this.byKey.get(key);
@@ -185,18 +213,20 @@ export class LeasequeryModule implements Module {
 
   private start(e: Request, key: string, ports: readonly SubscriberPort[], now: Instant): Query {
     const first = ports[0]!;
-    let xid = this.random32() >>> 0;
-    while ([...this.queries.values()].some((q) => q.xid === xid)) xid = (xid + 1) >>> 0;
-    const giaddr = first.cfg.giaddr!;
+    const family = queryFamily(e.query);
+    // A DHCPv6 transaction id is 24 bits (RFC 8415 §8).
+    const mask = family === 4 ? 0xffffffff : DHCP6_XID_MASK;
+    let xid = (this.random32() & mask) >>> 0;
+    while ([...this.queries.values()].some((q) => q.family === family && q.xid === xid)) xid = ((xid + 1) & mask) >>> 0;
     const q: Query = {
-      id: this.nextQueryId++, key, upstream: first.upstream.name, giaddr, xid,
+      id: this.nextQueryId++, key, family, upstream: first.upstream.name, xid,
       asked: { query: e.query, ports, expectMac: e.expectMac },
-      payload: dhcp4Message.encode(buildLeasequery(e.query, xid, giaddr)),
+      payload: family === 4 ? dhcp4Message.encode(buildLeasequery(e.query, xid, first.cfg.giaddr!)) : this.payload6(e, ports, xid),
       servers: new Map(), requesters: e.requester === null ? [] : [e.requester], upKey: e.upKey, deadline: addMs(now, e.waitMs),
     };
-    // RFC 4388 §6.2: in the absence of knowledge of which server holds the lease, send
-    // it to every server configured for the relay agent.
-    for (const address of first.upstream.dhcpv4_server) {
+    // RFC 4388 §6.2 (and RFC 5007 §4.1.1 for DHCPv6): in the absence of knowledge of which
+    // server holds the lease, send it to every server configured for the relay agent.
+    for (const address of family === 4 ? first.upstream.dhcpv4_server : unicastServers6(first)) {
       const s = this.server(address);
       q.servers.set(formatHex(address), { address, outcome: 'pending', answer: null });
       s.pacer.enqueue(q.id, xid);
@@ -205,6 +235,16 @@ export class LeasequeryModule implements Module {
     this.queries.set(q.id, q);
     if (e.expectMac === null && e.port === null) this.byKey.set(key, q);
     return q;
+  }
+
+  /**
+   * RFC 5007 §4.1.2.1: link-address names the link the query is about — the ports'
+   * `link_address` when they share one, else unspecified (the server finds the link).
+   */
+  private payload6(e: Request, ports: readonly SubscriberPort[], xid: number): Uint8Array {
+    const link = ports[0]!.cfg.link_address ?? null;
+    const shared = link && ports.every((p) => bytesEqual(p.cfg.link_address ?? null, link)) ? link : null;
+    return dhcp6Message.encode(buildLeasequery6(lq6Query(e.query, shared)!, xid, this.relayId!));
   }
 
   /** Run the pacers (all, or the named ones): their sends and drops, then finished queries. */
@@ -219,7 +259,11 @@ export class LeasequeryModule implements Module {
           q.servers.get(key)!.outcome = 'dropped';
           continue;
         }
-        actions.push({ kind: 'udp-send', family: 4, upstream: q.upstream, destination: s.address, destinationPort: 67, payload: q.payload });
+        actions.push(q.family === 4
+          ? { kind: 'udp-send', family: 4, upstream: q.upstream, destination: s.address, destinationPort: 67, payload: q.payload }
+          // From the client port, where the answer comes back (PROTOCOLS.md: ISC dhcpd answers to 546).
+          : { kind: 'udp-send', family: 6, upstream: q.upstream, destination: s.address, destinationPort: DHCP6_SERVER_PORT,
+            sourcePort: DHCP6_CLIENT_PORT, payload: q.payload });
       }
     }
     actions.push(...this.settle(now));
@@ -229,6 +273,7 @@ export class LeasequeryModule implements Module {
   // ---- answers -------------------------------------------------------------------------
 
   private answer(e: UdpEvent, now: Instant): Action[] {
+    if (e.family === 6) return this.answer6(e, now);
     if (!this.ports?.isServer4(e.source)) return this.count('unknownServer', 'answer from a source that is not a dhcpv4_server', { source: formatIPv4(e.source) });
     const m = dhcp4Message.decode(e.payload);
     const a = m.ok && m.value.op === BOOTREPLY ? readAnswer(m.value) : null;
@@ -241,21 +286,49 @@ export class LeasequeryModule implements Module {
     }
     const s = this.servers.get(formatHex(e.source));
     if (!s) return this.count('unmatched', 'answer from a server that was asked nothing', { source: formatIPv4(e.source), xid: a.xid });
-    s.answers[a.type === LEASEACTIVE ? 'active' : a.type === LEASEUNASSIGNED ? 'unassigned' : 'unknown']++;
-    const queryId = s.pacer.answered(a.xid, now);
-    const q = queryId === null ? undefined : this.queries.get(queryId);
-    if (!q) return this.count('unmatched', 'answer to no query in flight', { source: formatIPv4(e.source), xid: a.xid });
-    const slot = q.servers.get(formatHex(e.source))!;
-    slot.outcome = 'answered';
-    slot.answer = a;
-    // One LEASEACTIVE is enough to act on soon: the other servers get one more retry
-    // interval to say something more recent (RFC 4388 §6.7), not the whole wait.
-    if (a.type === LEASEACTIVE) q.deadline = earliest(q.deadline, addMs(now, this.pacing().retryMs))!;
-    // A server that answers again may take more queries at once.
-    return this.pollServers(now, [formatHex(e.source)]);
+    const type = a.type === LEASEACTIVE ? 'active' : a.type === LEASEUNASSIGNED ? 'unassigned' : 'unknown';
+    return this.answered(s, { family: 4, xid: a.xid, v4: a }, type, now);
   }
 
-  private count(what: 'unknownServer' | 'malformed' | 'unmatched', message: string, fields: Record<string, string | number>): Action[] {
+  /**
+   * A DHCPv6 LEASEQUERY-REPLY (RFC 5007 §4.1.2) at the client port. Only from a server
+   * that was asked (a multicast-configured upstream is never asked: `unicastServers6`);
+   * parsed whole before anything is acted on; 14, 16 and 17 over UDP are counted.
+   */
+  private answer6(e: UdpEvent, now: Instant): Action[] {
+    const source = formatAddress(6, e.source);
+    const s = this.servers.get(formatHex(e.source));
+    if (!s || s.family !== 6) return this.count('unknownServer', 'answer from a source that is not a dhcpv6_server', { source });
+    const m = dhcp6Message.decode(e.payload);
+    if (m.ok && m.value.kind === 'client' && m.value.msgType !== DHCP6_LEASEQUERY_TYPE.LEASEQUERY_REPLY) {
+      const code = `v6:${m.value.msgType}`;
+      this.counters.unexpectedType[code] = (this.counters.unexpectedType[code] ?? 0) + 1;
+      return [log('warn', 'leasequery', 'not a LEASEQUERY-REPLY over UDP (RFC 5007 §4.1.2): ignored', { source, type: m.value.msgType },
+        `lq-type:v6:${m.value.msgType}`)];
+    }
+    const r = m.ok ? readLeasequeryAnswer(m.value) : null;
+    if (!r || !r.ok) return this.count('malformed', 'malformed answer', { source, reason: m.ok ? (r?.ok === false ? r.reason : '') : m.error.reason });
+    return this.answered(s, { family: 6, xid: r.answer.transactionId, v6: r.answer }, lq6Verdict(r.answer).type, now);
+  }
+
+  /** Either family: count the answer by type, restart the server's timer, hand it to its query. */
+  private answered(s: ServerState, a: AnyAnswer, type: string, now: Instant): Action[] {
+    const key = formatHex(s.address);
+    s.answers[type] = (s.answers[type] ?? 0) + 1;
+    const queryId = s.pacer.answered(a.xid, now);
+    const q = queryId === null ? undefined : this.queries.get(queryId);
+    if (!q) return this.count('unmatched', 'answer to no query in flight', { source: formatAddress(s.family, s.address), xid: a.xid });
+    const slot = q.servers.get(key)!;
+    slot.outcome = 'answered';
+    slot.answer = a;
+    // One active answer is enough to act on soon: the other servers get one more retry
+    // interval to say something more recent (RFC 4388 §6.7), not the whole wait.
+    if (answerKind(a) === 'active') q.deadline = earliest(q.deadline, addMs(now, this.pacing().retryMs))!;
+    // A server that answers again may take more queries at once.
+    return this.pollServers(now, [key]);
+  }
+
+  private count(what: 'unknownServer' | 'malformed' | 'unmatched', message: string, fields: Record<string, string | number | boolean>): Action[] {
     this.counters[what]++;
     return [log('debug', 'leasequery', message, fields, `lq-${what}`)];
   }
@@ -276,26 +349,35 @@ export class LeasequeryModule implements Module {
     this.queries.delete(q.id);
     if (this.byKey.get(q.key) === q) this.byKey.delete(q.key);
     for (const key of q.servers.keys()) this.servers.get(key)?.pacer.cancel(q.id);
-    const answered = [...q.servers.values()].flatMap((s) => (s.answer ? [{ server: formatIPv4(s.address), answer: s.answer }] : []));
+    const answered = [...q.servers.values()].flatMap((s) => (s.answer ? [{ server: formatAddress(q.family, s.address), answer: s.answer }] : []));
     const winner = reconcile(answered);
     const actions: Action[] = [];
     let installed: { port: string; mac: Uint8Array } | null = null;
     const result: Record<string, unknown> = {
-      query: q.key, ports: q.asked.ports.map((p) => p.cfg.name), servers: describeServers(q), winner: winner?.server ?? null,
+      query: q.key, family: q.family, ports: q.asked.ports.map((p) => p.cfg.name), servers: describeServers(q), winner: winner?.server ?? null,
     };
-    if (!winner) result['verdict'] = 'no-answer';
-    else if (winner.answer.type === LEASEACTIVE) {
-      const r = this.install(q, winner.answer, now, actions);
+    // Servers answered, but only with errors (v6 UnknownQueryType, NotAllowed, ...): not cached.
+    if (!winner) result['verdict'] = answered.length > 0 ? 'error' : 'no-answer';
+    else if (winner.answer.family === 4 && winner.answer.v4.type === LEASEACTIVE) {
+      const r = this.install(q, winner.answer.v4, now, actions);
       installed = r.installed;
       Object.assign(result, r.result);
     }
-    else {
-      this.negative.put(q.key, winner.answer.type, now);
-      result['verdict'] = winner.answer.type === LEASEUNASSIGNED ? 'unassigned' : 'unknown';
+    else if (winner.answer.family === 6 && answerKind(winner.answer) === 'active') Object.assign(result, this.install6(q, winner.answer, now, actions));
+    else if (winner.answer.family === 4) {
+      this.negative.put(q.key, winner.answer.v4.type, now);
+      result['verdict'] = winner.answer.v4.type === LEASEUNASSIGNED ? 'unassigned' : 'unknown';
+    } else {
+      // No binding / NotConfigured: believed for the TTL like LEASEUNKNOWN (seed 003 §6.5).
+      const type = lq6Verdict(winner.answer.v6).type;
+      this.negative.put(q.key, type, now);
+      result['verdict'] = 'unknown';
+      result['type'] = type;
     }
     for (const id of q.requesters) actions.push({ kind: 'query-result', id, result });
-    if (q.asked.query.by === 'ip') {
-      const verdict = result['verdict'] as 'unassigned' | 'unknown' | 'no-answer' | 'active';
+    // Location on demand is DHCPv4 only so far (on-demand.ts drops IPv6 copies, counted).
+    if (q.asked.query.by === 'ip' && q.family === 4) {
+      const verdict = result['verdict'] as 'unassigned' | 'unknown' | 'no-answer' | 'error' | 'active';
       actions.push(...this.onDemand.settled({ key: q.key, upKey: q.upKey, expectMac: q.asked.expectMac }, installed,
         verdict === 'active' && !installed ? 'refused' : verdict, now));
     }
@@ -328,6 +410,30 @@ export class LeasequeryModule implements Module {
     };
   }
 
+  /** DHCPv6: an accepted answer's leases (addresses and delegated prefixes) become bindings together. */
+  private install6(q: Query, a: Extract<AnyAnswer, { family: 6 }>, now: Instant, actions: Action[]): Record<string, unknown> {
+    const verdict = acceptActive6(q.asked, a.v6, this.ports!, now);
+    if (!verdict.ok) {
+      this.counters.refused[verdict.reason] = (this.counters.refused[verdict.reason] ?? 0) + 1;
+      actions.push(log('warn', 'leasequery', 'LEASEQUERY-REPLY refused', { query: q.key, reason: verdict.reason }, `lq-refused:${verdict.reason}`));
+      return { verdict: 'active', binding: null, refused: verdict.reason };
+    }
+    const written = this.bindings.write(verdict.fields.map((fields) => ({ op: 'upsert' as const, fields })), now);
+    actions.push(...written.actions);
+    if (written.changes.length === 0) {
+      this.counters.refused.owner = (this.counters.refused.owner ?? 0) + 1;
+      return { verdict: 'active', binding: null, refused: 'owner' };
+    }
+    this.counters.installed += written.changes.length;
+    this.negative.delete(q.key);
+    const bindings = verdict.fields.map((f) => `${formatAddress(6, f.address)}/${f.prefixLength}`);
+    return {
+      verdict: 'active',
+      binding: { binding: bindings.join(', '), port: verdict.port.cfg.name, change: written.changes.map((c) => c.kind).join(', ') },
+      refused: null,
+    };
+  }
+
   // ---- timers --------------------------------------------------------------------------
 
   poll(now: Instant): Action[] {
@@ -346,10 +452,11 @@ export class LeasequeryModule implements Module {
   status(now?: Instant): Record<string, unknown> {
     const servers: Record<string, unknown> = {};
     for (const s of this.servers.values()) {
-      servers[formatIPv4(s.address)] = { ...s.pacer.status(now ?? (0 as Instant)), answers: { ...s.answers } };
+      servers[formatAddress(s.family, s.address)] = { family: s.family, ...s.pacer.status(now ?? (0 as Instant)), answers: { ...s.answers } };
     }
     return {
       enabled: Boolean(this.cfg?.enabled && this.cfg.v4),
+      enabled6: Boolean(this.cfg?.enabled && this.cfg.v6),
       inFlight: this.queries.size,
       negativeCache: this.negative.size,
       servers,

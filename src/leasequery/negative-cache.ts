@@ -8,7 +8,8 @@ import { addMs, type Instant } from '../time';
  * (CONVENTIONS 10): when full, the entry that expires first goes.
  */
 export interface NegativeEntry {
-  readonly type: number;
+  /** v4: the message type (11, 12); v6: the answer type (`no-binding`, `NotConfigured`). */
+  readonly type: number | string;
   readonly until: Instant;
 }
 
@@ -21,7 +22,7 @@ export class NegativeCache {
     return this.entries.size;
   }
 
-  put(key: string, type: number, now: Instant): void {
+  put(key: string, type: number | string, now: Instant): void {
     this.entries.delete(key);
     if (this.entries.size >= this.maxEntries) this.evictOne(now);
     this.entries.set(key, { type, until: addMs(now, this.ttlMs) });

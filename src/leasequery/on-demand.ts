@@ -42,7 +42,7 @@ export const UP_NEGATIVE_MAX = 4096;
 export type DropReason =
   | 'malformed' | 'disabled' | 'v6-not-built' | 'not-on-demand' | 'outside-subnets' | 'ambiguous' | 'no-server'
   | 'port-not-relaying' | 'no-such-port' | 'cached' | 'bound-elsewhere' | 'rate-limited' | 'busy' | HoldRefusal
-  | 'ttl' | 'unassigned' | 'unknown' | 'no-answer' | 'refused';
+  | 'ttl' | 'unassigned' | 'unknown' | 'no-answer' | 'error' | 'refused';
 
 /** What the module does for this class: its state and the query it starts. */
 export interface OnDemandHost {
@@ -187,7 +187,7 @@ export class OnDemand {
    */
   settled(
     q: { key: string; upKey: string | null; expectMac: Uint8Array | null },
-    installed: { port: string; mac: Uint8Array } | null, verdict: 'unassigned' | 'unknown' | 'no-answer' | 'refused' | 'active',
+    installed: { port: string; mac: Uint8Array } | null, verdict: 'unassigned' | 'unknown' | 'no-answer' | 'error' | 'refused' | 'active',
     now: Instant,
   ): Action[] {
     const actions: Action[] = [];

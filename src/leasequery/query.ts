@@ -1,8 +1,14 @@
 import type { Instant } from '../time';
-import { dhcp4MessageType } from '../wire';
-import { formatHex, formatIPv4, formatMac } from '../wire/address';
+import { dhcp4MessageType, type Lq6Answer } from '../wire';
+import { formatAddress, formatHex, formatIPv4, formatMac } from '../wire/address';
 import type { AskedFor } from './accept';
 import type { LeaseAnswer, QueryBy } from './message';
+import { describeAnswer6 } from './message6';
+
+/** A server's answer of either family, as read (nothing in it trusted yet). */
+export type AnyAnswer =
+  | { readonly family: 4; readonly xid: number; readonly v4: LeaseAnswer }
+  | { readonly family: 6; readonly xid: number; readonly v6: Lq6Answer };
 
 /** Where one server stands on one query. */
 export type ServerOutcome = 'pending' | 'answered' | 'dropped';
@@ -10,7 +16,7 @@ export type ServerOutcome = 'pending' | 'answered' | 'dropped';
 export interface ServerSlot {
   readonly address: Uint8Array;
   outcome: ServerOutcome;
-  answer: LeaseAnswer | null;
+  answer: AnyAnswer | null;
 }
 
 /** One question in flight: the same xid to every server of the port's upstream (RFC 4388 §6.2). */
@@ -18,10 +24,10 @@ export interface Query {
   readonly id: number;
   readonly key: string;
   readonly asked: AskedFor;
+  readonly family: 4 | 6;
   readonly upstream: string;
-  readonly giaddr: Uint8Array;
   readonly xid: number;
-  /** The encoded DHCPLEASEQUERY, sent and resent as is. */
+  /** The encoded DHCPLEASEQUERY / LEASEQUERY, sent and resent as is. */
   readonly payload: Uint8Array;
   /** By server key (hex address). */
   readonly servers: Map<string, ServerSlot>;
@@ -35,7 +41,8 @@ export interface Query {
 /** The text key of a question: the negative cache and in-flight de-duplication use it. */
 export function queryKey(q: QueryBy): string {
   switch (q.by) {
-    case 'ip': return `ip ${formatIPv4(q.address)}`;
+    case 'ip': return `ip ${formatAddress(q.address.length === 16 ? 6 : 4, q.address)}`;
+    case 'duid': return `duid ${formatHex(q.duid)}`;
     case 'mac': return `mac ${formatMac(q.mac)}`;
     case 'client-id': return `client-id ${formatHex(q.clientId)}`;
   }
@@ -62,8 +69,8 @@ export function describeAnswer(a: LeaseAnswer): Record<string, unknown> {
 
 export function describeServers(q: Query): Record<string, unknown>[] {
   return [...q.servers.values()].map((s) => ({
-    server: formatIPv4(s.address),
+    server: formatAddress(q.family, s.address),
     outcome: s.outcome,
-    ...(s.answer ? describeAnswer(s.answer) : {}),
+    ...(s.answer ? (s.answer.family === 4 ? describeAnswer(s.answer.v4) : describeAnswer6(s.answer.v6)) : {}),
   }));
 }

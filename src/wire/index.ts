@@ -12,3 +12,4 @@ export * from './duid';
 export * from './dhcp6-options';
 export * from './dhcp6';
 export * from './peek';
+export * from './dhcp6-leasequery';

@@ -30,18 +30,18 @@ class Recorder implements Module {
   desired() { return this.state; }
 }
 
-/** RFC 5007 §4.1.2: LEASEQUERY-REPLY (15), LEASEQUERY-DONE (16) and LEASEQUERY-DATA (17, RFC 5460). */
-const LEASEQUERY6 = [15, 16, 17];
+/** RFC 7341 §5: DHCPV4-QUERY (20) and DHCPV4-RESPONSE (21), which no module of the core claims. */
+const DHCP4O6 = [20, 21];
 /** RFC 4388 §6.1: DHCPLEASEUNASSIGNED 11, DHCPLEASEUNKNOWN 12, DHCPLEASEACTIVE 13. */
 
 describe('Agent: events routed by claim', () => {
   it('a datagram goes to the module that claims its message type; the relay never sees (or counts) it', () => {
     const core = started();
-    // v4 leasequery answers are the real LeasequeryModule's (in the composed core); v6 a recorder's.
-    const lq = new Recorder('leasequery6', [{ kind: 'udp', family: 6, passive: false, messageTypes: LEASEQUERY6 }]);
+    // leasequery answers are the real LeasequeryModule's (in the composed core); DHCPv4-over-DHCPv6 a recorder's.
+    const lq = new Recorder('dhcp4o6', [{ kind: 'udp', family: 6, passive: false, messageTypes: DHCP4O6 }]);
     core.agent.register(lq);
-    const lqReply6 = dhcp6Message.encode({ kind: 'client', msgType: 15, transactionId: 7, options: [] });
-    expect(core.handle(udp6(lqReply6, SERVER6), T0)).toEqual([{ kind: 'log', level: 'debug', subsystem: 'leasequery6', message: 'udp' }]);
+    const lqReply6 = dhcp6Message.encode({ kind: 'client', msgType: 21, transactionId: 7, options: [] });
+    expect(core.handle(udp6(lqReply6, SERVER6), T0)).toEqual([{ kind: 'log', level: 'debug', subsystem: 'dhcp4o6', message: 'udp' }]);
     const active4 = dhcp4Message.encode(bootp({ op: 2, options: [typeOpt(13), leaseOpt(60)] }));
     expect(core.handle(udp4(active4), T0)).toHaveLength(1);
     expect(core.agent.status(T0)).toMatchObject({ modules: { leasequery: { unmatched: 1 } } });

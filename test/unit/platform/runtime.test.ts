@@ -184,7 +184,7 @@ describe('Runtime: gleand query over the control socket', () => {
     expect(answered).toBeNull(); // held until the delta is in
     kernel.release();
     expect(await q).toEqual({ verdict: 'active', id: 1 });
-    await expect(controlRequest(sock, { cmd: 'leasequery', by: 'ip', value: 'nope' })).rejects.toThrow(/not an IPv4 address/);
+    await expect(controlRequest(sock, { cmd: 'leasequery', by: 'ip', value: 'nope' })).rejects.toThrow(/not an IPv4 or IPv6 address/);
     await expect(controlRequest(sock, { cmd: 'leasequery', by: 'mac', value: '02:00:00:00:00:01', waitS: 500 })).rejects.toThrow(/wait must be/);
   });
 });
