@@ -12,6 +12,7 @@ import { createCore } from '../src/core';
 import { IdentityDriver } from './identity-driver';
 import { JournalDriver } from './journal';
 import { KernelDriver } from './kernel/driver';
+import { OnDemandDriver } from './on-demand-driver';
 import { PacketDriver } from './packet-driver';
 import { PassiveDriver } from './passive-driver';
 import { Runtime } from './runtime';
@@ -84,6 +85,8 @@ async function main(argv: string[]): Promise<number> {
           new UdpDriver(),
           new PassiveDriver(),
           new TcpDriver(),
+          // After the kernel driver: its ruleset creates the chain the verify chain jumps to.
+          new OnDemandDriver(),
         ],
       });
       if (!(await runtime.start())) return 1;

@@ -47,6 +47,22 @@ export type Event =
   | { readonly kind: 'tcp'; readonly conn: number; readonly what: 'connected' }
   | { readonly kind: 'tcp'; readonly conn: number; readonly what: 'data'; readonly bytes: Uint8Array }
   | { readonly kind: 'tcp'; readonly conn: number; readonly what: 'closed'; readonly error: string | null }
+  /**
+   * A packet the kernel's on-demand rules copied to gleand (NFLOG) and dropped: `down`,
+   * toward an address inside a subscriber subnet that has no route of gleand's (it hit
+   * the subnet's blackhole route); `up`, from a subscriber port with a source the verify
+   * chain did not accept. `bytes` start at the IP header. `port` and `mac` are the
+   * ingress subscriber port and the frame's Ethernet source (`up` only; null `down`).
+   * Every byte is attacker-controlled.
+   */
+  | {
+      readonly kind: 'on-demand';
+      readonly direction: 'down' | 'up';
+      readonly family: 4 | 6;
+      readonly port: string | null;
+      readonly mac: Uint8Array | null;
+      readonly bytes: Uint8Array;
+    }
   /** A port's link came up (or changed): its MAC and, for IPv6, its link-local address. */
   | {
       readonly kind: 'link';

@@ -57,6 +57,11 @@ export interface EngineOptions {
   readonly timeoutMs?: number;
   /** Re-runs of a dump that was interrupted or overran; default 3. */
   readonly dumpRetries?: number;
+  /**
+   * Messages the kernel sends unasked (sequence number 0, e.g. nfnetlink_log packets to
+   * a socket bound to an NFLOG group); without it they are counted as `stray`.
+   */
+  readonly onUnsolicited?: (m: NlMessage) => void;
 }
 
 /** What the engine needs of a socket (NetlinkSocket; a fake in the unit tests). */
@@ -80,10 +85,12 @@ export class NetlinkEngine {
   private isClosed = false;
   readonly timeoutMs: number;
   private readonly dumpRetries: number;
+  private readonly onUnsolicited: ((m: NlMessage) => void) | undefined;
 
   private constructor(private readonly stats: EngineStats, opts: EngineOptions) {
     this.timeoutMs = opts.timeoutMs ?? 10_000;
     this.dumpRetries = opts.dumpRetries ?? 3;
+    this.onUnsolicited = opts.onUnsolicited;
   }
 
   static open(socket: NetlinkSocketOptions, stats: EngineStats, opts: EngineOptions = {}): NetlinkEngine | OsError {
@@ -212,8 +219,9 @@ export class NetlinkEngine {
       if (error !== null) this.stats.decodeErrors++;
       for (const m of messages) {
         const p = this.byLast.get(m.seq) ?? this.findRange(m.seq);
-        if (p === undefined) this.stats.stray++;
-        else p.onMessage(m);
+        if (p !== undefined) p.onMessage(m);
+        else if (m.seq === 0 && this.onUnsolicited) this.onUnsolicited(m);
+        else this.stats.stray++;
       }
     }
   }

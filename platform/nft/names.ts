@@ -22,6 +22,14 @@ export const NFT_NAMES = {
   /** Jumped to from verify after the host sets: one rule per prefix-length set. */
   verifyPrefix: 'verify_prefix',
   dropCounter: 'verify_drop',
+  /**
+   * Location on demand (platform/on-demand-driver.ts fills both): `onDemandUp` is jumped
+   * to just before the verify chain's final drop and copies the unverified packet to
+   * gleand (NFLOG); `onDemandDown` is a prerouting base chain that copies and drops
+   * packets toward a subscriber subnet's blackhole.
+   */
+  onDemandUp: 'on_demand_up',
+  onDemandDown: 'on_demand_down',
 } as const;
 
 /** nft identifiers: a letter, then letters, digits, `_` (no quoting, no injection). */

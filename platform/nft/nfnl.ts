@@ -44,6 +44,8 @@ export interface NfnlOptions {
   readonly sndbufBytes?: number;
   /** Per transaction / dump / get; default 10 000. */
   readonly timeoutMs?: number;
+  /** Messages the kernel sends unasked (NFLOG packets, see ../nflog.ts). */
+  readonly onUnsolicited?: (m: NlMessage) => void;
 }
 
 export interface NfnlStats extends EngineStats {
@@ -74,7 +76,7 @@ export class Nfnl {
         extAck: true,
       },
       c.stats,
-      { timeoutMs: opts.timeoutMs },
+      { timeoutMs: opts.timeoutMs, onUnsolicited: opts.onUnsolicited },
     );
     if (isOsError(engine)) return err({ kind: 'os', error: engine });
     c.engine = engine;

@@ -32,6 +32,8 @@ export interface Written {
 export interface BindingWriter {
   write(gleans: readonly Glean[], now: Instant): Written;
   portSize(port: string): number;
+  /** The binding of exactly this address or prefix, or null (on demand asks only about what is missing). */
+  find(family: 4 | 6, address: Uint8Array, prefixLength?: number): Binding | null;
   /** The owner's status document (`modules.bindings` of `gleand status --json`). */
   status(): Record<string, unknown>;
 }
@@ -165,6 +167,10 @@ export class Bindings implements Module, BindingWriter {
 
   portSize(port: string): number {
     return this.table.portSize(port);
+  }
+
+  find(family: 4 | 6, address: Uint8Array, prefixLength?: number): Binding | null {
+    return this.table.find(family, address, prefixLength);
   }
 
   entries(): IterableIterator<Binding> {

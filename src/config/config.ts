@@ -191,6 +191,16 @@ function finish(c: Collected, file: string, problems: ConfigProblem[]): void {
     if (up !== undefined && !upstreamNames.has(up)) {
       problems.push({ ...at(s, 'upstream'), message: `no 'upstream' section named '${up}'` });
     }
+    if (v['on_demand']) {
+      // RFC 4388 §6.2 ciaddr restriction: only addresses inside the port's subnet4 are asked about.
+      if ((v['subnet4'] as unknown[]).length === 0) {
+        problems.push({ ...at(s, 'on_demand'), message: 'needs subnet4: only addresses inside it are looked up (RFC 4388 §6.2)' });
+      }
+      // The answers come back to giaddr:67 (RFC 4388 §6.2), which gleand reads only where it relays.
+      if (v['mode'] !== 'relay' || !v['relay_v4']) {
+        problems.push({ ...at(s, 'on_demand'), message: 'needs mode relay with relay_v4: leasequery answers come back to its giaddr' });
+      }
+    }
     if (v['mode'] !== 'relay') continue;
     const has = (name: string) => s.section.statements.some((st) => st.name === name);
     // `has`: a present but invalid value was already reported; don't report it twice.

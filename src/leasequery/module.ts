@@ -16,12 +16,17 @@ import { acceptActive6, type Refusal6 } from './accept6';
 import { buildLeasequery, queryFamily, readAnswer, type LeaseAnswer } from './message';
 import { buildLeasequery6, lq6Query, lq6Verdict } from './message6';
 import { NegativeCache } from './negative-cache';
+import { OnDemand, type OnDemandHost } from './on-demand';
 import { describeServers, queryKey, type AnyAnswer, type Query } from './query';
 import { answerKind, reconcile } from './reconcile';
 import { ServerPacer, type Pacing } from './server';
 import { resolvePorts, unicastServers6 } from './targets';
 
 type LeasequeryEvent = Extract<Event, { kind: 'leasequery' }>;
+/** What starts a query: a `gleand query` (requester set) or a packet on demand (requester null). */
+type Request = Pick<LeasequeryEvent, 'query' | 'expectMac' | 'waitMs'> & {
+  readonly port: string | null; readonly requester: number | null; readonly upKey: string | null;
+};
 type UdpEvent = Extract<Event, { kind: 'udp' }>;
 
 const { LEASEUNASSIGNED, LEASEUNKNOWN, LEASEACTIVE } = DHCP4_LEASEQUERY_TYPE;
@@ -82,7 +87,7 @@ interface ServerState {
 export class LeasequeryModule implements Module {
   readonly name = 'leasequery';
   readonly claims: readonly Claim[] = [
-    { kind: 'config' }, { kind: 'leasequery' }, { kind: 'identity' },
+    { kind: 'config' }, { kind: 'leasequery' }, { kind: 'identity' }, { kind: 'on-demand' },
     { kind: 'udp', family: 4, passive: false, messageTypes: LEASEQUERY_FAMILY_TYPES },
     { kind: 'udp', family: 6, passive: false, messageTypes: LEASEQUERY6_TYPES },
   ];
@@ -100,8 +105,31 @@ export class LeasequeryModule implements Module {
     unmatched: 0, malformed: 0, unknownServer: 0, unexpectedType: {},
   };
 
+  private readonly onDemand: OnDemand;
+
   /** `random32`: injected randomness for transaction ids (CONVENTIONS 8). */
-  constructor(private readonly bindings: BindingWriter, private readonly random32: () => number) {}
+  constructor(private readonly bindings: BindingWriter, private readonly random32: () => number) {
+    this.onDemand = new OnDemand(this.demandHost());
+  }
+
+  /** What location on demand (on-demand.ts) may see and do of this module. */
+  private demandHost(): OnDemandHost {
+    const m = this;
+    return {
+      get ports() { return m.ports; },
+      get enabled() { return Boolean(m.cfg?.enabled && m.cfg.v4); },
+      negativeCached: (key, now) => m.negative.get(key, now) !== null,
+      inFlight: (key) => m.byKey.has(key),
+      queriesInFlight: () => m.queries.size,
+      find: (address) => m.bindings.find(4, address),
+      ask: (r, now) => {
+        // RFC 4388 §6.3 pacing applies as to any query; the wait is two first retries.
+        const q = m.start({ query: r.query, expectMac: r.expectMac, port: null, waitMs: 2 * m.pacing().retryMs, requester: null, upKey: r.upKey },
+          queryKey(r.query), r.ports, now);
+        return m.pollServers(now, [...q.servers.keys()]);
+      },
+    };
+  }
 
   handle(event: Event, now: Instant): Action[] {
     switch (event.kind) {
@@ -110,6 +138,7 @@ export class LeasequeryModule implements Module {
         this.relayId = event.relayId;
         return [];
       case 'leasequery': return this.ask(event, now);
+      case 'on-demand': return this.onDemand.handle(event, now);
       case 'udp': return this.answer(event, now);
       default: return [];
     }
@@ -124,6 +153,7 @@ export class LeasequeryModule implements Module {
   private configure(config: Config, now: Instant): Action[] {
     this.cfg = config.leasequery;
     this.ports = new PortMap(config);
+    this.onDemand.configure(this.ports);
     const wanted = new Set(config.upstreams.flatMap((u) => [...u.dhcpv4_server, ...u.dhcpv6_server].map((s) => formatHex(s))));
     for (const [key, s] of this.servers) {
       if (wanted.has(key)) s.pacer.setPacing(this.pacing());
@@ -177,11 +207,11 @@ export class LeasequeryModule implements Module {
     const target = resolvePorts(this.ports, e.query, e.port);
     if (!target.ok) return refuse(target.reason, target.detail);
     if (this.queries.size >= MAX_QUERIES) return refuse('busy', `${MAX_QUERIES} queries in flight`);
-    const q = this.start(e, key, target.ports, now);
+    const q = this.start({ ...e, requester: e.id, upKey: null }, key, target.ports, now);
     return this.pollServers(now, [...q.servers.keys()]);
   }
 
-  private start(e: LeasequeryEvent, key: string, ports: readonly SubscriberPort[], now: Instant): Query {
+  private start(e: Request, key: string, ports: readonly SubscriberPort[], now: Instant): Query {
     const first = ports[0]!;
     const family = queryFamily(e.query);
     // A DHCPv6 transaction id is 24 bits (RFC 8415 §8).
@@ -192,7 +222,7 @@ export class LeasequeryModule implements Module {
       id: this.nextQueryId++, key, family, upstream: first.upstream.name, xid,
       asked: { query: e.query, ports, expectMac: e.expectMac },
       payload: family === 4 ? dhcp4Message.encode(buildLeasequery(e.query, xid, first.cfg.giaddr!)) : this.payload6(e, ports, xid),
-      servers: new Map(), requesters: [e.id], deadline: addMs(now, e.waitMs),
+      servers: new Map(), requesters: e.requester === null ? [] : [e.requester], upKey: e.upKey, deadline: addMs(now, e.waitMs),
     };
     // RFC 4388 §6.2 (and RFC 5007 §4.1.1 for DHCPv6): in the absence of knowledge of which
     // server holds the lease, send it to every server configured for the relay agent.
@@ -211,7 +241,7 @@ export class LeasequeryModule implements Module {
    * RFC 5007 §4.1.2.1: link-address names the link the query is about — the ports'
    * `link_address` when they share one, else unspecified (the server finds the link).
    */
-  private payload6(e: LeasequeryEvent, ports: readonly SubscriberPort[], xid: number): Uint8Array {
+  private payload6(e: Request, ports: readonly SubscriberPort[], xid: number): Uint8Array {
     const link = ports[0]!.cfg.link_address ?? null;
     const shared = link && ports.every((p) => bytesEqual(p.cfg.link_address ?? null, link)) ? link : null;
     return dhcp6Message.encode(buildLeasequery6(lq6Query(e.query, shared)!, xid, this.relayId!));
@@ -322,12 +352,17 @@ export class LeasequeryModule implements Module {
     const answered = [...q.servers.values()].flatMap((s) => (s.answer ? [{ server: formatAddress(q.family, s.address), answer: s.answer }] : []));
     const winner = reconcile(answered);
     const actions: Action[] = [];
+    let installed: { port: string; mac: Uint8Array } | null = null;
     const result: Record<string, unknown> = {
       query: q.key, family: q.family, ports: q.asked.ports.map((p) => p.cfg.name), servers: describeServers(q), winner: winner?.server ?? null,
     };
     // Servers answered, but only with errors (v6 UnknownQueryType, NotAllowed, ...): not cached.
     if (!winner) result['verdict'] = answered.length > 0 ? 'error' : 'no-answer';
-    else if (winner.answer.family === 4 && winner.answer.v4.type === LEASEACTIVE) Object.assign(result, this.install(q, winner.answer.v4, now, actions));
+    else if (winner.answer.family === 4 && winner.answer.v4.type === LEASEACTIVE) {
+      const r = this.install(q, winner.answer.v4, now, actions);
+      installed = r.installed;
+      Object.assign(result, r.result);
+    }
     else if (winner.answer.family === 6 && answerKind(winner.answer) === 'active') Object.assign(result, this.install6(q, winner.answer, now, actions));
     else if (winner.answer.family === 4) {
       this.negative.put(q.key, winner.answer.v4.type, now);
@@ -340,27 +375,39 @@ export class LeasequeryModule implements Module {
       result['type'] = type;
     }
     for (const id of q.requesters) actions.push({ kind: 'query-result', id, result });
+    // Location on demand is DHCPv4 only so far (on-demand.ts drops IPv6 copies, counted).
+    if (q.asked.query.by === 'ip' && q.family === 4) {
+      const verdict = result['verdict'] as 'unassigned' | 'unknown' | 'no-answer' | 'error' | 'active';
+      actions.push(...this.onDemand.settled({ key: q.key, upKey: q.upKey, expectMac: q.asked.expectMac }, installed,
+        verdict === 'active' && !installed ? 'refused' : verdict, now));
+    }
     return actions;
   }
 
   /** An accepted LEASEACTIVE becomes a binding through the owner; a refused one is counted. */
-  private install(q: Query, a: LeaseAnswer, now: Instant, actions: Action[]): Record<string, unknown> {
+  private install(q: Query, a: LeaseAnswer, now: Instant, actions: Action[]): {
+    result: Record<string, unknown>; installed: { port: string; mac: Uint8Array } | null;
+  } {
+    const refused = (reason: string) => ({ result: { verdict: 'active', binding: null, refused: reason }, installed: null });
     const verdict = acceptActive(q.asked, a, this.ports!, now);
     if (!verdict.ok) {
       this.counters.refused[verdict.reason] = (this.counters.refused[verdict.reason] ?? 0) + 1;
       actions.push(log('warn', 'leasequery', 'LEASEACTIVE refused', { query: q.key, reason: verdict.reason }, `lq-refused:${verdict.reason}`));
-      return { verdict: 'active', binding: null, refused: verdict.reason };
+      return refused(verdict.reason);
     }
     const written = this.bindings.write([{ op: 'upsert', fields: verdict.fields }], now);
     actions.push(...written.actions);
     const binding = `${formatIPv4(verdict.fields.address)}/32`;
     if (written.changes.length === 0) {
       this.counters.refused.owner = (this.counters.refused.owner ?? 0) + 1;
-      return { verdict: 'active', binding: null, refused: 'owner' };
+      return refused('owner');
     }
     this.counters.installed++;
     this.negative.delete(q.key);
-    return { verdict: 'active', binding: { binding, port: verdict.port.cfg.name, change: written.changes[0]!.kind }, refused: null };
+    return {
+      result: { verdict: 'active', binding: { binding, port: verdict.port.cfg.name, change: written.changes[0]!.kind }, refused: null },
+      installed: { port: verdict.port.cfg.name, mac: verdict.fields.mac! },
+    };
   }
 
   /** DHCPv6: an accepted answer's leases (addresses and delegated prefixes) become bindings together. */
@@ -413,6 +460,7 @@ export class LeasequeryModule implements Module {
       inFlight: this.queries.size,
       negativeCache: this.negative.size,
       servers,
+      onDemand: this.onDemand.status(),
       ...this.counters,
     };
   }

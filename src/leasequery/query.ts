@@ -33,6 +33,8 @@ export interface Query {
   readonly servers: Map<string, ServerSlot>;
   /** Control requests waiting for this answer (one query serves every asker of the same key). */
   readonly requesters: number[];
+  /** Set for a query started by an unverified source (on demand, upstream): its cache key. */
+  readonly upKey: string | null;
   deadline: Instant;
 }
 

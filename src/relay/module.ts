@@ -55,6 +55,7 @@ export class DhcpModule implements Module {
       case 'restore': return []; // not claimed: the bindings owner's
       case 'leasequery': return []; // not claimed: the leasequery module's
       case 'recover': case 'tcp': return []; // not claimed: the bulk module's
+      case 'on-demand': return []; // not claimed: the leasequery module's
     }
   }
 

@@ -290,8 +290,12 @@ describe('ruleset script', () => {
       'add rule inet gleand verify meta iif . ether saddr . ip saddr @allow4 accept',
       'add rule inet gleand verify meta iif . ether saddr . ip6 saddr @allow6 accept',
       'add rule inet gleand verify jump verify_prefix',
+      'add rule inet gleand verify jump on_demand_up',
       'add rule inet gleand verify counter name verify_drop drop',
     ]);
+    // the on-demand driver's chain: created, never flushed by this script (its rules survive a reload)
+    expect(s).toContain('add chain inet gleand on_demand_up');
+    expect(s).not.toContain('flush chain inet gleand on_demand_up');
     const lines = s.split('\n');
     for (const r of rulesOf(s)) {
       let i = lines.indexOf(r) - 1;
