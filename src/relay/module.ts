@@ -132,7 +132,7 @@ export class DhcpModule implements Module {
   ): Action[] {
     const actions = this.glean(counters, gleanRequest6(port.cfg.name, m, mac), now);
     if (port.cfg.mode !== 'relay') return actions;
-    if (!relaysRequest6(destination)) return this.leftToKernel(counters, actions);
+    if (!relaysRequest6(source, destination)) return this.leftToKernel(counters, actions);
     const v = relayForward6({ port, source, mac, payload, message: m, relayId: this.relayId });
     if (!v.ok) return [...actions, ...this.dropped(counters, port.cfg.name, v.reason)];
     counters.relayed6++;

@@ -29,8 +29,20 @@ const REPLY = 7;
 /** RFC 2131 §4.1: a client's broadcast BOOTREQUEST is the relay's; a unicast is not. */
 export const relaysRequest4 = (destination: Uint8Array): boolean => bytesEqual(destination, LIMITED_BROADCAST);
 
-/** RFC 8415 §19: a relay forwards what clients send to ff02::1:2. */
-export const relaysRequest6 = (destination: Uint8Array): boolean => bytesEqual(destination, ALL_DHCP_RELAY_AGENTS_AND_SERVERS);
+/**
+ * RFC 8415 §19: a relay forwards what clients send to ff02::1:2. It also forwards a
+ * unicast sent from a link-local source to an address beyond the link: a router must
+ * not forward that (RFC 4291 §2.5.6), so the relay is the only way it reaches a server,
+ * and it cannot arrive twice. ISC dhclient -6 sends its Server Unicast renewals so (its
+ * socket is bound to the link-local).
+ */
+export function relaysRequest6(source: Uint8Array, destination: Uint8Array): boolean {
+  if (bytesEqual(destination, ALL_DHCP_RELAY_AGENTS_AND_SERVERS)) return true;
+  return isLinkLocal6(source) && !isLinkLocal6(destination) && destination[0] !== 0xff;
+}
+
+/** fe80::/10 (RFC 4291 §2.5.6). */
+const isLinkLocal6 = (a: Uint8Array): boolean => a[0] === 0xfe && (a[1]! & 0xc0) === 0x80;
 
 /**
  * A server's DHCPACK leaving `port` for `destination`: the renewal of a RENEWING client

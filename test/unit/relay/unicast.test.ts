@@ -120,6 +120,14 @@ describe('DHCPv6: a relay forwards what clients multicast to ff02::1:2 (RFC 8415
     expect(portStatus(m, 'lan1')).toMatchObject({ forwardedByKernel: 1, relayed6: 2, dropped: {} });
   });
 
+  it('a unicast RENEW from the client\'s link-local is relayed: no router may forward it (RFC 4291 §2.5.6)', () => {
+    const m = lease();
+    const renew = dhcp6Message.encode(client6(RENEW6, DUID1, [iaNa(1, NA)]));
+    const unicast = { ...packet6('lan1', MAC1, LL1, renew), bytes: ipv6Packet(LL1, SERVER6, 546, 547, renew) };
+    expect(only(m.handle(unicast, at(1000)), 'udp-send')).toHaveLength(1);
+    expect(portStatus(m, 'lan1')).toMatchObject({ forwardedByKernel: 0, relayed6: 3 });
+  });
+
   it('the server\'s REPLY leaving the port renews the leases of the same DUID and IAID', () => {
     const m = lease();
     m.handle(leaving6('lan1', reply(DUID1, [iaNa(1, NA, 9000), iaPd(2, PD, 56, 9000)])), at(60_000));
