@@ -54,11 +54,18 @@ function serverTap(lab: Lab, filter: string): { proc: LabProcess; seen: () => Se
   return { proc, seen };
 }
 
-/** Requests of one client that reached the server more than once within a second (the same xid). */
-function duplicates(seen: Seen[]): Seen[][] {
-  const byClient = new Map<string, Seen[]>();
-  for (const s of seen) byClient.set(s.client, [...(byClient.get(s.client) ?? []), s]);
-  return [...byClient.values()].filter((l) => l.some((a, i) => l.some((b, j) => j > i && Math.abs(a.time - b.time) < 1)));
+/**
+ * Requests that reached the server twice: the same client, xid and message type (the
+ * innermost one of a RELAY-FORW) within a second. ISC dhclient -4 keeps one xid for all
+ * its renewals, ten seconds apart; a relayed copy and a forwarded one are milliseconds apart.
+ */
+function duplicates(seen: Seen[]): [Seen, Seen][] {
+  const key = (s: Seen) => `${s.client} ${s.type.split(',').pop()}`;
+  const out: [Seen, Seen][] = [];
+  seen.forEach((a, i) => seen.slice(i + 1).forEach((b) => {
+    if (key(a) === key(b) && Math.abs(a.time - b.time) < 1) out.push([a, b]);
+  }));
+  return out;
 }
 
 const events = (lab: Lab, c: LabClient): string[] => {
@@ -83,9 +90,9 @@ async function verifyDrops(lab: Lab): Promise<number> {
 async function v6DefaultRoute(lab: Lab, i: number): Promise<void> {
   const sub = lab.subscribers[i]!;
   const ll = await until(`the link-local of ${sub.routerDev}`, async () => {
-    const j = JSON.parse((await lab.exec(lab.router.ns, ['ip', '-6', '-j', 'addr', 'show', 'dev', sub.routerDev, 'scope', 'link'])).stdout) as
+    const j = JSON.parse((await lab.exec(lab.router.ns, ['ip', '-6', '-j', 'addr', 'show', 'dev', sub.routerDev])).stdout) as
       { addr_info: { local: string }[] }[];
-    return j[0]?.addr_info[0]?.local;
+    return j[0]?.addr_info.find((a) => a.local.startsWith('fe80:'))?.local;
   });
   await lab.exec(sub.ns, ['ip', '-6', 'route', 'replace', 'default', 'via', ll, 'dev', 'eth0']);
 }
