@@ -4,8 +4,14 @@
  *
  * A SOCK_DGRAM packet socket runs its filter at the network header; the EtherType and
  * the packet type come from the kernel's ancillary loads (SKF_AD_PROTOCOL,
- * SKF_AD_PKTTYPE). Accepted: IPv4 UDP to port 67 (not a fragment), IPv6 UDP to port
- * 547 right after the fixed header; frames we sent ourselves (PACKET_OUTGOING) are not.
+ * SKF_AD_PKTTYPE). Accepted from subscribers: IPv4 UDP to port 67 (not a fragment),
+ * IPv6 UDP to port 547 right after the fixed header. Of the frames the router sends out
+ * of the port (PACKET_OUTGOING; the socket is bound with ETH_P_ALL, so it sees them)
+ * only server replies: IPv4 UDP 67 → 68 and IPv6 UDP 547 → 546, which is how a server's
+ * unicast DHCPACK / REPLY to a renewing client looks as it crosses the router (RFC 2131
+ * §4.3.2, RFC 8415 §18.3.10); the core checks it came from a configured server. The
+ * replies gleand itself sends leave by this same socket, and the kernel never loops a
+ * socket's own frames back to it (skb_loop_sk).
  */
 import { HOST_LE } from './netlink/wire';
 
@@ -38,7 +44,7 @@ function assemble(prog: Insn[]): Uint8Array {
 export function dhcpFilter(): Uint8Array {
   return assemble([
     { code: LD_W_ABS, k: SKF_AD_OFF + SKF_AD_PKTTYPE },
-    { code: JEQ_K, k: PACKET_OUTGOING, jt: 'drop', jf: 'proto' },
+    { code: JEQ_K, k: PACKET_OUTGOING, jt: 'out', jf: 'proto' },
     { code: LD_H_ABS, k: SKF_AD_OFF + SKF_AD_PROTOCOL, label: 'proto' },
     { code: JEQ_K, k: 0x0800, jt: 'v4', jf: 'isv6' },
     { code: JEQ_K, k: 0x86dd, jt: 'v6', jf: 'drop', label: 'isv6' },
@@ -55,6 +61,25 @@ export function dhcpFilter(): Uint8Array {
     { code: JEQ_K, k: 17, jt: 'port6', jf: 'drop' },
     { code: LD_H_ABS, k: 42, label: 'port6' },
     { code: JEQ_K, k: 547, jt: 'accept', jf: 'drop' },
+    // Outgoing: only server → client replies.
+    { code: LD_H_ABS, k: SKF_AD_OFF + SKF_AD_PROTOCOL, label: 'out' },
+    { code: JEQ_K, k: 0x0800, jt: 'out4', jf: 'out6?' },
+    { code: JEQ_K, k: 0x86dd, jt: 'out6', jf: 'drop', label: 'out6?' },
+    { code: LD_B_ABS, k: 9, label: 'out4' },
+    { code: JEQ_K, k: 17, jt: 'out4frag', jf: 'drop' },
+    { code: LD_H_ABS, k: 6, label: 'out4frag' },
+    { code: JSET_K, k: 0x1fff, jt: 'drop', jf: 'out4ihl' },
+    { code: LDX_B_MSH, k: 0, label: 'out4ihl' },
+    { code: LD_H_IND, k: 0 },
+    { code: JEQ_K, k: 67, jt: 'out4dport', jf: 'drop' },
+    { code: LD_H_IND, k: 2, label: 'out4dport' },
+    { code: JEQ_K, k: 68, jt: 'accept', jf: 'drop' },
+    { code: LD_B_ABS, k: 6, label: 'out6' },
+    { code: JEQ_K, k: 17, jt: 'out6sport', jf: 'drop' },
+    { code: LD_H_ABS, k: 40, label: 'out6sport' },
+    { code: JEQ_K, k: 547, jt: 'out6dport', jf: 'drop' },
+    { code: LD_H_ABS, k: 42, label: 'out6dport' },
+    { code: JEQ_K, k: 546, jt: 'accept', jf: 'drop' },
     { code: RET_K, k: 0xffff, label: 'accept' },
     { code: RET_K, k: 0, label: 'drop' },
   ]);

@@ -22,6 +22,8 @@ const ETH_P_IPV6 = 0x86dd;
 const SOL_PACKET = 263;
 const PACKET_ADD_MEMBERSHIP = 1;
 const PACKET_MR_MULTICAST = 0;
+/** sll_pkttype of a frame the host sends (linux/if_packet.h). */
+const PACKET_OUTGOING = 4;
 /** All_DHCP_Relay_Agents_and_Servers ff02::1:2 (RFC 8415 §7.1) as an Ethernet group (RFC 2464 §7). */
 const ALL_DHCP_RELAYS_MAC = [0x33, 0x33, 0x00, 0x01, 0x00, 0x02];
 
@@ -156,7 +158,8 @@ export class PacketDriver implements Driver {
       off += len;
       if (family === 0 || name[11] !== 6) continue;
       this.counters.received++;
-      this.ctx.emit({ kind: 'packet', port, family, bytes, mac: name.slice(12, 18) });
+      // sll_pkttype (byte 10): the filter passes outgoing frames only for server replies.
+      this.ctx.emit({ kind: 'packet', port, family, bytes, mac: name.slice(12, 18), outgoing: name[10] === PACKET_OUTGOING });
     }
   }
 

@@ -81,6 +81,12 @@ export type Event =
       readonly family: 4 | 6;
       readonly bytes: Uint8Array;
       readonly mac: Uint8Array;
+      /**
+       * The router sent this frame out of the port (PACKET_OUTGOING): a packet forwarded
+       * to a subscriber, e.g. a server's unicast DHCPACK / REPLY to a renewing client.
+       * `mac` is then the router's own. Not subscriber input: it crossed the router.
+       */
+      readonly outgoing: boolean;
     }
   /**
    * A UDP payload received from the server side. `passive` marks traffic observed on a

@@ -17,6 +17,13 @@ export type Glean =
       readonly mac?: Uint8Array;
       readonly clientId?: Uint8Array;
     }
+  /**
+   * A renewal read from a server's unicast reply that did not pass through the relay
+   * (it crossed the router on its way to the client): it only extends the lease of the
+   * binding it names, and only when that binding is already this client's on this port
+   * (v4: the MAC; v6: the DUID and IAID). It never creates, moves or re-labels one.
+   */
+  | { readonly op: 'renew'; readonly fields: BindingFields }
   /** DHCPNAK: whatever this client held on the port is gone (RFC 2131 §3.2). */
   | { readonly op: 'forget-client'; readonly family: 4 | 6; readonly port: string; readonly mac: Uint8Array };
 

@@ -11,11 +11,22 @@ export interface PortCounters {
   released: number;
   /** DHCPv6 replies delivered (or observed) whose inner message did not decode, so nothing was gleaned. */
   gleanFailed: number;
+  /** Client requests unicast to a server (renewals): not relayed, left to the kernel's forwarding. */
+  forwardedByKernel: number;
+  /** Server replies (from a configured server) seen leaving the port for a client: unicast renewals. */
+  unicastReplies: number;
+  /** Bindings renewed from those replies. */
+  unicastRenewed: number;
+  /** Replies that renewed nothing: no binding of that client on the port (or not a DHCPACK / REPLY). */
+  unicastUnmatched: number;
+  /** Outgoing UDP 67→68 / 547→546 not from a configured server: another relay's replies, or forged. */
+  unicastNotServer: number;
   dropped: Partial<Record<DropReason, number>>;
 }
 
 export const newPortCounters = (): PortCounters => ({
-  relayed4: 0, relayed6: 0, replies4: 0, replies6: 0, gleaned: 0, released: 0, gleanFailed: 0, dropped: {},
+  relayed4: 0, relayed6: 0, replies4: 0, replies6: 0, gleaned: 0, released: 0, gleanFailed: 0,
+  forwardedByKernel: 0, unicastReplies: 0, unicastRenewed: 0, unicastUnmatched: 0, unicastNotServer: 0, dropped: {},
 });
 
 export function countDrop(c: PortCounters, reason: DropReason): void {

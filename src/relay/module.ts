@@ -17,6 +17,7 @@ import { trimToIpLength, udp4PacketWith, udp6Packet } from './frames';
 import { PeerCache } from './peers';
 import { ALL_DHCP_SERVERS, PortMap, type SubscriberPort } from './ports';
 import { passivePort4, passivePort6 } from './passive';
+import { relaysRequest4, relaysRequest6, renewals4, renewals6 } from './unicast';
 
 const PEER_CACHE_SIZE = 65536;
 
@@ -93,24 +94,30 @@ export class DhcpModule implements Module {
       if (!port.cfg.relay_v4) return this.dropped(counters, port.cfg.name, 'port-disabled');
       const d = ipv4Udp.decode(bytes);
       if (!d.ok) return this.dropped(counters, port.cfg.name, 'malformed', d.error.field);
+      if (e.outgoing) return this.leaving4(port, counters, d.value.ip.source, d.value.ip.destination, d.value.udp, now);
       if (d.value.udp.destinationPort !== 67) return this.dropped(counters, port.cfg.name, 'not-dhcp');
       const m = dhcp4Message.decode(d.value.udp.payload);
       if (!m.ok) return this.dropped(counters, port.cfg.name, 'malformed', m.error.field);
-      return this.clientMessage4(port, counters, e.mac, d.value.udp.payload, m.value, now);
+      return this.clientMessage4(port, counters, e.mac, d.value.ip.destination, d.value.udp.payload, m.value, now);
     }
     if (!port.cfg.relay_v6) return this.dropped(counters, port.cfg.name, 'port-disabled');
     const d = ipv6Udp.decode(bytes);
     if (!d.ok) return this.dropped(counters, port.cfg.name, 'malformed', d.error.field);
+    if (e.outgoing) return this.leaving6(port, counters, d.value.ip.source, d.value.udp, now);
     if (d.value.udp.destinationPort !== 547) return this.dropped(counters, port.cfg.name, 'not-dhcp');
     const m = dhcp6Message.decode(d.value.udp.payload);
     if (!m.ok) return this.dropped(counters, port.cfg.name, 'malformed', m.error.field);
     this.peers.learn(port.cfg.name, d.value.ip.source, e.mac);
-    return this.clientMessage6(port, counters, d.value.ip.source, e.mac, d.value.udp.payload, m.value, now);
+    return this.clientMessage6(port, counters, d.value.ip.source, d.value.ip.destination, e.mac, d.value.udp.payload, m.value, now);
   }
 
-  private clientMessage4(port: SubscriberPort, counters: PortCounters, mac: Uint8Array, bytes: Uint8Array, m: Dhcp4Message, now: Instant): Action[] {
+  private clientMessage4(
+    port: SubscriberPort, counters: PortCounters, mac: Uint8Array, destination: Uint8Array,
+    bytes: Uint8Array, m: Dhcp4Message, now: Instant,
+  ): Action[] {
     const actions = this.glean(counters, gleanRequest4(port.cfg.name, m, mac), now);
     if (port.cfg.mode !== 'relay') return actions;
+    if (!relaysRequest4(destination)) return this.leftToKernel(counters, actions);
     const v = relayRequest4Bytes(port, m, bytes, this.relayId);
     if (!v.ok) return [...actions, ...this.dropped(counters, port.cfg.name, v.reason)];
     counters.relayed4++;
@@ -122,11 +129,12 @@ export class DhcpModule implements Module {
   }
 
   private clientMessage6(
-    port: SubscriberPort, counters: PortCounters, source: Uint8Array, mac: Uint8Array,
+    port: SubscriberPort, counters: PortCounters, source: Uint8Array, destination: Uint8Array, mac: Uint8Array,
     payload: Uint8Array, m: Dhcp6Message, now: Instant,
   ): Action[] {
     const actions = this.glean(counters, gleanRequest6(port.cfg.name, m, mac), now);
     if (port.cfg.mode !== 'relay') return actions;
+    if (!relaysRequest6(source, destination)) return this.leftToKernel(counters, actions);
     const v = relayForward6({ port, source, mac, payload, message: m, relayId: this.relayId });
     if (!v.ok) return [...actions, ...this.dropped(counters, port.cfg.name, v.reason)];
     counters.relayed6++;
@@ -136,6 +144,66 @@ export class DhcpModule implements Module {
       actions.push({ kind: 'udp-send', family: 6, upstream: port.upstream.name, destination: server, destinationPort: 547, payload: bytes });
     }
     return actions;
+  }
+
+  /**
+   * A client's unicast to a server (a renewal, RFC 2131 §4.3.2, RFC 8415 §18.2.10) is not
+   * the relay's: the kernel forwards it when its source is verified, and the server's
+   * answer is gleaned as it leaves the port (leaving4/leaving6). Counted, not dropped.
+   */
+  private leftToKernel(counters: PortCounters, actions: Action[]): Action[] {
+    counters.forwardedByKernel++;
+    return actions;
+  }
+
+  // ---- server replies leaving a subscriber port (not through the relay) ---------------
+
+  /**
+   * A frame the router sends out of a port, UDP 67 → 68 (the packet filter passes no
+   * other): a server's unicast DHCPACK to a renewing client, or another relay's reply
+   * (passive mode). Only a configured `dhcpv4_server` is believed, and then only to
+   * renew what it names of this port's bindings (unicast.ts).
+   */
+  private leaving4(port: SubscriberPort, counters: PortCounters, source: Uint8Array, destination: Uint8Array,
+    udp: { sourcePort: number; destinationPort: number; payload: Uint8Array }, now: Instant): Action[] {
+    if (udp.sourcePort !== 67 || udp.destinationPort !== 68 || !this.ports!.isServer4(source)) {
+      return this.notFromServer(counters, port.cfg.name);
+    }
+    const m = dhcp4Message.decode(udp.payload);
+    if (!m.ok) return this.dropped(counters, port.cfg.name, 'malformed', m.error.field);
+    counters.unicastReplies++;
+    return this.renew(counters, port.cfg.name, renewals4(port.cfg.name, m.value, destination, now), now);
+  }
+
+  /** The same for DHCPv6: UDP 547 → 546 from a configured `dhcpv6_server` (not any source). */
+  private leaving6(port: SubscriberPort, counters: PortCounters, source: Uint8Array,
+    udp: { sourcePort: number; destinationPort: number; payload: Uint8Array }, now: Instant): Action[] {
+    if (udp.sourcePort !== 547 || udp.destinationPort !== 546 || !this.ports!.isConfiguredServer6(source)) {
+      return this.notFromServer(counters, port.cfg.name);
+    }
+    const m = dhcp6Message.decode(udp.payload);
+    if (!m.ok) return this.dropped(counters, port.cfg.name, 'malformed', m.error.field);
+    counters.unicastReplies++;
+    return this.renew(counters, port.cfg.name, renewals6(port.cfg.name, m.value, now), now);
+  }
+
+  private renew(counters: PortCounters, port: string, gleans: readonly Glean[], now: Instant): Action[] {
+    const { changes, actions } = this.bindings.write(gleans, now);
+    for (const c of changes) {
+      if (c.kind === 'removed') counters.released++;
+      else counters.unicastRenewed++;
+    }
+    if (changes.length === 0) {
+      counters.unicastUnmatched++;
+      actions.push(log('debug', 'relay', 'unicast reply renews no binding of the port', { port }, `unicast-unmatched:${port}`));
+    }
+    return actions;
+  }
+
+  /** Not a server's reply: another relay's answer (passive mode) or a forgery. Read no further. */
+  private notFromServer(counters: PortCounters, port: string): Action[] {
+    counters.unicastNotServer++;
+    return [log('debug', 'relay', 'outgoing reply not from a configured server', { port }, `unicast-not-server:${port}`)];
   }
 
   // ---- server side -------------------------------------------------------------------

@@ -82,6 +82,14 @@ export class PortMap {
     return this.anyServer6 || this.servers6.has(keyOf(address));
   }
 
+  /**
+   * A listed `dhcpv6_server` address, without the any-source rule of multicast upstreams:
+   * what a server reply that bypassed the relay must come from to be believed.
+   */
+  isConfiguredServer6(address: Uint8Array): boolean {
+    return this.servers6.has(keyOf(address));
+  }
+
   byCircuit(circuitId: Uint8Array): SubscriberPort | undefined {
     return this.byCircuitId.get(keyOf(circuitId));
   }
