@@ -4,7 +4,7 @@ import type { SubscriberConfig } from '../src/config/schema';
 import { dhcpFilter } from './bpf';
 import type { Driver, DriverContext, ReloadVerdict } from './driver';
 import { linkInfo, type LinkInfo } from './links';
-import { loadNative, NAME_BYTES, type NativeBinding } from './native';
+import { LL_STATUS_AT, loadNative, NAME_BYTES, type NativeBinding } from './native';
 import { HOST_LE } from './netlink/wire';
 import { SendQueue } from './send-queue';
 
@@ -42,6 +42,12 @@ function sockaddrLl(native: NativeBinding, protocol: number, ifindex: number, ma
 }
 
 const SOCKADDR_LL_BYTES = 20;
+
+function int32(v: number): Uint8Array {
+  const b = new Uint8Array(4);
+  new DataView(b.buffer).setInt32(0, v, HOST_LE);
+  return b;
+}
 
 /** Receive buffer per port socket (SO_RCVBUFFORCE, else SO_RCVBUF up to rmem_max). */
 export const PACKET_RCVBUF_BYTES = 4 << 20;
@@ -126,6 +132,9 @@ export class PacketDriver implements Driver {
     mreq.set(ALL_DHCP_RELAYS_MAC, 8);
     rc = n.setsockopt(fd, SOL_PACKET, PACKET_ADD_MEMBERSHIP, mreq);
     if (rc < 0) return fail('PACKET_ADD_MEMBERSHIP', rc);
+    // Each frame's tp_status: whether its UDP checksum is filled in yet (see checksumState).
+    rc = n.setsockopt(fd, SOL_PACKET, k.PACKET_AUXDATA, int32(1));
+    if (rc < 0) return fail('PACKET_AUXDATA', rc);
     const size = new Uint8Array(4);
     new DataView(size.buffer).setInt32(0, PACKET_RCVBUF_BYTES, HOST_LE);
     if (n.setsockopt(fd, k.SOL_SOCKET, k.SO_RCVBUFFORCE, size) < 0) n.setsockopt(fd, k.SOL_SOCKET, k.SO_RCVBUF, size);
@@ -156,8 +165,22 @@ export class PacketDriver implements Driver {
       off += len;
       if (family === 0 || name[11] !== 6) continue;
       this.counters.received++;
-      this.ctx.emit({ kind: 'packet', port, family, bytes, mac: name.slice(12, 18) });
+      const status = new DataView(name.buffer, name.byteOffset + LL_STATUS_AT, 4).getUint32(0, HOST_LE);
+      this.ctx.emit({ kind: 'packet', port, family, bytes, mac: name.slice(12, 18), checksum: this.checksumState(status) });
     }
+  }
+
+  /**
+   * The kernel's word on the frame's transport checksum (tpacket_auxdata.tp_status). A
+   * frame sent by a local stack through a veth, tap or virtio port with tx checksum
+   * offload carries only the pseudo-header sum: the "NIC" that would finish it is never
+   * reached (TP_STATUS_CSUMNOTREADY). A device that verified it says so (CSUM_VALID).
+   */
+  private checksumState(status: number): 'check' | 'unfinished' | 'valid' {
+    const k = this.native.constants;
+    if (status & k.TP_STATUS_CSUMNOTREADY) return 'unfinished';
+    if (status & k.TP_STATUS_CSUM_VALID) return 'valid';
+    return 'check';
   }
 
   execute(a: Action): void {

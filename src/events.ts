@@ -52,6 +52,13 @@ export type Event =
       readonly family: 4 | 6;
       readonly bytes: Uint8Array;
       readonly mac: Uint8Array;
+      /**
+       * The kernel's word on the UDP checksum (PACKET_AUXDATA tp_status): `check` — verify
+       * it; `unfinished` — sent through a port with tx checksum offload (veth, tap,
+       * virtio), only the pseudo-header sum is there, so it cannot be verified;
+       * `valid` — the device already verified it.
+       */
+      readonly checksum: 'check' | 'unfinished' | 'valid';
     }
   /**
    * A UDP payload received from the server side. `passive` marks traffic observed on a
