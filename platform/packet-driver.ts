@@ -67,8 +67,16 @@ interface PortSocket {
   /** sockaddr_ll of this port for IPv4 and IPv6 frames, without the MAC (copied into each send). */
   readonly to4: Uint8Array;
   readonly to6: Uint8Array;
-  /** Frames the kernel dropped on this socket (PACKET_STATISTICS, which resets on read). */
+  /**
+   * PACKET_STATISTICS, summed (reading resets it): `seen` is tp_packets — every frame
+   * the DHCP filter passed, which the kernel reports including the dropped ones — and
+   * `drops` is tp_drops, the frames it could not queue (receive buffer full). Frames the
+   * filter rejects are in neither. `read`: frames gleand read from the socket. So
+   * seen = read + drops + what is still queued.
+   */
   drops: number;
+  seen: number;
+  read: number;
 }
 
 export class PacketDriver implements Driver {
@@ -143,7 +151,7 @@ export class PacketDriver implements Driver {
     const queue = new SendQueue<string>(n, fd, SOCKADDR_LL_BYTES, (count) => { this.counters.sent += count; },
       (errno, port) => this.sendFailed(port, errno));
     this.sockets.set(s.name, {
-      port: s.name, link, fd, drops: 0, queue,
+      port: s.name, link, fd, drops: 0, seen: 0, read: 0, queue,
       to4: sockaddrLl(n, ETH_P_IP, link.ifindex, new Uint8Array(6)), to6: sockaddrLl(n, ETH_P_IPV6, link.ifindex, new Uint8Array(6)),
     });
     this.ctx.emit({ kind: 'link', port: s.name, up: link.up, mac: link.mac, linkLocal: link.linkLocal });
@@ -155,6 +163,8 @@ export class PacketDriver implements Driver {
       this.ctx.log('warn', 'packet', 'receive error', { port, errno }, `packet:recv:${port}`);
       return;
     }
+    const s = this.sockets.get(port);
+    if (s) s.read += lengths.length;
     let off = 0;
     for (let i = 0; i < lengths.length; i++) {
       const len = lengths[i]!;
@@ -216,9 +226,14 @@ export class PacketDriver implements Driver {
     const k = this.native?.constants;
     for (const s of this.sockets.values()) {
       const st = k ? this.native.getsockopt(s.fd, k.SOL_PACKET, k.PACKET_STATISTICS, 8) : -1;
-      if (typeof st !== 'number' && st.byteLength >= 8) s.drops += new DataView(st.buffer, st.byteOffset).getUint32(4, HOST_LE);
+      if (typeof st === 'number' || st.byteLength < 8) continue;
+      const v = new DataView(st.buffer, st.byteOffset);
+      s.seen += v.getUint32(0, HOST_LE);
+      s.drops += v.getUint32(4, HOST_LE);
     }
-    const ports = [...this.sockets.values()].map((s) => ({ port: s.port, device: s.link.device, ifindex: s.link.ifindex, drops: s.drops }));
+    const ports = [...this.sockets.values()].map((s) => ({
+      port: s.port, device: s.link.device, ifindex: s.link.ifindex, read: s.read, seen: s.seen, drops: s.drops,
+    }));
     return { ...this.counters, drops: ports.reduce((sum, p) => sum + p.drops, 0), ports };
   }
 }

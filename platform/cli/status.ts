@@ -1,3 +1,4 @@
+import { renderSockets } from './sockets';
 import { keyValues, table } from './table';
 
 interface PortCounters {
@@ -38,6 +39,12 @@ export function renderStatus(s: Record<string, unknown>): string {
   }
   const lq = ((s['modules'] ?? {}) as Record<string, unknown>)['leasequery'] as LeasequeryStatus | undefined;
   if (lq) out.push('', renderLeasequery(lq));
+  out.push('', renderSockets((s['drivers'] ?? {}) as Record<string, unknown>));
+  const control = s['control'] as Record<string, number> | null | undefined;
+  if (control) {
+    out.push('', keyValues([['control connections', `${control['connections']} of ${control['maxConnections']}`],
+      ['control closed', `evicted=${control['evicted']} idle=${control['idleClosed']} refused=${control['refused']} too-large=${control['tooLarge']}`]]));
+  }
   return out.join('\n');
 }
 
