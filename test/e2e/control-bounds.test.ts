@@ -66,6 +66,7 @@ describe('control socket bounds', () => {
     // Every silent connection is closed by gleand: evicted at the bound or at its deadline.
     await until('every idle connection closed by gleand', async () => holderState()!.closedByPeer === opened, 20_000);
     const after = JSON.parse((await status()).stdout) as { control: Record<string, number> };
+    console.log(JSON.stringify({ opened, control: after.control }));
     expect(after.control['evicted']! + after.control['idleClosed']! + after.control['refused']!).toBeGreaterThanOrEqual(opened);
     expect(after.control['idleClosed']).toBeGreaterThan(0);
     expect(after.control['connections']).toBeLessThanOrEqual(BOUND);
