@@ -50,7 +50,7 @@ const counters = (server: ControlServer) => server.status() as Record<string, nu
 describe('control socket bounds', () => {
   it('a client that speaks gets its answer however many connections sit silent; the oldest silent ones are evicted', async () => {
     const { server, sock } = await serve();
-    const idle = [];
+    const idle: { closed: () => boolean; socket: net.Socket }[] = [];
     for (let i = 0; i < MAX_CONNECTIONS * 3; i++) idle.push(await silent(sock));
     await until('the server to hold the bound', async () => counters(server)['accepted'] === MAX_CONNECTIONS * 3);
     expect(counters(server)['connections']).toBe(MAX_CONNECTIONS);
