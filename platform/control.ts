@@ -7,25 +7,47 @@ import * as net from 'node:net';
  *   request:  {"cmd":"status"}\n
  *   response: {"ok":true,"result":{...}}\n   or   {"ok":false,"error":"..."}\n
  *
- * It is root-only (mode 0600) and bounded: request size, concurrent clients and an
- * idle timeout, so a stuck or hostile local client cannot pin the daemon.
+ * It is root-only (mode 0600) and bounded, so a stuck or hostile local client cannot
+ * keep `gleand status` from answering:
+ *  - request size (MAX_REQUEST_BYTES);
+ *  - MAX_CONNECTIONS open at once;
+ *  - a connection must deliver a whole request line within REQUEST_TIMEOUT_MS of being
+ *    accepted (and of its previous answer), else it is closed (`idleClosed`). The
+ *    deadline is not moved by partial data, so trickling a byte at a time does not
+ *    hold a slot either. A connection whose request is being answered (a `gleand
+ *    query` waits for the servers) is not idle;
+ *  - at the bound, a new connection makes room by closing the oldest idle one
+ *    (`evicted`): a client that connects and then speaks (the CLI) always gets a slot,
+ *    however many connections sit silent. Only when every slot has a request in
+ *    progress is the newcomer closed at once (`refused`).
+ * The CLI (`controlRequest`) reconnects when it is closed before its answer, which
+ * happens if a burst of newer connections evicts it before its request was read.
  */
 export type ControlHandler = (cmd: string, args: Record<string, unknown>) => unknown | Promise<unknown>;
 
 const MAX_REQUEST_BYTES = 64 * 1024;
-const MAX_CLIENTS = 16;
-const IDLE_TIMEOUT_MS = 5000;
+export const MAX_CONNECTIONS = 32;
+export const REQUEST_TIMEOUT_MS = 2000;
+
+interface Connection {
+  readonly sock: net.Socket;
+  /** Requests read and not yet answered. */
+  pending: number;
+  /** Closes the connection when no request line arrived in time; null while one is answered. */
+  deadline: NodeJS.Timeout | null;
+}
 
 export class ControlServer {
   private server: net.Server | null = null;
-  private clients = 0;
+  /** Open connections in the order they were accepted (the oldest idle one is evicted first). */
+  private readonly connections = new Set<Connection>();
+  private readonly counters = { accepted: 0, answered: 0, idleClosed: 0, evicted: 0, refused: 0, tooLarge: 0 };
 
   constructor(private readonly path: string, private readonly handler: ControlHandler) {}
 
   async listen(): Promise<void> {
     await removeStaleSocket(this.path);
     const server = net.createServer((sock) => this.accept(sock));
-    server.maxConnections = MAX_CLIENTS;
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
       const oldMask = process.umask(0o177);
@@ -41,21 +63,34 @@ export class ControlServer {
   close(): void {
     this.server?.close();
     this.server = null;
+    for (const c of this.connections) this.drop(c);
     try { fs.unlinkSync(this.path); } catch { /* already gone */ }
   }
 
+  /** Counters for `status` (drivers' neighbour: `control`). */
+  status(): Record<string, unknown> {
+    return { connections: this.connections.size, maxConnections: MAX_CONNECTIONS, requestTimeoutMs: REQUEST_TIMEOUT_MS, ...this.counters };
+  }
+
   private accept(sock: net.Socket): void {
-    this.clients++;
-    // Idle means no request waiting for its answer: a `gleand query` waits for servers.
-    let pending = 0;
-    sock.setTimeout(IDLE_TIMEOUT_MS, () => { if (pending === 0) sock.destroy(); });
-    sock.on('close', () => this.clients--);
     sock.on('error', () => sock.destroy());
+    if (this.connections.size >= MAX_CONNECTIONS && !this.evictOldestIdle()) {
+      this.counters.refused++;
+      sock.destroy();
+      return;
+    }
+    this.counters.accepted++;
+    const c: Connection = { sock, pending: 0, deadline: null };
+    this.connections.add(c);
+    this.armDeadline(c);
+    sock.on('close', () => this.drop(c));
     let buffered = '';
     sock.setEncoding('utf8');
     sock.on('data', (chunk: string) => {
       buffered += chunk;
       if (buffered.length > MAX_REQUEST_BYTES) {
+        this.counters.tooLarge++;
+        buffered = '';
         sock.end(`${JSON.stringify({ ok: false, error: 'request too large' })}\n`);
         return;
       }
@@ -63,13 +98,48 @@ export class ControlServer {
       while ((nl = buffered.indexOf('\n')) >= 0) {
         const line = buffered.slice(0, nl);
         buffered = buffered.slice(nl + 1);
-        pending++;
+        c.pending++;
+        this.disarmDeadline(c);
         void this.answer(line).then((a) => {
-          pending--;
-          if (!sock.destroyed) sock.write(`${JSON.stringify(a)}\n`);
+          c.pending--;
+          this.counters.answered++;
+          if (sock.destroyed) return;
+          sock.write(`${JSON.stringify(a)}\n`);
+          if (c.pending === 0) this.armDeadline(c);
         });
       }
     });
+  }
+
+  private armDeadline(c: Connection): void {
+    this.disarmDeadline(c);
+    c.deadline = setTimeout(() => {
+      this.counters.idleClosed++;
+      c.sock.destroy();
+    }, REQUEST_TIMEOUT_MS);
+    c.deadline.unref();
+  }
+
+  private disarmDeadline(c: Connection): void {
+    if (c.deadline) clearTimeout(c.deadline);
+    c.deadline = null;
+  }
+
+  /** Close the oldest connection with no request in progress; false when there is none. */
+  private evictOldestIdle(): boolean {
+    for (const c of this.connections) {
+      if (c.pending > 0) continue;
+      this.counters.evicted++;
+      this.drop(c);
+      return true;
+    }
+    return false;
+  }
+
+  private drop(c: Connection): void {
+    this.disarmDeadline(c);
+    this.connections.delete(c);
+    c.sock.destroy();
   }
 
   private async answer(line: string): Promise<unknown> {
@@ -106,28 +176,57 @@ async function removeStaleSocket(path: string): Promise<void> {
   fs.unlinkSync(path);
 }
 
-/** One request/response round trip, used by the CLI. */
+/**
+ * One request/response round trip, used by the CLI. A connection closed before its
+ * answer (evicted by a burst of newer connections, see ControlServer) or refused while
+ * the listen backlog is full (EAGAIN) is tried again, until `timeoutMs`.
+ */
 export function controlRequest(path: string, request: Record<string, unknown>, timeoutMs = 5000): Promise<unknown> {
+  const end = Date.now() + timeoutMs;
+  return new Promise((resolve, reject) => {
+    let last = 'no answer';
+    const attempt = () => {
+      const left = end - Date.now();
+      if (left <= 0) { reject(new Error(`no answer from ${path} within ${timeoutMs} ms (${last})`)); return; }
+      oneRoundTrip(path, request, left).then(resolve, (e: Error & { retry?: boolean }) => {
+        if (!e.retry) { reject(e); return; }
+        last = e.message;
+        setTimeout(attempt, 20);
+      });
+    };
+    attempt();
+  });
+}
+
+function oneRoundTrip(path: string, request: Record<string, unknown>, timeoutMs: number): Promise<unknown> {
   return new Promise((resolve, reject) => {
     const sock = net.connect(path);
     let buffered = '';
-    const timer = setTimeout(() => { sock.destroy(); reject(new Error(`no answer from ${path} within ${timeoutMs} ms`)); }, timeoutMs);
+    let settled = false;
+    const settle = (f: () => void) => { if (!settled) { settled = true; clearTimeout(timer); f(); } };
+    const retry = (message: string) => settle(() => reject(Object.assign(new Error(message), { retry: true })));
+    const timer = setTimeout(() => { sock.destroy(); retry('timed out'); }, timeoutMs);
     sock.setEncoding('utf8');
     sock.once('connect', () => sock.write(`${JSON.stringify(request)}\n`));
     sock.on('data', (chunk: string) => {
       buffered += chunk;
       const nl = buffered.indexOf('\n');
       if (nl < 0) return;
-      clearTimeout(timer);
       sock.end();
-      try {
-        const resp = JSON.parse(buffered.slice(0, nl)) as { ok: boolean; result?: unknown; error?: string };
-        if (resp.ok) resolve(resp.result);
-        else reject(new Error(resp.error ?? 'error'));
-      } catch (e) {
-        reject(e);
-      }
+      settle(() => {
+        try {
+          const resp = JSON.parse(buffered.slice(0, nl)) as { ok: boolean; result?: unknown; error?: string };
+          if (resp.ok) resolve(resp.result);
+          else reject(new Error(resp.error ?? 'error'));
+        } catch (e) {
+          reject(e as Error);
+        }
+      });
     });
-    sock.once('error', (e) => { clearTimeout(timer); reject(new Error(`cannot reach gleand at ${path}: ${e.message}`)); });
+    sock.once('close', () => retry('closed before answering'));
+    sock.once('error', (e: NodeJS.ErrnoException) => {
+      if (e.code === 'EAGAIN' || e.code === 'ECONNRESET' || e.code === 'EPIPE') retry(`connect: ${e.code}`);
+      else settle(() => reject(new Error(`cannot reach gleand at ${path}: ${e.message}`)));
+    });
   });
 }

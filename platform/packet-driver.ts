@@ -4,7 +4,7 @@ import type { SubscriberConfig } from '../src/config/schema';
 import { dhcpFilter } from './bpf';
 import type { Driver, DriverContext, ReloadVerdict } from './driver';
 import { linkInfo, type LinkInfo } from './links';
-import { loadNative, NAME_BYTES, type NativeBinding } from './native';
+import { LL_STATUS_AT, loadNative, NAME_BYTES, type NativeBinding } from './native';
 import { HOST_LE } from './netlink/wire';
 import { SendQueue } from './send-queue';
 
@@ -45,6 +45,12 @@ function sockaddrLl(native: NativeBinding, protocol: number, ifindex: number, ma
 
 const SOCKADDR_LL_BYTES = 20;
 
+function int32(v: number): Uint8Array {
+  const b = new Uint8Array(4);
+  new DataView(b.buffer).setInt32(0, v, HOST_LE);
+  return b;
+}
+
 /** Receive buffer per port socket (SO_RCVBUFFORCE, else SO_RCVBUF up to rmem_max). */
 export const PACKET_RCVBUF_BYTES = 4 << 20;
 /**
@@ -63,8 +69,16 @@ interface PortSocket {
   /** sockaddr_ll of this port for IPv4 and IPv6 frames, without the MAC (copied into each send). */
   readonly to4: Uint8Array;
   readonly to6: Uint8Array;
-  /** Frames the kernel dropped on this socket (PACKET_STATISTICS, which resets on read). */
+  /**
+   * PACKET_STATISTICS, summed (reading resets it): `seen` is tp_packets — every frame
+   * the DHCP filter passed, which the kernel reports including the dropped ones — and
+   * `drops` is tp_drops, the frames it could not queue (receive buffer full). Frames the
+   * filter rejects are in neither. `read`: frames gleand read from the socket. So
+   * seen = read + drops + what is still queued.
+   */
   drops: number;
+  seen: number;
+  read: number;
 }
 
 export class PacketDriver implements Driver {
@@ -128,6 +142,9 @@ export class PacketDriver implements Driver {
     mreq.set(ALL_DHCP_RELAYS_MAC, 8);
     rc = n.setsockopt(fd, SOL_PACKET, PACKET_ADD_MEMBERSHIP, mreq);
     if (rc < 0) return fail('PACKET_ADD_MEMBERSHIP', rc);
+    // Each frame's tp_status: whether its UDP checksum is filled in yet (see checksumState).
+    rc = n.setsockopt(fd, SOL_PACKET, k.PACKET_AUXDATA, int32(1));
+    if (rc < 0) return fail('PACKET_AUXDATA', rc);
     const size = new Uint8Array(4);
     new DataView(size.buffer).setInt32(0, PACKET_RCVBUF_BYTES, HOST_LE);
     if (n.setsockopt(fd, k.SOL_SOCKET, k.SO_RCVBUFFORCE, size) < 0) n.setsockopt(fd, k.SOL_SOCKET, k.SO_RCVBUF, size);
@@ -136,7 +153,7 @@ export class PacketDriver implements Driver {
     const queue = new SendQueue<string>(n, fd, SOCKADDR_LL_BYTES, (count) => { this.counters.sent += count; },
       (errno, port) => this.sendFailed(port, errno));
     this.sockets.set(s.name, {
-      port: s.name, link, fd, drops: 0, queue,
+      port: s.name, link, fd, drops: 0, seen: 0, read: 0, queue,
       to4: sockaddrLl(n, ETH_P_IP, link.ifindex, new Uint8Array(6)), to6: sockaddrLl(n, ETH_P_IPV6, link.ifindex, new Uint8Array(6)),
     });
     this.ctx.emit({ kind: 'link', port: s.name, up: link.up, mac: link.mac, linkLocal: link.linkLocal });
@@ -148,6 +165,8 @@ export class PacketDriver implements Driver {
       this.ctx.log('warn', 'packet', 'receive error', { port, errno }, `packet:recv:${port}`);
       return;
     }
+    const s = this.sockets.get(port);
+    if (s) s.read += lengths.length;
     let off = 0;
     for (let i = 0; i < lengths.length; i++) {
       const len = lengths[i]!;
@@ -158,9 +177,26 @@ export class PacketDriver implements Driver {
       off += len;
       if (family === 0 || name[11] !== 6) continue;
       this.counters.received++;
+      const status = new DataView(name.buffer, name.byteOffset + LL_STATUS_AT, 4).getUint32(0, HOST_LE);
       // sll_pkttype (byte 10): the filter passes outgoing frames only for server replies.
-      this.ctx.emit({ kind: 'packet', port, family, bytes, mac: name.slice(12, 18), outgoing: name[10] === PACKET_OUTGOING });
+      this.ctx.emit({
+        kind: 'packet', port, family, bytes, mac: name.slice(12, 18),
+        checksum: this.checksumState(status), outgoing: name[10] === PACKET_OUTGOING,
+      });
     }
+  }
+
+  /**
+   * The kernel's word on the frame's transport checksum (tpacket_auxdata.tp_status). A
+   * frame sent by a local stack through a veth, tap or virtio port with tx checksum
+   * offload carries only the pseudo-header sum: the "NIC" that would finish it is never
+   * reached (TP_STATUS_CSUMNOTREADY). A device that verified it says so (CSUM_VALID).
+   */
+  private checksumState(status: number): 'check' | 'unfinished' | 'valid' {
+    const k = this.native.constants;
+    if (status & k.TP_STATUS_CSUMNOTREADY) return 'unfinished';
+    if (status & k.TP_STATUS_CSUM_VALID) return 'valid';
+    return 'check';
   }
 
   execute(a: Action): void {
@@ -196,9 +232,14 @@ export class PacketDriver implements Driver {
     const k = this.native?.constants;
     for (const s of this.sockets.values()) {
       const st = k ? this.native.getsockopt(s.fd, k.SOL_PACKET, k.PACKET_STATISTICS, 8) : -1;
-      if (typeof st !== 'number' && st.byteLength >= 8) s.drops += new DataView(st.buffer, st.byteOffset).getUint32(4, HOST_LE);
+      if (typeof st === 'number' || st.byteLength < 8) continue;
+      const v = new DataView(st.buffer, st.byteOffset);
+      s.seen += v.getUint32(0, HOST_LE);
+      s.drops += v.getUint32(4, HOST_LE);
     }
-    const ports = [...this.sockets.values()].map((s) => ({ port: s.port, device: s.link.device, ifindex: s.link.ifindex, drops: s.drops }));
+    const ports = [...this.sockets.values()].map((s) => ({
+      port: s.port, device: s.link.device, ifindex: s.link.ifindex, read: s.read, seen: s.seen, drops: s.drops,
+    }));
     return { ...this.counters, drops: ports.reduce((sum, p) => sum + p.drops, 0), ports };
   }
 }

@@ -3,6 +3,9 @@ import type { Action } from '../src/actions';
 import type { Config } from '../src/config/config';
 import { parseIPv6 } from '../src/wire/address';
 import type { Driver, DriverContext, ReloadVerdict } from './driver';
+import { loadNative } from './native';
+import { SK_MEMINFO_DROPS } from './native/meminfo';
+import { HOST_LE } from './netlink/wire';
 
 /**
  * Passive mode: another relay (ISC dhcrelay) owns the DHCP ports and relays; gleand
@@ -18,7 +21,7 @@ const BUFFER = 65535;
 export class PassiveDriver implements Driver {
   readonly name = 'passive';
   readonly actionKinds = [] as const;
-  private sockets: raw.Socket[] = [];
+  private sockets: { readonly socket: raw.Socket; readonly device: string; readonly family: 4 | 6 }[] = [];
   private ctx!: DriverContext;
   private readonly counters = { observed4: 0, observed6: 0, errors: 0 };
 
@@ -52,7 +55,7 @@ export class PassiveDriver implements Driver {
       this.ctx.log('warn', 'passive', `raw socket error: ${e.message}`, { device }, `passive:${device}`);
     });
     s.on('message', (buf, source) => this.receive(family, buf, source));
-    this.sockets.push(s);
+    this.sockets.push({ socket: s, device, family });
   }
 
   /** IPv4 raw sockets deliver the IP header; IPv6 ones start at the UDP header. */
@@ -74,11 +77,29 @@ export class PassiveDriver implements Driver {
   execute(_a: Action): void {}
 
   async stop(): Promise<void> {
-    for (const s of this.sockets) s.close();
+    for (const s of this.sockets) s.socket.close();
     this.sockets = [];
   }
 
   status(): Record<string, unknown> {
-    return { ...this.counters, sockets: this.sockets.length };
+    const sockets = this.sockets.map((s) => ({ device: s.device, family: s.family, drops: kernelDrops(s.socket) }));
+    return { ...this.counters, sockets: this.sockets.length, kernelDrops: sockets };
+  }
+}
+
+/**
+ * sk_drops of a raw socket (SO_MEMINFO, see native/meminfo.ts): copies the kernel could
+ * not queue for gleand, which the other relay may still have received. The constants
+ * come from the addon (SOL_SOCKET differs on MIPS); null when either is unavailable.
+ */
+function kernelDrops(s: raw.Socket): number | null {
+  const native = loadNative();
+  if (native instanceof Error) return null;
+  const buf = Buffer.alloc(64);
+  try {
+    const len = s.getOption(native.constants.SOL_SOCKET, native.constants.SO_MEMINFO, buf, buf.length);
+    return len >= (SK_MEMINFO_DROPS + 1) * 4 ? (HOST_LE ? buf.readUInt32LE(SK_MEMINFO_DROPS * 4) : buf.readUInt32BE(SK_MEMINFO_DROPS * 4)) : null;
+  } catch {
+    return null;
   }
 }

@@ -6,6 +6,8 @@ declare module 'raw-socket' {
   export interface SocketOptions { protocol?: number; addressFamily?: number; bufferSize?: number }
   export class Socket extends EventEmitter {
     setOption(level: number, option: number, value: Buffer | number, length?: number): void;
+    /** getsockopt into `value`; → the option's length. Throws on an OS error. */
+    getOption(level: number, option: number, value: Buffer, length: number): number;
     close(): this;
     on(event: 'message', listener: (buffer: Buffer, source: string) => void): this;
     on(event: 'error', listener: (error: Error) => void): this;

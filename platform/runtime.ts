@@ -285,6 +285,7 @@ export class Runtime {
       lastReload: this.lastReload,
       ...this.agent.status(monotonicNow()),
       drivers,
+      control: this.control?.status() ?? null,
     };
   }
 

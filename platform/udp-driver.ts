@@ -6,6 +6,7 @@ import { dropAll } from './bpf';
 import type { Driver, DriverContext } from './driver';
 import { linkInfo } from './links';
 import { loadNative, NAME_BYTES, type NativeBinding } from './native';
+import { SK_MEMINFO_DROPS, SK_MEMINFO_RCVBUF, socketMeminfo } from './native/meminfo';
 import { HOST_LE } from './netlink/wire';
 import { SendQueue } from './send-queue';
 
@@ -17,9 +18,6 @@ const DHCP6_CLIENT_PORT = 546;
 export const UDP_RCVBUF_BYTES = 4 << 20;
 /** Datagrams read per readiness callback: the packet sockets' flood cannot starve the replies. */
 export const UDP_READ_BUDGET = 64;
-/** SK_MEMINFO_DROPS in the u32 array of SO_MEMINFO (include/uapi/linux/sock_diag.h). */
-const SK_MEMINFO_DROPS = 8;
-const SK_MEMINFO_RCVBUF = 1;
 
 interface UdpSocket {
   readonly key: string;
@@ -29,6 +27,8 @@ interface UdpSocket {
   readonly fd: number;
   /** Whether datagrams are read from it (the v4 send-only wildcard drops all in the kernel). */
   receives: boolean;
+  /** Datagrams read from it (with `drops`, all the kernel queued or discarded for it). */
+  read: number;
   /** Datagrams of the current turn, sent with one sendmmsg (see SendQueue); tagged with the destination. */
   readonly queue: SendQueue<Uint8Array>;
 }
@@ -230,7 +230,7 @@ export class UdpDriver implements Driver {
     if (rc < 0) fail(`bind ${address} port ${port}`, rc);
     const queue = new SendQueue<Uint8Array>(n, fd, family === 4 ? 16 : 28, (count) => { this.counters.sent += count; },
       (errno, to) => this.sendFailed(family, to, errno));
-    const sock: UdpSocket = { key: port === PORT[family] ? `${family}/${address}` : `${family}/${address}#${port}`, family, address, port, fd, receives: true, queue };
+    const sock: UdpSocket = { key: port === PORT[family] ? `${family}/${address}` : `${family}/${address}#${port}`, family, address, port, fd, receives: true, read: 0, queue };
     rc = n.startRecv(fd, (errno, data, lengths, names) => this.receive(sock, errno, data, lengths, names), UDP_READ_BUDGET);
     if (rc < 0) fail('startRecv', rc);
     return sock;
@@ -260,6 +260,7 @@ export class UdpDriver implements Driver {
       this.ctx.log('warn', 'udp', 'receive error', { address: sock.address, errno }, `udp:recv:${sock.key}`);
       return;
     }
+    sock.read += lengths.length;
     let off = 0;
     for (let i = 0; i < lengths.length; i++) {
       const len = lengths[i]!;
@@ -310,10 +311,9 @@ export class UdpDriver implements Driver {
 
   status(): Record<string, unknown> {
     const sockets = [...this.sockets.values()].map((s) => {
-      const info = this.native.getsockopt(s.fd, this.native.constants.SOL_SOCKET, this.native.constants.SO_MEMINFO, 64);
-      const mem = typeof info === 'number' ? null : new DataView(info.buffer, info.byteOffset, info.byteLength);
-      const u32 = (i: number) => (mem && mem.byteLength >= (i + 1) * 4 ? mem.getUint32(i * 4, HOST_LE) : null);
-      return { address: s.address, port: s.port, receives: s.receives, rcvbufBytes: u32(SK_MEMINFO_RCVBUF), drops: u32(SK_MEMINFO_DROPS) };
+      const mem = socketMeminfo(this.native, s.fd);
+      return { address: s.address, port: s.port, receives: s.receives, read: s.read,
+        rcvbufBytes: mem?.[SK_MEMINFO_RCVBUF] ?? null, drops: mem?.[SK_MEMINFO_DROPS] ?? null };
     });
     return {
       ...this.counters,

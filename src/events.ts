@@ -87,6 +87,13 @@ export type Event =
        * `mac` is then the router's own. Not subscriber input: it crossed the router.
        */
       readonly outgoing: boolean;
+      /**
+       * The kernel's word on the UDP checksum (PACKET_AUXDATA tp_status): `check` — verify
+       * it; `unfinished` — sent through a port with tx checksum offload (veth, tap,
+       * virtio), only the pseudo-header sum is there, so it cannot be verified;
+       * `valid` — the device already verified it.
+       */
+      readonly checksum: 'check' | 'unfinished' | 'valid';
     }
   /**
    * A UDP payload received from the server side. `passive` marks traffic observed on a

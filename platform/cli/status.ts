@@ -1,3 +1,4 @@
+import { renderSockets } from './sockets';
 import { keyValues, table } from './table';
 
 interface PortCounters {
@@ -40,6 +41,12 @@ export function renderStatus(s: Record<string, unknown>): string {
   if (lq) out.push('', renderLeasequery(lq));
   const bulk = ((s['modules'] ?? {}) as Record<string, unknown>)['bulk'] as BulkStatus | undefined;
   if (bulk) out.push('', renderBulk(bulk));
+  out.push('', renderSockets((s['drivers'] ?? {}) as Record<string, unknown>));
+  const control = s['control'] as Record<string, number> | null | undefined;
+  if (control) {
+    out.push('', keyValues([['control connections', `${control['connections']} of ${control['maxConnections']}`],
+      ['control closed', `evicted=${control['evicted']} idle=${control['idleClosed']} refused=${control['refused']} too-large=${control['tooLarge']}`]]));
+  }
   return out.join('\n');
 }
 

@@ -13,6 +13,9 @@ import type { AnyApplier, Applier, ApplierContext } from './applier';
 import { createAppliers } from './appliers';
 import { withdrawByDump } from './outcome';
 
+/** Netlink protocols by number, for the socket names in `status`. */
+const PROTOCOL_NAMES: Record<number, string> = { 0: 'route', 12: 'netfilter' };
+
 const BATCH = 1024;
 /** Keys one coalesced live batch may touch before the next deltas start another. */
 const MAX_LIVE_KEYS = 8192;
@@ -55,7 +58,7 @@ export class KernelDriver implements Driver {
   readonly completesLater = true;
   private rtnl: Rtnl | null = null;
   private appliers: AnyApplier[] = [];
-  private monitors: RtnlMonitor[] = [];
+  private monitors: { readonly protocol: number; readonly monitor: RtnlMonitor }[] = [];
   private ctx!: DriverContext;
   private config!: Config;
   private actx!: ApplierContext;
@@ -224,7 +227,7 @@ export class KernelDriver implements Driver {
           { protocol, error: m.code }, `monitor:${protocol}`);
         continue;
       }
-      this.monitors.push(m);
+      this.monitors.push({ protocol, monitor: m });
     }
   }
 
@@ -422,7 +425,7 @@ export class KernelDriver implements Driver {
     if (this.timer) clearInterval(this.timer);
     if (this.repairTimer) clearTimeout(this.repairTimer);
     if (this.recoveryTimer) clearTimeout(this.recoveryTimer);
-    for (const m of this.monitors) m.close();
+    for (const m of this.monitors) m.monitor.close();
     this.monitors = [];
     await this.queue;
     this.open?.resolve();
@@ -434,6 +437,12 @@ export class KernelDriver implements Driver {
     const appliers: Record<string, unknown> = {};
     for (const a of this.appliers) if (a.status) Object.assign(appliers, a.status());
     const recovering = Math.max(0, Math.ceil((this.recoverUntil - performance.now()) / 1000));
-    return { ...this.counters, recoveringForS: recovering, needsStart: [...this.needsStart], rtnl: this.rtnl?.stats, ...appliers };
+    // Every netlink socket of this driver with the kernel's drop counter (SO_MEMINFO): a
+    // monitor's drops are notifications lost to an overrun (each one triggers a re-dump).
+    const sockets = [
+      { socket: 'rtnl', drops: this.rtnl?.kernelDrops() ?? null },
+      ...this.monitors.map((m) => ({ socket: `monitor/${PROTOCOL_NAMES[m.protocol] ?? m.protocol}`, drops: m.monitor.kernelDrops() })),
+    ];
+    return { ...this.counters, recoveringForS: recovering, needsStart: [...this.needsStart], rtnl: this.rtnl?.stats, ...appliers, sockets };
   }
 }

@@ -116,6 +116,6 @@ export class VerifyApplier implements Applier<'verifies'> {
   }
 
   status(): Record<string, unknown> {
-    return { nft: this.verify?.stats };
+    return { nft: this.verify ? { ...this.verify.stats, kernelDrops: this.verify.kernelDrops() } : undefined };
   }
 }

@@ -13,6 +13,16 @@
  * fixed NAME_BYTES slot (a packet socket's sockaddr_ll carries the ingress ifindex,
  * the packet type and the source MAC: what a relay on unnumbered ports needs).
  *
+ * NAME_BYTES slot layout (32 bytes, zeroed before each recvmsg):
+ *   AF_INET/AF_INET6 sockets: the sockaddr_in (16) / sockaddr_in6 (28) as received.
+ *   AF_PACKET sockets:        bytes 0..19  struct sockaddr_ll
+ *                             bytes 20..23 tpacket_auxdata.tp_status, host order, when
+ *                                          the socket has PACKET_AUXDATA on (else 0)
+ *                             bytes 24..31 zero
+ * tp_status says whether the kernel has filled in / verified the transport checksum
+ * (TP_STATUS_CSUMNOTREADY: a locally sent frame whose checksum a NIC would fill in,
+ * e.g. a veth or tap with tx offload; TP_STATUS_CSUM_VALID: already verified).
+ *
  * libuv quirk: uv_poll reports POLLERR as status UV_EBADF and stops the handle.
  * A netlink socket polls POLLERR while sk_err is ENOBUFS, so a status < 0 is not
  * trusted: we read anyway (which returns and clears the real error) and restart
@@ -41,7 +51,11 @@
 #define ARENA_BYTES (1024 * 1024)  /* batch buffer, reused */
 #define SLOT_BYTES (64 * 1024)     /* room guaranteed for each datagram */
 #define MAX_LENS 4096              /* datagrams per batch */
-#define NAME_BYTES 32              /* sockaddr slot per datagram (sockaddr_in6 28, sockaddr_ll 20) */
+#define NAME_BYTES 32              /* sockaddr slot per datagram (sockaddr_in6 28, sockaddr_ll 20 + tp_status 4) */
+#define LL_STATUS_AT 20            /* where tp_status goes in an AF_PACKET slot (see header) */
+#ifndef TP_STATUS_CSUM_VALID
+#define TP_STATUS_CSUM_VALID (1 << 7)
+#endif
 
 typedef struct watcher {
   uv_poll_t poll;
@@ -271,6 +285,17 @@ static void stop_watcher(instance_t *in, watcher_t *w) {
   uv_close((uv_handle_t *)&w->poll, on_closed);
 }
 
+/* Copy tpacket_auxdata.tp_status into the AF_PACKET slot (layout in the header). */
+static void store_ll_status(struct msghdr *mh, unsigned char *name) {
+  for (struct cmsghdr *c = CMSG_FIRSTHDR(mh); c; c = CMSG_NXTHDR(mh, c)) {
+    if (c->cmsg_level != SOL_PACKET || c->cmsg_type != PACKET_AUXDATA) continue;
+    if (c->cmsg_len < CMSG_LEN(sizeof(struct tpacket_auxdata))) continue;
+    struct tpacket_auxdata aux;
+    memcpy(&aux, CMSG_DATA(c), sizeof aux);
+    memcpy(name + LL_STATUS_AT, &aux.tp_status, sizeof aux.tp_status);
+  }
+}
+
 static void on_poll(uv_poll_t *h, int status, int events) {
   watcher_t *w = (watcher_t *)h->data;
   instance_t *in = inst(w->env);
@@ -287,7 +312,11 @@ static void on_poll(uv_poll_t *h, int status, int events) {
     memset(name, 0, NAME_BYTES);
     mh.msg_name = name; mh.msg_namelen = NAME_BYTES;
     mh.msg_iov = &iov; mh.msg_iovlen = 1;
+    /* Room for PACKET_AUXDATA's cmsg; other sockets leave it empty (no cost). */
+    union { struct cmsghdr align; unsigned char buf[CMSG_SPACE(sizeof(struct tpacket_auxdata))]; } ctl;
+    mh.msg_control = ctl.buf; mh.msg_controllen = sizeof ctl.buf;
     ssize_t n = recvmsg(w->fd, &mh, MSG_DONTWAIT);
+    if (n >= 0) store_ll_status(&mh, name);
     if (n < 0 && errno == EINTR) continue;
     if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) break;
     if (n >= 0 && !(mh.msg_flags & MSG_TRUNC)) {
@@ -431,6 +460,8 @@ NAPI_MODULE_INIT(/* napi_env env, napi_value exports */) {
     { "SO_REUSEADDR", SO_REUSEADDR }, { "SO_BROADCAST", SO_BROADCAST }, { "SO_MEMINFO", SO_MEMINFO },
     { "IPV6_V6ONLY", IPV6_V6ONLY }, { "IPV6_MULTICAST_IF", IPV6_MULTICAST_IF },
     { "SOL_PACKET", SOL_PACKET }, { "PACKET_STATISTICS", PACKET_STATISTICS },
+    { "PACKET_AUXDATA", PACKET_AUXDATA }, { "TP_STATUS_CSUMNOTREADY", TP_STATUS_CSUMNOTREADY },
+    { "TP_STATUS_CSUM_VALID", TP_STATUS_CSUM_VALID },
   };
   napi_value consts;
   napi_create_object(env, &consts);

@@ -12,6 +12,11 @@ export type RecvCallback = (errno: number, data: Buffer | null, lengths: Uint32A
 
 /** Bytes of each sender-address slot in `names` (sockaddr_ll, sockaddr_in6 fit). */
 export const NAME_BYTES = 32;
+/**
+ * In an AF_PACKET socket's slot: sockaddr_ll in bytes 0..19, then at this offset the
+ * frame's `tpacket_auxdata.tp_status` (u32, host order) when PACKET_AUXDATA is on.
+ */
+export const LL_STATUS_AT = 20;
 
 /** Socket constants as compiled for this architecture (they differ on MIPS). */
 export interface NativeConstants {
@@ -23,6 +28,7 @@ export interface NativeConstants {
   readonly SO_REUSEADDR: number; readonly SO_BROADCAST: number; readonly SO_MEMINFO: number;
   readonly IPV6_V6ONLY: number; readonly IPV6_MULTICAST_IF: number;
   readonly SOL_PACKET: number; readonly PACKET_STATISTICS: number;
+  readonly PACKET_AUXDATA: number; readonly TP_STATUS_CSUMNOTREADY: number; readonly TP_STATUS_CSUM_VALID: number;
 }
 
 export interface NativeBinding {

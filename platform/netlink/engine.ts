@@ -71,6 +71,8 @@ export interface Transport {
   /** Whether the socket keeps the process alive. */
   ref(on: boolean): void;
   close(): void;
+  /** The kernel's drop counter of the socket, where there is one. */
+  kernelDrops?(): number | null;
 }
 
 /** The highest sequence number before wrapping (0 is never used). */
@@ -119,6 +121,11 @@ export class NetlinkEngine {
 
   get closed(): boolean {
     return this.isClosed;
+  }
+
+  /** What the kernel dropped on this engine's socket (SO_MEMINFO), null when unknown. */
+  kernelDrops(): number | null {
+    return this.sock.kernelDrops?.() ?? null;
   }
 
   /** Reserves `count` consecutive sequence numbers; returns the first. */

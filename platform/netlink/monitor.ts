@@ -56,6 +56,11 @@ export class RtnlMonitor {
     this.sock.ref(on);
   }
 
+  /** Notifications the kernel dropped for this socket (SO_MEMINFO; each overrun loses some). */
+  kernelDrops(): number | null {
+    return this.sock.kernelDrops();
+  }
+
   close(): void {
     this.sock.close();
   }

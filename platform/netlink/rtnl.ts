@@ -117,6 +117,11 @@ export class Rtnl {
     return this.engine.portId;
   }
 
+  /** What the kernel dropped on the request socket (SO_MEMINFO). */
+  kernelDrops(): number | null {
+    return this.engine.kernelDrops();
+  }
+
   // -------------------------------------------------------------------------------
   // Generic requests
 

@@ -5,6 +5,7 @@
  */
 import { constants as osConstants } from 'node:os';
 import { loadNative, type NativeBinding } from '../native/index';
+import { socketDrops } from '../native/meminfo';
 import { NETLINK_OPT } from './constants';
 import { HOST_LE } from './wire';
 
@@ -130,6 +131,11 @@ export class NetlinkSocket {
   /** Whether this socket keeps the process alive. */
   ref(on: boolean): void {
     if (!this.closed) this.native.ref(this.fd, on);
+  }
+
+  /** Messages the kernel dropped for this socket (sk_drops: a netlink overrun counts each lost one). */
+  kernelDrops(): number | null {
+    return this.closed ? null : socketDrops(this.native, this.fd);
   }
 
   close(): void {

@@ -66,6 +66,11 @@ export class Nfnl {
     return this.engine.portId;
   }
 
+  /** What the kernel dropped on the request socket (SO_MEMINFO). */
+  kernelDrops(): number | null {
+    return this.engine.kernelDrops();
+  }
+
   static open(opts: NfnlOptions = {}): NfnlResult<Nfnl> {
     const c = new Nfnl();
     const engine = NetlinkEngine.open(

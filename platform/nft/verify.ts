@@ -120,6 +120,11 @@ export class NftVerify {
     ));
   }
 
+  /** What the kernel dropped on the nfnetlink request socket (SO_MEMINFO). */
+  kernelDrops(): number | null {
+    return this.nl.kernelDrops();
+  }
+
   get stats(): Nfnl['stats'] {
     return this.nl.stats;
   }

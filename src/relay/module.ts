@@ -8,7 +8,7 @@ import type { Config } from '../config/config';
 import type { Event } from '../events';
 import type { Claim, Module } from '../module';
 import type { Instant } from '../time';
-import { dhcp4Message, dhcp6Message, ipv4Udp, ipv6Udp, type Dhcp4Message, type Dhcp6Message } from '../wire';
+import { dhcp4Message, dhcp6Message, ipv4Udp, ipv4UdpUnverified, ipv6Udp, ipv6UdpUnverified, type Dhcp4Message, type Dhcp6Message } from '../wire';
 import { countDrop, countGleanFailed, newPortCounters, RateLimiter, type PortCounters } from './counters';
 import { deliveredReply4Length, relayReply4, relayRequest4Bytes, writeDeliveredReply4 } from './dhcp4';
 import { relayForward6, relayReply6 } from './dhcp6';
@@ -90,9 +90,13 @@ export class DhcpModule implements Module {
     const counters = this.counters.get(e.port)!;
     if (!this.limiters.get(e.port)!.admit(now)) return this.dropped(counters, port.cfg.name, 'rate-limit');
     const bytes = trimToIpLength(e.family, e.bytes);
+    // A client on a veth/tap with tx offload sends an unfinished UDP checksum; the
+    // kernel marks it (and frames it verified), and only the rest are checked here.
+    // Nothing relays these checksum bytes: requests leave as new UDP datagrams.
+    const verify = e.checksum === 'check';
     if (e.family === 4) {
       if (!port.cfg.relay_v4) return this.dropped(counters, port.cfg.name, 'port-disabled');
-      const d = ipv4Udp.decode(bytes);
+      const d = (verify ? ipv4Udp : ipv4UdpUnverified).decode(bytes);
       if (!d.ok) return this.dropped(counters, port.cfg.name, 'malformed', d.error.field);
       if (e.outgoing) return this.leaving4(port, counters, d.value.ip.source, d.value.ip.destination, d.value.udp, now);
       if (d.value.udp.destinationPort !== 67) return this.dropped(counters, port.cfg.name, 'not-dhcp');
@@ -101,7 +105,7 @@ export class DhcpModule implements Module {
       return this.clientMessage4(port, counters, e.mac, d.value.ip.destination, d.value.udp.payload, m.value, now);
     }
     if (!port.cfg.relay_v6) return this.dropped(counters, port.cfg.name, 'port-disabled');
-    const d = ipv6Udp.decode(bytes);
+    const d = (verify ? ipv6Udp : ipv6UdpUnverified).decode(bytes);
     if (!d.ok) return this.dropped(counters, port.cfg.name, 'malformed', d.error.field);
     if (e.outgoing) return this.leaving6(port, counters, d.value.ip.source, d.value.udp, now);
     if (d.value.udp.destinationPort !== 547) return this.dropped(counters, port.cfg.name, 'not-dhcp');

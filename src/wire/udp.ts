@@ -43,8 +43,13 @@ export interface UdpAddresses {
   readonly destination: Uint8Array;
 }
 
-/** Read UDP occupying the whole reader window, verifying Length and Checksum. */
-export function readUdp(r: Reader, addrs: UdpAddresses): UdpDatagram {
+/**
+ * Read UDP occupying the whole reader window, verifying Length and Checksum. With
+ * `verifyChecksum` false the Checksum is not looked at: for frames the kernel says
+ * carry an unfinished checksum (tx offload on a veth/tap: only the pseudo-header sum,
+ * to be finished by hardware that a virtual link never reaches) or one it verified.
+ */
+export function readUdp(r: Reader, addrs: UdpAddresses, verifyChecksum = true): UdpDatagram {
   const start = r.pos;
   const windowLength = r.end - start;
   const sourcePort = r.u16('udp.sourcePort');
@@ -58,7 +63,9 @@ export function readUdp(r: Reader, addrs: UdpAddresses): UdpDatagram {
   const v6 = addrs.source.length === 16;
   let noChecksum = false;
   if (!r.failed) {
-    if (checksum === 0) {
+    if (!verifyChecksum) {
+      noChecksum = checksum === 0 && !v6;
+    } else if (checksum === 0) {
       if (v6) r.fail('udp.checksum', 'zero checksum is not allowed over IPv6', start + 6);
       else noChecksum = true;
     } else {
@@ -111,7 +118,7 @@ export interface Ipv4UdpDatagram {
   readonly udp: UdpDatagram;
 }
 
-function readIpv4Udp(r: Reader): Ipv4UdpDatagram {
+function readIpv4Udp(r: Reader, verifyChecksum: boolean): Ipv4UdpDatagram {
   const start = r.pos;
   const { header, totalLength } = readIpv4Header(r);
   if (!r.failed && header.protocol !== IPPROTO_UDP) r.fail('ipv4.protocol', `protocol ${header.protocol} is not UDP`, start + 9);
@@ -119,19 +126,27 @@ function readIpv4Udp(r: Reader): Ipv4UdpDatagram {
     r.fail('ipv4.fragmentOffset', 'fragments are not reassembled', start + 6);
   }
   const body = r.sub('ipv4.payload', Math.max(0, start + totalLength - r.pos));
-  const udp = readUdp(body, header);
+  const udp = readUdp(body, header, verifyChecksum);
   return { ip: header, udp };
 }
 
-/** A whole IPv4 datagram carrying UDP: what an AF_INET raw socket receives and IP_HDRINCL sends. */
-export const ipv4Udp: Codec<Ipv4UdpDatagram> = defineCodec('ipv4+udp', {
-  read: readIpv4Udp,
+const ipv4UdpCodec = (verifyChecksum: boolean): Codec<Ipv4UdpDatagram> => defineCodec('ipv4+udp', {
+  read: (r) => readIpv4Udp(r, verifyChecksum),
   write: (w, d) => {
     writeIpv4Header(w, d.ip, udpEncodingLength(d.udp));
     writeUdp(w, d.udp, d.ip);
   },
   length: (d) => ipv4HeaderLength(d.ip) + udpEncodingLength(d.udp),
 });
+
+/** A whole IPv4 datagram carrying UDP: what an AF_INET raw socket receives and IP_HDRINCL sends. */
+export const ipv4Udp = ipv4UdpCodec(true);
+/**
+ * `ipv4Udp` that does not verify the UDP Checksum (the IPv4 header checksum still is):
+ * for a frame whose checksum the kernel reports unfinished or already verified (see
+ * `readUdp`). Encoding always writes a correct checksum.
+ */
+export const ipv4UdpUnverified = ipv4UdpCodec(false);
 
 // ---- IPv6 + UDP --------------------------------------------------------------------
 
@@ -141,20 +156,24 @@ export interface Ipv6UdpPacket {
   readonly udp: UdpDatagram;
 }
 
-function readIpv6Udp(r: Reader): Ipv6UdpPacket {
+function readIpv6Udp(r: Reader, verifyChecksum: boolean): Ipv6UdpPacket {
   const start = r.pos;
   const { header, payloadLength } = readIpv6Header(r);
   if (!r.failed && header.nextHeader !== IPPROTO_UDP) r.fail('ipv6.nextHeader', `next header ${header.nextHeader} is not UDP`, start + 6);
   const body = r.sub('ipv6.payload', payloadLength);
-  return { ip: header, udp: readUdp(body, header) };
+  return { ip: header, udp: readUdp(body, header, verifyChecksum) };
 }
 
-/** A whole IPv6 packet carrying UDP directly after the fixed header. */
-export const ipv6Udp: Codec<Ipv6UdpPacket> = defineCodec('ipv6+udp', {
-  read: readIpv6Udp,
+const ipv6UdpCodec = (verifyChecksum: boolean): Codec<Ipv6UdpPacket> => defineCodec('ipv6+udp', {
+  read: (r) => readIpv6Udp(r, verifyChecksum),
   write: (w, p) => {
     writeIpv6Header(w, p.ip, udpEncodingLength(p.udp));
     writeUdp(w, p.udp, p.ip);
   },
   length: (p) => IPV6_HEADER_LENGTH + udpEncodingLength(p.udp),
 });
+
+/** A whole IPv6 packet carrying UDP directly after the fixed header. */
+export const ipv6Udp = ipv6UdpCodec(true);
+/** `ipv6Udp` that does not verify the UDP Checksum (see `ipv4UdpUnverified`). */
+export const ipv6UdpUnverified = ipv6UdpCodec(false);

@@ -71,7 +71,7 @@ function events(i: number): [Event, Event] {
     options: [{ kind: 'interfaceId', interfaceId: utf8Bytes('lan1') }, { kind: 'relayMsg', message: reply }],
   });
   return [
-    { kind: 'packet', port: 'lan1', family: 6, bytes: frame, mac: c.mac, outgoing: false },
+    { kind: 'packet', port: 'lan1', family: 6, bytes: frame, mac: c.mac, checksum: 'check', outgoing: false },
     { kind: 'udp', family: 6, source: SERVER, sourcePort: 547, destinationPort: 547, payload: repl, passive: false },
   ];
 }

@@ -60,7 +60,7 @@ describe('Agent: events routed by claim', () => {
     core.agent.register(igmp);
     const frame = ipv4Packet(v4('198.51.100.9'), v4('224.0.0.22'), 0, 0, new Uint8Array(8));
     frame[9] = 2; // IGMP (RFC 3376 §4); the bytes after the header are the module's to judge
-    core.handle({ kind: 'packet', port: 'lan1', family: 4, bytes: frame, mac: macOf(1), outgoing: false }, T0);
+    core.handle({ kind: 'packet', port: 'lan1', family: 4, bytes: frame, mac: macOf(1), checksum: 'check', outgoing: false }, T0);
     expect(igmp.seen).toHaveLength(1);
     expect(portStatus(core, 'lan1').dropped).toEqual({});
     const dhcp = core.handle(packet4('lan1', macOf(1), client4(REQUEST, macOf(1))), T0);
@@ -71,7 +71,7 @@ describe('Agent: events routed by claim', () => {
   it('traffic nobody claims is counted by the agent, not as anyone\'s drop', () => {
     const agent = new Agent(T0, [new Recorder('only-config', [{ kind: 'config' }])]);
     expect(agent.handle(udp4(new Uint8Array(300)), T0)).toEqual([]);
-    expect(agent.handle({ kind: 'packet', port: 'x', family: 6, bytes: new Uint8Array(1), mac: macOf(1), outgoing: false }, T0)).toEqual([]);
+    expect(agent.handle({ kind: 'packet', port: 'x', family: 6, bytes: new Uint8Array(1), mac: macOf(1), checksum: 'check', outgoing: false }, T0)).toEqual([]);
     expect(agent.status(T0)['unclaimed']).toEqual({ packet: 1, udp: 1 });
   });
 

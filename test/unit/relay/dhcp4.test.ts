@@ -112,7 +112,7 @@ describe('DHCPv4 relay: client → servers (RFC 1542 §4.1, RFC 3046 §2.1)', ()
     const m = started();
     expect(m.handle(packet4('lan1', MAC1, { ...client4(OFFER, MAC1), op: 2 }), T0)).toEqual([dropLog('lan1', 'wrong-direction')]);
     const ntp = ipv4Packet(new Uint8Array(4), v4('255.255.255.255'), 68, 123, dhcp4Message.encode(client4(DISCOVER, MAC1)));
-    expect(m.handle({ kind: 'packet', port: 'lan1', family: 4, bytes: ntp, mac: MAC1, outgoing: false }, T0)).toEqual([dropLog('lan1', 'not-dhcp')]);
+    expect(m.handle({ kind: 'packet', port: 'lan1', family: 4, bytes: ntp, mac: MAC1, checksum: 'check', outgoing: false }, T0)).toEqual([dropLog('lan1', 'not-dhcp')]);
     expect(portStatus(m, 'lan1').dropped).toEqual({ 'wrong-direction': 1, 'not-dhcp': 1 });
   });
 

@@ -150,7 +150,7 @@ config subscriber 'lan1'
   it('drops UDP that is not to the server port, and malformed DHCPv6', () => {
     const m = started();
     const ntp = ipv6Packet(LL1, v6('ff02::1:2'), 546, 123, dhcp6Message.encode(client6(SOLICIT, DUID1)));
-    expect(m.handle({ kind: 'packet', port: 'lan1', family: 6, bytes: ntp, mac: MAC1, outgoing: false }, T0)).toEqual([dropLog('lan1', 'not-dhcp')]);
+    expect(m.handle({ kind: 'packet', port: 'lan1', family: 6, bytes: ntp, mac: MAC1, checksum: 'check', outgoing: false }, T0)).toEqual([dropLog('lan1', 'not-dhcp')]);
     const bad = m.handle(packet6('lan1', MAC1, LL1, Uint8Array.of(1, 0, 0, 1, 0, 1, 0, 9, 0)), T0);
     expect(bad).toMatchObject([{ kind: 'log', fields: { port: 'lan1', reason: 'malformed' } }]);
     expect(portStatus(m, 'lan1').dropped).toEqual({ 'not-dhcp': 1, malformed: 1 });

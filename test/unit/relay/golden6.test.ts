@@ -76,7 +76,7 @@ function withInnerTail(repl: Uint8Array, extra: Uint8Array): Uint8Array {
 }
 
 function fromClient(m: ReturnType<typeof started>, p: GoldenPacket) {
-  return m.handle({ kind: 'packet', port: 'lan1', family: 6, bytes: goldenBytes(p), mac: CLIENT_MAC, outgoing: false }, T0);
+  return m.handle({ kind: 'packet', port: 'lan1', family: 6, bytes: goldenBytes(p), mac: CLIENT_MAC, checksum: 'check', outgoing: false }, T0);
 }
 
 /** The one link-send, its IPv6/UDP headers decoded. */

@@ -21,7 +21,7 @@ const totalDropped = (m: Core, port: string) => Object.values(portStatus(m, port
 
 /** Time moves one second per packet so the rate limiter never interferes. */
 function feed(m: Core, i: number, family: 4 | 6, bytes: Uint8Array): Action[] {
-  return m.handle({ kind: 'packet', port: 'lan1', family, bytes, mac: MAC1, outgoing: false }, at(i * 1000));
+  return m.handle({ kind: 'packet', port: 'lan1', family, bytes, mac: MAC1, checksum: 'check', outgoing: false }, at(i * 1000));
 }
 
 describe('hostile subscriber input never throws and is counted (CONVENTIONS 10)', () => {

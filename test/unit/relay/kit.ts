@@ -166,7 +166,7 @@ export function ipv4Packet(source: Uint8Array, destination: Uint8Array, sport: n
 
 export function packet4(port: string, mac: Uint8Array, m: Dhcp4Message, source: Uint8Array = new Uint8Array(4)) {
   const bytes = ipv4Packet(source, v4('255.255.255.255'), 68, 67, dhcp4Message.encode(m));
-  return { kind: 'packet' as const, port, family: 4 as const, bytes, mac, outgoing: false };
+  return { kind: 'packet' as const, port, family: 4 as const, bytes, mac, checksum: 'check' as const, outgoing: false };
 }
 
 export function udp4(payload: Uint8Array, source: Uint8Array = SERVER4, passive = false) {
@@ -217,7 +217,7 @@ export function ipv6Packet(source: Uint8Array, destination: Uint8Array, sport: n
 
 export function packet6(port: string, mac: Uint8Array, source: Uint8Array, payload: Uint8Array, sport = 546) {
   const bytes = ipv6Packet(source, ALL_RELAYS_AND_SERVERS, sport, 547, payload);
-  return { kind: 'packet' as const, port, family: 6 as const, bytes, mac, outgoing: false };
+  return { kind: 'packet' as const, port, family: 6 as const, bytes, mac, checksum: 'check' as const, outgoing: false };
 }
 
 export function udp6(payload: Uint8Array, source: Uint8Array = SERVER6, passive = false) {

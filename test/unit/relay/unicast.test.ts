@@ -34,10 +34,10 @@ const directAck = (mac: Uint8Array, addr: Uint8Array, leaseS: number, type = ACK
 
 /** The frame as the port's packet socket sees it leave (PACKET_OUTGOING; the MAC is the router's). */
 const leaving4 = (port: string, m: Dhcp4Message, source = SERVER4, destination = m.yiaddr) =>
-  ({ kind: 'packet' as const, port, family: 4 as const, bytes: ipv4Packet(source, destination, 67, 68, dhcp4Message.encode(m)), mac: PORT_MAC, outgoing: true });
+  ({ kind: 'packet' as const, port, family: 4 as const, bytes: ipv4Packet(source, destination, 67, 68, dhcp4Message.encode(m)), mac: PORT_MAC, outgoing: true, checksum: 'check' as const });
 
 const leaving6 = (port: string, m: Dhcp6Message, source = SERVER6, destination = NA) =>
-  ({ kind: 'packet' as const, port, family: 6 as const, bytes: ipv6Packet(source, destination, 547, 546, dhcp6Message.encode(m)), mac: PORT_MAC, outgoing: true });
+  ({ kind: 'packet' as const, port, family: 6 as const, bytes: ipv6Packet(source, destination, 547, 546, dhcp6Message.encode(m)), mac: PORT_MAC, outgoing: true, checksum: 'check' as const });
 
 describe('DHCPv4: a relay forwards broadcasts only (RFC 2131 §4.1)', () => {
   it('a RENEWING client\'s unicast REQUEST is left to the kernel and counted, not relayed', () => {
@@ -92,7 +92,7 @@ describe('DHCPv4: a server\'s unicast DHCPACK leaving the port renews the bindin
     const m = started();
     dora(m);
     const bytes = ipv4Packet(SERVER4, YIADDR, 68, 67, dhcp4Message.encode(directAck(MAC1, YIADDR, 7200)));
-    m.handle({ kind: 'packet', port: 'lan1', family: 4, bytes, mac: PORT_MAC, outgoing: true }, at(1));
+    m.handle({ kind: 'packet', port: 'lan1', family: 4, bytes, mac: PORT_MAC, outgoing: true, checksum: 'check' }, at(1));
     expect(m.bindings()[0]!.validUntil).toEqual(at(LEASE_S * 1000));
     expect(portStatus(m, 'lan1')).toMatchObject({ unicastNotServer: 1, relayed4: 1 });
   });
