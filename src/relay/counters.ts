@@ -11,11 +11,13 @@ export interface PortCounters {
   released: number;
   /** DHCPv6 replies delivered (or observed) whose inner message did not decode, so nothing was gleaned. */
   gleanFailed: number;
+  /** A DHCPv6 source address seen from a second MAC on the port (the peer cache's entry changed hands). */
+  peerConflicts: number;
   dropped: Partial<Record<DropReason, number>>;
 }
 
 export const newPortCounters = (): PortCounters => ({
-  relayed4: 0, relayed6: 0, replies4: 0, replies6: 0, gleaned: 0, released: 0, gleanFailed: 0, dropped: {},
+  relayed4: 0, relayed6: 0, replies4: 0, replies6: 0, gleaned: 0, released: 0, gleanFailed: 0, peerConflicts: 0, dropped: {},
 });
 
 export function countDrop(c: PortCounters, reason: DropReason): void {
