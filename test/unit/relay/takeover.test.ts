@@ -22,17 +22,18 @@ const request = (msgType: number, duid: Uint8Array, txid: number, options: Dhcp6
 const answer = (msgType: number, duid: Uint8Array, txid: number, options: Dhcp6Option[]): Dhcp6Message =>
   ({ kind: 'client', msgType, transactionId: txid, options: [{ kind: 'clientId', duid }, { kind: 'serverId', duid: duidOf(99) }, ...options] });
 const leases = (valid = 3600): Dhcp6Option[] => [iaNa(1, NA, valid), iaPd(2, PD, 56, valid)];
-const send = (m: Core, mac: Uint8Array, msg: Dhcp6Message, now: number, port = 'lan1') =>
-  m.handle(packet6(port, mac, LL, dhcp6Message.encode(msg)), now);
-const reply = (m: Core, msg: Dhcp6Message, now: number) => m.handle(udp6(relayRepl(IID, LL, msg)), now);
+/** Times are ms after T0. */
+const send = (m: Core, mac: Uint8Array, msg: Dhcp6Message, ms: number, port = 'lan1') =>
+  m.handle(packet6(port, mac, LL, dhcp6Message.encode(msg)), at(ms));
+const reply = (m: Core, msg: Dhcp6Message, ms: number) => m.handle(udp6(relayRepl(IID, LL, msg)), at(ms));
 const sentTo = (actions: ReturnType<Core['handle']>) => only(actions, 'link-send').map((a) => a.destinationMac);
 const macsOf = (m: Core) => m.bindings().map((b) => b.mac);
 
 /** The victim's REQUEST → REPLY: IA_NA + IA_PD bound to VICTIM. */
 function leased(text = BASE_CONFIG): Core {
   const m = started(text);
-  send(m, VICTIM, request(REQUEST6, DUID_V, 0x111111, leases()), T0);
-  expect(sentTo(reply(m, answer(REPLY, DUID_V, 0x111111, leases()), T0))).toEqual([VICTIM]);
+  send(m, VICTIM, request(REQUEST6, DUID_V, 0x111111, leases()), 0);
+  expect(sentTo(reply(m, answer(REPLY, DUID_V, 0x111111, leases()), 0))).toEqual([VICTIM]);
   expect(macsOf(m)).toEqual([VICTIM, VICTIM]);
   return m;
 }
@@ -40,7 +41,7 @@ function leased(text = BASE_CONFIG): Core {
 describe('DHCPv6 replies follow the transaction, not the last frame (RFC 8415 §18.3.10, §19.2)', () => {
   it('the race of issue 13: RENEW, then 1 ms later a SOLICIT from the same link-local and another MAC', () => {
     const m = leased();
-    const t = at(1_000_000);
+    const t = 1_000_000;
     expect(kinds(send(m, VICTIM, request(RENEW6, DUID_V, 0x222222, leases()), t))).toEqual(['udp-send']);
     const racing = send(m, ATTACKER, request(SOLICIT, DUID_A, 0x333333, [iaNa(1), iaPd(2)]), t + 1);
     // Counted and logged: one link-local, two MACs. The SOLICIT itself is relayed.
@@ -66,7 +67,7 @@ describe('DHCPv6 replies follow the transaction, not the last frame (RFC 8415 §
 
   it('the same race in the other order: the attacker first, the victim\'s RENEW 1 ms later', () => {
     const m = leased();
-    const t = at(1_000_000);
+    const t = 1_000_000;
     send(m, ATTACKER, request(SOLICIT, DUID_A, 0x333333, [iaNa(1)]), t);
     send(m, VICTIM, request(RENEW6, DUID_V, 0x222222, leases()), t + 1);
     expect(sentTo(reply(m, answer(REPLY, DUID_V, 0x222222, leases()), t + 2))).toEqual([VICTIM]);
@@ -76,7 +77,7 @@ describe('DHCPv6 replies follow the transaction, not the last frame (RFC 8415 §
 
   it('a copy of the victim\'s request (its transaction-id) from another MAC is dropped while the transaction lives', () => {
     const m = leased();
-    const t = at(1_000_000);
+    const t = 1_000_000;
     const renew = request(RENEW6, DUID_V, 0x222222, leases());
     send(m, VICTIM, renew, t);
     const replayed = send(m, ATTACKER, renew, t + 1);
@@ -92,7 +93,7 @@ describe('DHCPv6 replies follow the transaction, not the last frame (RFC 8415 §
 
   it('a transaction ends after its lifetime: a reply to it is not delivered (no-transaction)', () => {
     const m = leased();
-    const t = at(1_000_000);
+    const t = 1_000_000;
     send(m, VICTIM, request(RENEW6, DUID_V, 0x222222, leases()), t);
     const late = reply(m, answer(REPLY, DUID_V, 0x222222, leases()), t + TRANSACTION_LIFETIME_MS + 1);
     expect(sentTo(late)).toEqual([]);
@@ -103,7 +104,7 @@ describe('DHCPv6 replies follow the transaction, not the last frame (RFC 8415 §
 
   it('a reply with another transaction-id is not delivered to whoever sent last from the link-local', () => {
     const m = leased();
-    const t = at(1_000_000);
+    const t = 1_000_000;
     send(m, ATTACKER, request(SOLICIT, DUID_A, 0x333333), t);
     expect(sentTo(reply(m, answer(REPLY, DUID_V, 0x444444, leases()), t + 1))).toEqual([]);
     expect(macsOf(m)).toEqual([VICTIM, VICTIM]);
@@ -111,7 +112,7 @@ describe('DHCPv6 replies follow the transaction, not the last frame (RFC 8415 §
 
   it('the victim\'s DUID in the attacker\'s own transaction: the REPLY goes to it, the bindings do not move', () => {
     const m = leased();
-    const t = at(1_000_000);
+    const t = 1_000_000;
     send(m, ATTACKER, request(REQUEST6, DUID_V, 0x555555, leases()), t);
     const stolen = reply(m, answer(REPLY, DUID_V, 0x555555, leases()), t + 1);
     expect(sentTo(stolen)).toEqual([ATTACKER]);
@@ -131,7 +132,7 @@ describe('DHCPv6 replies follow the transaction, not the last frame (RFC 8415 §
 
   it('a lease the server gives to another client (another DUID) still moves to that client\'s MAC', () => {
     const m = leased();
-    const t = at(1_000_000);
+    const t = 1_000_000;
     send(m, ATTACKER, request(REQUEST6, DUID_A, 0x666666, [iaNa(1, NA)]), t);
     const moved = reply(m, answer(REPLY, DUID_A, 0x666666, [iaNa(1, NA, 3600)]), t + 1);
     expect(sentTo(moved)).toEqual([ATTACKER]);
@@ -142,7 +143,7 @@ describe('DHCPv6 replies follow the transaction, not the last frame (RFC 8415 §
   it('RECONFIGURE answers no request: it goes by the peer cache (RFC 8415 §18.3.11), nothing is gleaned', () => {
     const m = leased();
     const reconfigure: Dhcp6Message = { kind: 'client', msgType: 10, transactionId: 0, options: [{ kind: 'clientId', duid: DUID_V }] };
-    const actions = reply(m, reconfigure, at(10));
+    const actions = reply(m, reconfigure, 10);
     expect(kinds(actions)).toEqual(['link-send']);
     expect(sentTo(actions)).toEqual([VICTIM]);
   });
@@ -158,10 +159,10 @@ config subscriber 'pas1'
 `;
     const m = started(text);
     const na = v6('2001:db8:3::100');
-    send(m, VICTIM, request(REQUEST6, DUID_V, 0x777777, [iaNa(1, na)]), T0, 'pas1');
-    send(m, ATTACKER, request(SOLICIT, DUID_A, 0x888888), T0 + 1, 'pas1');
+    send(m, VICTIM, request(REQUEST6, DUID_V, 0x777777, [iaNa(1, na)]), 0, 'pas1');
+    send(m, ATTACKER, request(SOLICIT, DUID_A, 0x888888), 1, 'pas1');
     const observed = relayRepl(Uint8Array.of(0, 0, 0, 3), LL, answer(REPLY, DUID_V, 0x777777, [iaNa(1, na, 600)]), v6('2001:db8:3::1'));
-    expect(kinds(m.handle(udp6(observed, undefined, true), T0 + 2))).toEqual(['kernel', 'log']);
+    expect(kinds(m.handle(udp6(observed, undefined, true), at(2)))).toEqual(['kernel', 'log']);
     expect(macsOf(m)).toEqual([VICTIM]);
     expect(portStatus(m, 'pas1').peerConflicts).toBe(1);
   });
@@ -171,26 +172,26 @@ describe('Transactions6', () => {
   const ll = (i: number) => Uint8Array.of(0xfe, 0x80, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, i >> 8, i & 255);
   it('keys by port, peer-address and transaction-id; the first MAC holds it while it lives', () => {
     const t = new Transactions6(16, 1000);
-    expect(t.open('lan1', ll(1), 0xabcdef, VICTIM, T0)).toBe('opened');
-    expect(t.open('lan1', ll(1), 0xabcdef, ATTACKER, T0 + 999)).toBe('conflict');
-    expect(t.open('lan1', ll(1), 0xabcdee, ATTACKER, T0)).toBe('opened');
-    expect(t.open('lan2', ll(1), 0xabcdef, ATTACKER, T0)).toBe('opened');
-    expect(t.open('lan1', ll(2), 0xabcdef, ATTACKER, T0)).toBe('opened');
-    expect(t.macFor('lan1', ll(1), 0xabcdef, T0 + 1000)).toEqual(VICTIM);
-    expect(t.open('lan1', ll(1), 0xabcdef, VICTIM, T0 + 1000)).toBe('refreshed');
-    expect(t.macFor('lan1', ll(1), 0xabcdef, T0 + 2000)).toEqual(VICTIM);
-    expect(t.macFor('lan1', ll(1), 0xabcdef, T0 + 2001)).toBeNull();
+    expect(t.open('lan1', ll(1), 0xabcdef, VICTIM, at(0))).toBe('opened');
+    expect(t.open('lan1', ll(1), 0xabcdef, ATTACKER, at(999))).toBe('conflict');
+    expect(t.open('lan1', ll(1), 0xabcdee, ATTACKER, at(0))).toBe('opened');
+    expect(t.open('lan2', ll(1), 0xabcdef, ATTACKER, at(0))).toBe('opened');
+    expect(t.open('lan1', ll(2), 0xabcdef, ATTACKER, at(0))).toBe('opened');
+    expect(t.macFor('lan1', ll(1), 0xabcdef, at(1000))).toEqual(VICTIM);
+    expect(t.open('lan1', ll(1), 0xabcdef, VICTIM, at(1000))).toBe('refreshed');
+    expect(t.macFor('lan1', ll(1), 0xabcdef, at(2000))).toEqual(VICTIM);
+    expect(t.macFor('lan1', ll(1), 0xabcdef, at(2001))).toBeNull();
     // Expired: the next request with that key opens it afresh, for whoever sends it.
-    expect(t.open('lan1', ll(1), 0xabcdef, ATTACKER, T0 + 2001)).toBe('opened');
-    expect(t.macFor('lan1', ll(1), 0xabcdef, T0 + 2001)).toEqual(ATTACKER);
+    expect(t.open('lan1', ll(1), 0xabcdef, ATTACKER, at(2001))).toBe('opened');
+    expect(t.macFor('lan1', ll(1), 0xabcdef, at(2001))).toEqual(ATTACKER);
   });
 
   it('is bounded: at its bound the least recently seen transaction goes', () => {
     const t = new Transactions6(100);
-    for (let i = 0; i < 250; i++) t.open('lan1', ll(i), i, VICTIM, T0 + i);
+    for (let i = 0; i < 250; i++) t.open('lan1', ll(i), i, VICTIM, at(i));
     expect(t.size).toBe(100);
     expect(t.evicted).toBe(150);
-    expect(t.macFor('lan1', ll(149), 149, T0 + 250)).toBeNull();
-    expect(t.macFor('lan1', ll(150), 150, T0 + 250)).toEqual(VICTIM);
+    expect(t.macFor('lan1', ll(149), 149, at(250))).toBeNull();
+    expect(t.macFor('lan1', ll(150), 150, at(250))).toEqual(VICTIM);
   });
 });
