@@ -82,10 +82,13 @@ describe('a second station on a subscriber port (issue 13 items 2 and 4)', () =>
     beforeAll(async () => {
       const script = path.join(__dirname, 'takeover-race.py');
       const race = lab.spawn(lab.subscribers[0]!.ns, [PY, script, st0.ns, st0.mac, String(ROUNDS), await linkLocal0()], { name: 'race' });
-      await lab.waitForLog(race, /^done$/m, 150_000);
+      // A client whose replies were taken stops renewing on time (it rebinds): the races
+      // that did happen are judged below, and the count fails on its own.
+      await lab.waitForLog(race, /^done$/m, 150_000).catch(() => race.stop());
       races = [...race.log().matchAll(/renew-xid ([0-9a-f]{6})/g)].map((m) => m[1]!);
+      console.log(race.log().split('\n').filter((l) => l.startsWith('race')).join('\n'));
       // Each race's RENEW answered (or given up on) before the capture is read.
-      const last = races.at(-1)!;
+      const last = races.at(-1) ?? '000000';
       await until('the REPLY to the last raced RENEW', async () => {
         const seen = await tsharkFields(port0.pcapPath, `dhcpv6.msgtype == 7 && dhcpv6.xid == 0x${last}`, ['eth.dst']);
         return seen.length > 0;
@@ -101,6 +104,7 @@ describe('a second station on a subscriber port (issue 13 items 2 and 4)', () =>
 
     it('every REPLY to a raced RENEW went to the client\'s MAC; the station got only answers to its own SOLICITs (tshark)', () => {
       const sub = lab.subscribers[0]!;
+      expect(races.length).toBeGreaterThan(0);
       for (const xid of races) {
         const to = replies.filter(([, type, x]) => type === '7' && x === `0x${xid}`).map(([dst]) => dst);
         expect(to.length, `REPLY to RENEW ${xid}`).toBeGreaterThan(0);
