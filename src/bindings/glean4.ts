@@ -61,6 +61,21 @@ export function gleanReply4(port: string, m: Dhcp4Message, now: Instant): Glean[
 }
 
 /**
+ * The address a client gives back: DHCPRELEASE names it in ciaddr (RFC 2131 §4.4.6),
+ * DHCPDECLINE in the Requested IP Address option 50 (RFC 2131 §4.4.1, table 5). Null for any
+ * other message, or when the field is missing.
+ */
+export function givenBack4(m: Dhcp4Message): Uint8Array | null {
+  const type = typeOf(m);
+  if (type === DHCPRELEASE) return isZero(m.ciaddr) ? null : m.ciaddr;
+  if (type === DHCPDECLINE) {
+    const requested = getDhcp4Option(m, DHCP4_OPTION.REQUESTED_IP);
+    return requested && requested.ok ? requested.value : null;
+  }
+  return null;
+}
+
+/**
  * A client message on `port`: DHCPRELEASE (ciaddr) and DHCPDECLINE (option 50) end a
  * binding. `frameMac` is the Ethernet source of the frame that carried it: chaddr is
  * just a field the sender fills in, so a removal is only believed when the frame came
@@ -68,15 +83,8 @@ export function gleanReply4(port: string, m: Dhcp4Message, now: Instant): Glean[
  * binding must belong to that MAC (apply.ts).
  */
 export function gleanRequest4(port: string, m: Dhcp4Message, frameMac: Uint8Array): Glean[] {
-  const type = typeOf(m);
   const mac = ethernetMac(m);
   if (!mac || !bytesEqual(mac, frameMac)) return [];
-  if (type === DHCPRELEASE && !isZero(m.ciaddr)) {
-    return [{ op: 'remove', family: 4, address: m.ciaddr, prefixLength: 32, port, mac }];
-  }
-  if (type === DHCPDECLINE) {
-    const requested = getDhcp4Option(m, DHCP4_OPTION.REQUESTED_IP);
-    if (requested && requested.ok) return [{ op: 'remove', family: 4, address: requested.value, prefixLength: 32, port, mac }];
-  }
-  return [];
+  const address = givenBack4(m);
+  return address ? [{ op: 'remove', family: 4, address, prefixLength: 32, port, mac }] : [];
 }

@@ -63,24 +63,37 @@ export function gleanReply6(ctx: Glean6Context, inner: Dhcp6Message, now: Instan
 }
 
 /**
- * A client's RELEASE or DECLINE names the leases it gives back (RFC 8415 §18.2.6,
- * §18.2.7). A DUID is readable by anyone on a shared link, so the removal also names
- * `frameMac`, the Ethernet source of the frame: only the client whose frames the
- * binding was learnt from (its MAC) can end it (apply.ts).
+ * What a client's RELEASE or DECLINE gives back (RFC 8415 §18.2.6, §18.2.7): its DUID
+ * and the addresses and prefixes of its IAs. Null for any other message, or without a
+ * Client Identifier.
  */
-export function gleanRequest6(port: string, m: Dhcp6Message, frameMac: Uint8Array): Glean[] {
-  if (m.kind !== 'client' || (m.msgType !== RELEASE && m.msgType !== DECLINE)) return [];
+export function givenBack6(m: Dhcp6Message): { duid: Uint8Array; leases: { address: Uint8Array; prefixLength: number }[] } | null {
+  if (m.kind !== 'client' || (m.msgType !== RELEASE && m.msgType !== DECLINE)) return null;
   const client = findDhcp6Option(m.options, 'clientId');
-  if (!client) return [];
-  const out: Glean[] = [];
+  if (!client) return null;
+  const leases: { address: Uint8Array; prefixLength: number }[] = [];
   for (const ia of m.options) {
     if (ia.kind !== 'iaNa' && ia.kind !== 'iaPd') continue;
     for (const o of ia.options) {
       const lease = leaseOf(o);
-      if (lease) out.push({ op: 'remove', family: 6, address: lease.address, prefixLength: lease.prefixLength, port, mac: frameMac, clientId: client.duid });
+      if (lease) leases.push({ address: lease.address, prefixLength: lease.prefixLength });
     }
   }
-  return out;
+  return { duid: client.duid, leases };
+}
+
+/**
+ * A client's RELEASE or DECLINE ends the leases it names. A DUID is readable by anyone
+ * on a shared link, so the removal also names `frameMac`, the Ethernet source of the
+ * frame: only the client whose frames the binding was learnt from (its MAC) can end it
+ * (apply.ts).
+ */
+export function gleanRequest6(port: string, m: Dhcp6Message, frameMac: Uint8Array): Glean[] {
+  const given = givenBack6(m);
+  if (!given) return [];
+  return given.leases.map((l) => ({
+    op: 'remove' as const, family: 6 as const, address: l.address, prefixLength: l.prefixLength, port, mac: frameMac, clientId: given.duid,
+  }));
 }
 
 function leaseOf(o: Dhcp6Option): { address: Uint8Array; prefixLength: number; validLifetime: number } | null {

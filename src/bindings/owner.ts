@@ -1,6 +1,6 @@
 import { log, type Action } from '../actions';
 import type { Config } from '../config/config';
-import type { Prefix } from '../wire/address';
+import { bytesEqual, formatMac, type Prefix } from '../wire/address';
 import type { Event } from '../events';
 import type { PortKernelConfig } from '../kernel/derive';
 import { DesiredState } from '../kernel/desired';
@@ -31,9 +31,12 @@ export interface Written {
  */
 export interface BindingWriter {
   write(gleans: readonly Glean[], now: Instant): Written;
-  portSize(port: string): number;
-  /** The binding of exactly this address or prefix, or null (on demand asks only about what is missing). */
+  /**
+   * The binding of exactly this address or prefix (a host length when omitted), or null;
+   * read only (the RELEASE guard, on-demand location).
+   */
   find(family: 4 | 6, address: Uint8Array, prefixLength?: number): Binding | null;
+  portSize(port: string): number;
   /** The owner's status document (`modules.bindings` of `gleand status --json`). */
   status(): Record<string, unknown>;
 }
@@ -45,6 +48,11 @@ export interface OwnerCounters {
   restored: number;
   /** Bindings ended because a reload removed their port (its subscriber section). */
   removedWithPort: number;
+  /**
+   * A lease of the same client (client id / DUID) on the same port offered with another
+   * MAC: refused, the binding stays with the MAC it has (see `keepsItsMac`).
+   */
+  refusedMacChange: number;
 }
 
 /**
@@ -60,7 +68,7 @@ export class Bindings implements Module, BindingWriter {
   private readonly table = new BindingTable({ maxBindings: PLACEHOLDER_MAX_BINDINGS, maxPerPort: () => 0 });
   private readonly kernel = new DesiredState(new Map());
   private subnets = new Map<string, readonly Prefix[]>();
-  readonly counters: OwnerCounters = { rejectedSubnet: 0, restored: 0, removedWithPort: 0 };
+  readonly counters: OwnerCounters = { rejectedSubnet: 0, restored: 0, removedWithPort: 0, refusedMacChange: 0 };
 
   handle(event: Event, now: Instant): Action[] {
     if (event.kind === 'config') return this.configure(event.config);
@@ -143,7 +151,7 @@ export class Bindings implements Module, BindingWriter {
 
   write(gleans: readonly Glean[], now: Instant): Written {
     const actions: Action[] = [];
-    const accepted = gleans.filter((g) => this.withinSubnets(g, actions));
+    const accepted = gleans.filter((g) => this.withinSubnets(g, actions) && this.keepsItsMac(g, actions));
     const changes = applyGleans(this.table, accepted, now);
     actions.push(...this.toKernel(changes));
     return { changes, actions };
@@ -162,6 +170,32 @@ export class Bindings implements Module, BindingWriter {
     actions.push(log('warn', 'bindings', 'refused: outside the port\'s subnets', {
       binding: keyOf(f), port: f.port,
     }, `subnet:${f.port}`));
+    return false;
+  }
+
+  /**
+   * A binding never changes MAC because of who sent a frame last. A lease the server
+   * gives to another client (another client id / DUID, or none to compare) is a real
+   * change and moves (table.ts). The same client's lease on the same port suddenly
+   * bound to another MAC is what a station that copied the client's DUID (readable by
+   * anyone on the link; RFC 8415 §11) and asked for it gets: the server cannot tell
+   * them apart, gleand keeps the binding — its route, neighbour and verify entries —
+   * with the MAC it has, does not extend it, and counts and logs the attempt. DHCP
+   * snooping does the same (Cisco SISF lets an address move only after the old owner
+   * fails to answer a probe; gleand has no probe yet). A client whose MAC really
+   * changed gets the new one bound when the old binding ends: valid lifetime, a
+   * RELEASE from the old MAC, or a valid lifetime of 0 (RFC 8415 §18.2.10.1).
+   */
+  private keepsItsMac(g: Glean, actions: Action[]): boolean {
+    if (g.op !== 'upsert') return true;
+    const f = g.fields;
+    if (!f.mac || !f.clientId || f.source === 'static') return true;
+    const b = this.table.find(f.family, f.address, f.prefixLength);
+    if (!b || b.port !== f.port || !b.mac || bytesEqual(b.mac, f.mac) || !bytesEqual(b.clientId, f.clientId)) return true;
+    this.counters.refusedMacChange++;
+    actions.push(log('warn', 'bindings', 'refused: the same client\'s lease from another MAC', {
+      binding: keyOf(f), port: f.port, mac: formatMac(b.mac), offered: formatMac(f.mac),
+    }, `mac-change:${f.port}`));
     return false;
   }
 

@@ -21,11 +21,13 @@ export interface PortCounters {
   unicastUnmatched: number;
   /** Outgoing UDP 67→68 / 547→546 not from a configured server: another relay's replies, or forged. */
   unicastNotServer: number;
+  /** A DHCPv6 source address seen from a second MAC on the port (the peer cache's entry changed hands). */
+  peerConflicts: number;
   dropped: Partial<Record<DropReason, number>>;
 }
 
 export const newPortCounters = (): PortCounters => ({
-  relayed4: 0, relayed6: 0, replies4: 0, replies6: 0, gleaned: 0, released: 0, gleanFailed: 0,
+  relayed4: 0, relayed6: 0, replies4: 0, replies6: 0, gleaned: 0, released: 0, gleanFailed: 0, peerConflicts: 0,
   forwardedByKernel: 0, unicastReplies: 0, unicastRenewed: 0, unicastUnmatched: 0, unicastNotServer: 0, dropped: {},
 });
 

@@ -13,7 +13,10 @@ export type DropReason =
   | 'unknown-server'       // a reply from a source that is not a configured server
   | 'no-port'              // a reply that names no configured subscriber port
   | 'port-disabled'        // the family is off on that port
-  | 'rate-limit';          // the port's packet budget is spent
+  | 'rate-limit'           // the port's packet budget is spent
+  | 'foreign-release'      // a RELEASE/DECLINE for a binding of another port, MAC or DUID (DHCP snooping)
+  | 'transaction-conflict' // a DHCPv6 request reusing a live transaction of another MAC (transactions.ts)
+  | 'no-transaction';      // an ADVERTISE/REPLY answering no request this relay saw (RFC 8415 §19.2)
 
 export type Verdict<T> = { readonly ok: true; readonly value: T } | { readonly ok: false; readonly reason: DropReason };
 

@@ -1,4 +1,5 @@
 import { log, type Action } from '../actions';
+import { keyOf, type Binding } from '../bindings/binding';
 import type { Glean } from '../bindings/glean';
 import { gleanReply4, gleanRequest4 } from '../bindings/glean4';
 import { gleanReply6, gleanRequest6 } from '../bindings/glean6';
@@ -8,6 +9,7 @@ import type { Config } from '../config/config';
 import type { Event } from '../events';
 import type { Claim, Module } from '../module';
 import type { Instant } from '../time';
+import { formatIPv6, formatMac } from '../wire/address';
 import { dhcp4Message, dhcp6Message, ipv4Udp, ipv4UdpUnverified, ipv6Udp, ipv6UdpUnverified, type Dhcp4Message, type Dhcp6Message } from '../wire';
 import { countDrop, countGleanFailed, newPortCounters, RateLimiter, type PortCounters } from './counters';
 import { deliveredReply4Length, relayReply4, relayRequest4Bytes, writeDeliveredReply4 } from './dhcp4';
@@ -18,8 +20,16 @@ import { PeerCache } from './peers';
 import { ALL_DHCP_SERVERS, PortMap, type SubscriberPort } from './ports';
 import { passivePort4, passivePort6 } from './passive';
 import { relaysRequest4, relaysRequest6, renewals4, renewals6 } from './unicast';
+import { foreignRelease4, foreignRelease6 } from './release-guard';
+import { Transactions6, transactionIdOf } from './transactions';
 
 const PEER_CACHE_SIZE = 65536;
+/** Open DHCPv6 transactions: 65,536 cover 2 s of requests at 30k/s, while a server answers in ms. */
+const TRANSACTIONS_SIZE = 65536;
+
+/** RFC 8415 §7.3: the server messages that answer no request of the client. */
+const RECONFIGURE = 10;
+const RELAY_REPL = 13;
 
 /**
  * The DHCP data path: relays DHCPv4/DHCPv6 for the subscriber ports and gleans every
@@ -38,6 +48,7 @@ export class DhcpModule implements Module {
   private ports: PortMap | null = null;
   private relayId: Uint8Array | null = null;
   private readonly peers = new PeerCache(PEER_CACHE_SIZE);
+  private readonly transactions = new Transactions6(TRANSACTIONS_SIZE);
   private readonly linkLocal = new Map<string, Uint8Array | null>();
   private readonly counters = new Map<string, PortCounters>();
   private readonly limiters = new Map<string, RateLimiter>();
@@ -111,14 +122,22 @@ export class DhcpModule implements Module {
     if (d.value.udp.destinationPort !== 547) return this.dropped(counters, port.cfg.name, 'not-dhcp');
     const m = dhcp6Message.decode(d.value.udp.payload);
     if (!m.ok) return this.dropped(counters, port.cfg.name, 'malformed', m.error.field);
-    this.peers.learn(port.cfg.name, d.value.ip.source, e.mac);
-    return this.clientMessage6(port, counters, d.value.ip.source, d.value.ip.destination, e.mac, d.value.udp.payload, m.value, now);
+    const source = d.value.ip.source;
+    const previous = this.peers.learn(port.cfg.name, source, e.mac, now);
+    const actions = this.clientMessage6(port, counters, source, d.value.ip.destination, e.mac, d.value.udp.payload, m.value, now);
+    return previous ? [...this.peerConflict(counters, port.cfg.name, source, e.mac, previous), ...actions] : actions;
   }
 
   private clientMessage4(
     port: SubscriberPort, counters: PortCounters, mac: Uint8Array, destination: Uint8Array,
     bytes: Uint8Array, m: Dhcp4Message, now: Instant,
   ): Action[] {
+    if (port.cfg.mode === 'relay') {
+      const foreign = foreignRelease4(port, m, mac, this.findBinding);
+      // A unicast one is the kernel's to forward (its source is verified); gleand only
+      // declines to act on it. A broadcast one is not relayed (DHCP snooping).
+      if (foreign) return relaysRequest4(destination) ? this.foreignRelease(counters, port.cfg.name, mac, foreign) : this.leftToKernel(counters, []);
+    }
     const actions = this.glean(counters, gleanRequest4(port.cfg.name, m, mac), now);
     if (port.cfg.mode !== 'relay') return actions;
     if (!relaysRequest4(destination)) return this.leftToKernel(counters, actions);
@@ -136,11 +155,27 @@ export class DhcpModule implements Module {
     port: SubscriberPort, counters: PortCounters, source: Uint8Array, destination: Uint8Array, mac: Uint8Array,
     payload: Uint8Array, m: Dhcp6Message, now: Instant,
   ): Action[] {
-    const actions = this.glean(counters, gleanRequest6(port.cfg.name, m, mac), now);
-    if (port.cfg.mode !== 'relay') return actions;
-    if (!relaysRequest6(source, destination)) return this.leftToKernel(counters, actions);
-    const v = relayForward6({ port, source, mac, payload, message: m, relayId: this.relayId });
-    if (!v.ok) return [...actions, ...this.dropped(counters, port.cfg.name, v.reason)];
+    const name = port.cfg.name;
+    const relaying = port.cfg.mode === 'relay';
+    const unicast = relaying && !relaysRequest6(source, destination);
+    if (unicast) {
+      // The kernel forwards it (RFC 8415 §18.2.10 server unicast); the server's REPLY is
+      // gleaned as it leaves the port. A foreign RELEASE / DECLINE is not acted on.
+      const foreign = foreignRelease6(port, m, mac, this.findBinding);
+      return this.leftToKernel(counters, foreign ? [] : this.glean(counters, gleanRequest6(name, m, mac), now));
+    }
+    const v = relaying ? relayForward6({ port, source, mac, payload, message: m, relayId: this.relayId }) : null;
+    if (v && !v.ok) return this.dropped(counters, name, v.reason);
+    // The reply to this request goes to this MAC, whoever sends from `source` meanwhile.
+    if (m.kind === 'client' && this.transactions.open(name, source, m.transactionId, mac, now) === 'conflict') {
+      return this.dropped(counters, name, 'transaction-conflict');
+    }
+    if (relaying) {
+      const foreign = foreignRelease6(port, m, mac, this.findBinding);
+      if (foreign) return this.foreignRelease(counters, name, mac, foreign);
+    }
+    const actions = this.glean(counters, gleanRequest6(name, m, mac), now);
+    if (!v) return actions;
     counters.relayed6++;
     const bytes = dhcp6Message.encode(v.value);
     const servers = port.upstream.dhcpv6_server.length ? port.upstream.dhcpv6_server : [ALL_DHCP_SERVERS];
@@ -250,14 +285,15 @@ export class DhcpModule implements Module {
     const name = port.cfg.name;
     const counters = this.counters.get(name)!;
     counters.replies6++;
-    const mac = this.peers.lookup(name, peerAddress);
+    const mac = this.clientMac(name, peerAddress, payload, now);
     // RFC 8415 §19.2: the reply is delivered as the server sent it even when it cannot
     // be read; that is only counted, since nothing could be gleaned from it.
     const actions = inner.ok ? this.glean(counters, gleanReply6({
       port: name, linkLocal: linkLocalOrNull(peerAddress), mac, circuitId: port.interfaceId, remoteId: port.remoteIdV6,
     }, inner.value, now), now) : countGleanFailed(counters, name, inner.error.field);
     const source = this.linkLocal.get(name);
-    if (!mac || !source) return [...actions, ...this.dropped(counters, name, 'no-port')];
+    if (!source) return [...actions, ...this.dropped(counters, name, 'no-port')];
+    if (!mac) return [...actions, ...this.dropped(counters, name, answersRequest(payload) ? 'no-transaction' : 'no-port')];
     const bytes = udp6Packet(source, peerAddress, 547, destinationPort, payload);
     actions.push({ kind: 'link-send', port: name, family: 6, destinationMac: mac, bytes });
     return actions;
@@ -277,10 +313,26 @@ export class DhcpModule implements Module {
     const { port, relay, inner } = found;
     const name = port.cfg.name;
     if (!inner.ok) return countGleanFailed(this.counters.get(name)!, name, inner.error.field);
+    const reply = inner.value;
+    // Another relay's reply: bound to the MAC of the request it answers, as our own are.
+    const mac = reply.kind === 'client' ? this.transactions.macFor(name, relay.peerAddress, reply.transactionId, now) : null;
     return this.glean(this.counters.get(name)!, gleanReply6({
-      port: name, linkLocal: linkLocalOrNull(relay.peerAddress), mac: this.peers.lookup(name, relay.peerAddress),
-      circuitId: null, remoteId: null,
-    }, inner.value, now), now);
+      port: name, linkLocal: linkLocalOrNull(relay.peerAddress), mac, circuitId: null, remoteId: null,
+    }, reply, now), now);
+  }
+
+  /**
+   * The MAC a server's message for `peer` goes to. An answer to a client's request
+   * (ADVERTISE, REPLY: RFC 8415 §18.3.9–§18.3.10 copy the request's transaction-id) goes
+   * to the MAC that sent that request, and a lease in it is bound to that MAC: never
+   * to whoever last sent a frame from the same link-local (transactions.ts). Only what
+   * answers no request — RECONFIGURE (§18.3.11), a RELAY-REPL for a lower relay (§19.2)
+   * — goes by the peer cache; nothing is gleaned from those.
+   */
+  private clientMac(port: string, peer: Uint8Array, payload: Uint8Array, now: Instant): Uint8Array | null {
+    if (!answersRequest(payload)) return this.peers.lookup(port, peer);
+    const txid = transactionIdOf(payload);
+    return txid === null ? null : this.transactions.macFor(port, peer, txid, now);
   }
 
   // ---- gleaning ------------------------------------------------------------------------
@@ -294,6 +346,29 @@ export class DhcpModule implements Module {
       else counters.gleaned++;
     }
     return actions;
+  }
+
+  private readonly findBinding = (family: 4 | 6, address: Uint8Array, prefixLength: number) =>
+    this.bindings.find(family, address, prefixLength);
+
+  /** DHCP snooping: a RELEASE / DECLINE for another client's binding is not relayed (release-guard.ts). */
+  private foreignRelease(counters: PortCounters, port: string, mac: Uint8Array, owner: Binding): Action[] {
+    countDrop(counters, 'foreign-release');
+    return [log('warn', 'relay', 'dropped a RELEASE/DECLINE for another client\'s binding', {
+      port, mac: formatMac(mac), binding: keyOf(owner), owner: owner.port, ownerMac: owner.mac ? formatMac(owner.mac) : '-',
+    }, `foreign-release:${port}`)];
+  }
+
+  /**
+   * A DHCPv6 client address seen from a second MAC on a port: two stations claim one
+   * link-local (a copied address, or a client whose MAC changed). Counted and logged;
+   * replies still go by transaction, and bindings keep their MAC (owner.ts).
+   */
+  private peerConflict(counters: PortCounters, port: string, address: Uint8Array, mac: Uint8Array, previous: Uint8Array): Action[] {
+    counters.peerConflicts++;
+    return [log('warn', 'relay', 'link-local seen from two MACs', {
+      port, address: formatIPv6(address), mac: formatMac(mac), previous: formatMac(previous),
+    }, `peer-conflict:${port}`)];
   }
 
   private dropped(counters: PortCounters, port: string | null, reason: DropReason, field?: string): Action[] {
@@ -315,6 +390,7 @@ export class DhcpModule implements Module {
       table: owner['table'],
       kernel: owner['kernel'],
       peers: { size: this.peers.size, evicted: this.peers.evicted },
+      transactions: { size: this.transactions.size, evicted: this.transactions.evicted },
       unmatched: this.global,
       ports,
     };
@@ -326,3 +402,6 @@ export class DhcpModule implements Module {
  * anything else, and would then refuse the whole lease).
  */
 const linkLocalOrNull = (a: Uint8Array): Uint8Array | null => (isLinkLocal64(a) ? a : null);
+
+/** Every server message but RECONFIGURE and a nested RELAY-REPL answers a client's request (msg-type: first octet). */
+const answersRequest = (payload: Uint8Array): boolean => payload[0] !== RECONFIGURE && payload[0] !== RELAY_REPL;

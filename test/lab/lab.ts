@@ -156,6 +156,14 @@ export interface LabSubscriber {
   routerMac: string;
 }
 
+/** A second station on a subscriber's port (`Lab.addStation`): its own namespace, its own MAC. */
+export interface LabStation {
+  ns: string;
+  dev: 'eth0';
+  mac: string; // 02:00:00:00:02:<subscriber index+1>
+  subscriber: LabSubscriber;
+}
+
 export interface LabAddressing {
   upstream4: string; // 10.0.0.0/24
   upstream6: string; // fd00::/64
@@ -565,6 +573,7 @@ export class Lab {
   readonly processes = new Map<number, LabProcess & { child: ChildProcess }>();
   private readonly children = new Map<number, ChildProcess>();
   readonly clients: LabClient[] = [];
+  readonly stations: LabStation[] = [];
   private torn = false; // no new processes once teardown has begun
   private tornDone = false; // teardown finished
   private teardownPromise: Promise<void> | null = null;
@@ -633,7 +642,35 @@ export class Lab {
   }
 
   get namespaces(): string[] {
-    return [this.server.ns, this.router.ns, ...this.subscribers.map((s) => s.ns)];
+    return [this.server.ns, this.router.ns, ...this.subscribers.map((s) => s.ns), ...this.stations.map((s) => s.ns)];
+  }
+
+  /**
+   * A second station on subscriber `sub`'s port, as on a shared access link: a macvlan
+   * (bridge mode) on the subscriber's eth0, moved into a namespace of its own and named
+   * eth0 there. Its frames leave by the same router port with its own MAC, and frames to
+   * its MAC reach it, not the subscriber. Torn down with the lab.
+   */
+  async addStation(sub: LabSubscriber | number): Promise<LabStation> {
+    const s = typeof sub === 'number' ? this.subscribers[sub] : sub;
+    if (!s) throw new Error(`lab: no subscriber ${String(sub)}`);
+    if (this.stations.some((x) => x.subscriber === s)) throw new Error(`lab: ${s.name} has a station already`);
+    const station: LabStation = {
+      ns: `${s.ns}b`, dev: 'eth0', mac: `02:00:00:00:02:${(s.index + 1).toString(16).padStart(2, '0')}`, subscriber: s,
+    };
+    const ipn = (ns: string, args: string[]): Promise<ExecResult> => this.exec(null, ['ip', '-n', ns, ...args]);
+    await this.exec(null, ['ip', 'netns', 'add', station.ns]);
+    this.stations.push(station);
+    await this.sysctls(station.ns, {
+      'net.ipv6.conf.all.accept_dad': 0, 'net.ipv6.conf.default.accept_dad': 0, 'net.ipv6.conf.all.accept_ra': 0,
+      'net.ipv6.conf.default.accept_ra': 0, 'net.ipv6.conf.all.router_solicitations': 0, 'net.ipv6.conf.default.router_solicitations': 0,
+    });
+    await ipn(s.ns, ['link', 'add', 'st0', 'link', s.dev, 'address', station.mac, 'type', 'macvlan', 'mode', 'bridge']);
+    await ipn(s.ns, ['link', 'set', 'st0', 'netns', station.ns]);
+    await ipn(station.ns, ['link', 'set', 'st0', 'name', station.dev]);
+    await ipn(station.ns, ['link', 'set', 'lo', 'up']);
+    await ipn(station.ns, ['link', 'set', station.dev, 'up']);
+    return station;
   }
 
   private note(msg: string): void {

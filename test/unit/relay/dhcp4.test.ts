@@ -248,16 +248,17 @@ describe('DHCPv4 relay: server → client (RFC 2131 §4.1, RFC 3046 §2.2)', () 
     expect(m.nextDeadline()).toBeNull();
   });
 
-  it('RELEASE naming the address from another MAC changes nothing', () => {
+  it('RELEASE naming the address from another MAC changes nothing and is not relayed (release-guard.test.ts)', () => {
     const { m } = dora();
     // Another client's chaddr:
-    expect(kinds(m.handle(packet4('lan1', MAC2, client4(RELEASE, MAC2, { ciaddr: YIADDR })), at(10)))).toEqual(['udp-send', 'udp-send']);
+    expect(kinds(m.handle(packet4('lan1', MAC2, client4(RELEASE, MAC2, { ciaddr: YIADDR })), at(10)))).toEqual(['log']);
     // The victim's chaddr sent from another station's MAC:
-    expect(kinds(m.handle(packet4('lan1', MAC2, client4(RELEASE, MAC1, { ciaddr: YIADDR })), at(10)))).not.toContain('kernel');
+    expect(kinds(m.handle(packet4('lan1', MAC2, client4(RELEASE, MAC1, { ciaddr: YIADDR })), at(10)))).toEqual(['log']);
     // The right MAC on another port:
-    expect(kinds(m.handle(packet4('lan2', MAC1, client4(RELEASE, MAC1, { ciaddr: YIADDR })), at(10)))).toEqual(['udp-send', 'udp-send']);
+    expect(kinds(m.handle(packet4('lan2', MAC1, client4(RELEASE, MAC1, { ciaddr: YIADDR })), at(10)))).toEqual(['log']);
     expect(m.bindings()).toHaveLength(1);
-    expect(portStatus(m, 'lan1').released).toBe(0);
+    expect(portStatus(m, 'lan1')).toMatchObject({ released: 0, dropped: { 'foreign-release': 2 } });
+    expect(portStatus(m, 'lan2').dropped).toEqual({ 'foreign-release': 1 });
   });
 
   it('DECLINE (option 50) from the owner removes the binding', () => {

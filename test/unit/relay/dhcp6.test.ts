@@ -254,9 +254,10 @@ describe('DHCPv6 relay: server → client (RFC 8415 §19.2) and gleaning', () =>
   it('RELEASE from the client removes its leases; another DUID, or the DUID from another MAC, does not', () => {
     const { m } = lease();
     const release = (duid: Uint8Array) => dhcp6Message.encode(client6(RELEASE6, duid, [iaNa(1, NA, 0), iaPd(2, PD, 56, 0)]));
-    expect(kinds(m.handle(packet6('lan1', MAC2, LL2, release(DUID2)), at(10)))).toEqual(['udp-send']);
-    expect(kinds(m.handle(packet6('lan1', MAC2, LL2, release(DUID1)), at(10)))).toEqual(['udp-send']);
-    expect(kinds(m.handle(packet6('lan2', MAC1, LL1, release(DUID1)), at(10)))).toEqual(['udp-send']);
+    // Dropped, not relayed: the server would release the victim's leases (release-guard.test.ts).
+    expect(kinds(m.handle(packet6('lan1', MAC2, LL2, release(DUID2)), at(10)))).toEqual(['log']);
+    expect(kinds(m.handle(packet6('lan1', MAC2, LL2, release(DUID1)), at(10)))).toEqual(['log']);
+    expect(kinds(m.handle(packet6('lan2', MAC1, LL1, release(DUID1)), at(10)))).toEqual(['log']);
     expect(m.bindings()).toHaveLength(2);
     const actions = m.handle(packet6('lan1', MAC1, LL1, release(DUID1)), at(20));
     expect(kinds(actions)).toEqual(['kernel', 'log', 'kernel', 'log', 'udp-send']);
@@ -279,7 +280,7 @@ describe('DHCPv6 relay: server → client (RFC 8415 §19.2) and gleaning', () =>
     const m = started();
     const actions = m.handle(udp6(relayRepl(IID1, LL1, reply(DUID1, [iaNa(1, NA, NA_S)]))), T0);
     expect(only(actions, 'link-send')).toEqual([]);
-    expect(actions.at(-1)).toEqual(dropLog('lan1', 'no-port'));
+    expect(actions.at(-1)).toEqual(dropLog('lan1', 'no-transaction'));
     // Without a MAC only the /128 route can be installed: a neighbour entry and a
     // source-verify entry both need the client's link-layer address.
     expect(kinds(actions)).toEqual(['kernel', 'log', 'log']);
@@ -291,7 +292,7 @@ describe('DHCPv6 relay: server → client (RFC 8415 §19.2) and gleaning', () =>
       family: 6, kind: 'address', address: NA, prefixLength: 128, port: 'lan1', mac: null, clientId: DUID1, iaid: 1,
       linkLocal: LL1, validUntil: T0 + NA_S * 1000,
     });
-    expect(portStatus(m, 'lan1')).toMatchObject({ replies6: 1, gleaned: 1, gleanFailed: 0, dropped: { 'no-port': 1 } });
+    expect(portStatus(m, 'lan1')).toMatchObject({ replies6: 1, gleaned: 1, gleanFailed: 0, dropped: { 'no-transaction': 1 } });
   });
 
   it('a nested RELAY-REPL goes to the lower relay on port 547', () => {

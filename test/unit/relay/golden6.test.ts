@@ -151,7 +151,7 @@ describe('DHCPv6 relay-through with real ISC dhcpd bytes (RFC 8415 §19)', () =>
 
   it('a REPLY whose Status Code text is not UTF-8 is still delivered byte for byte and gleaned (RFC 8415 §21.13)', () => {
     const m = started();
-    fromClient(m, SOLICIT);
+    fromClient(m, REQUEST); // the REPLY answers dhcpd's REQUEST: its transaction-id (RFC 8415 §18.3.10)
     // Status Code option: code 13, length 8, Success, "ok " 0xff " " 0xc3 (not UTF-8).
     const repl = withInnerTail(forLan1(udpPayload(REPLY_REPL)), hex('000d 0008 0000 6f6b20ff20c3'));
     const actions = m.handle(udp6(repl), T0);
@@ -166,7 +166,7 @@ describe('DHCPv6 relay-through with real ISC dhcpd bytes (RFC 8415 §19)', () =>
 
   it('a REPLY that does not decode is still delivered byte for byte; the glean that failed is counted', () => {
     const m = started();
-    fromClient(m, SOLICIT);
+    fromClient(m, REQUEST); // the REPLY answers dhcpd's REQUEST: its transaction-id (RFC 8415 §18.3.10)
     // An IA_NA of 3 bytes (RFC 8415 §21.4: at least 12): our decoder refuses the message.
     const repl = withInnerTail(forLan1(udpPayload(REPLY_REPL)), hex('0003 0003 000000'));
     const actions = m.handle(udp6(repl), T0);

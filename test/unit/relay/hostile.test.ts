@@ -95,7 +95,7 @@ describe('hostile subscriber input never throws and is counted (CONVENTIONS 10)'
     const ack4 = dhcp4Message.encode(serverReply4(req, ACK, v4('198.51.100.50'), [leaseOpt(600)]));
     m.handle(packet6('lan1', MAC1, LL1, dhcp6Message.encode(client6(SOLICIT, duidOf(1)))), at(0));
     const repl6 = relayRepl(new TextEncoder().encode('lan1'), LL1, {
-      kind: 'client', msgType: REPLY, transactionId: 1,
+      kind: 'client', msgType: REPLY, transactionId: 0xabcdef,
       options: [{ kind: 'clientId', duid: duidOf(1) }, iaNa(1, v6('2001:db8:1::5')), iaPd(2, v6('2001:db8:100::'))],
     });
     let delivered4 = 0;

@@ -17,7 +17,7 @@ describe('DhcpModule composition', () => {
     const m = started();
     const global = v6('2001:db8:1::77');
     m.handle(packet6('lan1', MAC1, global, dhcp6Message.encode(client6(SOLICIT, duidOf(1)))), T0);
-    const reply = { kind: 'client' as const, msgType: REPLY, transactionId: 1,
+    const reply = { kind: 'client' as const, msgType: REPLY, transactionId: 0xabcdef,
       options: [{ kind: 'clientId' as const, duid: duidOf(1) }, iaNa(1, v6('2001:db8:1::100')), iaPd(2, v6('2001:db8:100::'))] };
     const actions = m.handle(udp6(relayRepl(utf8('lan1'), global, reply)), T0);
     expect(kinds(actions)).toEqual(['kernel', 'log', 'kernel', 'log', 'link-send']);
@@ -71,7 +71,7 @@ describe('DhcpModule composition', () => {
     expect(s['bindings']).toBe(1);
     expect(Object.keys(s['ports'] as object)).toEqual(['lan1', 'lan2']);
     expect(portStatus(m, 'lan1')).toEqual({ relayed4: 1, relayed6: 0, replies4: 1, replies6: 0, gleaned: 1, released: 0, gleanFailed: 0,
-      forwardedByKernel: 0, unicastReplies: 0, unicastRenewed: 0, unicastUnmatched: 0, unicastNotServer: 0, dropped: {}, bindings: 1,
+      peerConflicts: 0, forwardedByKernel: 0, unicastReplies: 0, unicastRenewed: 0, unicastUnmatched: 0, unicastNotServer: 0, dropped: {}, bindings: 1,
     });
   });
 });

@@ -90,7 +90,7 @@ describe('passive mode: glean another relay\'s traffic, never send', () => {
   it('DHCPv6: the client\'s frame teaches the MAC; the observed RELAY-REPL (matched by link-address) gleans', () => {
     const m = started(PASSIVE);
     expect(m.handle(packet6('pas1', MAC1, LL1, dhcp6Message.encode(client6(SOLICIT, duidOf(1), [iaNa(1)]))), T0)).toEqual([]);
-    const replyMsg: Dhcp6Message = { kind: 'client', msgType: REPLY, transactionId: 1, options: [{ kind: 'clientId', duid: duidOf(1) }, iaNa(1, NA)] };
+    const replyMsg: Dhcp6Message = { kind: 'client', msgType: REPLY, transactionId: 0xabcdef, options: [{ kind: 'clientId', duid: duidOf(1) }, iaNa(1, NA)] };
     // dhcrelay's Interface-ID is an opaque index of its own.
     const repl = relayRepl(Uint8Array.of(0, 0, 0, 3), LL1, replyMsg, v6('2001:db8:3::1'));
     const actions = m.handle(udp6(repl, undefined, true), T0);
@@ -110,7 +110,7 @@ config subscriber 'pas2'
 	option relay_v4 '0'
 `);
     const m = started(text);
-    const replyMsg: Dhcp6Message = { kind: 'client', msgType: REPLY, transactionId: 1, options: [{ kind: 'clientId', duid: duidOf(1) }, iaNa(1, NA)] };
+    const replyMsg: Dhcp6Message = { kind: 'client', msgType: REPLY, transactionId: 0xabcdef, options: [{ kind: 'clientId', duid: duidOf(1) }, iaNa(1, NA)] };
     expect(m.handle(udp6(relayRepl(Uint8Array.of(0, 0, 0, 3), LL1, replyMsg, v6('2001:db8:9::1')), undefined, true), T0)).toEqual([]);
     expect(kinds(m.handle(udp6(relayRepl(Uint8Array.of(0, 0, 0, 4), LL1, replyMsg, v6('2001:db8:4::1')), undefined, true), T0)))
       .toEqual(['kernel', 'log']); // no MAC learnt: the /128 route, but no neighbour or verify entry
