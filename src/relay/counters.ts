@@ -21,6 +21,12 @@ export interface PortCounters {
   unicastUnmatched: number;
   /** Outgoing UDP 67→68 / 547→546 not from a configured server: another relay's replies, or forged. */
   unicastNotServer: number;
+  /**
+   * A RELEASE / DECLINE for another client's binding unicast to a server from a verified
+   * source: the kernel forwarded it (gleand only reads), so the server may free a lease
+   * gleand keeps. Not a drop; see README "RELEASE and DECLINE".
+   */
+  foreignReleaseForwarded: number;
   /** A DHCPv6 source address seen from a second MAC on the port (the peer cache's entry changed hands). */
   peerConflicts: number;
   dropped: Partial<Record<DropReason, number>>;
@@ -28,7 +34,7 @@ export interface PortCounters {
 
 export const newPortCounters = (): PortCounters => ({
   relayed4: 0, relayed6: 0, replies4: 0, replies6: 0, gleaned: 0, released: 0, gleanFailed: 0, peerConflicts: 0,
-  forwardedByKernel: 0, unicastReplies: 0, unicastRenewed: 0, unicastUnmatched: 0, unicastNotServer: 0, dropped: {},
+  forwardedByKernel: 0, foreignReleaseForwarded: 0, unicastReplies: 0, unicastRenewed: 0, unicastUnmatched: 0, unicastNotServer: 0, dropped: {},
 });
 
 export function countDrop(c: PortCounters, reason: DropReason): void {

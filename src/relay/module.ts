@@ -134,9 +134,13 @@ export class DhcpModule implements Module {
   ): Action[] {
     if (port.cfg.mode === 'relay') {
       const foreign = foreignRelease4(port, m, mac, this.findBinding);
-      // A unicast one is the kernel's to forward (its source is verified); gleand only
-      // declines to act on it. A broadcast one is not relayed (DHCP snooping).
-      if (foreign) return relaysRequest4(destination) ? this.foreignRelease(counters, port.cfg.name, mac, foreign) : this.leftToKernel(counters, []);
+      // A broadcast one is not relayed (DHCP snooping). A unicast one (RFC 2131 §4.4.4:
+      // clients unicast DHCPRELEASE) is the kernel's to forward when its source is
+      // verified: gleand cannot stop it, only decline to act on it and say so.
+      if (foreign) {
+        return relaysRequest4(destination) ? this.foreignRelease(counters, port.cfg.name, mac, foreign)
+          : this.leftToKernel(counters, this.foreignReleaseForwarded(counters, port.cfg.name, mac, foreign));
+      }
     }
     const actions = this.glean(counters, gleanRequest4(port.cfg.name, m, mac), now);
     if (port.cfg.mode !== 'relay') return actions;
@@ -162,7 +166,8 @@ export class DhcpModule implements Module {
       // The kernel forwards it (RFC 8415 §18.2.10 server unicast); the server's REPLY is
       // gleaned as it leaves the port. A foreign RELEASE / DECLINE is not acted on.
       const foreign = foreignRelease6(port, m, mac, this.findBinding);
-      return this.leftToKernel(counters, foreign ? [] : this.glean(counters, gleanRequest6(name, m, mac), now));
+      return this.leftToKernel(counters, foreign ? this.foreignReleaseForwarded(counters, name, mac, foreign)
+        : this.glean(counters, gleanRequest6(name, m, mac), now));
     }
     const v = relaying ? relayForward6({ port, source, mac, payload, message: m, relayId: this.relayId }) : null;
     if (v && !v.ok) return this.dropped(counters, name, v.reason);
@@ -357,6 +362,18 @@ export class DhcpModule implements Module {
     return [log('warn', 'relay', 'dropped a RELEASE/DECLINE for another client\'s binding', {
       port, mac: formatMac(mac), binding: keyOf(owner), owner: owner.port, ownerMac: owner.mac ? formatMac(owner.mac) : '-',
     }, `foreign-release:${port}`)];
+  }
+
+  /**
+   * The same, unicast to a server from a verified source: the kernel forwards it and the
+   * server may free the victim's lease while gleand keeps its binding (the two now
+   * disagree). Counted and logged so the operator learns of it; not a drop.
+   */
+  private foreignReleaseForwarded(counters: PortCounters, port: string, mac: Uint8Array, owner: Binding): Action[] {
+    counters.foreignReleaseForwarded++;
+    return [log('warn', 'relay', 'a RELEASE/DECLINE for another client\'s binding went to the server by unicast', {
+      port, mac: formatMac(mac), binding: keyOf(owner), owner: owner.port, ownerMac: owner.mac ? formatMac(owner.mac) : '-',
+    }, `foreign-release-forwarded:${port}`)];
   }
 
   /**

@@ -3,7 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import { dhcp4Message, dhcp6Message, type Dhcp6Message, type Dhcp6Option } from '../../../src/wire';
 import {
-  ACK, DECLINE, RELEASE, RELEASE6, REPLY, REQUEST, REQUEST6, T0, at, client4, client6, decode4, duidOf, iaNa, iaPd,
+  ACK, DECLINE, RELEASE, RELEASE6, REPLY, REQUEST, REQUEST6, T0, at, client4, client6, decode4, duidOf, iaNa, iaPd, ipv4Packet, ipv6Packet,
   kinds, leaseOpt, macOf, only, opt, packet4, packet6, portStatus, relayRepl, serverReply4, started, udp4, udp6, utf8, v4, v6,
   type Core,
 } from './kit';
@@ -147,5 +147,50 @@ describe('DHCPv6 RELEASE / DECLINE for another client\'s binding (RFC 8415 §18.
     const ias = [iaNa(9, v6('2001:db8:1::999'), 0)];
     expect(kinds(m.handle(packet6('lan1', OTHER, LL2, give6(RELEASE6, DUID2, ias)), at(10)))).toEqual(['udp-send']);
     expect(kinds(m.handle(packet6('lan1', OTHER, LL2, give6(DECLINE6, DUID2, ias)), at(10)))).toEqual(['udp-send']);
+  });
+});
+
+/**
+ * A forged RELEASE unicast to the server from a station with a lease of its own: its
+ * source passes verification, so the kernel forwards it and gleand cannot drop it (its
+ * packet sockets only read). It keeps the victim's binding, and says that the server
+ * was just told to free it (`foreignReleaseForwarded`, warn): the operator must learn
+ * that gleand and the server now disagree.
+ */
+describe('a RELEASE for another client\'s binding unicast to the server (forwarded by the kernel)', () => {
+  const SERVER4 = v4('192.0.2.67');
+  const SERVER6 = v6('2001:db8::547');
+  const ATTACKER4 = v4('198.51.100.60');
+  const ATTACKER6 = v6('2001:db8:1::600');
+  const unicast4 = (mac: Uint8Array, msg: ReturnType<typeof client4>) =>
+    ({ ...packet4('lan1', mac, msg), bytes: ipv4Packet(ATTACKER4, SERVER4, 68, 67, dhcp4Message.encode(msg)) });
+  const unicast6 = (mac: Uint8Array, payload: Uint8Array) =>
+    ({ ...packet6('lan1', mac, ATTACKER6, payload), bytes: ipv6Packet(ATTACKER6, SERVER6, 546, 547, payload) });
+  const forwardedLog = (binding: string) => ({
+    kind: 'log', level: 'warn', subsystem: 'relay',
+    message: 'a RELEASE/DECLINE for another client\'s binding went to the server by unicast',
+    fields: { port: 'lan1', mac: '02:00:00:00:00:02', binding, owner: 'lan1', ownerMac: '02:00:00:00:00:01' },
+    key: 'foreign-release-forwarded:lan1',
+  });
+
+  it('DHCPv4: the binding stays, and the forwarded forgery is counted and logged', () => {
+    const m = leased4();
+    expect(m.handle(unicast4(OTHER, release4(OWNER)), at(10))).toEqual([forwardedLog('198.51.100.50/32')]);
+    expect(portStatus(m, 'lan1')).toMatchObject({ forwardedByKernel: 1, foreignReleaseForwarded: 1, released: 0, dropped: {} });
+    expect(m.bindings()).toHaveLength(1);
+  });
+
+  it('DHCPv6: the bindings stay, and the forwarded forgery is counted and logged', () => {
+    const m = leased6();
+    expect(m.handle(unicast6(OTHER, give6(RELEASE6, DUID1)), at(10))).toEqual([forwardedLog('2001:db8:1::100/128')]);
+    expect(portStatus(m, 'lan1')).toMatchObject({ forwardedByKernel: 1, foreignReleaseForwarded: 1, released: 0, dropped: {} });
+    expect(m.bindings()).toHaveLength(2);
+  });
+
+  it('the owner\'s own unicast RELEASE ends its binding and is not counted as foreign', () => {
+    const m = leased4();
+    expect(kinds(m.handle(unicast4(OWNER, release4(OWNER)), at(10)))).toEqual(['kernel', 'log']);
+    expect(portStatus(m, 'lan1')).toMatchObject({ forwardedByKernel: 1, foreignReleaseForwarded: 0 });
+    expect(m.bindings()).toEqual([]);
   });
 });
