@@ -12,9 +12,10 @@ import { NFT_NAMES, Nfnl, isTableName, runNftScript } from './nft';
  * The kernel side of location on demand (seed 003 §1, §4.1; src/leasequery/on-demand.ts).
  * Measured on this kernel (Linux 6.x, see README "Location on demand"), the design is:
  *
- * - every `subnet4` of an `on_demand` port is a **blackhole route** tagged with gleand's
- *   route protocol in its table: an address gleand has no /32 for goes nowhere (never to
- *   the default route), and gleand's host routes win by longest match;
+ * - every `subnet4` / `subnet6` of an `on_demand` port (delegated-prefix pools included:
+ *   they are `subnet6` entries) is a **blackhole route** tagged with gleand's route
+ *   protocol in its table: an address gleand has no host or PD route for goes nowhere
+ *   (never to the default route), and gleand's routes win by longest match;
  * - a prerouting chain (`on_demand_down`, priority raw) matches packets toward those
  *   subnets whose route lookup has no output device (`fib daddr oif missing`: exactly
  *   the blackholed ones; `fib daddr type blackhole` does not work, it looks only at the
@@ -36,27 +37,50 @@ export const LOG_RATE_PER_S = 100;
 /** Largest packet copied (the rest of a jumbo frame is not needed to deliver a packet of ≤ 64 KiB). */
 const COPY_RANGE = 0xffff;
 
-const onDemandPorts = (config: Config): SubscriberConfig[] =>
-  config.leasequery.enabled && config.leasequery.v4
-    ? config.subscribers.filter((s) => s.on_demand && s.mode === 'relay' && s.relay_v4 && s.subnet4.length > 0)
-    : [];
+/** The ports on demand for one family: leasequery of that family on, the port relays it itself and has subnets. */
+export function onDemandPorts(config: Config, family: 4 | 6): SubscriberConfig[] {
+  const lq = config.leasequery;
+  if (!lq.enabled || !(family === 4 ? lq.v4 : lq.v6)) return [];
+  return config.subscribers.filter((s) => s.on_demand && s.mode === 'relay'
+    && (family === 4 ? s.relay_v4 && s.subnet4.length > 0 : s.relay_v6 && s.subnet6.length > 0));
+}
 
-function uniquePrefixes(ports: readonly SubscriberConfig[]): Prefix[] {
+function uniquePrefixes(ports: readonly SubscriberConfig[], family: 4 | 6): Prefix[] {
   const seen = new Map<string, Prefix>();
-  for (const p of ports) for (const s of p.subnet4) seen.set(formatPrefix(s), s);
+  for (const p of ports) for (const s of family === 4 ? p.subnet4 : p.subnet6) seen.set(formatPrefix(s), s);
   return [...seen.values()];
+}
+
+/** The rules of one family: down (blackholed destination) and up (unverified source). */
+function familyRules(t: string, family: 4 | 6, group: number, ports: readonly SubscriberConfig[]): string[] {
+  if (ports.length === 0) return [];
+  const n = NFT_NAMES;
+  const ip = family === 4 ? 'ip' : 'ip6';
+  const subnets = uniquePrefixes(ports, family).map(formatPrefix).join(', ');
+  const devices = ports.map((p) => quote(p.device)).join(', ');
+  const limit = `limit rate ${LOG_RATE_PER_S}/second burst ${LOG_RATE_PER_S} packets`;
+  const down = `${ip} daddr { ${subnets} } fib daddr type != local fib daddr oif missing`;
+  return [
+    `# IPv${family}: toward a subscriber subnet with no host route (it hit the blackhole): copy to gleand, drop.`,
+    `# The router's own addresses (a giaddr inside the subnet) also have no output device in`,
+    `# a fib lookup: they are excluded by type (which looks at the local table).`,
+    `add rule ${t} ${n.onDemandDown} ${down} ${limit} log group ${group} prefix "${LOG_PREFIX_DOWN}"`,
+    `add rule ${t} ${n.onDemandDown} ${down} drop`,
+    `# An unverified IPv${family} source on an on-demand port: copy to gleand; verify drops it next.`,
+    ...(family === 4
+      ? [`add rule ${t} ${n.onDemandUp} meta nfproto ipv4 iifname { ${devices} } ${limit} log group ${group} prefix "${LOG_PREFIX_UP}"`]
+      // A link-local or unspecified source is never leased (RFC 4291 §2.5.6): not worth a copy.
+      : [`add rule ${t} ${n.onDemandUp} meta nfproto ipv6 iifname { ${devices} } ip6 saddr != { ::/128, fe80::/10 } ${limit} log group ${group} prefix "${LOG_PREFIX_UP}"`]),
+  ];
 }
 
 const quote = (device: string): string => `"${device.replace(/[^A-Za-z0-9_.@:-]/g, '')}"`;
 
 /** The two chains' contents as an `nft -f` script (one transaction: whole or nothing). */
-export function onDemandScript(table: string, group: number, ports: readonly SubscriberConfig[]): string {
+export function onDemandScript(table: string, group: number, ports4: readonly SubscriberConfig[], ports6: readonly SubscriberConfig[] = []): string {
   if (!isTableName(table)) throw new Error(`invalid nftables table name ${JSON.stringify(table)}`);
   const t = `inet ${table}`;
   const n = NFT_NAMES;
-  const subnets = uniquePrefixes(ports).map(formatPrefix).join(', ');
-  const devices = ports.map((p) => quote(p.device)).join(', ');
-  const limit = `limit rate ${LOG_RATE_PER_S}/second burst ${LOG_RATE_PER_S} packets`;
   return [
     `# gleand location on demand, generated by platform/on-demand-driver.ts: do not edit.`,
     `add table ${t}`,
@@ -64,15 +88,8 @@ export function onDemandScript(table: string, group: number, ports: readonly Sub
     `flush chain ${t} ${n.onDemandUp}`,
     `add chain ${t} ${n.onDemandDown} { type filter hook prerouting priority raw; policy accept; }`,
     `flush chain ${t} ${n.onDemandDown}`,
-    ...(ports.length === 0 ? [] : [
-      `# Toward a subscriber subnet with no host route (it hit the blackhole): copy to gleand, drop.`,
-      `# The router's own addresses (a giaddr inside the subnet) also have no output device in`,
-      `# a fib lookup: they are excluded by type (which looks at the local table).`,
-      `add rule ${t} ${n.onDemandDown} ip daddr { ${subnets} } fib daddr type != local fib daddr oif missing ${limit} log group ${group} prefix "${LOG_PREFIX_DOWN}"`,
-      `add rule ${t} ${n.onDemandDown} ip daddr { ${subnets} } fib daddr type != local fib daddr oif missing drop`,
-      `# An unverified IPv4 source on an on-demand port: copy to gleand; verify drops it next.`,
-      `add rule ${t} ${n.onDemandUp} meta nfproto ipv4 iifname { ${devices} } ${limit} log group ${group} prefix "${LOG_PREFIX_UP}"`,
-    ]),
+    ...familyRules(t, 4, group, ports4),
+    ...familyRules(t, 6, group, ports6),
     ``,
   ].join('\n');
 }
@@ -109,7 +126,9 @@ export class OnDemandDriver implements Driver {
   private async apply(config: Config, old: Config | null): Promise<string[]> {
     this.config = config;
     const problems: string[] = [];
-    const ports = onDemandPorts(config);
+    const ports4 = onDemandPorts(config, 4);
+    const ports6 = onDemandPorts(config, 6);
+    const ports = [...new Set([...ports4, ...ports6])];
     this.portsByIfindex = new Map();
     for (const p of ports) {
       const link = linkInfo(p.device);
@@ -121,10 +140,10 @@ export class OnDemandDriver implements Driver {
       const e = await this.openLog(config.global.nflog_group);
       if (e) problems.push(e);
     }
-    problems.push(...await this.blackholes(config, old, ports));
+    problems.push(...await this.blackholes(config, old, [...uniquePrefixes(ports4, 4), ...uniquePrefixes(ports6, 6)]));
     // After a table change the old table's chains are left to its own reconcile (the
     // kernel driver withdraws the old table's entries); ours are written into the new one.
-    const run = await runNftScript('nft', onDemandScript(config.global.nft_table, config.global.nflog_group, ports));
+    const run = await runNftScript('nft', onDemandScript(config.global.nft_table, config.global.nflog_group, ports4, ports6));
     if (run.code !== 0) {
       this.counters.nftErrors++;
       problems.push(`nft: ${run.error ?? run.stderr.trim()}`);
@@ -136,11 +155,11 @@ export class OnDemandDriver implements Driver {
   /**
    * Blackhole routes for the subnets of on-demand ports, tagged with gleand's protocol;
    * blackholes of gleand's that no port wants any more are removed. (The kernel driver's
-   * route reconcile leaves them alone: it keeps only routes with an output device.)
+   * route reconcile leaves them alone: it keeps only routes on a port's device; an IPv6
+   * blackhole is reported on `lo`.)
    */
-  private async blackholes(config: Config, old: Config | null, ports: readonly SubscriberConfig[]): Promise<string[]> {
+  private async blackholes(config: Config, old: Config | null, wanted: readonly Prefix[]): Promise<string[]> {
     const g = config.global;
-    const wanted = uniquePrefixes(ports);
     const route = (p: Prefix, table: number, protocol: number) => ({ dst: p.address, dstLen: p.length, table, protocol, type: RTN.BLACKHOLE });
     const problems: string[] = [];
     const add = await this.rtnl!.addRoutes(wanted.map((p) => route(p, g.route_table, g.route_protocol)), { replace: true });
@@ -154,10 +173,12 @@ export class OnDemandDriver implements Driver {
     for (const [i, tag] of tags.entries()) {
       const dump = await this.rtnl!.dumpRoutes({ protocol: tag.protocol, table: tag.table });
       if (!dump.ok) continue;
-      const stale = dump.value.items.filter((m) => m.type === RTN.BLACKHOLE && m.dst && m.dst.length === 4
-        && (i > 0 || !keep.has(formatPrefix({ family: 4, address: m.dst, length: m.dstLen }))));
+      const prefixOf = (m: { dst?: Uint8Array; dstLen: number }): Prefix =>
+        ({ family: m.dst!.length === 16 ? 6 : 4, address: m.dst!, length: m.dstLen });
+      const stale = dump.value.items.filter((m) => m.type === RTN.BLACKHOLE && m.dst && (m.dst.length === 4 || m.dst.length === 16)
+        && (i > 0 || !keep.has(formatPrefix(prefixOf(m)))));
       if (stale.length === 0) continue;
-      const del = await this.rtnl!.deleteRoutes(stale.map((m) => route({ family: 4, address: m.dst!, length: m.dstLen }, tag.table, tag.protocol)));
+      const del = await this.rtnl!.deleteRoutes(stale.map((m) => route(prefixOf(m), tag.table, tag.protocol)));
       for (const [, e] of del.failures) problems.push(`removing a blackhole: ${JSON.stringify(e)}`);
     }
     this.counters.routeErrors += problems.length;
