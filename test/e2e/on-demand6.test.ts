@@ -11,7 +11,13 @@
 //   (b) spoofed sources from the same port (scapy) stay blocked and cost a bounded number
 //       of LEASEQUERYs (tshark at the server): one for an unleased source however many
 //       frames, none for the verified client's address from another MAC, at most the
-//       port's burst plus its rate for 40 distinct sources.
+//       port's burst plus its rate for 40 distinct sources;
+//   (c) downstream, after a second reboot: the server's first datagram to the client is
+//       dropped (dhcpd's answer names no MAC, so the held copy cannot be addressed) but
+//       its host route is back; later datagrams arrive (counted by a listener in the
+//       client's namespace) once the kernel resolves the client — whose Neighbour
+//       Advertisement from its global address is itself an unverified source, verified
+//       on demand, which gives gleand the client's MAC (permanent neighbour).
 // Judged with ip, nft, tshark and listeners, not gleand's view. Needs root: fails loudly.
 import * as fs from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -50,6 +56,26 @@ describe('DHCPv6 location on demand after a reboot (RFC 5007 by address; cable s
   };
   const status = async () =>
     JSON.parse((await lab.exec(R(), [process.execPath, GLEAND_BUNDLE, 'status', '--json', '-c', gleand.configPath])).stdout);
+  /** What a reboot loses: gleand, its routes, neighbours and nft table (no snapshot is configured). */
+  const reboot = async () => {
+    const sub = lab.subscribers[0]!;
+    await gleand.stop('SIGKILL');
+    for (const f of ['-4', '-6']) {
+      await lab.exec(R(), ['ip', f, 'route', 'flush', 'proto', '201']);
+      await lab.exec(R(), ['ip', f, 'neigh', 'flush', 'dev', sub.routerDev, 'nud', 'all']);
+    }
+    await lab.exec(R(), ['nft', 'delete', 'table', 'inet', 'gleand']);
+    gleand = lab.startGleand(config());
+    await gleand.ready();
+    await until('the subnet6 blackholes and the IPv6 on-demand rules', async () => {
+      const routes = await ip('-6', 'route', 'show', 'proto', '201');
+      return routes.includes(`blackhole ${lab.addressing.pool6}`) && routes.includes(`blackhole ${lab.addressing.delegated}`)
+        && (await nft('list', 'chain', 'inet', 'gleand', 'on_demand_up')).includes('ip6 saddr != { ::, fe80::/10 }');
+    }).catch(async (e: Error) => {
+      throw new Error(`${e.message}\n${await ip('-6', 'route', 'show', 'proto', '201')}\n${await nft('list', 'table', 'inet', 'gleand')}\n${gleand.proc.log().slice(-3000)}`);
+    });
+    expect(await ip('-6', 'route', 'show', 'proto', '201')).not.toContain(lease.address!); // no host route is left
+  };
   const config = () => labGleandConfig(lab, {
     global: { snapshot: '', recovery_window: '0' },
     subscriber: () => ({ on_demand: '1' }),
@@ -79,22 +105,7 @@ describe('DHCPv6 location on demand after a reboot (RFC 5007 by address; cable s
     });
 
     // A reboot: gleand gone, its kernel state gone, no snapshot, no bulk server.
-    await gleand.stop('SIGKILL');
-    for (const f of ['-4', '-6']) {
-      await lab.exec(R(), ['ip', f, 'route', 'flush', 'proto', '201']);
-      await lab.exec(R(), ['ip', f, 'neigh', 'flush', 'dev', sub.routerDev, 'nud', 'permanent']);
-    }
-    await lab.exec(R(), ['nft', 'delete', 'table', 'inet', 'gleand']);
-    gleand = lab.startGleand(config());
-    await gleand.ready();
-    await until('the subnet6 blackholes and the IPv6 on-demand rules', async () => {
-      const routes = await ip('-6', 'route', 'show', 'proto', '201');
-      return routes.includes(`blackhole ${lab.addressing.pool6}`) && routes.includes(`blackhole ${lab.addressing.delegated}`)
-        && (await nft('list', 'chain', 'inet', 'gleand', 'on_demand_up')).includes('ip6 saddr != { ::, fe80::/10 }');
-    }).catch(async (e: Error) => {
-      throw new Error(`${e.message}\n${await ip('-6', 'route', 'show', 'proto', '201')}\n${await nft('list', 'table', 'inet', 'gleand')}\n${gleand.proc.log().slice(-3000)}`);
-    });
-    expect(await ip('-6', 'route', 'show', 'proto', '201')).not.toContain(lease.address!); // no host route is left
+    await reboot();
   }, 180_000);
 
   afterAll(async () => {
@@ -157,5 +168,26 @@ describe('DHCPv6 location on demand after a reboot (RFC 5007 by address; cable s
     const allow = await nft('list', 'set', 'inet', 'gleand', 'allow6');
     for (const s of [unleased, ...many]) expect(allow).not.toContain(`${s} `);
     expect(allow).not.toContain(SPOOF_MAC);
+  });
+
+  it('(c) downstream after another reboot: the first datagram is dropped (no MAC in dhcpd\'s answer), the host route is back, later ones arrive', async () => {
+    const sub = lab.subscribers[0]!;
+    const addr = lease.address!;
+    await reboot();
+    const atClient = lab.spawn(sub.ns, [PY, '-u', '-c', LISTEN], { name: 'listen6-client' });
+    await until('the client listener', async () => atClient.log().includes('listening'));
+    await send(lab.server.ns, addr, 'down-1');
+    await until('the host route from the answer', async () => (await ip('-6', 'route', 'show', 'proto', '201')).includes(`${addr} dev ${sub.routerDev}`));
+    let sent = 1;
+    await until('a datagram at the client', async () => {
+      await send(lab.server.ns, addr, `down-${++sent}`);
+      return got(atClient, 'down-').length > 0;
+    }, 30_000);
+    if (process.env['OD_PRINT']) console.log({ sent, arrived: got(atClient, 'down-'), onDemand: (await status()).modules.leasequery.onDemand });
+    expect(got(atClient, 'down-').filter((l) => l.endsWith(' down-1'))).toEqual([]); // the held copy had no MAC to go to
+    // the client's MAC came from its own first frame upstream (verified on demand)
+    await until('the permanent neighbour with the client\'s MAC', async () =>
+      new RegExp(`^${addr} lladdr ${sub.mac} .*PERMANENT`, 'm').test(await ip('-6', 'neigh', 'show', 'dev', sub.routerDev)));
+    expect(await nft('list', 'set', 'inet', 'gleand', 'allow6')).toContain(`${sub.mac} . ${addr}`);
   });
 });
