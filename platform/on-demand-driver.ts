@@ -38,7 +38,7 @@ export const LOG_RATE_PER_S = 100;
 const COPY_RANGE = 0xffff;
 
 /** The ports on demand for one family: leasequery of that family on, the port relays it itself and has subnets. */
-export function onDemandPorts(config: Config, family: 4 | 6): SubscriberConfig[] {
+function onDemandPorts(config: Config, family: 4 | 6): SubscriberConfig[] {
   const lq = config.leasequery;
   if (!lq.enabled || !(family === 4 ? lq.v4 : lq.v6)) return [];
   return config.subscribers.filter((s) => s.on_demand && s.mode === 'relay'
