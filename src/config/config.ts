@@ -192,13 +192,16 @@ function finish(c: Collected, file: string, problems: ConfigProblem[]): void {
       problems.push({ ...at(s, 'upstream'), message: `no 'upstream' section named '${up}'` });
     }
     if (v['on_demand']) {
-      // RFC 4388 §6.2 ciaddr restriction: only addresses inside the port's subnet4 are asked about.
-      if ((v['subnet4'] as unknown[]).length === 0) {
-        problems.push({ ...at(s, 'on_demand'), message: 'needs subnet4: only addresses inside it are looked up (RFC 4388 §6.2)' });
-      }
-      // The answers come back to giaddr:67 (RFC 4388 §6.2), which gleand reads only where it relays.
-      if (v['mode'] !== 'relay' || !v['relay_v4']) {
-        problems.push({ ...at(s, 'on_demand'), message: 'needs mode relay with relay_v4: leasequery answers come back to its giaddr' });
+      // Per family: RFC 4388 §6.2 ciaddr restriction (only addresses inside the port's
+      // subnet4 / subnet6 are asked about), and gleand must relay that family itself — v4
+      // answers come back to its giaddr:67, v6 answers name its Interface-ID (RFC 5007 §4.1.2.4).
+      const v4 = Boolean(v['relay_v4']) && (v['subnet4'] as unknown[]).length > 0;
+      const v6 = Boolean(v['relay_v6']) && (v['subnet6'] as unknown[]).length > 0;
+      if (v['mode'] !== 'relay') {
+        problems.push({ ...at(s, 'on_demand'), message: 'needs mode relay: leasequery answers come back to where gleand relays itself' });
+      } else if (!v4 && !v6) {
+        problems.push({ ...at(s, 'on_demand'),
+          message: 'needs relay_v4 with subnet4 or relay_v6 with subnet6: only addresses inside them are looked up (RFC 4388 §6.2, RFC 5007)' });
       }
     }
     if (v['mode'] !== 'relay') continue;

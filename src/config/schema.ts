@@ -123,7 +123,7 @@ export const subscriberSchema = {
   // Off by default: it sends DHCPLEASEQUERY to the port's servers, which must allow it
   // (ISC dhcpd logs "LEASEQUERY not allowed" for every query without `allow leasequery;`).
   on_demand: option(bool, false,
-    'Location on demand (RFC 4388 §1): a packet toward an address of `subnet4` that gleand has no binding for, or from a source on this port that source verification does not know, makes gleand ask the servers by IP; an active lease for this port (and, upstream, for the frame\'s MAC) becomes a binding and the packet toward it is delivered. Unknown subnet addresses are blackholed instead of leaking to the default route. Needs `relay_v4` with `giaddr`, `subnet4`, and leasequery `enabled`/`v4`; the servers must allow leasequery.'),
+    'Location on demand (RFC 4388 §1, RFC 5007): a packet toward an address of `subnet4` / `subnet6` that gleand has no binding for, or from a source on this port that source verification does not know, makes gleand ask the servers by IP (DHCPLEASEQUERY / LEASEQUERY by address); an active lease for this port (and, upstream, for the frame\'s MAC) becomes a binding and the packet toward it is delivered. Unknown subnet addresses are blackholed instead of leaking to the default route. IPv4 needs `relay_v4` with `giaddr`, `subnet4` and leasequery `v4`; IPv6 needs `relay_v6`, `subnet6` and leasequery `v6`; both leasequery `enabled`, and the servers must allow leasequery.'),
   max_bindings: option(uint(1, 100_000), 1024, 'Bound on bindings on this port; more are refused and counted.'),
   max_hops: option(uint(1, 32), 8,
     'Drop client messages whose hops / hop-count is at or above this (RFC 1542 §4.1.1, RFC 8415 §19.1.1 HOP_COUNT_LIMIT).'),
@@ -191,7 +191,7 @@ export const SECTION_KINDS: readonly SectionKind[] = [
   { type: 'subscriber', schema: subscriberSchema, cardinality: 'named',
     doc: 'A subscriber-facing port. Name the section; the name is the port name in status and logs.' },
   { type: 'leasequery', schema: leasequerySchema, cardinality: 'single',
-    doc: 'Leasequery: asking the DHCP servers what gleand does not know (RFC 4388). Built: DHCPv4 queries by IP, MAC and client id (RFC 4388) and DHCPv6 queries by address and client DUID (RFC 5007) from `gleand query`; DHCPv6 bulk leasequery (RFC 5460) at start and on `gleand recover`; DHCPv4 queries triggered by traffic (location on demand), switched on per port (`on_demand`). Not yet: DHCPv4 bulk (RFC 6926), DHCPv6 on demand.' },
+    doc: 'Leasequery: asking the DHCP servers what gleand does not know (RFC 4388). Built: DHCPv4 queries by IP, MAC and client id (RFC 4388) and DHCPv6 queries by address and client DUID (RFC 5007) from `gleand query`; DHCPv6 bulk leasequery (RFC 5460) at start and on `gleand recover`; DHCPv4 and DHCPv6 queries triggered by traffic (location on demand), switched on per port (`on_demand`). Not yet: DHCPv4 bulk (RFC 6926).' },
   { type: 'multicast', schema: multicastSchema, cardinality: 'single', doc: 'IGMPv3/MLDv2 SSM router.',
     planned: MULTICAST_PLANNED },
 ];

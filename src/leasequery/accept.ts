@@ -33,6 +33,11 @@ export interface AskedFor {
   readonly ports: readonly SubscriberPort[];
   /** The MAC the query was triggered for (a by-IP query for a known client); null: none. */
   readonly expectMac: Uint8Array | null;
+  /**
+   * On demand, upstream: the port the unverified frame came in on (its MAC is
+   * `expectMac`). DHCPv6 only (accept6.ts): the answer must put the lease on that port.
+   */
+  readonly framePort?: string | null;
 }
 
 export type Acceptance =

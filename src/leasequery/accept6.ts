@@ -23,7 +23,12 @@ import type { AskedFor, Refusal } from './accept';
  *   `subnet6` (an answer with one lease outside is refused whole);
  * - the MAC is the RFC 6939 client link-layer address the relay stored (Ethernet only);
  *   a query made for a known MAC needs that MAC there. The first relay's peer-address is
- *   the client's link-local when it is one (the next hop of a delegated prefix, RFC 8415 §9.3).
+ *   the client's link-local when it is one (the next hop of a delegated prefix, RFC 8415 §9.3);
+ * - on demand, upstream (`framePort`): the lease must be on the port the frame came in
+ *   on. An answer with no stored link-layer address (ISC dhcpd) then takes the frame's
+ *   MAC: the server confirmed the address is leased and the port is proven (Interface-ID,
+ *   or a subnet of that port alone), so the sender on that port is the client — the
+ *   first sender of a leased address on its own port wins (README "Location on demand").
  */
 export type Refusal6 = Refusal | 'no-client-id' | 'no-lease' | 'unknown-interface-id';
 
@@ -58,10 +63,12 @@ export function acceptActive6(asked: AskedFor, a: Lq6Answer, ports: PortMap, now
     port = asked.ports[0];
   } else return refuse('no-port');
   if (!port || !asked.ports.includes(port)) return refuse('port-mismatch');
+  if (asked.framePort && port.cfg.name !== asked.framePort) return refuse('port-mismatch');
   const subnets = port.cfg.subnet6;
   if (subnets.length === 0 || leases.some((l) => !inSubnets(subnets, 6, l.address, l.prefixLength))) return refuse('outside-subnet');
   const ll = hop?.clientLinkLayer;
-  const mac = ll && ll.type === 1 && ll.address.length === 6 ? ll.address : null;
+  const stored = ll && ll.type === 1 && ll.address.length === 6 ? ll.address : null;
+  const mac = stored ?? (asked.framePort ? asked.expectMac : null);
   if (asked.expectMac && !bytesEqual(asked.expectMac, mac)) return refuse('mac-mismatch');
   const linkLocal = hop && isLinkLocal(hop.peerAddress) ? hop.peerAddress : null;
   const fields = leases.map((l): BindingFields => ({

@@ -26,6 +26,8 @@ type LeasequeryEvent = Extract<Event, { kind: 'leasequery' }>;
 /** What starts a query: a `gleand query` (requester set) or a packet on demand (requester null). */
 type Request = Pick<LeasequeryEvent, 'query' | 'expectMac' | 'waitMs'> & {
   readonly port: string | null; readonly requester: number | null; readonly upKey: string | null;
+  /** On demand, upstream: the port the unverified frame came in on (accept6.ts). */
+  readonly framePort?: string | null;
 };
 type UdpEvent = Extract<Event, { kind: 'udp' }>;
 
@@ -117,15 +119,18 @@ export class LeasequeryModule implements Module {
     const m = this;
     return {
       get ports() { return m.ports; },
-      get enabled() { return Boolean(m.cfg?.enabled && m.cfg.v4); },
+      enabled: (family) => {
+        if (!m.cfg?.enabled || !(family === 4 ? m.cfg.v4 : m.cfg.v6)) return 'disabled';
+        return family === 6 && !m.relayId ? 'no-identity' : true;
+      },
       negativeCached: (key, now) => m.negative.get(key, now) !== null,
       inFlight: (key) => m.byKey.has(key),
       queriesInFlight: () => m.queries.size,
-      find: (address) => m.bindings.find(4, address),
+      find: (family, address) => m.bindings.find(family, address),
       ask: (r, now) => {
-        // RFC 4388 §6.3 pacing applies as to any query; the wait is two first retries.
-        const q = m.start({ query: r.query, expectMac: r.expectMac, port: null, waitMs: 2 * m.pacing().retryMs, requester: null, upKey: r.upKey },
-          queryKey(r.query), r.ports, now);
+        // RFC 4388 §6.3 pacing applies as to any query (RFC 5007 the same, README); the wait is two first retries.
+        const q = m.start({ query: r.query, expectMac: r.expectMac, port: null, waitMs: 2 * m.pacing().retryMs, requester: null, upKey: r.upKey,
+          framePort: r.framePort }, queryKey(r.query), r.ports, now);
         return m.pollServers(now, [...q.servers.keys()]);
       },
     };
@@ -220,7 +225,7 @@ export class LeasequeryModule implements Module {
     while ([...this.queries.values()].some((q) => q.family === family && q.xid === xid)) xid = ((xid + 1) & mask) >>> 0;
     const q: Query = {
       id: this.nextQueryId++, key, family, upstream: first.upstream.name, xid,
-      asked: { query: e.query, ports, expectMac: e.expectMac },
+      asked: { query: e.query, ports, expectMac: e.expectMac, framePort: e.framePort ?? null },
       payload: family === 4 ? dhcp4Message.encode(buildLeasequery(e.query, xid, first.cfg.giaddr!)) : this.payload6(e, ports, xid),
       servers: new Map(), requesters: e.requester === null ? [] : [e.requester], upKey: e.upKey, deadline: addMs(now, e.waitMs),
     };
@@ -352,7 +357,7 @@ export class LeasequeryModule implements Module {
     const answered = [...q.servers.values()].flatMap((s) => (s.answer ? [{ server: formatAddress(q.family, s.address), answer: s.answer }] : []));
     const winner = reconcile(answered);
     const actions: Action[] = [];
-    let installed: { port: string; mac: Uint8Array } | null = null;
+    let installed: { port: string; mac: Uint8Array | null } | null = null;
     const result: Record<string, unknown> = {
       query: q.key, family: q.family, ports: q.asked.ports.map((p) => p.cfg.name), servers: describeServers(q), winner: winner?.server ?? null,
     };
@@ -363,7 +368,11 @@ export class LeasequeryModule implements Module {
       installed = r.installed;
       Object.assign(result, r.result);
     }
-    else if (winner.answer.family === 6 && answerKind(winner.answer) === 'active') Object.assign(result, this.install6(q, winner.answer, now, actions));
+    else if (winner.answer.family === 6 && answerKind(winner.answer) === 'active') {
+      const r = this.install6(q, winner.answer, now, actions);
+      installed = r.installed;
+      Object.assign(result, r.result);
+    }
     else if (winner.answer.family === 4) {
       this.negative.put(q.key, winner.answer.v4.type, now);
       result['verdict'] = winner.answer.v4.type === LEASEUNASSIGNED ? 'unassigned' : 'unknown';
@@ -375,10 +384,10 @@ export class LeasequeryModule implements Module {
       result['type'] = type;
     }
     for (const id of q.requesters) actions.push({ kind: 'query-result', id, result });
-    // Location on demand is DHCPv4 only so far (on-demand.ts drops IPv6 copies, counted).
-    if (q.asked.query.by === 'ip' && q.family === 4) {
+    // Location on demand (either family): held packets go out or are dropped, the upstream outcome is cached.
+    if (q.asked.query.by === 'ip') {
       const verdict = result['verdict'] as 'unassigned' | 'unknown' | 'no-answer' | 'error' | 'active';
-      actions.push(...this.onDemand.settled({ key: q.key, upKey: q.upKey, expectMac: q.asked.expectMac }, installed,
+      actions.push(...this.onDemand.settled({ family: q.family, key: q.key, upKey: q.upKey, expectMac: q.asked.expectMac }, installed,
         verdict === 'active' && !installed ? 'refused' : verdict, now));
     }
     return actions;
@@ -411,26 +420,32 @@ export class LeasequeryModule implements Module {
   }
 
   /** DHCPv6: an accepted answer's leases (addresses and delegated prefixes) become bindings together. */
-  private install6(q: Query, a: Extract<AnyAnswer, { family: 6 }>, now: Instant, actions: Action[]): Record<string, unknown> {
+  private install6(q: Query, a: Extract<AnyAnswer, { family: 6 }>, now: Instant, actions: Action[]): {
+    result: Record<string, unknown>; installed: { port: string; mac: Uint8Array | null } | null;
+  } {
+    const refused = (reason: string) => ({ result: { verdict: 'active', binding: null, refused: reason }, installed: null });
     const verdict = acceptActive6(q.asked, a.v6, this.ports!, now);
     if (!verdict.ok) {
       this.counters.refused[verdict.reason] = (this.counters.refused[verdict.reason] ?? 0) + 1;
       actions.push(log('warn', 'leasequery', 'LEASEQUERY-REPLY refused', { query: q.key, reason: verdict.reason }, `lq-refused:${verdict.reason}`));
-      return { verdict: 'active', binding: null, refused: verdict.reason };
+      return refused(verdict.reason);
     }
     const written = this.bindings.write(verdict.fields.map((fields) => ({ op: 'upsert' as const, fields })), now);
     actions.push(...written.actions);
     if (written.changes.length === 0) {
       this.counters.refused.owner = (this.counters.refused.owner ?? 0) + 1;
-      return { verdict: 'active', binding: null, refused: 'owner' };
+      return refused('owner');
     }
     this.counters.installed += written.changes.length;
     this.negative.delete(q.key);
     const bindings = verdict.fields.map((f) => `${formatAddress(6, f.address)}/${f.prefixLength}`);
     return {
-      verdict: 'active',
-      binding: { binding: bindings.join(', '), port: verdict.port.cfg.name, change: written.changes.map((c) => c.kind).join(', ') },
-      refused: null,
+      result: {
+        verdict: 'active',
+        binding: { binding: bindings.join(', '), port: verdict.port.cfg.name, change: written.changes.map((c) => c.kind).join(', ') },
+        refused: null,
+      },
+      installed: { port: verdict.port.cfg.name, mac: verdict.fields[0]!.mac },
     };
   }
 

@@ -3,24 +3,29 @@ import type { Binding } from '../bindings/binding';
 import type { Event } from '../events';
 import type { PortMap, SubscriberPort } from '../relay/ports';
 import type { Instant } from '../time';
-import { formatIPv4, formatMac } from '../wire/address';
+import { bytesEqual, formatAddress, formatMac } from '../wire/address';
 import { forwardCopy, HeldPackets, readAddresses, type HoldRefusal } from './held';
 import type { QueryBy } from './message';
 import { NegativeCache } from './negative-cache';
+import { queryKey } from './query';
 import { resolvePorts } from './targets';
 
 type OnDemandEvent = Extract<Event, { kind: 'on-demand' }>;
 
 /**
- * Location on demand, both directions (seed 003 §1, §4.1; RFC 4388 §1; issue 8 item 3).
- * The kernel hands gleand (over NFLOG) what it could not place:
+ * Location on demand, both directions and both families (seed 003 §1, §4.1; RFC 4388 §1,
+ * RFC 5007 §3; issue 8 item 3). The kernel hands gleand (over NFLOG) what it could not place:
  *
- * - **down**: a packet toward an address inside a subscriber `subnet4` with no route of
- *   gleand's. gleand holds it (bounded, `held.ts`), asks the servers by IP, and on an
- *   accepted LEASEACTIVE the binding goes in through the owner and the held packets go
- *   out of the port the answer names (stored option 82 circuit-id: subnets are shared by
- *   unnumbered ports, so the answer, not a route, says which port) to the answer's MAC.
- *   A negative answer, a refusal or no answer drops them, counted.
+ * - **down**: a packet toward an address inside a subscriber `subnet4` / `subnet6` with
+ *   no route of gleand's. gleand holds it (bounded, `held.ts`), asks the servers by IP
+ *   (DHCPLEASEQUERY, or LEASEQUERY by address), and on an accepted answer the binding
+ *   goes in through the owner and the held packets go out of the port the answer names
+ *   (stored option 82 circuit-id / Interface-ID: subnets are shared by unnumbered ports,
+ *   so the answer, not a route, says which port) to the answer's MAC. A negative answer,
+ *   a refusal or no answer drops them, counted. A DHCPv6 answer without the client's
+ *   link-layer address (ISC dhcpd stores no relay data) installs the route but cannot
+ *   address the held packets: they are dropped, counted `no-mac` (README "Location on
+ *   demand": gleand sends no Neighbour Solicitation on the access side).
  * - **up**: a packet from an `on_demand` port whose source the verify chain did not
  *   accept (Cisco's `cable source-verify dhcp`). gleand asks by IP for that port,
  *   expecting the frame's MAC; an accepted answer installs the binding (and so the
@@ -28,6 +33,9 @@ type OnDemandEvent = Extract<Event, { kind: 'on-demand' }>;
  *   and the outcome is cached for (address, MAC, port) as well as the module's own
  *   negative cache by address (RFC 4388 §6.5, §7), and each port may start only a few
  *   queries a second (`UpstreamBudget`): spoofing must not become a leasequery flood.
+ *   DHCPv6: the query is made for every relaying port whose `subnet6` holds the source
+ *   and must come back on the frame's port; an answer without a stored link-layer
+ *   address takes the frame's MAC (accept6.ts, `framePort`).
  *
  * The queries themselves are the module's (pacing per server, acceptance checks); this
  * class decides whether a packet starts one, keeps the held packets and the counters.
@@ -40,23 +48,28 @@ export const UP_NEGATIVE_TTL_MS = 60_000;
 export const UP_NEGATIVE_MAX = 4096;
 
 export type DropReason =
-  | 'malformed' | 'disabled' | 'v6-not-built' | 'not-on-demand' | 'outside-subnets' | 'ambiguous' | 'no-server'
+  | 'malformed' | 'disabled' | 'no-identity' | 'no-mac' | 'not-on-demand' | 'outside-subnets' | 'ambiguous' | 'no-server'
   | 'port-not-relaying' | 'no-such-port' | 'cached' | 'bound-elsewhere' | 'rate-limited' | 'busy' | HoldRefusal
   | 'ttl' | 'unassigned' | 'unknown' | 'no-answer' | 'error' | 'refused';
 
 /** What the module does for this class: its state and the query it starts. */
 export interface OnDemandHost {
   readonly ports: PortMap | null;
-  /** Leasequery on and DHCPv4 leasequery on. */
-  readonly enabled: boolean;
+  /** Leasequery on and this family's leasequery on; `no-identity`: DHCPv6 without gleand's DUID yet (RFC 5007 §4.1.2 CLIENTID). */
+  enabled(family: 4 | 6): true | 'disabled' | 'no-identity';
   /** The module's negative cache (by query key) holds an answer for this question. */
   negativeCached(key: string, now: Instant): boolean;
   /** A query by this key, without MAC or port, is in flight (a new packet joins it). */
   inFlight(key: string): boolean;
   queriesInFlight(): number;
-  find(address: Uint8Array): Binding | null;
-  /** Starts a query for these ports; the module calls `settled` when it ends. */
-  ask(q: { query: QueryBy; ports: readonly SubscriberPort[]; expectMac: Uint8Array | null; upKey: string | null }, now: Instant): Action[];
+  find(family: 4 | 6, address: Uint8Array): Binding | null;
+  /**
+   * Starts a query for these ports; the module calls `settled` when it ends. `framePort`:
+   * the port an upstream frame came in on (DHCPv6: the answer must put the lease there).
+   */
+  ask(q: {
+    query: QueryBy; ports: readonly SubscriberPort[]; expectMac: Uint8Array | null; framePort: string | null; upKey: string | null;
+  }, now: Instant): Action[];
 }
 
 interface DirectionCounters {
@@ -87,8 +100,10 @@ class UpstreamBudget {
   }
 }
 
-export const addressKey = (a: Uint8Array): string => `ip ${formatIPv4(a)}`;
-const upKeyOf = (a: Uint8Array, mac: Uint8Array, port: string): string => `up ${formatIPv4(a)} ${formatMac(mac)} ${port}`;
+/** The module's key of a query by IP for `a` (either family): its negative cache and in-flight table use it. */
+export const addressKey = (a: Uint8Array): string => queryKey({ by: 'ip', address: a });
+const upKeyOf = (a: Uint8Array, mac: Uint8Array, port: string): string =>
+  `up ${formatAddress(a.length === 16 ? 6 : 4, a)} ${formatMac(mac)} ${port}`;
 
 export class OnDemand {
   private readonly held = new HeldPackets();
@@ -117,13 +132,30 @@ export class OnDemand {
   }
 
   /** The on-demand ports a query by IP for `address` is made for; a reason when none. */
-  private targets(address: Uint8Array, port: string | null): readonly SubscriberPort[] | DropReason {
+  private targets(family: 4 | 6, address: Uint8Array, port: string | null): readonly SubscriberPort[] | DropReason {
     const ports = this.host.ports;
-    if (!ports || !this.host.enabled) return 'disabled';
+    const enabled = this.host.enabled(family);
+    if (!ports || enabled !== true) return enabled === true ? 'disabled' : enabled;
+    if (family === 6) return this.targets6(ports, address, port);
     const t = resolvePorts(ports, { by: 'ip', address }, port);
     if (!t.ok) return t.reason;
     const on = t.ports.filter((p) => p.cfg.on_demand);
     return on.length > 0 ? on : 'not-on-demand';
+  }
+
+  /**
+   * DHCPv6: the query is made for **every** relaying port whose `subnet6` holds the
+   * address, on demand or not, so that an answer without relay data (ISC dhcpd) names a
+   * port only when the subnet has one port (accept6.ts: `no-port` otherwise) — a subnet
+   * shared with a port that is not on demand gives no right to guess. `port`: the frame's
+   * (upstream); it must be one of them and on demand.
+   */
+  private targets6(ports: PortMap, address: Uint8Array, port: string | null): readonly SubscriberPort[] | DropReason {
+    const t = resolvePorts(ports, { by: 'ip', address }, null);
+    if (!t.ok) return t.reason;
+    const on = t.ports.filter((p) => p.cfg.on_demand && (port === null || p.cfg.name === port));
+    if (on.length > 0) return t.ports;
+    return port !== null && !t.ports.some((p) => p.cfg.name === port) ? 'outside-subnets' : 'not-on-demand';
   }
 
   // ---- downstream ---------------------------------------------------------------------
@@ -132,15 +164,16 @@ export class OnDemand {
     this.counters.down.packets++;
     const addrs = readAddresses(e.family, e.bytes);
     if (!addrs) return this.drop('down', 'malformed');
-    if (e.family === 6) return this.drop('down', 'v6-not-built');
     const address = addrs.destination;
-    // Installed since the kernel copied it (its route is on the way): deliver it now.
-    const bound = this.host.find(address);
-    if (bound?.mac) {
+    // Installed since the kernel copied it (its route is on the way): deliver it now. A
+    // DHCPv6 binding without a MAC cannot be addressed, and asking again would not say more.
+    const bound = this.host.find(e.family, address);
+    if (bound) {
+      if (!bound.mac) return this.drop('down', 'no-mac');
       this.counters.down.deliveredBound++;
       return this.deliver(e.family, [e.bytes], bound.port, bound.mac, 'down');
     }
-    const ports = this.targets(address, null);
+    const ports = this.targets(e.family, address, null);
     if (typeof ports === 'string') return this.drop('down', ports);
     const key = addressKey(address);
     if (this.host.negativeCached(key, now)) return this.drop('down', 'cached');
@@ -151,7 +184,7 @@ export class OnDemand {
     this.counters.down.held++;
     if (joining) return [];
     this.counters.down.queries++;
-    return this.host.ask({ query: { by: 'ip', address }, ports, expectMac: null, upKey: null }, now);
+    return this.host.ask({ query: { by: 'ip', address }, ports, expectMac: null, framePort: null, upKey: null }, now);
   }
 
   // ---- upstream -----------------------------------------------------------------------
@@ -160,13 +193,16 @@ export class OnDemand {
     this.counters.up.packets++;
     const addrs = readAddresses(e.family, e.bytes);
     if (!addrs || e.port === null || e.mac === null || e.mac.length !== 6) return this.drop('up', 'malformed');
-    if (e.family === 6) return this.drop('up', 'v6-not-built');
     const address = addrs.source;
-    const bound = this.host.find(address);
+    const bound = this.host.find(e.family, address);
     // Known: either its verify entry is on the way (same port and MAC) or someone else
-    // uses a leased address (a spoof): nothing to ask either way.
-    if (bound) return bound.port === e.port && bound.mac && formatMac(bound.mac) === formatMac(e.mac) ? [] : this.drop('up', 'bound-elsewhere');
-    const ports = this.targets(address, e.port);
+    // uses a leased address (a spoof): nothing to ask either way. A DHCPv6 binding on
+    // this port without a MAC (an ISC answer to a downstream query) is asked again, for
+    // this frame's MAC (accept6.ts).
+    if (bound && !(bound.mac === null && bound.port === e.port)) {
+      return bound.port === e.port && bytesEqual(bound.mac, e.mac) ? [] : this.drop('up', 'bound-elsewhere');
+    }
+    const ports = this.targets(e.family, address, e.port);
     if (typeof ports === 'string') return this.drop('up', ports);
     const upKey = upKeyOf(address, e.mac, e.port);
     if (this.host.negativeCached(addressKey(address), now) || this.upNegative.get(upKey, now)) return this.drop('up', 'cached');
@@ -175,7 +211,7 @@ export class OnDemand {
     if (!this.budget.take(e.port, now)) return this.drop('up', 'rate-limited');
     this.upInFlight.add(upKey);
     this.counters.up.queries++;
-    return this.host.ask({ query: { by: 'ip', address }, ports, expectMac: e.mac, upKey }, now);
+    return this.host.ask({ query: { by: 'ip', address }, ports, expectMac: e.mac, framePort: e.port, upKey }, now);
   }
 
   // ---- outcomes -----------------------------------------------------------------------
@@ -186,8 +222,8 @@ export class OnDemand {
    * (upstream) that fails leaves them to the downstream query that holds them.
    */
   settled(
-    q: { key: string; upKey: string | null; expectMac: Uint8Array | null },
-    installed: { port: string; mac: Uint8Array } | null, verdict: 'unassigned' | 'unknown' | 'no-answer' | 'error' | 'refused' | 'active',
+    q: { family: 4 | 6; key: string; upKey: string | null; expectMac: Uint8Array | null },
+    installed: { port: string; mac: Uint8Array | null } | null, verdict: 'unassigned' | 'unknown' | 'no-answer' | 'error' | 'refused' | 'active',
     now: Instant,
   ): Action[] {
     const actions: Action[] = [];
@@ -201,7 +237,9 @@ export class OnDemand {
     }
     if (installed) {
       const packets = this.held.take(q.key);
-      if (packets.length > 0) actions.push(...this.deliver(4, packets, installed.port, installed.mac, 'down'));
+      // RFC 5007 answers may name no link-layer address: the route is in, the packets cannot go.
+      if (packets.length > 0 && installed.mac === null) this.drop('down', 'no-mac', packets.length);
+      else if (packets.length > 0) actions.push(...this.deliver(q.family, packets, installed.port, installed.mac!, 'down'));
     } else if (q.expectMac === null) {
       const packets = this.held.take(q.key);
       if (packets.length > 0) {
@@ -212,7 +250,7 @@ export class OnDemand {
     return actions;
   }
 
-  /** Out of the port to the client's MAC, as a router forwards (RFC 1812 §5.3.1). */
+  /** Out of the port to the client's MAC, as a router forwards (RFC 1812 §5.3.1; RFC 8200 §3: Hop Limit). */
   private deliver(family: 4 | 6, packets: readonly Uint8Array[], port: string, mac: Uint8Array, dir: 'down'): Action[] {
     const actions: Action[] = [];
     for (const p of packets) {

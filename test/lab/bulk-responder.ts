@@ -11,8 +11,14 @@
  * server. The leases come from `bulk-leases.ts`, re-read at every query.
  *
  * Run: tsx test/lab/bulk-responder.ts --leases FILE --allow ADDR[,ADDR] [--link-address A]
- *        [--max-conns 10] [--idle-s 30] [--listen ::]
- * It prints one line per event (`accepted`, `refused`, `query`, `answered`) for the tests.
+ *        [--max-conns 10] [--idle-s 30] [--listen ::] [--stall-after N]
+ * It prints one line per event (`accepted`, `refused`, `query`, `answered`, `stalled`,
+ * `closed`) for the tests.
+ *
+ * `--stall-after N` makes a misbehaving server for the tests of RFC 5460 §7.3 (the
+ * requester's BULK_LQ_DATA_TIMEOUT): after the REPLY and N LEASEQUERY-DATA messages it
+ * sends nothing more on that connection — no DATA, no DONE — and keeps it open (the idle
+ * close, `--idle-s`, still applies), as a server whose lease walk hung would.
  */
 import * as net from 'node:net';
 import { FrameReader, frameMessage } from '../../src/leasequery/bulk-frame';
@@ -29,6 +35,8 @@ export interface ResponderOptions {
   allow: readonly string[];
   maxConns: number;
   idleMs: number;
+  /** Stop sending after the REPLY and this many DATA messages, connection left open; null: never. */
+  stallAfter: number | null;
   log: (line: string) => void;
 }
 
@@ -99,7 +107,7 @@ export function startResponder(o: ResponderOptions, listen = '::', port = 547): 
     open++;
     o.log(`accepted ${peer}`);
     sock.setTimeout(o.idleMs, () => { o.log(`idle-close ${peer}`); sock.destroy(); });
-    sock.on('close', () => open--);
+    sock.on('close', () => { open--; o.log(`closed ${peer}`); });
     sock.on('error', () => sock.destroy());
     const reader = new FrameReader(0xffff);
     let queue: Promise<void> = Promise.resolve();
@@ -136,6 +144,11 @@ async function answer(sock: net.Socket, bytes: Uint8Array, o: ResponderOptions):
   sock.write(encode(REPLY, xid, [...head, clientData(found[0]!, nowS)]));
   let bytesOut = 0;
   for (let i = 1; i < found.length; i++) {
+    if (o.stallAfter !== null && i - 1 >= o.stallAfter) {
+      // Mid-stream silence: no more DATA, no DONE, the connection stays open.
+      o.log(`stalled xid=${xid} after data=${i - 1} of ${found.length - 1}`);
+      return new Promise<void>(() => undefined); // this connection's queue never moves again
+    }
     const frame = encode(DATA, xid, [clientData(found[i]!, nowS)]);
     bytesOut += frame.length;
     // Respect TCP backpressure: a stream of 100k bindings must not sit in our memory.
@@ -159,6 +172,7 @@ if (require.main === module) {
     allow: arg('--allow').split(','),
     maxConns: Number(arg('--max-conns', '10')),
     idleMs: Number(arg('--idle-s', '30')) * 1000,
+    stallAfter: process.argv.includes('--stall-after') ? Number(arg('--stall-after')) : null,
     log: (l) => process.stdout.write(`${new Date().toISOString()} ${l}\n`),
   }, arg('--listen', '::')).then(() => process.stdout.write('bulk responder listening on 547\n'));
 }
