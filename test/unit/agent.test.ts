@@ -87,6 +87,19 @@ describe('Agent: events routed by claim', () => {
     expect(agent.generation).toBe(1);
   });
 
+  it('a broadcast event or a poll may return more actions than a spread call takes (a restore of 200k bindings)', () => {
+    // 200k: above V8's argument limit for push(...xs) (~120k), which threw before.
+    const many: Action[] = Array.from({ length: 200_000 }, () => ({ kind: 'log', level: 'debug', subsystem: 'x', message: 'm' }));
+    class Bulk extends Recorder {
+      override handle(e: Event): Action[] { super.handle(e); return many; }
+      override poll(): Action[] { return many; }
+      override nextDeadline() { return T0; }
+    }
+    const agent = new Agent(T0, [new Bulk('bulk', [{ kind: 'restore' }])]);
+    expect(agent.handle({ kind: 'restore', bindings: [], from: 'test' }, T0)).toHaveLength(200_000);
+    expect(agent.poll(T0)).toHaveLength(200_000);
+  });
+
   it('two equally specific claims on the same traffic, or two owners of a query, are refused', () => {
     const agent = new Agent(T0, [new Recorder('a', [{ kind: 'udp', family: 6, passive: false, messageTypes: [15] }], ['bindings'])]);
     expect(() => agent.register(new Recorder('b', [{ kind: 'udp', family: 6, passive: false, messageTypes: [16, 15] }])))
