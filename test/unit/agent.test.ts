@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { Action } from '../../src/actions';
 import { Agent } from '../../src/agent';
 import type { Event } from '../../src/events';
+import type { Instant } from '../../src/time';
 import type { KernelState } from '../../src/kernel/entries';
 import type { Claim, CoreQuery, Module } from '../../src/module';
 import { dhcp4Message, dhcp6Message } from '../../src/wire';
@@ -24,7 +25,7 @@ class Recorder implements Module {
     return [{ kind: 'log', level: 'debug', subsystem: this.name, message: e.kind }];
   }
   poll(): Action[] { return []; }
-  nextDeadline() { return null; }
+  nextDeadline(): Instant | null { return null; }
   status() { return { seen: this.seen.length }; }
   query(what: CoreQuery) { return `${this.name}:${what}`; }
   desired() { return this.state; }
