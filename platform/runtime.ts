@@ -132,6 +132,11 @@ export class Runtime {
    */
   private execute(actions: Action[]): void {
     const waits: Promise<void>[] = [];
+    // One Promise.all per growth of `waits`, shared by every action behind it: a restore
+    // of 200k bindings is 200k deltas then 200k journal records, and a Promise.all over
+    // `waits` per record was quadratic (the daemon sat at 100% CPU, its RSS past 1.7 GB).
+    let gate: Promise<unknown> | null = null;
+    const settled = () => (gate ??= Promise.all(waits));
     for (const a of actions) {
       if (a.kind === 'log') {
         this.log.log(a.level, a.subsystem, a.message, a.fields, a.key);
@@ -140,7 +145,7 @@ export class Runtime {
       if (a.kind === 'query-result') {
         // After the batch's kernel deltas: the binding the answer reports is in the kernel.
         const deliver = () => this.pendingQueries.get(a.id)?.(a.result);
-        if (waits.length > 0) Promise.all(waits).then(deliver, deliver);
+        if (waits.length > 0) settled().then(deliver, deliver);
         else deliver();
         continue;
       }
@@ -158,9 +163,13 @@ export class Runtime {
       };
       if (driver.completesLater) {
         const p = run();
-        if (p) waits.push(p);
+        // Deltas folded into one kernel batch share its promise: wait for it once.
+        if (p && p !== waits[waits.length - 1]) {
+          waits.push(p);
+          gate = null;
+        }
       } else if (waits.length > 0) {
-        Promise.all(waits).then(run, (e: unknown) => this.internalError(`waiting before ${a.kind}`, e));
+        settled().then(run, (e: unknown) => this.internalError(`waiting before ${a.kind}`, e));
       } else {
         run();
       }

@@ -88,7 +88,7 @@ export class Agent {
       this.config = event.config;
       this.configGeneration++;
     }
-    for (const m of this.broadcast.get(event.kind) ?? []) actions.push(...m.handle(event, now));
+    for (const m of this.broadcast.get(event.kind) ?? []) append(actions, m.handle(event, now));
     return actions;
   }
 
@@ -109,7 +109,7 @@ export class Agent {
     const actions: Action[] = [];
     for (const m of this.modules) {
       const due = m.nextDeadline();
-      if (due !== null && due <= now) actions.push(...m.poll(now));
+      if (due !== null && due <= now) append(actions, m.poll(now));
     }
     return actions;
   }
@@ -162,6 +162,15 @@ export class Agent {
       modules,
     };
   }
+}
+
+/**
+ * `to.push(...from)` passes every element as an argument: a restore of 200k bindings
+ * (or a sweep of as many) returns more actions than V8's argument limit (~120k) and
+ * threw. A loop has no such bound.
+ */
+function append<T>(to: T[], from: readonly T[]): void {
+  for (const x of from) to.push(x);
 }
 
 const routeKey = (kind: 'packet' | 'udp', family: 4 | 6, passive: boolean): string =>

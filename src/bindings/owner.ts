@@ -106,8 +106,8 @@ export class Bindings implements Module, BindingWriter {
     }]));
     const delta = this.kernel.reconfigure(kernelPorts, this.table);
     if (!isEmptyDelta(delta)) actions.push({ kind: 'kernel', delta });
-    actions.push(...this.toKernel(this.outsideSubnets(actions)));
-    return actions;
+    // A reload may end more bindings than a spread's argument limit: concat, not push(...).
+    return actions.concat(this.toKernel(this.outsideSubnets(actions)));
   }
 
   /**

@@ -23,7 +23,9 @@ run('decode + relay + glean, one core', [path.join(__dirname, 'glean.ts'), 'rate
 run('kernel: live install of DHCPv6 clients through the daemon path vs ip -batch; status latency', [path.join(__dirname, 'kernel-live.ts')]);
 run('relay: gleand vs ISC dhcrelay, client ns → router ns → server ns (C generator and answering sink)', [path.join(__dirname, 'relay.ts')]);
 
-// Memory is measured on a bundle run by plain node (tsx's own loader would be counted
+run('memory: the live daemon (built bundle, init-script flags) with 100k v4 + 100k v6/PD bindings restored from its snapshot, from /proc beside a bare node', [path.join(__dirname, 'memory-live.ts')]);
+
+// The binding table alone (in-process, no sockets, no kernel) is measured on a bundle run by plain node (tsx's own loader would be counted
 // otherwise), with default flags and with the flags the init script uses.
 const bundle = path.join(os.tmpdir(), `gleand-bench-${process.pid}.js`);
 buildSync({ entryPoints: [path.join(__dirname, 'glean.ts')], bundle: true, platform: 'node', outfile: bundle, logLevel: 'error' });

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { Action } from '../../src/actions';
 import { Agent } from '../../src/agent';
 import type { Event } from '../../src/events';
+import type { Instant } from '../../src/time';
 import type { KernelState } from '../../src/kernel/entries';
 import type { Claim, CoreQuery, Module } from '../../src/module';
 import { dhcp4Message, dhcp6Message } from '../../src/wire';
@@ -24,7 +25,7 @@ class Recorder implements Module {
     return [{ kind: 'log', level: 'debug', subsystem: this.name, message: e.kind }];
   }
   poll(): Action[] { return []; }
-  nextDeadline() { return null; }
+  nextDeadline(): Instant | null { return null; }
   status() { return { seen: this.seen.length }; }
   query(what: CoreQuery) { return `${this.name}:${what}`; }
   desired() { return this.state; }
@@ -85,6 +86,19 @@ describe('Agent: events routed by claim', () => {
     expect(a.seen.map((e) => e.kind)).toEqual(['config', 'link']);
     expect(b.seen.map((e) => e.kind)).toEqual(['config']);
     expect(agent.generation).toBe(1);
+  });
+
+  it('a broadcast event or a poll may return more actions than a spread call takes (a restore of 200k bindings)', () => {
+    // 200k: above V8's argument limit for push(...xs) (~120k), which threw before.
+    const many: Action[] = Array.from({ length: 200_000 }, () => ({ kind: 'log', level: 'debug', subsystem: 'x', message: 'm' }));
+    class Bulk extends Recorder {
+      override handle(e: Event): Action[] { super.handle(e); return many; }
+      override poll(): Action[] { return many; }
+      override nextDeadline() { return T0; }
+    }
+    const agent = new Agent(T0, [new Bulk('bulk', [{ kind: 'restore' }])]);
+    expect(agent.handle({ kind: 'restore', bindings: [], from: 'test' }, T0)).toHaveLength(200_000);
+    expect(agent.poll(T0)).toHaveLength(200_000);
   });
 
   it('two equally specific claims on the same traffic, or two owners of a query, are refused', () => {
