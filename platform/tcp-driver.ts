@@ -17,7 +17,7 @@ export class TcpDriver implements Driver {
   private ctx!: DriverContext;
   private config!: Config;
   private readonly sockets = new Map<number, net.Socket>();
-  private readonly counters = { connects: 0, connected: 0, failed: 0, bytesIn: 0, bytesOut: 0, chunksIn: 0 };
+  private readonly counters = { connects: 0, connected: 0, failed: 0, bytesIn: 0, bytesOut: 0, chunksIn: 0, pausedForKernel: 0 };
 
   async start(config: Config, ctx: DriverContext): Promise<void> {
     this.ctx = ctx;
@@ -65,6 +65,14 @@ export class TcpDriver implements Driver {
       this.counters.bytesIn += chunk.length;
       this.counters.chunksIn++;
       this.ctx.emit({ kind: 'tcp', conn: a.conn, what: 'data', bytes: new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.length) });
+      // Read no further while the kernel is behind (a bulk restore streams faster than
+      // entries install): the server's TCP send blocks instead of our memory growing.
+      const drained = this.ctx.whenDrained();
+      if (drained && mine()) {
+        this.counters.pausedForKernel++;
+        s.pause();
+        void drained.then(() => { if (mine()) s.resume(); });
+      }
     });
     let error: string | null = null;
     s.on('error', (e: NodeJS.ErrnoException) => { error = e.code ?? e.message; });

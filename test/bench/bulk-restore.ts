@@ -21,7 +21,7 @@
  *               201) into the same namespace after gleand's are flushed.
  * Printed: medians, the ratio gleand / count-only (target ≤ 1.1×), bytes per binding on
  * the wire, RSS. Env: BENCH_BULK_BINDINGS (100000), BENCH_BULK_REPS (3),
- * BENCH_BULK_BUNDLE (another build's gleand.js), BENCH_BULK_PROFILE (a directory:
+ * BENCH_BULK_BUNDLE (another build's gleand.js), BENCH_BULK_NODE_FLAGS (instead of the init script's), BENCH_BULK_PROFILE (a directory:
  * gleand runs with --cpu-prof there). Needs root. Asserts nothing; it prints.
  */
 import { execFileSync, spawn } from 'node:child_process';
@@ -40,6 +40,9 @@ const N = Number(process.env['BENCH_BULK_BINDINGS'] ?? 100_000);
 const REPS = Number(process.env['BENCH_BULK_REPS'] ?? 3);
 const BUNDLE = process.env['BENCH_BULK_BUNDLE'] ?? GLEAND_BUNDLE;
 const PROFILE = process.env['BENCH_BULK_PROFILE'];
+/** The daemon's node flags: the init script's unless BENCH_BULK_NODE_FLAGS says otherwise ('' for none). */
+const NODE_FLAGS = process.env['BENCH_BULK_NODE_FLAGS'] !== undefined
+  ? process.env['BENCH_BULK_NODE_FLAGS'].split(/\s+/).filter(Boolean) : initScriptNodeFlags();
 const PROTO = 201;
 /** The delegation pool: /56s from a /38 (2^18 of them), listed as the port's subnet6. */
 const POOL = '2001:db8:400::/38';
@@ -116,17 +119,17 @@ async function reboot(lab: Lab): Promise<void> {
   fs.rmSync(path.join(lab.dir, 'snapshot'), { recursive: true, force: true });
 }
 
-interface GleandRun { ms: number; cpuMs: number; rssKiB: number; hwmKiB: number; routes: number; bytesIn: number; restored: number; recoveryMs: number }
+interface GleandRun { tcp: Record<string, number>; kernel: Record<string, unknown>; ms: number; cpuMs: number; rssKiB: number; hwmKiB: number; routes: number; bytesIn: number; restored: number; recoveryMs: number }
 
 async function runGleand(lab: Lab, configPath: string, sock: string, rep: number): Promise<GleandRun> {
   await reboot(lab);
   const baseEntries = parseInt((await lab.exec(lab.router.ns, ['cat', '/proc/net/rt6_stats'])).stdout.split(' ')[3]!, 16);
   const prof = PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${PROFILE}`, `--cpu-prof-name=gleand-bulk-${rep}.cpuprofile`] : [];
   const t0 = performance.now();
-  const proc = lab.spawn(lab.router.ns, [process.execPath, ...initScriptNodeFlags(), ...prof, BUNDLE, 'run', '-c', configPath], { name: 'gleand' });
-  const deadline = t0 + 120_000;
+  const proc = lab.spawn(lab.router.ns, [process.execPath, ...NODE_FLAGS, ...prof, BUNDLE, 'run', '-c', configPath], { name: 'gleand' });
+  const deadline = t0 + 600_000;
   while (routeEntries(proc.pid) < baseEntries + N) {
-    if (performance.now() > deadline) throw new Error(`gleand: ${routeEntries(proc.pid) - baseEntries} of ${N} routes after 120 s; log ${proc.logPath}`);
+    if (performance.now() > deadline) throw new Error(`gleand: ${routeEntries(proc.pid) - baseEntries} of ${N} routes after 600 s; log ${proc.logPath}`);
     await sleep(5);
   }
   const ms = performance.now() - t0;
@@ -135,7 +138,7 @@ async function runGleand(lab: Lab, configPath: string, sock: string, rep: number
   const hwmKiB = procStatus(proc.pid, 'VmHWM');
   const routes = await routesOfProto(lab);
   // gleand's own account, for the bytes it read and what it says it restored.
-  let status: { modules: { bulk: { recovery: { state: string; restored: number; durationMs: number } } }; drivers: { tcp: { bytesIn: number } } } | null = null;
+  let status: { modules: { bulk: { recovery: { state: string; restored: number; durationMs: number } } }; drivers: { tcp: { bytesIn: number }; kernel: Record<string, unknown> } } | null = null;
   for (let i = 0; i < 200; i++) {
     const r = await lab.exec(lab.router.ns, [process.execPath, BUNDLE, 'status', '--json', '-s', sock], { check: false });
     if (r.code === 0) {
@@ -146,7 +149,7 @@ async function runGleand(lab: Lab, configPath: string, sock: string, rep: number
   }
   await proc.stop('SIGTERM', 5000);
   return {
-    ms, cpuMs: cpu, rssKiB, hwmKiB, routes, bytesIn: status?.drivers.tcp.bytesIn ?? NaN,
+    tcp: (status?.drivers.tcp ?? {}) as Record<string, number>, kernel: status?.drivers.kernel ?? {}, ms, cpuMs: cpu, rssKiB, hwmKiB, routes, bytesIn: status?.drivers.tcp.bytesIn ?? NaN,
     restored: status?.modules.bulk.recovery.restored ?? NaN, recoveryMs: status?.modules.bulk.recovery.durationMs ?? NaN,
   };
 }
@@ -207,7 +210,8 @@ async function main(): Promise<void> {
       if (ipb.code !== 0 || ipRoutes !== N) throw new Error(`ip -batch: exit ${ipb.code}, ${ipRoutes} routes`);
       b.push(ipb.ms);
       process.stderr.write(`  rep ${rep + 1}: count-only ${r.ms.toFixed(0)} ms, gleand ${run.ms.toFixed(0)} ms ` +
-        `(cpu ${run.cpuMs.toFixed(0)} ms, RSS ${(run.rssKiB / 1024).toFixed(1)} MiB, restored ${run.restored}), ip -batch ${ipb.ms.toFixed(0)} ms\n`);
+        `(cpu ${run.cpuMs.toFixed(0)} ms, RSS ${(run.rssKiB / 1024).toFixed(1)} MiB, restored ${run.restored}), ip -batch ${ipb.ms.toFixed(0)} ms\n` +
+        `    gleand tcp ${JSON.stringify(run.tcp)}; kernel deltas ${run.kernel['deltas']} in ${run.kernel['liveBatches']} live batches\n`);
     }
     await reboot(lab);
     const uptime1 = execFileSync('uptime', { encoding: 'utf8' }).trim();
@@ -215,7 +219,7 @@ async function main(): Promise<void> {
     const gm = median(g.map((x) => x.ms)), cm = median(c.map((x) => x.ms)), bm = median(b);
     const bytes = median(c.map((x) => x.bytes));
     console.log(`bulk restore of ${N.toLocaleString('en')} delegated /56 prefixes, ${REPS} repetitions, medians; ` +
-      `gleand ${BUNDLE} (node ${initScriptNodeFlags().join(' ')}), verify_source on; ${os.cpus().length} cores, shared`);
+      `gleand ${BUNDLE} (node ${NODE_FLAGS.join(' ') || 'default flags'}), verify_source on; ${os.cpus().length} cores, shared`);
     console.log(`  load before: ${uptime0}`);
     console.log(`  load after:  ${uptime1}`);
     console.log(`  gleand, start to ${N.toLocaleString('en')} routes in the kernel: ${(gm / 1000).toFixed(2)} s ` +
