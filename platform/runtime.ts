@@ -13,12 +13,12 @@ import { Logger } from './log';
 import { VERSION } from './version';
 
 /**
- * Kernel batches in flight (one being applied, one filling) at which a bulk input
- * pauses: a TCP stream read faster than the kernel takes its entries would otherwise
- * hold every decoded binding, delta and held action in memory until the kernel caught
- * up (a 100k-binding restore grew the heap by ~4 KiB per binding in flight).
+ * Kernel batches in flight at which a bulk input pauses: a TCP stream read faster than
+ * the kernel takes its entries would otherwise hold every decoded binding, delta and
+ * held action in memory until the kernel caught up (a 100k-binding restore grew the
+ * heap by ~4 KiB per binding in flight, and the collector's copying of it dominated).
  */
-const MAX_IN_FLIGHT = 2;
+const MAX_IN_FLIGHT = 1;
 
 export interface RuntimeOptions {
   readonly configPath: string;
