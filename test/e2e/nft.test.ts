@@ -297,6 +297,9 @@ describe('nft source verification (namespaces, nfnetlink, scapy)', () => {
     await settle();
     expect(seen()).toEqual([67]);
     expect(packets('dhcp_to_relay') - before).toBe(3 * dhcp.length);
+    // Port A back to passive mode: relay_ports emptied in the same transaction as ports.
+    expect(await worker!.call({ op: 'ensure', ports: ['ra', 'rb'] })).toEqual({ ok: true, value: { recreated: false } });
+    expect(inNs(NS.router, ['nft', 'list', 'set', 'inet', TABLE, 'relay_ports'])).not.toContain('elements');
   });
 
   it('reports the kernel\'s answers to duplicate add and missing delete', async () => {
