@@ -237,6 +237,8 @@ describe('a second station on a subscriber port (issue 13 items 2 and 4)', () =>
       process.kill(v4client.proc.pid, 'SIGUSR2');
       await until('dhcpd to free the lease', async () =>
         /binding state free;/.test(lastBlock(lab.server.dhcpd4LeasesPath, `lease ${lease4.address}`)), 15_000);
+      // The capture file lags dhcpd's lease file: wait for it too before counting.
+      await until('the client\'s RELEASE in the server capture', async () => (await serverReleases()).v4.length > 0, 15_000);
       const releases = (await serverReleases()).v4;
       expect(releases.map(([, giaddr, ciaddr]) => [giaddr, ciaddr])).toEqual([[lab.router.gateway4, lease4.address]]);
       expect(releases[0]![0]).not.toBe(lease4.address); // from the router, not straight from the client
