@@ -40,11 +40,17 @@ export class VerifyApplier implements Applier<'verifies'> {
     await this.portsChanged(ctx);
   }
 
-  /** The verify chain applies to exactly the subscriber ports' ifindexes. */
+  /**
+   * The verify chain applies to exactly the subscriber ports' ifindexes; on those in relay
+   * mode it drops client DHCP, which gleand's packet sockets read and relay (ruleset.ts).
+   */
   async portsChanged(ctx: ApplierContext): Promise<void> {
     if (!this.verify) return;
-    const ports = ctx.config.subscribers.map((s) => ctx.ifindexOf(s.device)).filter((i): i is number => i !== undefined);
-    const r = this.rulesetReady ? await this.verify.setPorts(ports) : await this.verify.ensureRuleset(ports);
+    const ifindexes = (subs: typeof ctx.config.subscribers) =>
+      subs.map((s) => ctx.ifindexOf(s.device)).filter((i): i is number => i !== undefined);
+    const ports = ifindexes(ctx.config.subscribers);
+    const relay = ifindexes(ctx.config.subscribers.filter((s) => s.mode === 'relay'));
+    const r = this.rulesetReady ? await this.verify.setPorts(ports, relay) : await this.verify.ensureRuleset(ports, relay);
     if (!r.ok) throw new Error(`nftables ruleset/ports update failed: ${JSON.stringify(r.error)}`);
     this.rulesetReady = true;
   }

@@ -15,6 +15,8 @@ import { formatAddress } from '../../src/wire/address';
 /** Object names inside the table; the table name is configurable. */
 export const NFT_NAMES = {
   ports: 'ports',
+  /** The subscriber ports in relay mode (a subset of `ports`): their client DHCP is gleand's alone. */
+  relayPorts: 'relay_ports',
   allow4: 'allow4',
   allow6: 'allow6',
   prerouting: 'prerouting',
@@ -22,6 +24,8 @@ export const NFT_NAMES = {
   /** Jumped to from verify after the host sets: one rule per prefix-length set. */
   verifyPrefix: 'verify_prefix',
   dropCounter: 'verify_drop',
+  /** Client DHCP from a relay-mode port that the kernel would have forwarded or delivered (gleand relays it). */
+  dhcpToRelayCounter: 'dhcp_to_relay',
   /**
    * Location on demand (platform/on-demand-driver.ts fills both): `onDemandUp` is jumped
    * to just before the verify chain's final drop and copies the unverified packet to

@@ -144,9 +144,9 @@ export class NftVerify {
    * Creates the table, sets and chains if missing (keeping existing elements) and
    * refills the chains, with a rule for every prefix-length set the table already has;
    * if the existing table is incompatible (e.g. the interval sets of an older gleand)
-   * it is recreated. Then the ports set is replaced with `portIfindexes`.
+   * it is recreated. Then the ports sets are replaced (setPorts).
    */
-  async ensureRuleset(portIfindexes: readonly number[]): Promise<NftResult<{ readonly recreated: boolean }>> {
+  async ensureRuleset(portIfindexes: readonly number[], relayIfindexes: readonly number[]): Promise<NftResult<{ readonly recreated: boolean }>> {
     const listed = await this.listAllowSets();
     const existing = listed.ok ? listed.value.filter((s) => !isHostSet(s)) : [];
     let recreated = false;
@@ -157,7 +157,7 @@ export class NftVerify {
     }
     if (run.error !== null || run.code !== 0) return err(nftFailed(run));
     this.prefixSets = new Map((recreated ? [] : existing).map((s) => [allowSetName(s.family, s.prefixLength), s]));
-    const ports = await this.setPorts(portIfindexes);
+    const ports = await this.setPorts(portIfindexes, relayIfindexes);
     return ports.ok ? ok({ recreated }) : ports;
   }
 
@@ -201,16 +201,25 @@ export class NftVerify {
     return p;
   }
 
-  /** Replaces the ports set in one transaction (flush + add: no moment without ports). */
-  async setPorts(ifindexes: readonly number[]): Promise<NftResult<void>> {
+  /**
+   * Replaces the ports set (every subscriber port) and the relay_ports set (those of them
+   * in relay mode, whose client DHCP the verify chain drops because gleand relays it) in
+   * one transaction: flush + add, so there is no moment without ports. A relay port that
+   * is not in `ifindexes` is left out (the verify chain only sees `ports`).
+   */
+  async setPorts(ifindexes: readonly number[], relayIfindexes: readonly number[]): Promise<NftResult<void>> {
     const unique = [...new Set(ifindexes)];
     for (const i of unique) {
       if (!Number.isInteger(i) || i <= 0 || i > 0xffffffff) return err({ kind: 'encode', reason: `ifindex ${i} out of range` });
     }
-    const msgs: NfMessage[] = [flushSetMessage(this.table, NFT_NAMES.ports)];
-    for (let i = 0; i < unique.length; i += 1024) {
-      const keys = unique.slice(i, i + 1024).map(ifindexKey);
-      msgs.push(elementListMessage(NFT_MSG.NEWSETELEM, NLM_F.CREATE, this.table, NFT_NAMES.ports, keys).message);
+    const relay = [...new Set(relayIfindexes)].filter((i) => unique.includes(i));
+    const msgs: NfMessage[] = [];
+    for (const [set, members] of [[NFT_NAMES.ports, unique], [NFT_NAMES.relayPorts, relay]] as const) {
+      msgs.push(flushSetMessage(this.table, set));
+      for (let i = 0; i < members.length; i += 1024) {
+        const keys = members.slice(i, i + 1024).map(ifindexKey);
+        msgs.push(elementListMessage(NFT_MSG.NEWSETELEM, NLM_F.CREATE, this.table, set, keys).message);
+      }
     }
     const r = await this.nl.transaction(msgs);
     if (!r.ok) return r;

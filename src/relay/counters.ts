@@ -11,9 +11,7 @@ export interface PortCounters {
   released: number;
   /** DHCPv6 replies delivered (or observed) whose inner message did not decode, so nothing was gleaned. */
   gleanFailed: number;
-  /** Client requests unicast to a server (renewals): not relayed, left to the kernel's forwarding. */
-  forwardedByKernel: number;
-  /** Server replies (from a configured server) seen leaving the port for a client: unicast renewals. */
+  /** Server replies (from a configured server) seen leaving the port for a client: unicast renewals on passive ports. */
   unicastReplies: number;
   /** Bindings renewed from those replies. */
   unicastRenewed: number;
@@ -21,12 +19,6 @@ export interface PortCounters {
   unicastUnmatched: number;
   /** Outgoing UDP 67→68 / 547→546 not from a configured server: another relay's replies, or forged. */
   unicastNotServer: number;
-  /**
-   * A RELEASE / DECLINE for another client's binding unicast to a server from a verified
-   * source: the kernel forwarded it (gleand only reads), so the server may free a lease
-   * gleand keeps. Not a drop; see README "RELEASE and DECLINE".
-   */
-  foreignReleaseForwarded: number;
   /** A DHCPv6 source address seen from a second MAC on the port (the peer cache's entry changed hands). */
   peerConflicts: number;
   dropped: Partial<Record<DropReason, number>>;
@@ -34,7 +26,7 @@ export interface PortCounters {
 
 export const newPortCounters = (): PortCounters => ({
   relayed4: 0, relayed6: 0, replies4: 0, replies6: 0, gleaned: 0, released: 0, gleanFailed: 0, peerConflicts: 0,
-  forwardedByKernel: 0, foreignReleaseForwarded: 0, unicastReplies: 0, unicastRenewed: 0, unicastUnmatched: 0, unicastNotServer: 0, dropped: {},
+  unicastReplies: 0, unicastRenewed: 0, unicastUnmatched: 0, unicastNotServer: 0, dropped: {},
 });
 
 export function countDrop(c: PortCounters, reason: DropReason): void {

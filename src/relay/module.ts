@@ -19,7 +19,7 @@ import { trimToIpLength, udp4PacketWith, udp6Packet } from './frames';
 import { PeerCache } from './peers';
 import { ALL_DHCP_SERVERS, PortMap, type SubscriberPort } from './ports';
 import { passivePort4, passivePort6 } from './passive';
-import { relaysRequest4, relaysRequest6, renewals4, renewals6 } from './unicast';
+import { renewals4, renewals6 } from './unicast';
 import { foreignRelease4, foreignRelease6 } from './release-guard';
 import { Transactions6, transactionIdOf } from './transactions';
 
@@ -113,7 +113,7 @@ export class DhcpModule implements Module {
       if (d.value.udp.destinationPort !== 67) return this.dropped(counters, port.cfg.name, 'not-dhcp');
       const m = dhcp4Message.decode(d.value.udp.payload);
       if (!m.ok) return this.dropped(counters, port.cfg.name, 'malformed', m.error.field);
-      return this.clientMessage4(port, counters, e.mac, d.value.ip.destination, d.value.udp.payload, m.value, now);
+      return this.clientMessage4(port, counters, e.mac, d.value.udp.payload, m.value, now);
     }
     if (!port.cfg.relay_v6) return this.dropped(counters, port.cfg.name, 'port-disabled');
     const d = (verify ? ipv6Udp : ipv6UdpUnverified).decode(bytes);
@@ -124,27 +124,28 @@ export class DhcpModule implements Module {
     if (!m.ok) return this.dropped(counters, port.cfg.name, 'malformed', m.error.field);
     const source = d.value.ip.source;
     const previous = this.peers.learn(port.cfg.name, source, e.mac, now);
-    const actions = this.clientMessage6(port, counters, source, d.value.ip.destination, e.mac, d.value.udp.payload, m.value, now);
+    const actions = this.clientMessage6(port, counters, source, e.mac, d.value.udp.payload, m.value, now);
     return previous ? [...this.peerConflict(counters, port.cfg.name, source, e.mac, previous), ...actions] : actions;
   }
 
+  /**
+   * On a relay-mode port every client message the packet socket reads is the relay's,
+   * whatever its destination: broadcast (RFC 2131 §4.1, RFC 8415 §19 to ff02::1:2) or
+   * unicast to a server — a renewal (RFC 2131 §4.3.2, RFC 8415 §18.2.10) or a DHCPRELEASE,
+   * which clients always unicast (RFC 2131 §4.4.4). The verify chain drops all of it on
+   * those ports (platform/nft/ruleset.ts), so this is the one path: the DHCP-snooping
+   * model, where an untrusted port's DHCP is intercepted and validated (RFC 3046 §2.1)
+   * before it reaches a server — once, with option 82 / Interface-ID, past the
+   * RELEASE/DECLINE guard — and its answer comes back through the relay to be gleaned.
+   * On a passive port another relay forwards; gleand only reads.
+   */
   private clientMessage4(
-    port: SubscriberPort, counters: PortCounters, mac: Uint8Array, destination: Uint8Array,
-    bytes: Uint8Array, m: Dhcp4Message, now: Instant,
+    port: SubscriberPort, counters: PortCounters, mac: Uint8Array, bytes: Uint8Array, m: Dhcp4Message, now: Instant,
   ): Action[] {
-    if (port.cfg.mode === 'relay') {
-      const foreign = foreignRelease4(port, m, mac, this.findBinding);
-      // A broadcast one is not relayed (DHCP snooping). A unicast one (RFC 2131 §4.4.4:
-      // clients unicast DHCPRELEASE) is the kernel's to forward when its source is
-      // verified: gleand cannot stop it, only decline to act on it and say so.
-      if (foreign) {
-        return relaysRequest4(destination) ? this.foreignRelease(counters, port.cfg.name, mac, foreign)
-          : this.leftToKernel(counters, this.foreignReleaseForwarded(counters, port.cfg.name, mac, foreign));
-      }
-    }
+    if (port.cfg.mode !== 'relay') return this.glean(counters, gleanRequest4(port.cfg.name, m, mac), now);
+    const foreign = foreignRelease4(port, m, mac, this.findBinding);
+    if (foreign) return this.foreignRelease(counters, port.cfg.name, mac, foreign);
     const actions = this.glean(counters, gleanRequest4(port.cfg.name, m, mac), now);
-    if (port.cfg.mode !== 'relay') return actions;
-    if (!relaysRequest4(destination)) return this.leftToKernel(counters, actions);
     const v = relayRequest4Bytes(port, m, bytes, this.relayId);
     if (!v.ok) return [...actions, ...this.dropped(counters, port.cfg.name, v.reason)];
     counters.relayed4++;
@@ -156,19 +157,11 @@ export class DhcpModule implements Module {
   }
 
   private clientMessage6(
-    port: SubscriberPort, counters: PortCounters, source: Uint8Array, destination: Uint8Array, mac: Uint8Array,
+    port: SubscriberPort, counters: PortCounters, source: Uint8Array, mac: Uint8Array,
     payload: Uint8Array, m: Dhcp6Message, now: Instant,
   ): Action[] {
     const name = port.cfg.name;
     const relaying = port.cfg.mode === 'relay';
-    const unicast = relaying && !relaysRequest6(source, destination);
-    if (unicast) {
-      // The kernel forwards it (RFC 8415 §18.2.10 server unicast); the server's REPLY is
-      // gleaned as it leaves the port. A foreign RELEASE / DECLINE is not acted on.
-      const foreign = foreignRelease6(port, m, mac, this.findBinding);
-      return this.leftToKernel(counters, foreign ? this.foreignReleaseForwarded(counters, name, mac, foreign)
-        : this.glean(counters, gleanRequest6(name, m, mac), now));
-    }
     const v = relaying ? relayForward6({ port, source, mac, payload, message: m, relayId: this.relayId }) : null;
     if (v && !v.ok) return this.dropped(counters, name, v.reason);
     // The reply to this request goes to this MAC, whoever sends from `source` meanwhile.
@@ -190,23 +183,14 @@ export class DhcpModule implements Module {
     return actions;
   }
 
-  /**
-   * A client's unicast to a server (a renewal, RFC 2131 §4.3.2, RFC 8415 §18.2.10) is not
-   * the relay's: the kernel forwards it when its source is verified, and the server's
-   * answer is gleaned as it leaves the port (leaving4/leaving6). Counted, not dropped.
-   */
-  private leftToKernel(counters: PortCounters, actions: Action[]): Action[] {
-    counters.forwardedByKernel++;
-    return actions;
-  }
-
   // ---- server replies leaving a subscriber port (not through the relay) ---------------
 
   /**
    * A frame the router sends out of a port, UDP 67 → 68 (the packet filter passes no
-   * other): a server's unicast DHCPACK to a renewing client, or another relay's reply
-   * (passive mode). Only a configured `dhcpv4_server` is believed, and then only to
-   * renew what it names of this port's bindings (unicast.ts).
+   * other): on a passive port a server's unicast DHCPACK to a renewing client (which the
+   * kernel forwarded), or another relay's reply. On a relay port renewals go through the
+   * relay, so this is only a second path. Only a configured `dhcpv4_server` is believed,
+   * and then only to renew what it names of this port's bindings (unicast.ts).
    */
   private leaving4(port: SubscriberPort, counters: PortCounters, source: Uint8Array, destination: Uint8Array,
     udp: { sourcePort: number; destinationPort: number; payload: Uint8Array }, now: Instant): Action[] {
@@ -362,18 +346,6 @@ export class DhcpModule implements Module {
     return [log('warn', 'relay', 'dropped a RELEASE/DECLINE for another client\'s binding', {
       port, mac: formatMac(mac), binding: keyOf(owner), owner: owner.port, ownerMac: owner.mac ? formatMac(owner.mac) : '-',
     }, `foreign-release:${port}`)];
-  }
-
-  /**
-   * The same, unicast to a server from a verified source: the kernel forwards it and the
-   * server may free the victim's lease while gleand keeps its binding (the two now
-   * disagree). Counted and logged so the operator learns of it; not a drop.
-   */
-  private foreignReleaseForwarded(counters: PortCounters, port: string, mac: Uint8Array, owner: Binding): Action[] {
-    counters.foreignReleaseForwarded++;
-    return [log('warn', 'relay', 'a RELEASE/DECLINE for another client\'s binding went to the server by unicast', {
-      port, mac: formatMac(mac), binding: keyOf(owner), owner: owner.port, ownerMac: owner.mac ? formatMac(owner.mac) : '-',
-    }, `foreign-release-forwarded:${port}`)];
   }
 
   /**

@@ -3,46 +3,23 @@ import { gleanReply4 } from '../bindings/glean4';
 import { gleanReply6 } from '../bindings/glean6';
 import type { Instant } from '../time';
 import { DHCP4_OPTION, getDhcp4Option, type Dhcp4Message, type Dhcp6Message } from '../wire';
-import { bytesEqual, parseIPv6 } from '../wire/address';
+import { bytesEqual } from '../wire/address';
 
 /**
- * DHCP traffic that does not need the relay: which client requests gleand relays, and
- * the renewals it reads from server replies that cross the router instead.
+ * Renewals read from server replies that cross the router without the relay.
  *
- * A relay agent handles what a client broadcasts (RFC 2131 §4.1: BOOTREQUESTs to the
- * limited broadcast) or multicasts to All_DHCP_Relay_Agents_and_Servers (RFC 8415 §19,
- * §7.1). A client that knows its server unicasts to it: a DHCPv4 client in RENEWING
- * state (RFC 2131 §4.3.2, §4.4.5), a DHCPv6 client the server gave its Server Unicast
- * option (RFC 8415 §18.2.10, §21.12). The kernel forwards that like any packet from a
- * verified source, and the server answers the client directly; relaying a copy as well
- * made the server see each renewal twice. So the relay leaves it to the kernel, and the
- * binding is extended from the server's reply as it leaves the subscriber port (the
- * port's packet socket sees the frames the router sends out of it).
+ * A client that knows its server unicasts to it: a DHCPv4 client in RENEWING state
+ * (RFC 2131 §4.3.2, §4.4.5), a DHCPv6 client the server gave its Server Unicast option
+ * (RFC 8415 §18.2.10, §21.12). On a relay-mode port gleand relays that too (module.ts;
+ * the verify chain drops it there), so its answer comes back through the relay. On a
+ * passive port the kernel forwards it from a verified source and the server answers
+ * the client directly: the binding is extended from that reply as it leaves the
+ * subscriber port (the port's packet socket sees the frames the router sends out of it).
  */
 
-const LIMITED_BROADCAST = Uint8Array.of(255, 255, 255, 255);
 const UNSPECIFIED4 = new Uint8Array(4);
-const ALL_DHCP_RELAY_AGENTS_AND_SERVERS = parseIPv6('ff02::1:2')!;
 const DHCPACK = 5;
 const REPLY = 7;
-
-/** RFC 2131 §4.1: a client's broadcast BOOTREQUEST is the relay's; a unicast is not. */
-export const relaysRequest4 = (destination: Uint8Array): boolean => bytesEqual(destination, LIMITED_BROADCAST);
-
-/**
- * RFC 8415 §19: a relay forwards what clients send to ff02::1:2. It also forwards a
- * unicast sent from a link-local source to an address beyond the link: a router must
- * not forward that (RFC 4291 §2.5.6), so the relay is the only way it reaches a server,
- * and it cannot arrive twice. ISC dhclient -6 sends its Server Unicast renewals so (its
- * socket is bound to the link-local).
- */
-export function relaysRequest6(source: Uint8Array, destination: Uint8Array): boolean {
-  if (bytesEqual(destination, ALL_DHCP_RELAY_AGENTS_AND_SERVERS)) return true;
-  return isLinkLocal6(source) && !isLinkLocal6(destination) && destination[0] !== 0xff;
-}
-
-/** fe80::/10 (RFC 4291 §2.5.6). */
-const isLinkLocal6 = (a: Uint8Array): boolean => a[0] === 0xfe && (a[1]! & 0xc0) === 0x80;
 
 /**
  * A server's DHCPACK leaving `port` for `destination`: the renewal of a RENEWING client

@@ -135,7 +135,7 @@ async function inner(): Promise<void> {
   const opened = await NftVerify.open({ table: 'gleand' });
   if (!opened.ok) throw new Error(JSON.stringify(opened.error));
   const v = opened.value;
-  const ensured = await v.ensureRuleset([ifindex]);
+  const ensured = await v.ensureRuleset([ifindex], [ifindex]);
   if (!ensured.ok) throw new Error(JSON.stringify(ensured.error));
 
   // The first prefix of a length creates its set and rule (nft -f): once per length.

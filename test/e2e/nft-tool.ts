@@ -5,7 +5,7 @@
  * Used by test/e2e/nft.test.ts and for poking at a router by hand:
  *
  *   {"op":"open","table":"gleand"}
- *   {"op":"ensure","ports":["eth1","eth2"]}
+ *   {"op":"ensure","ports":["eth1","eth2"],"relayPorts":["eth1"]}   relayPorts: those in relay mode (default none)
  *   {"op":"add","entries":[{"device":"eth1","mac":"02:00:00:00:00:0a","prefix":"10.1.0.10/32"}]}
  *   {"op":"remove","entries":[…]}   {"op":"dump"}   {"op":"counter"}
  *   {"op":"probe","entry":{…}}      the kernel's raw answers to duplicate add / missing delete
@@ -84,7 +84,8 @@ async function main(): Promise<void> {
     },
     ensure: async (c) => {
       const ports = (c.ports as string[]).map((d) => ifindexOf(d) ?? -1);
-      return need().ensureRuleset(ports);
+      const relay = ((c.relayPorts as string[] | undefined) ?? []).map((d) => ifindexOf(d) ?? -1);
+      return need().ensureRuleset(ports, relay);
     },
     add: async (c) => applyJson(await need().add((c.entries as EntryJson[]).map(toEntry), ifindexOf)),
     remove: async (c) => applyJson(await need().remove((c.entries as EntryJson[]).map(toEntry), ifindexOf)),

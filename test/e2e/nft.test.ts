@@ -177,12 +177,17 @@ describe('nft source verification (namespaces, nfnetlink, scapy)', () => {
     expect(s4).not.toContain('flags interval');
   });
 
-  it('creates the ruleset idempotently and fills the ports set', async () => {
-    expect(await worker!.call({ op: 'ensure', ports: ['ra', 'rb'] })).toEqual({ ok: true, value: { recreated: false } });
+  it('creates the ruleset idempotently and fills the ports and relay_ports sets', async () => {
+    expect(await worker!.call({ op: 'ensure', ports: ['ra', 'rb'], relayPorts: ['ra'] })).toEqual({ ok: true, value: { recreated: false } });
     const text = inNs(NS.router, ['nft', 'list', 'table', 'inet', TABLE]);
     expect(text).toContain('type filter hook prerouting priority raw; policy accept;');
     expect(text).toContain('iif @ports jump verify');
-    expect(text).toMatch(/elements = \{ "ra", "rb" \}|elements = \{ "rb", "ra" \}/);
+    expect(inNs(NS.router, ['nft', 'list', 'set', 'inet', TABLE, 'ports'])).toMatch(/elements = \{ "ra", "rb" \}|elements = \{ "rb", "ra" \}/);
+    expect(inNs(NS.router, ['nft', 'list', 'set', 'inet', TABLE, 'relay_ports'])).toMatch(/elements = \{ "ra" \}/);
+    // relay-mode ports: client DHCP is gleand's, dropped and counted on its own counter
+    expect(text).toContain('iif @relay_ports meta nfproto ipv4 udp dport 67 counter name "dhcp_to_relay" drop');
+    expect(text).toContain('iif @relay_ports meta nfproto ipv6 udp dport 547 counter name "dhcp_to_relay" drop');
+    expect(text).not.toContain('fib daddr type local');
     expect(text).toContain('counter name "verify_drop" drop');
     expect(text).not.toContain('flags interval');
   });
@@ -258,6 +263,43 @@ describe('nft source verification (namespaces, nfnetlink, scapy)', () => {
     expect(inNs(NS.router, ['nft', 'list', 'counter', 'inet', TABLE, 'verify_drop'])).toMatch(/packets [1-9]/);
     // and the real stack: subscriber A pings the router from its leased address
     inNs(NS.a, ['ping', '-c', '2', '-W', '2', '-i', '0.3', '10.1.0.1']);
+  });
+
+  it('a relay-mode port: every client DHCP datagram is dropped (dhcp_to_relay), whatever its source and destination; a passive port admits only the broadcast', async () => {
+    const packets = (counter: string): number => {
+      const j = JSON.parse(inNs(NS.router, ['nft', '-j', 'list', 'counter', 'inet', TABLE, counter])) as { nftables: any[] };
+      return Number(j.nftables.find((x) => x.counter !== undefined).counter.packets);
+    };
+    expect(await worker!.call({ op: 'ensure', ports: ['ra', 'rb'], relayPorts: ['ra'] })).toEqual({ ok: true, value: { recreated: false } });
+    inNs(NS.router, ['nft', 'flush', 'set', 'inet', OBS, 'seen']);
+    const before = packets('dhcp_to_relay');
+    const dhcp: Probe[] = [
+      { port: 67, from: 'a', mac: mX, src: '0.0.0.0', dst: '255.255.255.255', sport: 68 }, // a DISCOVER's broadcast
+      { port: 67, from: 'a', mac: mA, src: '10.1.0.10', dst: '10.1.0.1', sport: 68 }, // leased, to the router itself
+      { port: 67, from: 'a', mac: mA, src: '10.1.0.10', dst: '10.2.0.20', sport: 68 }, // leased, through it (a RENEWING client)
+      { port: 67, from: 'a', mac: mX, src: '10.1.0.99', dst: '10.2.0.20', sport: 67 }, // a lower relay's, unleased
+      { port: 547, from: 'a', mac: mX, src: 'fe80::1', dst: 'ff02::1:2', sport: 546 }, // a SOLICIT's multicast
+      { port: 547, from: 'a', mac: mA, src: 'fe80::aa:1', dst: '2001:db8:fffe::1', sport: 546 }, // leased link-local, unicast
+      { port: 547, from: 'a', mac: mA, src: '2001:db8:100::1', dst: '2001:db8:fffe::1', sport: 546 }, // leased prefix, unicast
+    ];
+    send([...dhcp, { port: 40020, from: 'a', mac: mA, src: '10.1.0.10', dst: '10.2.0.20', sport: 68 }]);
+    await settle();
+    expect(seen()).toEqual([40020]); // the leased source's other traffic still passes
+    expect(packets('dhcp_to_relay') - before).toBe(3 * dhcp.length);
+    // The passive port keeps what its own relay needs: the broadcast; not an unleased unicast to the router.
+    inNs(NS.router, ['nft', 'flush', 'set', 'inet', OBS, 'seen']);
+    const dropped = packets('verify_drop');
+    send([{ port: 67, from: 'b', mac: mX, src: '10.2.0.99', dst: '10.2.0.1', sport: 68 }]);
+    await settle();
+    expect(seen()).toEqual([]);
+    expect(packets('verify_drop') - dropped).toBe(3);
+    send([{ port: 67, from: 'b', mac: mX, src: '0.0.0.0', dst: '255.255.255.255', sport: 68 }]);
+    await settle();
+    expect(seen()).toEqual([67]);
+    expect(packets('dhcp_to_relay') - before).toBe(3 * dhcp.length);
+    // Port A back to passive mode: relay_ports emptied in the same transaction as ports.
+    expect(await worker!.call({ op: 'ensure', ports: ['ra', 'rb'] })).toEqual({ ok: true, value: { recreated: false } });
+    expect(inNs(NS.router, ['nft', 'list', 'set', 'inet', TABLE, 'relay_ports'])).not.toContain('elements');
   });
 
   it('reports the kernel\'s answers to duplicate add and missing delete', async () => {

@@ -1,17 +1,18 @@
 // Which DHCP traffic takes which path through the router (issue 13 items 3 and 8).
 //
-// 1. Source verification admits only the DHCP that is for the router itself (broadcasts,
-//    its own addresses): a datagram to UDP 67 of the server from an unleased source is
-//    dropped like any spoofed packet, one from a leased client passes. Judged at the
-//    server with tshark and by nft's verify_drop counter.
-// 2. Unicast renewals (dhclient -4 RENEWING, RFC 2131 §4.3.2) go through the kernel only:
-//    the server sees each request exactly once (tshark in the server namespace: no xid
-//    twice from one client), and gleand renews the binding from the server's unicast
-//    DHCPACK as it leaves the port, so over several 20 s leases the client never falls
-//    back to REBIND and the route, neighbour and verify element stay (ip, nft). dhclient -6
-//    with the Server Unicast option (RFC 8415 §18.2.10) unicasts from its link-local,
-//    which no router forwards, so that RENEW is relayed, once.
-// 3. The same in passive mode beside ISC dhcrelay.
+// 1. On a relay-mode port gleand is the one path for client DHCP: the verify chain drops
+//    every datagram to UDP 67 from the port (nft's dhcp_to_relay counter), so neither a
+//    spoofed source nor a leased client reaches the server's UDP 67 directly, while the
+//    leased client's other traffic passes. Judged at the server with tshark.
+// 2. Unicast renewals (dhclient -4 RENEWING, RFC 2131 §4.3.2) are relayed by gleand: the
+//    server sees each request exactly once (tshark in the server namespace: no xid twice
+//    from one client), from the router with giaddr set, and over several 20 s leases the
+//    client never falls back to REBIND and the route, neighbour and verify element stay
+//    (ip, nft). dhclient -6 with the Server Unicast option (RFC 8415 §18.2.10) unicasts
+//    its RENEW from its link-local; it is relayed, once.
+// 3. Passive mode beside ISC dhcrelay is unchanged: the kernel forwards the unicast
+//    renewals and gleand renews the binding from the server's DHCPACK as it leaves the port.
+// E2E_GLEAND_BUNDLE runs another build (a saved build/out) to show the holes before the fix.
 // Needs root: fails loudly, never skips.
 import * as fs from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -20,6 +21,8 @@ import {
   type GleandHandle, type Lab, type LabClient, type LabProcess, type LeaseFacts,
 } from '../lab/lab';
 import { until } from '../lab/wait';
+
+const BUNDLE = process.env['E2E_GLEAND_BUNDLE'] ?? GLEAND_BUNDLE;
 
 /** One DHCP datagram as tshark saw it arrive at the server. */
 interface Seen {
@@ -30,9 +33,14 @@ interface Seen {
   type: string;
   /** v4: chaddr + xid; v6: the client message's transaction id (inside any RELAY-FORW). */
   client: string;
+  port: number;
+  /** v4: giaddr and ciaddr ('' for v6). */
+  giaddr: string;
+  ciaddr: string;
 }
 
-const FIELDS = ['frame.time_epoch', 'ip.src', 'ipv6.src', 'ip.dst', 'ipv6.dst', 'dhcp.option.dhcp', 'dhcp.hw.mac_addr', 'dhcp.id', 'dhcpv6.msgtype', 'dhcpv6.xid'];
+const FIELDS = ['frame.time_epoch', 'ip.src', 'ipv6.src', 'ip.dst', 'ipv6.dst', 'dhcp.option.dhcp', 'dhcp.hw.mac_addr', 'dhcp.id', 'dhcpv6.msgtype', 'dhcpv6.xid',
+  'udp.dstport', 'dhcp.ip.relay', 'dhcp.ip.client'];
 
 /** tshark -l in the server namespace, one line per datagram to the DHCP server ports, read back as it runs. */
 function serverTap(lab: Lab, filter: string): { proc: LabProcess; seen: () => Seen[] } {
@@ -41,7 +49,7 @@ function serverTap(lab: Lab, filter: string): { proc: LabProcess; seen: () => Se
     '-E', 'separator=/t', '-E', 'occurrence=a', '-E', 'aggregator=,', ...FIELDS.flatMap((f) => ['-e', f]),
   ], { name: 'server-tap' });
   const seen = (): Seen[] => proc.log().split('\n').filter((l) => /^\d+\.\d+\t/.test(l)).map((l) => {
-    const [time, src4, src6, dst4, dst6, type4, mac, xid4, type6, xid6] = l.split('\t');
+    const [time, src4, src6, dst4, dst6, type4, mac, xid4, type6, xid6, dport, giaddr, ciaddr] = l.split('\t');
     const v6 = (src6 ?? '') !== '';
     return {
       time: Number(time),
@@ -49,6 +57,9 @@ function serverTap(lab: Lab, filter: string): { proc: LabProcess; seen: () => Se
       destination: v6 ? dst6! : dst4!,
       type: v6 ? type6 ?? '' : type4 ?? '',
       client: v6 ? (xid6 ?? '').split(',').pop()! : `${mac}/${xid4}`,
+      port: Number(dport),
+      giaddr: giaddr ?? '',
+      ciaddr: ciaddr ?? '',
     };
   });
   return { proc, seen };
@@ -77,13 +88,15 @@ const events = (lab: Lab, c: LabClient): string[] => {
 };
 
 async function dhcpStatus(lab: Lab, gleand: GleandHandle): Promise<Record<string, Record<string, number>>> {
-  const r = await lab.exec(lab.router.ns, [process.execPath, GLEAND_BUNDLE, 'status', '--json', '-c', gleand.configPath]);
+  const r = await lab.exec(lab.router.ns, [process.execPath, BUNDLE, 'status', '--json', '-c', gleand.configPath]);
   return JSON.parse(r.stdout).modules.dhcp.ports;
 }
 
-async function verifyDrops(lab: Lab): Promise<number> {
-  const j = JSON.parse((await lab.exec(lab.router.ns, ['nft', '-j', 'list', 'counter', 'inet', 'gleand', 'verify_drop'])).stdout);
-  return Number(j.nftables.find((x: { counter?: unknown }) => x.counter).counter.packets);
+/** Packets an nft counter of gleand's table counted; NaN when there is no such counter (an older build). */
+async function nftCounter(lab: Lab, name: string): Promise<number> {
+  const r = await lab.exec(lab.router.ns, ['nft', '-j', 'list', 'counter', 'inet', 'gleand', name], { check: false });
+  if (r.code !== 0) return NaN;
+  return Number(JSON.parse(r.stdout).nftables.find((x: { counter?: unknown }) => x.counter).counter.packets);
 }
 
 /** The route to the server for a v6 client: the lab sends no RAs, so via the port's link-local. */
@@ -100,17 +113,17 @@ async function v6DefaultRoute(lab: Lab, i: number): Promise<void> {
 function preflight(): void {
   requireRootAndNetns();
   ensureLabPackages();
-  expect(fs.existsSync(GLEAND_BUNDLE), 'npm run build first').toBe(true);
+  expect(fs.existsSync(BUNDLE), 'npm run build first').toBe(true);
 }
 
-describe('source verification admits only DHCP for the router itself (item 3)', () => {
+describe('a relay-mode port sends client DHCP only through gleand (item 3)', () => {
   let lab: Lab;
   let lease: LeaseFacts;
 
   beforeAll(async () => {
     preflight();
     lab = await createLab({ subscribers: 1 });
-    const gleand = lab.startGleand(labGleandConfig(lab));
+    const gleand = lab.startGleand(labGleandConfig(lab), { bundle: BUNDLE });
     await gleand.ready();
     lease = await lab.startClient(0, 'dhclient4').waitLease(4, 45_000);
   }, 120_000);
@@ -119,26 +132,30 @@ describe('source verification admits only DHCP for the router itself (item 3)', 
     await lab?.teardown();
   });
 
-  it('100 datagrams to the server\'s UDP 67 from an unleased source: 0 arrive, 100 counted; a leased client\'s 100 arrive', async () => {
+  it('100 datagrams to the server\'s UDP 67 from an unleased source and 100 from the leased client: none arrive; the leased client\'s 100 to another port do', async () => {
     const sub = lab.subscribers[0]!;
     const unleased = '10.1.0.250';
-    const tap = serverTap(lab, `udp dst port 67 and (src host ${unleased} or src host ${lease.address})`);
+    const OTHER_PORT = 6767;
+    const tap = serverTap(lab, `(udp dst port 67 or udp dst port ${OTHER_PORT}) and (src host ${unleased} or src host ${lease.address})`);
     await lab.waitForLog(tap.proc, 'Capturing on', 15_000);
-    const before = await verifyDrops(lab);
-    const frames = (src: string, tag: string) =>
-      `[Ether(src='${sub.mac}', dst='${sub.routerMac}')/IP(src='${src}', dst='${lab.server.ipv4}')/UDP(sport=68, dport=67)/b'${tag}' for _ in range(100)]`;
-    // The spoofed ones first, then the leased client's on the same path: once the last of
-    // those has arrived, any spoofed datagram that got through would have arrived before it.
+    const before = await nftCounter(lab, 'dhcp_to_relay');
+    const frames = (src: string, dport: number, tag: string) =>
+      `[Ether(src='${sub.mac}', dst='${sub.routerMac}')/IP(src='${src}', dst='${lab.server.ipv4}')/UDP(sport=68, dport=${dport})/b'${tag}' for _ in range(100)]`;
+    // The ones to UDP 67 first, then the leased client's to another port on the same path:
+    // once the last of those has arrived, any datagram to 67 that got through would have too.
     await lab.exec(sub.ns, ['/usr/bin/python3', '-c',
       `from scapy.all import Ether, IP, UDP, sendp\n` +
-      `sendp(${frames(unleased, 'spoofed')}, iface='eth0', verbose=False)\n` +
-      `sendp(${frames(lease.address!, 'leased')}, iface='eth0', verbose=False)`,
+      `sendp(${frames(unleased, 67, 'spoofed')}, iface='eth0', verbose=False)\n` +
+      `sendp(${frames(lease.address!, 67, 'leased')}, iface='eth0', verbose=False)\n` +
+      `sendp(${frames(lease.address!, OTHER_PORT, 'other')}, iface='eth0', verbose=False)`,
     ], { timeoutMs: 60_000 });
-    const from = (a: string) => tap.seen().filter((s) => s.source === a).length;
-    await until('the leased client\'s 100 datagrams at the server', async () => from(lease.address!) >= 100, 20_000);
-    expect(from(unleased)).toBe(0);
-    expect(from(lease.address!)).toBe(100);
-    expect((await verifyDrops(lab)) - before).toBeGreaterThanOrEqual(100);
+    const from = (a: string, port: number) => tap.seen().filter((s) => s.source === a && s.port === port).length;
+    await until('the leased client\'s 100 datagrams to the other port at the server', async () => from(lease.address!, OTHER_PORT) >= 100, 20_000);
+    expect(from(unleased, 67)).toBe(0);
+    expect(from(lease.address!, 67)).toBe(0);
+    expect(from(lease.address!, OTHER_PORT)).toBe(100);
+    // Dropped as DHCP for the relay (gleand read them and found no DHCP message), not as spoofs.
+    expect((await nftCounter(lab, 'dhcp_to_relay')) - before).toBeGreaterThanOrEqual(200);
     await tap.proc.stop('SIGINT');
   });
 });
@@ -174,7 +191,7 @@ function renewalSuite(mode: 'relay' | 'passive'): void {
       if (mode === 'passive') await lab.startDhcrelay();
       tap = serverTap(lab, 'udp dst port 67 or udp dst port 547');
       await lab.waitForLog(tap.proc, 'Capturing on', 15_000);
-      gleand = lab.startGleand(labGleandConfig(lab, mode === 'passive' ? { subscriber: () => ({ mode: 'passive' }) } : {}));
+      gleand = lab.startGleand(labGleandConfig(lab, mode === 'passive' ? { subscriber: () => ({ mode: 'passive' }) } : {}), { bundle: BUNDLE });
       await gleand.ready();
       await v6DefaultRoute(lab, 1);
       c4 = lab.startClient(0, 'dhclient4');
@@ -191,7 +208,8 @@ function renewalSuite(mode: 'relay' | 'passive'): void {
     it('the clients renewed, dhclient -4 by unicast, and never had to rebind or start over', async () => {
       // The clients' scripts report a renewal when its reply arrived; the server-side
       // capture prints it a moment later: wait for the capture, then judge.
-      const v4Renewals = () => tap.seen().filter((s) => s.source === l4.address && s.type === '3').length;
+      // Relay mode: relayed by gleand (ciaddr set); passive: forwarded by the kernel, from the client.
+      const v4Renewals = () => tap.seen().filter((s) => s.type === '3' && (mode === 'relay' ? s.ciaddr : s.source) === l4.address).length;
       const v6Renewals = () => tap.seen().filter((s) => s.type === '12,5').length;
       await until('the server-side capture to show the renewals', async () =>
         v4Renewals() >= RENEWALS && (mode === 'passive' || v6Renewals() >= RENEWALS), 10_000).catch(() => undefined);
@@ -204,8 +222,13 @@ function renewalSuite(mode: 'relay' | 'passive'): void {
       }
       const seen = tap.seen();
       if (mode === 'passive') return expect(seen.filter((s) => s.source === l4.address && s.type === '3').length).toBeGreaterThanOrEqual(RENEWALS);
-      // dhclient -4 in RENEWING unicasts from its address, straight to the server.
-      expect(seen.filter((s) => s.source === l4.address && s.type === '3').length).toBeGreaterThanOrEqual(RENEWALS);
+      // dhclient -4 in RENEWING unicasts from its address to the server (ciaddr set); the
+      // router drops that and gleand relays it: from the router, with giaddr, never direct.
+      const sub0 = lab.subscribers[0]!;
+      const renewals4 = seen.filter((s) => s.type === '3' && s.ciaddr === l4.address && s.client.startsWith(sub0.mac));
+      expect(renewals4.length).toBeGreaterThanOrEqual(RENEWALS);
+      expect(renewals4.filter((s) => s.giaddr !== lab.router.gateway4 || s.source === l4.address)).toEqual([]);
+      expect(seen.filter((s) => s.source === l4.address)).toEqual([]);
       // dhclient -6 unicasts its RENEW from its link-local, which no router forwards: it
       // reaches the server relayed (RELAY-FORW 12 of RENEW 5), by gleand or dhcrelay.
       expect(seen.filter((s) => s.type === '12,5').length).toBeGreaterThanOrEqual(RENEWALS);
@@ -220,11 +243,14 @@ function renewalSuite(mode: 'relay' | 'passive'): void {
       });
     }
 
-    it('gleand renewed the v4 binding from the server\'s unicast DHCPACKs', async () => {
+    it(`gleand renewed the v4 binding from the server's DHCPACKs (${mode === 'relay' ? 'relayed' : 'unicast, as they left the port'})`, async () => {
       const ports = await dhcpStatus(lab, gleand);
       const sub0 = ports['sub0']!;
-      expect(sub0['unicastRenewed'], JSON.stringify(sub0)).toBeGreaterThanOrEqual(RENEWALS);
-      if (mode === 'relay') expect(sub0['forwardedByKernel'], JSON.stringify(sub0)).toBeGreaterThanOrEqual(RENEWALS);
+      if (mode === 'passive') return expect(sub0['unicastRenewed'], JSON.stringify(sub0)).toBeGreaterThanOrEqual(RENEWALS);
+      // Relay mode: the renewals went through the relay, and their ACKs came back through it.
+      expect(sub0['relayed4'], JSON.stringify(sub0)).toBeGreaterThanOrEqual(RENEWALS + 2);
+      expect(sub0['replies4'], JSON.stringify(sub0)).toBeGreaterThanOrEqual(RENEWALS + 2);
+      expect(sub0['unicastReplies'], JSON.stringify(sub0)).toBe(0);
     });
 
     it('the routes, neighbours and verify elements are still in the kernel (ip, nft)', async () => {

@@ -4,9 +4,11 @@
 //      still reach the client's MAC (tshark on the router port) and the kernel state —
 //      neighbours, PD route, verify elements — must still name the client (ip, nft);
 //   4. the station forges a RELEASE (v4 and v6) for a real client's lease, from the same
-//      port and from another port: no RELEASE may reach the server (tshark at the
+//      port and from another port — broadcast, and unicast to the server from a lease of
+//      its own (a verified source) — : no RELEASE may reach the server (tshark at the
 //      server) and dhcpd's lease files must keep the leases active; the client's own
-//      RELEASE (unicast, forwarded by the kernel) still reaches the server and frees its lease.
+//      RELEASE (unicast, RFC 2131 §4.4.4) reaches the server once, relayed by gleand
+//      (giaddr set), and frees its lease.
 // Judged by the kernel, the wire and dhcpd, never by gleand's view alone.
 // E2E_GLEAND_BUNDLE runs another build (a saved build/out) to show the holes before the fix.
 // Needs root: fails loudly, never skips.
@@ -41,6 +43,12 @@ describe('a second station on a subscriber port (issue 13 items 2 and 4)', () =>
     .stdout.match(/inet6 (fe80::[0-9a-f:]+)\//)![1]!;
   const ip = async (...argv: string[]) => (await lab.exec(lab.router.ns, ['ip', ...argv])).stdout;
   const nftSet = async (set: string) => (await lab.exec(lab.router.ns, ['nft', 'list', 'set', 'inet', 'gleand', set])).stdout;
+  /** Packets an nft counter of gleand's table counted; NaN when there is no such counter (an older build). */
+  const nftCounter = async (name: string) => {
+    const r = await lab.exec(lab.router.ns, ['nft', '-j', 'list', 'counter', 'inet', 'gleand', name], { check: false });
+    if (r.code !== 0) return NaN;
+    return Number(JSON.parse(r.stdout).nftables.find((x: { counter?: unknown }) => x.counter).counter.packets);
+  };
   /** The body of the last block dhcpd wrote for `head` (`lease 10.1.0.100`, `iaaddr fd00:1::1000`): its current state. */
   const lastBlock = (file: string, head: string): string => {
     const text = fs.readFileSync(file, 'utf8');
@@ -194,15 +202,46 @@ describe('a second station on a subscriber port (issue 13 items 2 and 4)', () =>
       expect(lastBlock(lab.server.dhcpd6LeasesPath, `iaprefix ${lease6.delegatedPrefix}`)).toMatch(/binding state active;/);
     });
 
-    // udhcpc unicasts its RELEASE to the server (RFC 2131 §4.4.4): since item 8 the relay
-    // leaves a unicast to the kernel, which forwards it from the verified source; it
-    // reaches dhcpd once, not relayed (giaddr 0).
-    it('the client\'s own RELEASE (udhcpc, SIGUSR2) reaches dhcpd once, forwarded by the kernel, and frees the lease', async () => {
+    // The hole a review found: a station with a lease of its own sends from a verified
+    // source, so the kernel used to forward its unicast RELEASE (RFC 2131 §4.4.4) for the
+    // neighbour's address past the guard. On a relay port the verify chain now drops it
+    // and gleand's guard judges it like a broadcast one.
+    it('a station with a lease of its own unicasts a forged RELEASE for its neighbour\'s lease to dhcpd: none arrives, the lease stays active', async () => {
+      const sub = lab.subscribers[1]!;
+      const script = path.join(lab.dir, 'station1-udhcpc.sh');
+      fs.writeFileSync(script, `#!/bin/sh\n[ "$1" = bound ] && echo "$ip" > '${script}.ip'\nexit 0\n`, { mode: 0o755 });
+      await lab.exec(st1.ns, ['udhcpc', '-f', '-q', '-n', '-i', 'eth0', '-s', script, '-t', '20', '-T', '1', '-A', '1'], { timeoutMs: 60_000 });
+      const own = fs.readFileSync(`${script}.ip`, 'utf8').trim();
+      expect(own).not.toBe(lease4.address);
+      // Its source is verified: port . its MAC . its address is in the allow set.
+      await until('the station\'s verify element', async () => (await nftSet('allow4')).includes(`${st1.mac} . ${own}`), 15_000);
+      const dropsBefore = await nftCounter('dhcp_to_relay');
+      await sendFrom(st1,
+        `Ether(src='${st1.mac}', dst='${sub.routerMac}')/IP(src='${own}', dst='${lab.server.ipv4}')/UDP(sport=68, dport=67)/` +
+        `BOOTP(op=1, chaddr=bytes.fromhex('${sub.mac.replace(/:/g, '')}'), ciaddr='${lease4.address}', xid=0x6161)/` +
+        `DHCP(options=[('message-type', 'release'), ('server_id', '${lab.server.ipv4}'), 'end'])`);
+      // The kernel forwards faster than the relay relays: once a DISCOVER the station
+      // broadcasts after it has reached dhcpd through gleand, a forwarded RELEASE would have too.
+      await sendFrom(st1, `Ether(src='${st1.mac}', dst='ff:ff:ff:ff:ff:ff')/IP(src='0.0.0.0', dst='255.255.255.255')/UDP(sport=68, dport=67)/` +
+        `BOOTP(op=1, chaddr=bytes.fromhex('${st1.mac.replace(/:/g, '')}'), xid=0x6262)/DHCP(options=[('message-type', 'discover'), 'end'])`);
+      await until('the marker DISCOVER at the server', async () =>
+        (await tsharkFields(server.pcapPath, 'dhcp.id == 0x6262', ['frame.number'])).length > 0, 15_000);
+      expect((await serverReleases()).v4).toEqual([]);
+      expect(lastBlock(lab.server.dhcpd4LeasesPath, `lease ${lease4.address}`)).toMatch(/binding state active;/);
+      expect((await nftCounter('dhcp_to_relay')) - dropsBefore).toBeGreaterThanOrEqual(1);
+    });
+
+    // udhcpc unicasts its RELEASE to the server (RFC 2131 §4.4.4): on a relay port gleand
+    // relays it (the verify chain drops the unicast), so it reaches dhcpd once, with giaddr.
+    it('the client\'s own RELEASE (udhcpc, SIGUSR2) reaches dhcpd once, relayed by gleand, and frees the lease', async () => {
       process.kill(v4client.proc.pid, 'SIGUSR2');
-      await until('the client\'s RELEASE at the server', async () => (await serverReleases()).v4.length > 0, 15_000);
-      expect((await serverReleases()).v4).toEqual([[lease4.address, '0.0.0.0', lease4.address]]);
       await until('dhcpd to free the lease', async () =>
         /binding state free;/.test(lastBlock(lab.server.dhcpd4LeasesPath, `lease ${lease4.address}`)), 15_000);
+      // The capture file lags dhcpd's lease file: wait for it too before counting.
+      await until('the client\'s RELEASE in the server capture', async () => (await serverReleases()).v4.length > 0, 15_000);
+      const releases = (await serverReleases()).v4;
+      expect(releases.map(([, giaddr, ciaddr]) => [giaddr, ciaddr])).toEqual([[lab.router.gateway4, lease4.address]]);
+      expect(releases[0]![0]).not.toBe(lease4.address); // from the router, not straight from the client
     });
   });
 });

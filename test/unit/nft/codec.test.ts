@@ -284,8 +284,9 @@ describe('ruleset script', () => {
   it('has every rule, each after a comment saying why; host sets, then prefixes, then the drop', () => {
     expect(rulesOf(s)).toEqual([
       'add rule inet gleand prerouting iif @ports jump verify',
+      'add rule inet gleand verify iif @relay_ports meta nfproto ipv4 udp dport 67 counter name dhcp_to_relay drop',
+      'add rule inet gleand verify iif @relay_ports meta nfproto ipv6 udp dport 547 counter name dhcp_to_relay drop',
       'add rule inet gleand verify meta nfproto ipv4 udp sport 68 udp dport 67 ip daddr 255.255.255.255 accept',
-      'add rule inet gleand verify meta nfproto ipv4 udp sport 68 udp dport 67 fib daddr type local accept',
       'add rule inet gleand verify ip6 saddr { ::, fe80::/10 } icmpv6 type { nd-router-solicit, nd-neighbor-solicit, nd-neighbor-advert, mld-listener-report, mld2-listener-report } accept',
       'add rule inet gleand verify ip6 saddr fe80::/10 ip6 daddr ff02::1:2 udp dport 547 accept',
       'add rule inet gleand verify meta iif . ether saddr . ip saddr @allow4 accept',
@@ -304,6 +305,10 @@ describe('ruleset script', () => {
       expect(lines[i]!.startsWith('#')).toBe(true);
     }
     expect(s).toContain('priority raw');
+    // relay-mode ports: their own set (a subset of ports) and their own counter, apart from verify_drop
+    expect(s).toContain('add set inet gleand relay_ports { type iface_index; }');
+    expect(s).toContain('add counter inet gleand dhcp_to_relay');
+    expect(s).not.toContain('fib daddr type local'); // any spoofed source to the router: nothing needs it
     expect(s).toContain('add set inet gleand allow4 { type iface_index . ether_addr . ipv4_addr; }');
     expect(s).toContain('add set inet gleand allow6 { type iface_index . ether_addr . ipv6_addr; }');
     expect(s).not.toMatch(/^add set .*flags interval/m);

@@ -151,46 +151,48 @@ describe('DHCPv6 RELEASE / DECLINE for another client\'s binding (RFC 8415 §18.
 });
 
 /**
- * A forged RELEASE unicast to the server from a station with a lease of its own: its
- * source passes verification, so the kernel forwards it and gleand cannot drop it (its
- * packet sockets only read). It keeps the victim's binding, and says that the server
- * was just told to free it (`foreignReleaseForwarded`, warn): the operator must learn
- * that gleand and the server now disagree.
+ * A forged RELEASE unicast to the server from a station with a lease of its own (RFC 2131
+ * §4.4.4: clients unicast DHCPRELEASE). Its source passes verification, but on a relay
+ * port the verify chain drops all client DHCP and gleand relays what it reads: so the
+ * guard judges unicast ones too. A forgery is dropped; the owner's own is relayed.
  */
-describe('a RELEASE for another client\'s binding unicast to the server (forwarded by the kernel)', () => {
+describe('a RELEASE for another client\'s binding unicast to the server goes through the guard', () => {
   const SERVER4 = v4('192.0.2.67');
   const SERVER6 = v6('2001:db8::547');
   const ATTACKER4 = v4('198.51.100.60');
   const ATTACKER6 = v6('2001:db8:1::600');
-  const unicast4 = (mac: Uint8Array, msg: ReturnType<typeof client4>) =>
-    ({ ...packet4('lan1', mac, msg), bytes: ipv4Packet(ATTACKER4, SERVER4, 68, 67, dhcp4Message.encode(msg)) });
-  const unicast6 = (mac: Uint8Array, payload: Uint8Array) =>
-    ({ ...packet6('lan1', mac, ATTACKER6, payload), bytes: ipv6Packet(ATTACKER6, SERVER6, 546, 547, payload) });
-  const forwardedLog = (binding: string) => ({
-    kind: 'log', level: 'warn', subsystem: 'relay',
-    message: 'a RELEASE/DECLINE for another client\'s binding went to the server by unicast',
-    fields: { port: 'lan1', mac: '02:00:00:00:00:02', binding, owner: 'lan1', ownerMac: '02:00:00:00:00:01' },
-    key: 'foreign-release-forwarded:lan1',
-  });
+  const unicast4 = (mac: Uint8Array, msg: ReturnType<typeof client4>, source = ATTACKER4) =>
+    ({ ...packet4('lan1', mac, msg), bytes: ipv4Packet(source, SERVER4, 68, 67, dhcp4Message.encode(msg)) });
+  const unicast6 = (mac: Uint8Array, payload: Uint8Array, source = ATTACKER6) =>
+    ({ ...packet6('lan1', mac, source, payload), bytes: ipv6Packet(source, SERVER6, 546, 547, payload) });
 
-  it('DHCPv4: the binding stays, and the forwarded forgery is counted and logged', () => {
+  it('DHCPv4: dropped (foreign-release), nothing relayed, the binding stays', () => {
     const m = leased4();
-    expect(m.handle(unicast4(OTHER, release4(OWNER)), at(10))).toEqual([forwardedLog('198.51.100.50/32')]);
-    expect(portStatus(m, 'lan1')).toMatchObject({ forwardedByKernel: 1, foreignReleaseForwarded: 1, released: 0, dropped: {} });
+    expect(m.handle(unicast4(OTHER, release4(OWNER)), at(10))).toEqual([foreignLog('lan1', '02:00:00:00:00:02', '198.51.100.50/32')]);
+    expect(m.handle(unicast4(OTHER, decline4(OWNER)), at(10))).toEqual([foreignLog('lan1', '02:00:00:00:00:02', '198.51.100.50/32')]);
+    expect(portStatus(m, 'lan1')).toMatchObject({ relayed4: 1, released: 0, dropped: { 'foreign-release': 2 } });
     expect(m.bindings()).toHaveLength(1);
   });
 
-  it('DHCPv6: the bindings stay, and the forwarded forgery is counted and logged', () => {
+  it('DHCPv6: dropped (foreign-release), nothing relayed, the bindings stay', () => {
     const m = leased6();
-    expect(m.handle(unicast6(OTHER, give6(RELEASE6, DUID1)), at(10))).toEqual([forwardedLog('2001:db8:1::100/128')]);
-    expect(portStatus(m, 'lan1')).toMatchObject({ forwardedByKernel: 1, foreignReleaseForwarded: 1, released: 0, dropped: {} });
+    expect(m.handle(unicast6(OTHER, give6(RELEASE6, DUID1)), at(10))).toEqual([foreignLog('lan1', '02:00:00:00:00:02', '2001:db8:1::100/128')]);
+    expect(portStatus(m, 'lan1')).toMatchObject({ relayed6: 1, released: 0, dropped: { 'foreign-release': 1 } });
     expect(m.bindings()).toHaveLength(2);
   });
 
-  it('the owner\'s own unicast RELEASE ends its binding and is not counted as foreign', () => {
+  it('the owner\'s own unicast RELEASE is relayed to every server and ends its binding', () => {
     const m = leased4();
-    expect(kinds(m.handle(unicast4(OWNER, release4(OWNER)), at(10)))).toEqual(['kernel', 'log']);
-    expect(portStatus(m, 'lan1')).toMatchObject({ forwardedByKernel: 1, foreignReleaseForwarded: 0 });
+    const sent = m.handle(unicast4(OWNER, release4(OWNER), ADDR4), at(10));
+    expect(kinds(sent)).toEqual(['kernel', 'log', 'udp-send', 'udp-send']);
+    expect(only(sent, 'udp-send').map((a) => decode4(a.payload).giaddr)).toEqual([v4('198.51.100.1'), v4('198.51.100.1')]);
+    expect(portStatus(m, 'lan1')).toMatchObject({ relayed4: 2, released: 1, dropped: {} });
+    expect(m.bindings()).toEqual([]);
+  });
+
+  it('the owner\'s own unicast DHCPv6 RELEASE is relayed and ends both leases', () => {
+    const m = leased6();
+    expect(kinds(m.handle(unicast6(OWNER, give6(RELEASE6, DUID1), NA), at(10)))).toEqual(['kernel', 'log', 'kernel', 'log', 'udp-send']);
     expect(m.bindings()).toEqual([]);
   });
 });

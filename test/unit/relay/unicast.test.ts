@@ -1,15 +1,17 @@
 import { describe, expect, it } from 'vitest';
 import { dhcp4Message, dhcp6Message, type Dhcp4Message, type Dhcp6Message, type Dhcp6Option } from '../../../src/wire';
 import {
-  ACK, BASE_CONFIG, DISCOVER, NAK, PORT_MAC, RENEW6, REPLY, REQUEST, REQUEST6, SERVER4, SERVER6, SOLICIT, ADVERTISE, T0,
+  ACK, BASE_CONFIG, DISCOVER, GIADDR, NAK, PORT_MAC, RENEW6, REPLY, REQUEST, REQUEST6, SERVER4, SERVER6, SOLICIT, ADVERTISE, T0,
   at, bootp, client4, client6, duidOf, iaNa, iaPd, ipv4Packet, ipv6Packet, leaseOpt, macOf, only, opt, packet4, packet6,
   portStatus, relayRepl, serverReply4, started, typeOpt, udp4, udp6, utf8, v4, v6, type Core,
 } from './kit';
 
 /**
- * Unicast renewals (issue 13 item 8): the relay forwards only what clients broadcast or
- * multicast (RFC 2131 §4.1, RFC 8415 §19); a server's unicast reply leaving a port renews
- * the binding it names, only from a configured server and only for the binding's own client.
+ * Unicast renewals (issue 13 items 3 and 8): on a relay-mode port the relay carries every
+ * client request it reads, broadcast or unicast (the verify chain drops the unicast one,
+ * so it reaches the server once, relayed); the reply comes back through the relay. A
+ * server's unicast reply leaving a port (passive mode, or a second path) renews the
+ * binding it names, only from a configured server and only for the binding's own client.
  */
 const MAC1 = macOf(1);
 const MAC2 = macOf(2);
@@ -39,16 +41,25 @@ const leaving4 = (port: string, m: Dhcp4Message, source = SERVER4, destination =
 const leaving6 = (port: string, m: Dhcp6Message, source = SERVER6, destination = NA) =>
   ({ kind: 'packet' as const, port, family: 6 as const, bytes: ipv6Packet(source, destination, 547, 546, dhcp6Message.encode(m)), mac: PORT_MAC, outgoing: true, checksum: 'check' as const });
 
-describe('DHCPv4: a relay forwards broadcasts only (RFC 2131 §4.1)', () => {
-  it('a RENEWING client\'s unicast REQUEST is left to the kernel and counted, not relayed', () => {
+describe('DHCPv4: on a relay port the relay carries unicast requests too (RFC 3046 §2.1, RFC 2131 §4.1)', () => {
+  it('a RENEWING client\'s unicast REQUEST is relayed once to each server, with giaddr and option 82; the ACK comes back through the relay and renews', () => {
     const m = started();
     dora(m);
     const renew = client4(REQUEST, MAC1, { ciaddr: YIADDR });
     const unicast = { ...packet4('lan1', MAC1, renew), bytes: ipv4Packet(YIADDR, SERVER4, 68, 67, dhcp4Message.encode(renew)) };
-    expect(only(m.handle(unicast, at(1000)), 'udp-send')).toEqual([]);
-    expect(portStatus(m, 'lan1')).toMatchObject({ relayed4: 1, forwardedByKernel: 1, dropped: {} });
-    // The same REQUEST broadcast (REBINDING, §4.4.5) is the relay's.
-    expect(only(m.handle(packet4('lan1', MAC1, renew, YIADDR), at(2000)), 'udp-send')).toHaveLength(2);
+    const sent = only(m.handle(unicast, at(1000)), 'udp-send');
+    expect(sent.map((a) => a.destination)).toEqual([SERVER4, v4('192.0.2.68')]);
+    const relayed = dhcp4Message.decode(sent[0]!.payload);
+    if (!relayed.ok) throw new Error('relayed REQUEST did not decode');
+    expect(relayed.value).toMatchObject({ giaddr: GIADDR, ciaddr: YIADDR, hops: 1 });
+    expect(relayed.value.options.filter((o) => o.code === 82)).toHaveLength(1);
+    expect(portStatus(m, 'lan1')).toMatchObject({ relayed4: 2, dropped: {} });
+    // dhcpd answers the relay (giaddr): delivered to ciaddr at chaddr, and the binding renewed.
+    const ack = serverReply4(relayed.value, ACK, YIADDR, [leaseOpt(7200)]);
+    const out = m.handle(udp4(dhcp4Message.encode(ack)), at(60_000));
+    expect(only(out, 'link-send').map((a) => [a.port, a.destinationMac])).toEqual([['lan1', MAC1]]);
+    expect(m.bindings().map((b) => b.validUntil)).toEqual([at(60_000 + 7_200_000)]);
+    expect(portStatus(m, 'lan1')).toMatchObject({ replies4: 2, unicastReplies: 0 });
   });
 });
 
@@ -98,7 +109,7 @@ describe('DHCPv4: a server\'s unicast DHCPACK leaving the port renews the bindin
   });
 });
 
-describe('DHCPv6: a relay forwards what clients multicast to ff02::1:2 (RFC 8415 §19)', () => {
+describe('DHCPv6: on a relay port the relay carries multicast and unicast requests (RFC 8415 §19)', () => {
   const reply = (duid: Uint8Array, options: Dhcp6Option[], msgType = REPLY): Dhcp6Message =>
     ({ kind: 'client', msgType, transactionId: 0xabcdef, options: [{ kind: 'clientId', duid }, { kind: 'serverId', duid: duidOf(99) }, ...options] });
 
@@ -112,20 +123,29 @@ describe('DHCPv6: a relay forwards what clients multicast to ff02::1:2 (RFC 8415
   }
   const ends = (m: Core) => m.bindings().map((b) => b.validUntil);
 
-  it('a RENEW unicast to the server is left to the kernel and counted, not relayed', () => {
+  it('a RENEW unicast to the server from the client\'s address is relayed once; the REPLY goes back to that address at the requesting MAC and renews', () => {
     const m = lease();
     const renew = dhcp6Message.encode(client6(RENEW6, DUID1, [iaNa(1, NA)]));
     const unicast = { ...packet6('lan1', MAC1, NA, renew), bytes: ipv6Packet(NA, SERVER6, 546, 547, renew) };
-    expect(only(m.handle(unicast, at(1000)), 'udp-send')).toEqual([]);
-    expect(portStatus(m, 'lan1')).toMatchObject({ forwardedByKernel: 1, relayed6: 2, dropped: {} });
+    const sent = only(m.handle(unicast, at(1000)), 'udp-send');
+    expect(sent.map((a) => a.destination)).toEqual([SERVER6]);
+    // RFC 8415 §19.1.1: peer-address is the client's source, the message carried as sent.
+    const forw = dhcp6Message.decode(sent[0]!.payload);
+    if (!forw.ok || forw.value.kind !== 'relay') throw new Error('not a RELAY-FORW');
+    expect(forw.value.peerAddress).toEqual(NA);
+    expect(portStatus(m, 'lan1')).toMatchObject({ relayed6: 3, dropped: {} });
+    const out = m.handle(udp6(relayRepl(utf8('lan1'), NA, reply(DUID1, [iaNa(1, NA, 9000)]))), at(1500));
+    expect(only(out, 'link-send').map((a) => [a.port, a.destinationMac])).toEqual([['lan1', MAC1]]);
+    expect(ends(m)).toEqual([at(1500 + 9_000_000), at(7_200_000)]);
+    expect(m.bindings().every((b) => b.linkLocal !== null)).toBe(true); // a global peer-address does not erase the next hop
   });
 
-  it('a unicast RENEW from the client\'s link-local is relayed: no router may forward it (RFC 4291 §2.5.6)', () => {
+  it('a unicast RENEW from the client\'s link-local is relayed once', () => {
     const m = lease();
     const renew = dhcp6Message.encode(client6(RENEW6, DUID1, [iaNa(1, NA)]));
     const unicast = { ...packet6('lan1', MAC1, LL1, renew), bytes: ipv6Packet(LL1, SERVER6, 546, 547, renew) };
     expect(only(m.handle(unicast, at(1000)), 'udp-send')).toHaveLength(1);
-    expect(portStatus(m, 'lan1')).toMatchObject({ forwardedByKernel: 0, relayed6: 3 });
+    expect(portStatus(m, 'lan1')).toMatchObject({ relayed6: 3 });
   });
 
   it('the server\'s REPLY leaving the port renews the leases of the same DUID and IAID', () => {
