@@ -12,6 +12,12 @@ export interface DriverContext {
   desiredState(): KernelState;
   /** Ask the core (e.g. `journal`: every binding, to compact the snapshot). */
   query(what: CoreQuery): unknown;
+  /**
+   * Flow control for a bulk input (a bulk leasequery stream): null while the actions
+   * that complete later (kernel batches) keep up; otherwise a promise that resolves
+   * once they have drained, until when the caller should stop reading.
+   */
+  whenDrained(): Promise<void> | null;
 }
 
 /**

@@ -12,6 +12,14 @@ import { isDriverQuery, type Driver, type DriverContext, type ReloadVerdict } fr
 import { Logger } from './log';
 import { VERSION } from './version';
 
+/**
+ * Kernel batches in flight at which a bulk input pauses: a TCP stream read faster than
+ * the kernel takes its entries would otherwise hold every decoded binding, delta and
+ * held action in memory until the kernel caught up (a 100k-binding restore grew the
+ * heap by ~4 KiB per binding in flight, and the collector's copying of it dominated).
+ */
+const MAX_IN_FLIGHT = 1;
+
 export interface RuntimeOptions {
   readonly configPath: string;
   /** The core, composed (`createCore`): the runtime talks to its Agent only. */
@@ -38,6 +46,9 @@ export class Runtime {
   /** `gleand query` requests waiting for their `query-result` action, by id. */
   private readonly pendingQueries = new Map<number, (result: unknown) => void>();
   private nextQueryId = 1;
+  /** Unsettled promises of drivers that complete later, and who waits for them to drain. */
+  private readonly inFlight = new Set<Promise<void>>();
+  private drainWaiters: (() => void)[] = [];
   private resolveStopped!: (code: number) => void;
   readonly stopped = new Promise<number>((r) => (this.resolveStopped = r));
 
@@ -64,6 +75,7 @@ export class Runtime {
       log: (level, subsystem, message, fields, key) => this.log.log(level, subsystem, message, fields, key),
       desiredState: () => this.agent.desiredState(),
       query: (what) => this.agent.query(what, monotonicNow()),
+      whenDrained: () => (this.inFlight.size < MAX_IN_FLIGHT ? null : new Promise<void>((r) => this.drainWaiters.push(r))),
     };
     try {
       this.drivers = this.opts.drivers(this.config);
@@ -131,7 +143,13 @@ export class Runtime {
    * are in the kernel (its first packet passes).
    */
   private execute(actions: Action[]): void {
-    const waits: Promise<void>[] = [];
+    // The distinct promises to wait for (the kernel driver hands every delta of one
+    // coalesced batch the same one), and the gate over them, made once per new promise:
+    // a Promise.all per held action would cost O(deltas × actions) per batch — a bulk
+    // restore chunk of ~450 bindings made ~100k promise reactions.
+    const waits = new Set<Promise<void>>();
+    let gate: Promise<unknown> | null = null;
+    const after = () => (gate ??= Promise.all(waits));
     for (const a of actions) {
       if (a.kind === 'log') {
         this.log.log(a.level, a.subsystem, a.message, a.fields, a.key);
@@ -140,7 +158,7 @@ export class Runtime {
       if (a.kind === 'query-result') {
         // After the batch's kernel deltas: the binding the answer reports is in the kernel.
         const deliver = () => this.pendingQueries.get(a.id)?.(a.result);
-        if (waits.length > 0) Promise.all(waits).then(deliver, deliver);
+        if (waits.size > 0) after().then(deliver, deliver);
         else deliver();
         continue;
       }
@@ -158,13 +176,30 @@ export class Runtime {
       };
       if (driver.completesLater) {
         const p = run();
-        if (p) waits.push(p);
-      } else if (waits.length > 0) {
-        Promise.all(waits).then(run, (e: unknown) => this.internalError(`waiting before ${a.kind}`, e));
+        if (p && !waits.has(p)) {
+          waits.add(p);
+          gate = null;
+          this.track(p);
+        }
+      } else if (waits.size > 0) {
+        after().then(run, (e: unknown) => this.internalError(`waiting before ${a.kind}`, e));
       } else {
         run();
       }
     }
+  }
+
+  private track(p: Promise<void>): void {
+    if (this.inFlight.has(p)) return;
+    this.inFlight.add(p);
+    const settled = () => {
+      this.inFlight.delete(p);
+      if (this.inFlight.size >= MAX_IN_FLIGHT || this.drainWaiters.length === 0) return;
+      const waiters = this.drainWaiters;
+      this.drainWaiters = [];
+      for (const w of waiters) w();
+    };
+    p.then(settled, settled);
   }
 
   private internalError(where: string, e: unknown): void {

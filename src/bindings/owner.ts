@@ -30,7 +30,11 @@ export interface Written {
  * producer reports beside its own counters.
  */
 export interface BindingWriter {
-  write(gleans: readonly Glean[], now: Instant): Written;
+  /**
+   * `logEach` false: no line per change (a bulk restore of 100k bindings logs one
+   * summary, as the snapshot restore does), only the kernel and journal actions.
+   */
+  write(gleans: readonly Glean[], now: Instant, opts?: { readonly logEach?: boolean }): Written;
   /**
    * The binding of exactly this address or prefix (a host length when omitted), or null;
    * read only (the RELEASE guard, on-demand location).
@@ -149,11 +153,11 @@ export class Bindings implements Module, BindingWriter {
     return changes;
   }
 
-  write(gleans: readonly Glean[], now: Instant): Written {
+  write(gleans: readonly Glean[], now: Instant, opts?: { readonly logEach?: boolean }): Written {
     const actions: Action[] = [];
     const accepted = gleans.filter((g) => this.withinSubnets(g, actions) && this.keepsItsMac(g, actions));
     const changes = applyGleans(this.table, accepted, now);
-    actions.push(...this.toKernel(changes));
+    actions.push(...this.toKernel(changes, opts?.logEach ?? true));
     return { changes, actions };
   }
 

@@ -207,7 +207,9 @@ export class BulkModule implements Module, BulkSink {
       gleans.push({ op: 'upsert', fields: verdict.fields });
     }
     if (gleans.length === 0) return actions;
-    const written = this.bindings.write(gleans, now);
+    // One summary line per run (finishRun), not one per binding: a reboot of a router with
+    // 100k subscribers must not write 100k lines to logd.
+    const written = this.bindings.write(gleans, now, { logEach: false });
     run.restored += written.changes.length;
     const refusedByOwner = gleans.length - written.changes.length;
     if (refusedByOwner > 0) run.refused.owner = (run.refused.owner ?? 0) + refusedByOwner;
@@ -221,6 +223,9 @@ export class BulkModule implements Module, BulkSink {
    * recent as any other server's for the same binding in this run.
    */
   private mostRecent(run: Run, server: string, lease: BulkLease, now: Instant): boolean {
+    // Only answers of several servers need reconciling: a run that asks one keeps no
+    // per-binding record (100k keys and objects the collector would carry for nothing).
+    if (this.servers.size < 2) return true;
     const key = bindingKey(6, lease.address, lease.prefixLength);
     // An absolute CLT_TIME (ISC dhcpd, PROTOCOLS.md) is not comparable: it ranks after every relative one.
     const at = lease.cltS !== null && !cltIsAbsolute(lease.cltS) ? now - lease.cltS * 1000 : Number.NEGATIVE_INFINITY;
@@ -235,6 +240,9 @@ export class BulkModule implements Module, BulkSink {
     if (!run || run.finishedAt !== null) return [];
     if ([...this.servers.values()].some((s) => s.phase.phase !== 'done')) return [];
     run.finishedAt = now;
+    // What reconciled this run's streams is not needed once they ended: the bindings hold it.
+    run.seen.clear();
+    run.clients.clear();
     return [log('notice', 'bulk', 'bulk leasequery restore finished', {
       trigger: run.trigger, restored: run.restored, older: run.older,
       refused: Object.values(run.refused).reduce((a, b) => a + (b ?? 0), 0), ms: now - run.startedAt,

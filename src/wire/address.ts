@@ -210,7 +210,14 @@ export function parseMac(text: string): Uint8Array | null {
 }
 
 /** Octets as plain lowercase hex (`0a0b`), the form stored in files and JSON. */
-export const formatHex = (b: Uint8Array): string => Array.from(b, (x) => x.toString(16).padStart(2, '0')).join('');
+export function formatHex(b: Uint8Array): string {
+  // A table and a plain loop: this keys maps per binding (a DUID per bulk leasequery
+  // lease, every journal record), where Array.from + join allocated an array per call.
+  let out = '';
+  for (let i = 0; i < b.length; i++) out += HEX_OCTET[b[i]!]!;
+  return out;
+}
+const HEX_OCTET: readonly string[] = Array.from({ length: 256 }, (_, x) => x.toString(16).padStart(2, '0'));
 
 /** Plain hex (an even number of digits, no separators) → bytes; null for anything else. */
 export function parseHex(text: string): Uint8Array | null {

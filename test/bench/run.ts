@@ -21,6 +21,7 @@ run('netlink: 100k PD routes, gleand batched client vs ip -6 -batch vs npm netli
 run('source verification: 1,000 verify entries into an empty table and into 200k, gleand (hash sets) vs nft -f vs the previous pipapo layout', [path.join(__dirname, 'nft-verify.ts')]);
 run('decode + relay + glean, one core', [path.join(__dirname, 'glean.ts'), 'rate']);
 run('kernel: live install of DHCPv6 clients through the daemon path vs ip -batch; status latency', [path.join(__dirname, 'kernel-live.ts')]);
+run('bulk leasequery: restore of 100k delegated prefixes after a reboot, gleand (built bundle) vs a count-only reader of the same stream vs ip -6 -batch', [path.join(__dirname, 'bulk-restore.ts')]);
 run('relay: gleand vs ISC dhcrelay, client ns → router ns → server ns (C generator and answering sink)', [path.join(__dirname, 'relay.ts')]);
 
 // Memory is measured on a bundle run by plain node (tsx's own loader would be counted

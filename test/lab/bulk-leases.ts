@@ -107,3 +107,18 @@ export function readLeaseSource(file: string, linkAddress: string): ResponderLea
   }
   return parseDhcpd6Leases(text, linkAddress);
 }
+
+/**
+ * `readLeaseSource` behind a cache keyed by the file's mtime and size: the responder
+ * still sees every change dhcpd writes, without re-parsing an unchanged file per query
+ * (the benchmark's 100k-lease list would otherwise cost every query a full parse).
+ */
+export function cachedLeaseSource(file: string, linkAddress: string): () => ResponderLease[] {
+  let cache: { key: string; leases: ResponderLease[] } | null = null;
+  return () => {
+    const st = fs.statSync(file);
+    const key = `${st.mtimeMs}:${st.size}`;
+    if (cache?.key !== key) cache = { key, leases: readLeaseSource(file, linkAddress) };
+    return cache.leases;
+  };
+}

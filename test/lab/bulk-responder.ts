@@ -8,7 +8,7 @@
  * REPLY without CLIENT_DATA and no DONE; UnknownQueryType / MalformedQuery / NotAllowed
  * in the REPLY. One lease per CLIENT_DATA, CLT_TIME relative and lifetimes reduced by it,
  * the stored RELAY-FORW inside CLIENT_DATA — the shape PROTOCOLS.md records of a real
- * server. The leases come from `bulk-leases.ts`, re-read at every query.
+ * server. The leases come from `bulk-leases.ts`, re-read when the file changed.
  *
  * Run: tsx test/lab/bulk-responder.ts --leases FILE --allow ADDR[,ADDR] [--link-address A]
  *        [--max-conns 10] [--idle-s 30] [--listen ::] [--stall-after N]
@@ -24,7 +24,7 @@ import * as net from 'node:net';
 import { FrameReader, frameMessage } from '../../src/leasequery/bulk-frame';
 import { dhcp6Message, findDhcp6Option, type Dhcp6Option } from '../../src/wire';
 import { parseIPv6 } from '../../src/wire/address';
-import { readLeaseSource, type ResponderLease } from './bulk-leases';
+import { cachedLeaseSource, type ResponderLease } from './bulk-leases';
 
 const REPLY = 15, DONE = 16, DATA = 17;
 const ST = { UnknownQueryType: 7, MalformedQuery: 8, NotAllowed: 10 } as const;
@@ -168,7 +168,7 @@ if (require.main === module) {
   const file = arg('--leases');
   const linkAddress = arg('--link-address', '::');
   void startResponder({
-    leases: () => readLeaseSource(file, linkAddress),
+    leases: cachedLeaseSource(file, linkAddress),
     allow: arg('--allow').split(','),
     maxConns: Number(arg('--max-conns', '10')),
     idleMs: Number(arg('--idle-s', '30')) * 1000,

@@ -122,6 +122,22 @@ describe('Runtime', () => {
     expect(log.filter((l) => l.startsWith('packet'))).toEqual(['packet link-send start', 'packet link-send start']);
   });
 
+  it('tells a bulk reader to pause while a kernel batch is in flight, and when it has drained', async () => {
+    const { kernel, rt } = await setup();
+    expect(kernel.ctx.whenDrained()).toBeNull(); // nothing in flight: keep reading
+    rt.dispatch(udp); // a delta in flight: stop until it is in
+    let drained = false;
+    const w = kernel.ctx.whenDrained();
+    expect(w).not.toBeNull();
+    void w!.then(() => (drained = true));
+    await new Promise((r) => setTimeout(r, 0));
+    expect(drained).toBe(false);
+    kernel.release();
+    await w;
+    expect(drained).toBe(true);
+    expect(kernel.ctx.whenDrained()).toBeNull();
+  });
+
   it('reports a verdict per subsystem for a reload, and answers queries from their owner', async () => {
     const { file, dir, rt } = await setup({ verdict: 'reinstalled', detail: 'routes: table 254 → table 100' });
     fs.writeFileSync(file, config(dir, "\toption route_table '100'"));
