@@ -224,7 +224,9 @@ describe('DHCPv4 bulk leasequery: a peer that misbehaves — counted, never stat
   it('garbage, a BOOTREQUEST, an RFC 4388 LEASEUNKNOWN, a LEASEUNASSIGNED and an unknown xid: dropped, counted', () => {
     const s = start();
     const xid = query(s, 0);
-    const request = frameMessage(dhcp4Message.encode({ ...dhcp4Message.decode(active(xid, { ip: '198.51.100.7' }).subarray(2)).value as Dhcp4Message, op: 1 }).slice());
+    const reply = dhcp4Message.decode(active(xid, { ip: '198.51.100.7' }).subarray(2));
+    if (!reply.ok) throw new Error('fixture');
+    const request = frameMessage(dhcp4Message.encode({ ...reply.value, op: 1 }).slice());
     const out = s.peers[0]!.send(concat(
       frameMessage(Uint8Array.of(1, 2, 3)),
       request,
