@@ -34,8 +34,13 @@ interface Run {
   readonly trigger: Trigger;
   readonly startedAt: Instant;
   finishedAt: Instant | null;
-  /** Bindings written (new, moved or refreshed) from the streams. */
+  /** Bindings the streams added or moved (new kernel state). */
   restored: number;
+  /**
+   * Bindings a stream confirmed that were already in place: a snapshot's, or one an
+   * earlier query of the run found (the query by place finds again what the Relay-ID did).
+   */
+  refreshed: number;
   refused: Partial<Record<BulkRefusal | 'owner', number>>;
   /** Leases skipped because another server reported a more recent transaction. */
   older: number;
@@ -147,7 +152,7 @@ export class BulkModule implements Module, BulkSink {
     this.booted = true;
     this.bootDue = null;
     this.counters.runs++;
-    this.run = { trigger, startedAt: now, finishedAt: null, restored: 0, refused: {}, older: 0, seen: new Map(), clients: new Map() };
+    this.run = { trigger, startedAt: now, finishedAt: null, restored: 0, refreshed: 0, refused: {}, older: 0, seen: new Map(), clients: new Map() };
     const queries = this.queries();
     const actions: Action[] = [log('notice', 'bulk', 'bulk leasequery restore started', {
       trigger, servers: [...this.servers.keys()].join(','),
@@ -258,7 +263,10 @@ export class BulkModule implements Module, BulkSink {
     // One summary line per run (finishRun), not one per binding: a reboot of a router with
     // 100k subscribers must not write 100k lines to logd.
     const written = this.bindings.write(gleans, now, { logEach: false });
-    run.restored += written.changes.length;
+    for (const c of written.changes) {
+      if (c.kind === 'refreshed') run.refreshed++;
+      else run.restored++;
+    }
     const refusedByOwner = gleans.length - written.changes.length;
     if (refusedByOwner > 0) run.refused.owner = (run.refused.owner ?? 0) + refusedByOwner;
     actions.push(...written.actions);
@@ -294,7 +302,7 @@ export class BulkModule implements Module, BulkSink {
     run.seen.clear();
     run.clients.clear();
     return [log('notice', 'bulk', 'bulk leasequery restore finished', {
-      trigger: run.trigger, restored: run.restored, older: run.older,
+      trigger: run.trigger, restored: run.restored, refreshed: run.refreshed, older: run.older,
       refused: Object.values(run.refused).reduce((a, b) => a + (b ?? 0), 0), ms: now - run.startedAt,
     })];
   }
@@ -331,6 +339,7 @@ export class BulkModule implements Module, BulkSink {
           source: 'bulk-leasequery',
           trigger: run.trigger,
           restored: run.restored,
+          refreshed: run.refreshed,
           older: run.older,
           refused: { ...run.refused },
           startedMsAgo: t - run.startedAt,

@@ -58,7 +58,11 @@ describe('bulk leasequery restore after a reboot', () => {
     ensureLabPackages();
     expect(fs.existsSync(GLEAND_BUNDLE), 'npm run build first').toBe(true);
     lab = await createLab({ subscribers: 1 });
-    gleand = lab.startGleand(labGleandConfig(lab));
+    // The port sends a remote-id, and gleand also asks by it and by the port's link-address.
+    gleand = lab.startGleand(labGleandConfig(lab, {
+      subscriber: () => ({ remote_id: 'cpe-0' }),
+      extra: `config leasequery\n        list bulk_link_address '${lab.router.gateway6}'\n        list bulk_remote_id 'cpe-0'\n`,
+    }));
     await gleand.ready();
     client = lab.startClient(0, 'dhclient6napd');
     client4 = lab.startClient(0, 'dhclient4');
@@ -146,10 +150,15 @@ print('op', r[0], 'xid', hex(struct.unpack('!I', r[4:8])[0]), 'type', opts[53][0
     expect(responder.log()).toMatch(/accepted4 10\.0\.0\.1\n/);
     expect(responder.log()).toMatch(/query4 xid=\d+ by=relay-id bindings=1/);
     expect(responder.log()).toMatch(/answered4 xid=\d+ bindings=1/);
+    // then by place (bulk_link_address, bulk_remote_id), each after the previous ended: the
+    // link holds both v6 bindings, the remote-id the v4 one (dhcpd stored option 82.2)
+    expect(responder.log()).toMatch(/query xid=\d+ type=4 bindings=2/);
+    expect(responder.log()).toMatch(/query4 xid=\d+ by=remote-id bindings=1/);
+    expect(responder.log()).toMatch(/query xid=\d+ type=5 bindings=0/); // no remote_id_v6 sent: none
     // and gleand says where they came from
     const status = JSON.parse((await lab.exec(lab.router.ns, [process.execPath, GLEAND_BUNDLE, 'status', '--json', '-c', gleand.configPath])).stdout);
-    expect(status.modules.bulk.recovery).toMatchObject({ state: 'finished', source: 'bulk-leasequery', trigger: 'start', restored: 3 });
-    expect(status.modules.bulk.servers[lab.server.ipv4]).toMatchObject({ family: 4, state: 'done', completed: 1, received: 1 });
+    expect(status.modules.bulk.recovery).toMatchObject({ state: 'finished', source: 'bulk-leasequery', trigger: 'start', restored: 3, refreshed: 3 });
+    expect(status.modules.bulk.servers[lab.server.ipv4]).toMatchObject({ family: 4, state: 'done', queries: 2, completed: 2, received: 2 });
   }, 90_000);
 
   it('gleand recover asks again on demand', async () => {
