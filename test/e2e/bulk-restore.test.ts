@@ -158,6 +158,7 @@ print('op', r[0], 'xid', hex(struct.unpack('!I', r[4:8])[0]), 'type', opts[53][0
     // and gleand says where they came from
     const status = JSON.parse((await lab.exec(lab.router.ns, [process.execPath, GLEAND_BUNDLE, 'status', '--json', '-c', gleand.configPath])).stdout);
     expect(status.modules.bulk.recovery).toMatchObject({ state: 'finished', source: 'bulk-leasequery', trigger: 'start', restored: 3, refreshed: 3 });
+    if (process.env['BULK_PRINT']) console.log(JSON.stringify(status.modules.bulk, null, 1));
     expect(status.modules.bulk.servers[lab.server.ipv4]).toMatchObject({ family: 4, state: 'done', queries: 2, completed: 2, received: 2 });
   }, 90_000);
 
