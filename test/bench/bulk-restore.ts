@@ -87,10 +87,11 @@ function writeLeases(file: string, port: string, linkAddress: string): void {
 function routeEntries(pid: number): number {
   return parseInt(fs.readFileSync(`/proc/${pid}/net/rt6_stats`, 'utf8').split(' ')[3]!, 16);
 }
-function cpuMs(pid: number): number {
+/** User and system CPU of a process, ms (fields 14 and 15 of /proc/<pid>/stat). */
+function cpuMs(pid: number): { user: number; sys: number } {
   const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
   const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return ((Number(f[11]) + Number(f[12])) / CLK_TCK) * 1000;
+  return { user: (Number(f[11]) / CLK_TCK) * 1000, sys: (Number(f[12]) / CLK_TCK) * 1000 };
 }
 const procStatus = (pid: number, key: string) => Number(new RegExp(`${key}:\\s+(\\d+)`).exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? NaN);
 
@@ -119,7 +120,7 @@ async function reboot(lab: Lab): Promise<void> {
   fs.rmSync(path.join(lab.dir, 'snapshot'), { recursive: true, force: true });
 }
 
-interface GleandRun { tcp: Record<string, number>; kernel: Record<string, unknown>; ms: number; cpuMs: number; rssKiB: number; hwmKiB: number; routes: number; bytesIn: number; restored: number; recoveryMs: number }
+interface GleandRun { tcp: Record<string, number>; kernel: Record<string, unknown>; ms: number; cpuMs: number; sysMs: number; rssKiB: number; hwmKiB: number; routes: number; bytesIn: number; restored: number; recoveryMs: number }
 
 async function runGleand(lab: Lab, configPath: string, sock: string, rep: number): Promise<GleandRun> {
   await reboot(lab);
@@ -149,7 +150,7 @@ async function runGleand(lab: Lab, configPath: string, sock: string, rep: number
   }
   await proc.stop('SIGTERM', 5000);
   return {
-    tcp: (status?.drivers.tcp ?? {}) as Record<string, number>, kernel: status?.drivers.kernel ?? {}, ms, cpuMs: cpu, rssKiB, hwmKiB, routes, bytesIn: status?.drivers.tcp.bytesIn ?? NaN,
+    tcp: (status?.drivers.tcp ?? {}) as Record<string, number>, kernel: status?.drivers.kernel ?? {}, ms, cpuMs: cpu.user + cpu.sys, sysMs: cpu.sys, rssKiB, hwmKiB, routes, bytesIn: status?.drivers.tcp.bytesIn ?? NaN,
     restored: status?.modules.bulk.recovery.restored ?? NaN, recoveryMs: status?.modules.bulk.recovery.durationMs ?? NaN,
   };
 }
@@ -212,7 +213,7 @@ async function main(): Promise<void> {
       if (ipb.code !== 0 || ipRoutes !== N) throw new Error(`ip -batch: exit ${ipb.code}, ${ipRoutes} routes`);
       b.push(ipb.ms);
       process.stderr.write(`  rep ${rep + 1}: count-only ${r.ms.toFixed(0)} ms, gleand ${run.ms.toFixed(0)} ms ` +
-        `(cpu ${run.cpuMs.toFixed(0)} ms, RSS ${(run.rssKiB / 1024).toFixed(1)} MiB, restored ${run.restored}), ip -batch ${ipb.ms.toFixed(0)} ms\n` +
+        `(cpu ${run.cpuMs.toFixed(0)} ms of which sys ${run.sysMs.toFixed(0)}, RSS ${(run.rssKiB / 1024).toFixed(1)} MiB, restored ${run.restored}), ip -batch ${ipb.ms.toFixed(0)} ms\n` +
         `    gleand tcp ${JSON.stringify(run.tcp)}; kernel deltas ${run.kernel['deltas']} in ${run.kernel['liveBatches']} live batches, ` +
         `${run.kernel['reconciles']} reconciles (${run.kernel['repairs']} repairs after ${run.kernel['monitorOverruns']} monitor overruns)\n`);
     }
@@ -226,7 +227,7 @@ async function main(): Promise<void> {
     console.log(`  load before: ${uptime0}`);
     console.log(`  load after:  ${uptime1}`);
     console.log(`  gleand, start to ${N.toLocaleString('en')} routes in the kernel: ${(gm / 1000).toFixed(2)} s ` +
-      `(${Math.round(N / (gm / 1000)).toLocaleString('en')} routes/s; CPU ${(median(g.map((x) => x.cpuMs)) / 1000).toFixed(2)} s; ` +
+      `(${Math.round(N / (gm / 1000)).toLocaleString('en')} routes/s; CPU ${(median(g.map((x) => x.cpuMs)) / 1000).toFixed(2)} s, of which system ${(median(g.map((x) => x.sysMs)) / 1000).toFixed(2)} s; ` +
       `its own recovery timer ${(median(g.map((x) => x.recoveryMs)) / 1000).toFixed(2)} s)`);
     console.log(`  count-only reader of the same stream:   ${(cm / 1000).toFixed(2)} s`);
     console.log(`  ip -6 -batch of the same routes:        ${(bm / 1000).toFixed(2)} s`);
