@@ -6,8 +6,9 @@
  * and every `dhcpv4_server` over TCP 67 for every binding made through our Relay-ID
  * (QUERY_BY_RELAY_ID with link-address ::, RFC 5460 §6.1; option 82 sub-option 12, RFC
  * 6926 §6.3), then by the configured link-addresses / remote-ids, one query at a time
- * per connection, the servers in parallel up to BULK_LQ_MAX_CONNS. Each lease becomes a binding through the owner as
- * its message arrives, so kernel state is installed while the stream is read.
+ * per connection, the servers in parallel up to BULK_LQ_MAX_CONNS. Each lease becomes a
+ * binding through the owner as its message arrives, so kernel state is installed while
+ * the stream is read.
  * Answers of several servers are reconciled by client-last-transaction time (RFC 5460
  * §7.4, RFC 5007 §4.3.4): the most recent transaction wins.
  */
