@@ -52,13 +52,13 @@ export function renderStatus(s: Record<string, unknown>): string {
 
 interface BulkStatus {
   enabled: boolean;
-  recovery: { state: string; source: string | null; trigger?: string; restored?: number; older?: number;
+  recovery: { state: string; source: string | null; trigger?: string; restored?: number; refreshed?: number; older?: number;
     refused?: Record<string, number>; durationMs?: number | null };
   servers: Record<string, { state: string; received: number; connects: number; retries: number; completed: number;
     lastError: string | null; drops: Record<string, number> }>;
 }
 
-/** Recovery progress (issue 8 item 6: bindings restored, source) and bulk leasequery per server (RFC 5460). */
+/** Recovery progress (issue 8 item 6: bindings restored, source) and bulk leasequery per server (RFC 5460, RFC 6926). */
 function renderBulk(b: BulkStatus): string {
   const r = b.recovery;
   const refused = Object.entries(r.refused ?? {}).map(([k, n]) => `${k}=${n}`).join(' ') || '0';
@@ -68,6 +68,7 @@ function renderBulk(b: BulkStatus): string {
       ['bulk leasequery', b.enabled ? 'on' : 'off'],
       ['recovery', `${r.state}${r.source ? ` (${r.source}${r.trigger ? `, ${r.trigger}` : ''})` : ''}`],
       ['restored', r.restored ?? 0],
+      ['refreshed (already in place)', r.refreshed ?? 0],
       ['older (other server newer)', r.older ?? 0],
       ['refused leases', refused],
       ['duration', r.durationMs === undefined || r.durationMs === null ? '-' : `${r.durationMs} ms`],

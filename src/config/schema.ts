@@ -138,7 +138,7 @@ export const leasequerySchema = {
   v6: option(bool, true,
     'DHCPv6 Leasequery (RFC 5007) to every unicast `dhcpv6_server` of the port\'s upstream, from UDP port 546 (where ISC dhcpd answers), with gleand\'s DUID as CLIENTID.'),
   bulk: option(bool, true,
-    'DHCPv6 Bulk Leasequery (RFC 5460): at start when no snapshot brought bindings back (a reboot), and on `gleand recover`, ask every unicast `dhcpv6_server` over TCP 547 for every binding made through this relay\'s Relay-ID, and install them as they arrive.'),
+    'Bulk Leasequery: at start when no snapshot brought bindings back (a reboot), and on `gleand recover`, ask every unicast `dhcpv6_server` over TCP 547 (RFC 5460, when `v6`) and every `dhcpv4_server` over TCP 67 (RFC 6926, when `v4`) for every binding made through this relay\'s Relay-ID (then by `bulk_link_address` / `bulk_remote_id`), and install them as they arrive.'),
   timeout: option(uint(1, 60), 5,
     'Seconds before an unanswered query is first retried; each retry waits twice as long, up to once a minute (RFC 4388 §6.3).'),
   max_outstanding: option(uint(1, 10_000), 64,
@@ -147,6 +147,14 @@ export const leasequerySchema = {
   bulk_data_timeout: option(uint(1, 600), 30, 'BULK_LQ_DATA_TIMEOUT, seconds: a query or reply stream blocked this long is abandoned and retried (RFC 5460 §7.2, §7.3).'),
   bulk_max_retry: option(uint(1, 3600), 60, 'BULK_LQ_MAX_RETRY, seconds: retries back off exponentially from 1 s up to this (RFC 5460 §7.1).'),
   bulk_max_conns: option(uint(1, 64), 10, 'BULK_LQ_MAX_CONNS: servers asked at once over TCP (RFC 5460 §5.6).'),
+  // The Relay-ID finds only what was relayed with it: bindings made before gleand had its
+  // DUID (or through a router it replaced without `relay_id`) are found by place instead.
+  bulk_link_address: list(ipv6, [],
+    'Bulk leasequery, DHCPv6: after the query by Relay-ID, also ask every unicast `dhcpv6_server` for every binding on this link (QUERY_BY_LINK_ADDRESS, RFC 5460 §5.3), one query at a time per connection; e.g. a subscriber\'s `link_address` (repeat for several). What comes back passes the same checks (Interface-ID of a port, subnets).'),
+  bulk_remote_id: list(str(255), [],
+    'Bulk leasequery: after the query by Relay-ID, also ask for every binding relayed with this remote-id: DHCPv4 option 82 sub-option 2 (RFC 6926 §6.3, the text a subscriber\'s `remote_id` sends) to every `dhcpv4_server`, and DHCPv6 QUERY_BY_REMOTE_ID (RFC 5460 §5.3, with `bulk_enterprise_number`) to every unicast `dhcpv6_server` (repeat for several).'),
+  bulk_enterprise_number: option(uint(0, 0xffffffff), 32473,
+    'Enterprise number of the DHCPv6 Remote-ID in the `bulk_remote_id` queries (RFC 4649 §3); the subscribers\' `enterprise_number` default.'),
 } satisfies SectionSchema;
 
 export const multicastSchema = {
@@ -191,7 +199,7 @@ export const SECTION_KINDS: readonly SectionKind[] = [
   { type: 'subscriber', schema: subscriberSchema, cardinality: 'named',
     doc: 'A subscriber-facing port. Name the section; the name is the port name in status and logs.' },
   { type: 'leasequery', schema: leasequerySchema, cardinality: 'single',
-    doc: 'Leasequery: asking the DHCP servers what gleand does not know (RFC 4388). Built: DHCPv4 queries by IP, MAC and client id (RFC 4388) and DHCPv6 queries by address and client DUID (RFC 5007) from `gleand query`; DHCPv6 bulk leasequery (RFC 5460) at start and on `gleand recover`; DHCPv4 and DHCPv6 queries triggered by traffic (location on demand), switched on per port (`on_demand`). Not yet: DHCPv4 bulk (RFC 6926).' },
+    doc: 'Leasequery: asking the DHCP servers what gleand does not know (RFC 4388). Built: DHCPv4 queries by IP, MAC and client id (RFC 4388) and DHCPv6 queries by address and client DUID (RFC 5007) from `gleand query`; DHCPv6 (RFC 5460) and DHCPv4 (RFC 6926) bulk leasequery at start and on `gleand recover`; DHCPv4 and DHCPv6 queries triggered by traffic (location on demand), switched on per port (`on_demand`).' },
   { type: 'multicast', schema: multicastSchema, cardinality: 'single', doc: 'IGMPv3/MLDv2 SSM router.',
     planned: MULTICAST_PLANNED },
 ];

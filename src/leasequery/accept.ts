@@ -79,7 +79,8 @@ export function acceptActive(asked: AskedFor, a: LeaseAnswer, ports: PortMap, no
   return { ok: true, fields, port };
 }
 
-function answerPort(a: LeaseAnswer, ports: PortMap): { ok: true; port: SubscriberPort } | { ok: false; reason: Refusal } {
+/** The port an answer names: its stored circuit-id, else its giaddr when one port alone uses it. */
+export function answerPort(a: LeaseAnswer, ports: PortMap): { ok: true; port: SubscriberPort } | { ok: false; reason: Refusal } {
   if (a.circuitId) {
     const port = ports.byCircuit(a.circuitId);
     return port ? { ok: true, port } : refuse('unknown-circuit') as { ok: false; reason: Refusal };

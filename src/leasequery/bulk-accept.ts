@@ -7,13 +7,19 @@
  * the bindings owner's checks, after these.
  */
 import type { BindingFields } from '../bindings/binding';
+import { leaseEnd } from '../bindings/glean';
+import { inSubnets } from '../bindings/subnet';
 import type { PortMap } from '../relay/ports';
 import { addMs, type Instant } from '../time';
 import { DHCP6_INFINITY } from '../wire';
 import { bytesEqual } from '../wire/address';
+import { answerPort } from './accept';
 import type { BulkLease, StoredRelay } from './bulk-message';
+import type { LeaseAnswer } from './message';
 
-export type BulkRefusal = 'no-relay-data' | 'unknown-port' | 'other-relay' | 'expired' | 'bad-prefix';
+export type BulkRefusal = 'no-relay-data' | 'unknown-port' | 'other-relay' | 'expired' | 'bad-prefix'
+  // DHCPv4 (RFC 6926): the answer lacks what a binding needs, or names a place not ours.
+  | 'no-address' | 'no-mac' | 'no-lease-time' | 'unknown-circuit' | 'outside-subnet';
 
 export type BulkVerdict =
   | { readonly ok: true; readonly fields: BindingFields }
@@ -71,4 +77,35 @@ const isLinkLocal = (a: Uint8Array): boolean => a.length === 16 && a[0] === 0xfe
 export function macFromEui64(ll: Uint8Array): Uint8Array | null {
   if (ll[11] !== 0xff || ll[12] !== 0xfe) return null;
   return Uint8Array.of(ll[8]! ^ 0x02, ll[9]!, ll[10]!, ll[13]!, ll[14]!, ll[15]!);
+}
+
+/**
+ * A DHCPLEASEACTIVE of a DHCPv4 bulk stream (RFC 6926 §6.2, PROTOCOLS.md: ciaddr the
+ * lease, chaddr the client, option 51 the time left, option 82 as stored). The port
+ * comes from the stored circuit-id (ours, RFC 3046 §2.2: the relay echoes its own), or
+ * from giaddr when one port alone uses it; a stored relay-id that is not ours is another
+ * relay's client (RFC 6925 §4). As for an RFC 4388 answer (`accept.ts`), the address must
+ * lie in the port's `subnet4`, and a port without one accepts nothing.
+ */
+export function acceptBulkLease4(a: LeaseAnswer, ports: PortMap, ourRelayId: Uint8Array | null, now: Instant): BulkVerdict {
+  if (!a.ciaddr) return { ok: false, reason: 'no-address' };
+  if (!a.mac) return { ok: false, reason: 'no-mac' };
+  if (a.leaseTimeS === null) return { ok: false, reason: 'no-lease-time' };
+  if (a.leaseTimeS === 0) return { ok: false, reason: 'expired' };
+  if (a.relayId && ourRelayId && !bytesEqual(a.relayId, ourRelayId)) return { ok: false, reason: 'other-relay' };
+  const found = answerPort(a, ports);
+  if (!found.ok) return { ok: false, reason: found.reason === 'unknown-circuit' ? 'unknown-circuit' : 'unknown-port' };
+  const port = found.port;
+  if (port.cfg.subnet4.length === 0 || !inSubnets(port.cfg.subnet4, 4, a.ciaddr, 32)) return { ok: false, reason: 'outside-subnet' };
+  return {
+    ok: true,
+    fields: {
+      family: 4, kind: 'address', address: a.ciaddr, prefixLength: 32, port: port.cfg.name, mac: a.mac,
+      clientId: a.clientId, circuitId: a.circuitId, remoteId: a.remoteId, linkLocal: null,
+      // Option 51 is the time left, already reduced by the time since the client's last
+      // transaction (RFC 6926 §6.2, PROTOCOLS.md), counted from the message's arrival.
+      validUntil: leaseEnd(now, a.leaseTimeS),
+      source: 'leasequery',
+    },
+  };
 }

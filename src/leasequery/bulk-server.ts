@@ -1,5 +1,6 @@
 /**
- * One server's side of a bulk leasequery run (RFC 5460 §7): connect over TCP 547,
+ * One server's side of a bulk leasequery run (RFC 5460 §7; RFC 6926 §7 for DHCPv4, the
+ * same connection rules over TCP 67): connect over TCP 547 (67),
  * send the queries one at a time (PROTOCOLS.md: real servers answer only the first of
  * several queries that arrive together), read the framed reply stream incrementally,
  * hand every lease to the caller as its message arrives, and retry what failed with an
@@ -11,8 +12,23 @@ import type { Event } from '../events';
 import { addMs, type Instant } from '../time';
 import { FrameReader, frameMessage } from './bulk-frame';
 import { buildBulkQuery, readBulkReply, type BulkLease, type BulkQueryBy } from './bulk-message';
+import { buildBulkQuery4, readBulkReply4 } from './bulk-message4';
+import type { BulkQuery4, LeaseAnswer } from './message';
 
 type TcpEvent = Extract<Event, { kind: 'tcp' }>;
+
+/** One query of a run, in the family of the server it goes to. */
+export type BulkAsk = { readonly family: 6; readonly query: BulkQueryBy } | { readonly family: 4; readonly query: BulkQuery4 };
+
+/** RFC 5460 §5.1 (547) and RFC 6926 §6.1 (67): the server's TCP port. */
+const BULK_PORT = { 4: 67, 6: 547 } as const;
+
+/**
+ * RFC 6926 §6.2.2: a DONE with NotAllowed or MalformedQuery refuses the query itself:
+ * asking again would get the same answer. Any other error (UnspecFail, QueryTerminated)
+ * ended a stream that began, so the query is asked again.
+ */
+const REFUSED4 = new Set(['NotAllowed', 'MalformedQuery']);
 
 export interface BulkTimers {
   /** BULK_LQ_CONN_TIMEOUT (RFC 5460 §5.6). */
@@ -64,6 +80,8 @@ export interface BulkServerCounters {
   completed: number;
   messages: number;
   leases: number;
+  /** DHCPv4 DHCPLEASEUNASSIGNED in the stream (RFC 6926 §7.4): a binding no longer active, nothing to install. */
+  unassigned: number;
   /** Error status in a REPLY or DONE, by name (RFC 5460 §7.3: reported). */
   errors: Record<string, number>;
   dataTimeouts: number;
@@ -74,6 +92,8 @@ export interface BulkServerCounters {
 /** What the server hands its owner: leases to install, and the actions to carry out. */
 export interface BulkSink {
   leases(server: BulkServer, leases: readonly BulkLease[], now: Instant): Action[];
+  /** One DHCPLEASEACTIVE of a DHCPv4 stream. */
+  lease4(server: BulkServer, answer: LeaseAnswer, now: Instant): Action[];
   /** A fresh connection id and transaction id (24 bits) from the owner. */
   connId(): number;
   transactionId(): number;
@@ -82,7 +102,7 @@ export interface BulkSink {
 export class BulkServer {
   phase: BulkPhase = { phase: 'idle' };
   private reader = new FrameReader(MAX_BULK_FRAME);
-  private queries: readonly BulkQueryBy[] = [];
+  private queries: readonly BulkAsk[] = [];
   /** Index of the query being asked; earlier ones are answered and not asked again. */
   private next = 0;
   private attempt = 0;
@@ -90,12 +110,13 @@ export class BulkServer {
   received = 0;
   lastError: string | null = null;
   readonly counters: BulkServerCounters = {
-    connects: 0, connectFailures: 0, retries: 0, queries: 0, completed: 0, messages: 0, leases: 0, errors: {},
+    connects: 0, connectFailures: 0, retries: 0, queries: 0, completed: 0, messages: 0, leases: 0, unassigned: 0, errors: {},
     dataTimeouts: 0, closedMidStream: 0,
     drops: { oversized: 0, truncated: 0, malformed: 0, unknownXid: 0, outOfOrder: 0, dataWithoutClientData: 0, clientLink: 0 },
   };
 
   constructor(
+    readonly family: 4 | 6,
     readonly address: Uint8Array,
     readonly label: string,
     readonly upstream: string,
@@ -117,9 +138,9 @@ export class BulkServer {
   }
 
   /** Begin a run: abandon whatever was under way and ask every query again. */
-  start(queries: readonly BulkQueryBy[], now: Instant): Action[] {
+  start(queries: readonly BulkAsk[], now: Instant): Action[] {
     const actions = this.abandon();
-    this.queries = queries;
+    this.queries = queries.filter((q) => q.family === this.family);
     this.next = 0;
     this.attempt = 0;
     this.received = 0;
@@ -138,7 +159,7 @@ export class BulkServer {
     this.counters.connects++;
     this.reader = new FrameReader(MAX_BULK_FRAME);
     this.phase = { phase: 'connecting', conn, deadline: addMs(now, this.timers.connTimeoutMs) };
-    return [{ kind: 'tcp-connect', conn, upstream: this.upstream, family: 6, destination: this.address, destinationPort: 547 }];
+    return [{ kind: 'tcp-connect', conn, upstream: this.upstream, family: this.family, destination: this.address, destinationPort: BULK_PORT[this.family] }];
   }
 
   stop(): Action[] {
@@ -181,7 +202,9 @@ export class BulkServer {
     const transactionId = this.sink.transactionId() & 0xffffff;
     this.counters.queries++;
     this.phase = { phase: 'querying', conn, transactionId, streaming: false, deadline: addMs(now, this.timers.dataTimeoutMs) };
-    return [{ kind: 'tcp-send', conn, bytes: frameMessage(buildBulkQuery(this.queries[this.next]!, transactionId, this.requestorDuid())) }];
+    const ask = this.queries[this.next]!;
+    const bytes = ask.family === 6 ? buildBulkQuery(ask.query, transactionId, this.requestorDuid()) : buildBulkQuery4(ask.query, transactionId);
+    return [{ kind: 'tcp-send', conn, bytes: frameMessage(bytes) }];
   }
 
   private data(bytes: Uint8Array, now: Instant): Action[] {
@@ -202,9 +225,62 @@ export class BulkServer {
     return actions;
   }
 
-  /** One framed message of the reply stream (RFC 5460 §7.3). */
   private message(p: Extract<BulkPhase, { phase: 'querying' }>, bytes: Uint8Array, now: Instant): Action[] {
     this.counters.messages++;
+    return this.family === 6 ? this.message6(p, bytes, now) : this.message4(p, bytes, now);
+  }
+
+  /**
+   * One framed message of a DHCPv4 reply stream (RFC 6926 §7.4): DHCPLEASEACTIVE or
+   * DHCPLEASEUNASSIGNED per binding, then DHCPLEASEQUERYDONE (alone when nothing
+   * matched), the query's xid in each.
+   */
+  private message4(p: Extract<BulkPhase, { phase: 'querying' }>, bytes: Uint8Array, now: Instant): Action[] {
+    const r = readBulkReply4(bytes);
+    const d = this.counters.drops;
+    if (r.kind === 'malformed') {
+      d.malformed++;
+      return [this.drop('malformed message', { reason: r.reason })];
+    }
+    if (r.kind === 'unexpected') {
+      d.outOfOrder++;
+      return [this.drop('not a bulk leasequery reply type (11, 13, 15)', { type: r.msgType })];
+    }
+    if (r.xid !== p.transactionId) {
+      d.unknownXid++;
+      // RFC 6926 §7.4, as RFC 5460 §7.3: a DONE for no outstanding query closes the connection.
+      if (r.kind === 'done') return [this.drop('DONE for an unknown transaction id: closing', { xid: r.xid }), ...this.retry('DONE with an unknown transaction id', now, true)];
+      return [this.drop('reply for an unknown transaction id', { xid: r.xid })];
+    }
+    switch (r.kind) {
+      case 'active':
+        this.phase = { ...p, streaming: true };
+        this.counters.leases++;
+        this.received++;
+        return this.sink.lease4(this, r.answer, now);
+      case 'unassigned':
+        this.phase = { ...p, streaming: true };
+        this.counters.unassigned++;
+        return [];
+      case 'done': {
+        if (!r.error) {
+          this.counters.completed++;
+          this.next++;
+          return this.ask(p.conn, now);
+        }
+        // RFC 6926 §6.2.2: the error is reported (status, log, lastError).
+        this.counters.errors[r.error] = (this.counters.errors[r.error] ?? 0) + 1;
+        this.lastError = `${r.error}${r.statusMessage ? `: ${r.statusMessage}` : ''}`;
+        if (!REFUSED4.has(r.error)) return this.retry(`DHCPLEASEQUERYDONE with status ${r.error}`, now, true);
+        const out = [log('warn', 'bulk', 'DHCPLEASEQUERYDONE with an error status', { server: this.label, status: r.error, message: r.statusMessage })];
+        this.next++;
+        return [...out, ...this.ask(p.conn, now)];
+      }
+    }
+  }
+
+  /** One framed message of the reply stream (RFC 5460 §7.3). */
+  private message6(p: Extract<BulkPhase, { phase: 'querying' }>, bytes: Uint8Array, now: Instant): Action[] {
     const r = readBulkReply(bytes);
     const d = this.counters.drops;
     if (r.kind === 'malformed') {
@@ -323,6 +399,7 @@ export class BulkServer {
     const p = this.phase;
     const state = p.phase === 'querying' ? (p.streaming ? 'streaming' : 'waiting-reply') : p.phase;
     return {
+      family: this.family,
       state,
       ...(p.phase === 'backoff' ? { retryInMs: Math.max(0, p.until - now) } : {}),
       received: this.received,

@@ -1,11 +1,14 @@
 /**
- * Bulk leasequery restore (RFC 5460): after a reboot the kernel state and the snapshot
- * on tmpfs are gone, and the DHCPv6 servers are the only ones who still know this
- * relay's clients. At start (when no snapshot brought bindings back) and on `gleand
- * recover`, every configured `dhcpv6_server` is asked over TCP 547 for every binding
- * made through our Relay-ID (QUERY_BY_RELAY_ID, link-address ::, RFC 5460 §6.1), in
- * parallel up to BULK_LQ_MAX_CONNS. Each lease becomes a binding through the owner as
- * its message arrives, so kernel state is installed while the stream is read.
+ * Bulk leasequery restore (RFC 5460; RFC 6926 for DHCPv4): after a reboot the kernel
+ * state and the snapshot on tmpfs are gone, and the DHCP servers are the only ones who
+ * still know this relay's clients. At start (when no snapshot brought bindings back) and
+ * on `gleand recover`, every configured unicast `dhcpv6_server` is asked over TCP 547
+ * and every `dhcpv4_server` over TCP 67 for every binding made through our Relay-ID
+ * (QUERY_BY_RELAY_ID with link-address ::, RFC 5460 §6.1; option 82 sub-option 12, RFC
+ * 6926 §6.3), then by the configured link-addresses / remote-ids, one query at a time
+ * per connection, the servers in parallel up to BULK_LQ_MAX_CONNS. Each lease becomes a
+ * binding through the owner as its message arrives, so kernel state is installed while
+ * the stream is read.
  * Answers of several servers are reconciled by client-last-transaction time (RFC 5460
  * §7.4, RFC 5007 §4.3.4): the most recent transaction wins.
  */
@@ -19,11 +22,12 @@ import type { Event } from '../events';
 import type { Claim, Module } from '../module';
 import { PortMap } from '../relay/ports';
 import { earliest, type Instant } from '../time';
-import { cltIsAbsolute, LINK_UNSPECIFIED } from '../wire';
-import { formatHex, formatIPv6 } from '../wire/address';
-import { acceptBulkLease, type BulkRefusal, type KnownClient } from './bulk-accept';
-import type { BulkLease, BulkQueryBy } from './bulk-message';
-import { BulkServer, type BulkSink, type BulkTimers } from './bulk-server';
+import { cltIsAbsolute, LINK_UNSPECIFIED, utf8Bytes } from '../wire';
+import { formatHex, formatIPv4, formatIPv6 } from '../wire/address';
+import { acceptBulkLease, acceptBulkLease4, type BulkRefusal, type BulkVerdict, type KnownClient } from './bulk-accept';
+import type { BulkLease } from './bulk-message';
+import { BulkServer, type BulkAsk, type BulkSink, type BulkTimers } from './bulk-server';
+import type { LeaseAnswer } from './message';
 
 type Trigger = 'start' | 'recover';
 
@@ -31,8 +35,13 @@ interface Run {
   readonly trigger: Trigger;
   readonly startedAt: Instant;
   finishedAt: Instant | null;
-  /** Bindings written (new, moved or refreshed) from the streams. */
+  /** Bindings the streams added or moved (new kernel state). */
   restored: number;
+  /**
+   * Bindings a stream confirmed that were already in place: a snapshot's, or one an
+   * earlier query of the run found (the query by place finds again what the Relay-ID did).
+   */
+  refreshed: number;
   refused: Partial<Record<BulkRefusal | 'owner', number>>;
   /** Leases skipped because another server reported a more recent transaction. */
   older: number;
@@ -95,13 +104,16 @@ export class BulkModule implements Module, BulkSink {
     this.ports = new PortMap(config);
     this.maxTracked = config.global.max_bindings;
     const actions: Action[] = [];
-    const wanted = new Map<string, { address: Uint8Array; upstream: string }>();
+    const wanted = new Map<string, { family: 4 | 6; address: Uint8Array; upstream: string }>();
+    const lq = config.leasequery;
     for (const u of config.upstreams) {
       // TCP needs a unicast server: a multicast dhcpv6_server (or none: ff05::1:3) cannot be asked.
-      for (const a of u.dhcpv6_server) if (a[0] !== 0xff) wanted.set(formatIPv6(a), { address: a, upstream: u.name });
+      if (lq.v6) for (const a of u.dhcpv6_server) if (a[0] !== 0xff) wanted.set(formatIPv6(a), { family: 6, address: a, upstream: u.name });
+      // Nor a broadcast or multicast dhcpv4_server (RFC 6926 §6.1: TCP to the server).
+      if (lq.v4) for (const a of u.dhcpv4_server) if (a[0]! < 224) wanted.set(formatIPv4(a), { family: 4, address: a, upstream: u.name });
     }
     for (const [label, s] of this.servers) {
-      if (wanted.has(label) && this.enabled()) s.setTimers(this.timers());
+      if (wanted.get(label)?.family === s.family && this.enabled()) s.setTimers(this.timers());
       else {
         actions.push(...s.stop());
         this.servers.delete(label);
@@ -109,7 +121,7 @@ export class BulkModule implements Module, BulkSink {
     }
     if (this.enabled()) {
       for (const [label, w] of wanted) {
-        if (!this.servers.has(label)) this.servers.set(label, new BulkServer(w.address, label, w.upstream, this.timers(), () => this.relayId!, this));
+        if (!this.servers.has(label)) this.servers.set(label, new BulkServer(w.family, w.address, label, w.upstream, this.timers(), () => this.relayId!, this));
       }
     }
     actions.push(...this.armBoot(now));
@@ -131,7 +143,7 @@ export class BulkModule implements Module, BulkSink {
     const refuse = (reason: string) => [{ kind: 'query-result' as const, id, result: { verdict: 'refused', reason } }];
     if (!this.enabled()) return refuse('bulk leasequery (leasequery enabled, bulk) is off in the configuration');
     if (!this.relayId) return refuse('no relay DUID yet');
-    if (this.servers.size === 0) return refuse('no unicast dhcpv6_server to ask over TCP');
+    if (this.servers.size === 0) return refuse('no dhcpv4_server or unicast dhcpv6_server to ask over TCP (leasequery v4 / v6)');
     const actions = this.begin('recover', now);
     actions.push({ kind: 'query-result', id, result: { verdict: 'started', servers: [...this.servers.keys()] } });
     return actions;
@@ -141,14 +153,34 @@ export class BulkModule implements Module, BulkSink {
     this.booted = true;
     this.bootDue = null;
     this.counters.runs++;
-    this.run = { trigger, startedAt: now, finishedAt: null, restored: 0, refused: {}, older: 0, seen: new Map(), clients: new Map() };
-    const queries: BulkQueryBy[] = [{ by: 'relay-id', duid: this.relayId!, linkAddress: LINK_UNSPECIFIED }];
+    this.run = { trigger, startedAt: now, finishedAt: null, restored: 0, refreshed: 0, refused: {}, older: 0, seen: new Map(), clients: new Map() };
+    const queries = this.queries();
     const actions: Action[] = [log('notice', 'bulk', 'bulk leasequery restore started', {
       trigger, servers: [...this.servers.keys()].join(','),
     })];
     for (const s of this.servers.values()) actions.push(...s.start(queries, now));
     actions.push(...this.connectReady(now));
     return actions;
+  }
+
+  /**
+   * What every server is asked, in order (each server takes those of its family): by our
+   * Relay-ID first, then by each configured link-address and remote-id.
+   */
+  private queries(): BulkAsk[] {
+    const c = this.cfg!;
+    const duid = this.relayId!;
+    const out: BulkAsk[] = [
+      { family: 6, query: { by: 'relay-id', duid, linkAddress: LINK_UNSPECIFIED } },
+      { family: 4, query: { by: 'relay-id', duid } },
+    ];
+    for (const linkAddress of c.bulk_link_address) out.push({ family: 6, query: { by: 'link-address', linkAddress } });
+    for (const text of c.bulk_remote_id) {
+      const remoteId = utf8Bytes(text);
+      out.push({ family: 4, query: { by: 'remote-id', remoteId } });
+      out.push({ family: 6, query: { by: 'remote-id', enterpriseNumber: c.bulk_enterprise_number, remoteId, linkAddress: LINK_UNSPECIFIED } });
+    }
+    return out;
   }
 
   /** Connect servers whose backoff is over, within BULK_LQ_MAX_CONNS (RFC 5460 §5.6). */
@@ -195,22 +227,47 @@ export class BulkModule implements Module, BulkSink {
       const duid = formatHex(lease.duid);
       const verdict = acceptBulkLease(lease, this.ports!, this.relayId, run.clients.get(duid), now);
       if (!verdict.ok) {
-        run.refused[verdict.reason] = (run.refused[verdict.reason] ?? 0) + 1;
-        actions.push(log('debug', 'bulk', 'lease refused', { server: server.label, reason: verdict.reason }, `bulk-refused:${verdict.reason}`));
+        actions.push(this.refuse(run, server, verdict));
         continue;
       }
       if (lease.relay && run.clients.size < this.maxTracked) run.clients.set(duid, { port: verdict.fields.port, relay: lease.relay });
-      if (!this.mostRecent(run, server.label, lease, now)) {
+      if (!this.mostRecent(run, server.label, 6, lease.address, lease.prefixLength, lease.cltS, now)) {
         run.older++;
         continue;
       }
       gleans.push({ op: 'upsert', fields: verdict.fields });
     }
-    if (gleans.length === 0) return actions;
+    return [...actions, ...this.write(run, gleans, now)];
+  }
+
+  /** One DHCPLEASEACTIVE of a DHCPv4 stream (RFC 6926 §7.4), installed at once. */
+  lease4(server: BulkServer, answer: LeaseAnswer, now: Instant): Action[] {
+    const run = this.run!;
+    const verdict = acceptBulkLease4(answer, this.ports!, this.relayId, now);
+    if (!verdict.ok) return [this.refuse(run, server, verdict)];
+    // Option 91 is seconds since the client's last transaction (RFC 4388 §6.1): relative.
+    if (!this.mostRecent(run, server.label, 4, verdict.fields.address, 32, answer.cltS, now)) {
+      run.older++;
+      return [];
+    }
+    return this.write(run, [{ op: 'upsert', fields: verdict.fields }], now);
+  }
+
+  private refuse(run: Run, server: BulkServer, verdict: Extract<BulkVerdict, { ok: false }>): Action {
+    run.refused[verdict.reason] = (run.refused[verdict.reason] ?? 0) + 1;
+    return log('debug', 'bulk', 'lease refused', { server: server.label, reason: verdict.reason }, `bulk-refused:${verdict.reason}`);
+  }
+
+  private write(run: Run, gleans: Glean[], now: Instant): Action[] {
+    if (gleans.length === 0) return [];
+    const actions: Action[] = [];
     // One summary line per run (finishRun), not one per binding: a reboot of a router with
     // 100k subscribers must not write 100k lines to logd.
     const written = this.bindings.write(gleans, now, { logEach: false });
-    run.restored += written.changes.length;
+    for (const c of written.changes) {
+      if (c.kind === 'refreshed') run.refreshed++;
+      else run.restored++;
+    }
     const refusedByOwner = gleans.length - written.changes.length;
     if (refusedByOwner > 0) run.refused.owner = (run.refused.owner ?? 0) + refusedByOwner;
     actions.push(...written.actions);
@@ -222,13 +279,15 @@ export class BulkModule implements Module, BulkSink {
    * most recent client-last-transaction time wins. True when this lease is at least as
    * recent as any other server's for the same binding in this run.
    */
-  private mostRecent(run: Run, server: string, lease: BulkLease, now: Instant): boolean {
+  private mostRecent(
+    run: Run, server: string, family: 4 | 6, address: Uint8Array, prefixLength: number, cltS: number | null, now: Instant,
+  ): boolean {
     // Only answers of several servers need reconciling: a run that asks one keeps no
     // per-binding record (100k keys and objects the collector would carry for nothing).
     if (this.servers.size < 2) return true;
-    const key = bindingKey(6, lease.address, lease.prefixLength);
+    const key = bindingKey(family, address, prefixLength);
     // An absolute CLT_TIME (ISC dhcpd, PROTOCOLS.md) is not comparable: it ranks after every relative one.
-    const at = lease.cltS !== null && !cltIsAbsolute(lease.cltS) ? now - lease.cltS * 1000 : Number.NEGATIVE_INFINITY;
+    const at = cltS !== null && !(family === 6 && cltIsAbsolute(cltS)) ? now - cltS * 1000 : Number.NEGATIVE_INFINITY;
     const prev = run.seen.get(key);
     if (prev && prev.server !== server && prev.at > at) return false;
     if (prev || run.seen.size < this.maxTracked) run.seen.set(key, { at, server });
@@ -244,7 +303,7 @@ export class BulkModule implements Module, BulkSink {
     run.seen.clear();
     run.clients.clear();
     return [log('notice', 'bulk', 'bulk leasequery restore finished', {
-      trigger: run.trigger, restored: run.restored, older: run.older,
+      trigger: run.trigger, restored: run.restored, refreshed: run.refreshed, older: run.older,
       refused: Object.values(run.refused).reduce((a, b) => a + (b ?? 0), 0), ms: now - run.startedAt,
     })];
   }
@@ -281,6 +340,7 @@ export class BulkModule implements Module, BulkSink {
           source: 'bulk-leasequery',
           trigger: run.trigger,
           restored: run.restored,
+          refreshed: run.refreshed,
           older: run.older,
           refused: { ...run.refused },
           startedMsAgo: t - run.startedAt,

@@ -3,8 +3,9 @@
  * answers (RFC 4388 §6.4.1, seed 003 §6.5). Pure functions over the wire codec.
  */
 import {
-  BOOTREQUEST, DHCP4_LEASEQUERY_TYPE, DHCP4_OPTION, encodeDhcp4OptionBody, findSubOption, getDhcp4Option,
-  getDhcp4OptionBytes, getRelayAgentInformation, type Dhcp4Message, type Dhcp4RawOption,
+  BOOTREQUEST, DHCP4_BULK_TYPE, DHCP4_LEASEQUERY_TYPE, DHCP4_OPTION, encodeDhcp4OptionBody, findSubOption, getDhcp4Option,
+  getDhcp4OptionBytes, getRelayAgentInformation, type Dhcp4Message, type Dhcp4RawOption, type Dhcp4StatusCode,
+  type RelayAgentSubOption,
 } from '../wire';
 
 /**
@@ -96,6 +97,10 @@ export interface LeaseAnswer {
   readonly remoteId: Uint8Array | null;
   /** Option 92: the client's other addresses (RFC 4388 §6.4.2). */
   readonly associated: readonly Uint8Array[];
+  /** Stored option 82 sub-option 12: the relay that relayed the lease (RFC 6925 §4, RFC 6926 §6.2). */
+  readonly relayId: Uint8Array | null;
+  /** Option 151 (RFC 6926 §6.2.2); null when absent (Success). */
+  readonly status: Dhcp4StatusCode | null;
 }
 
 const nonZero = (a: Uint8Array): Uint8Array | null => (a.some((x) => x !== 0) ? a : null);
@@ -112,7 +117,8 @@ export function readAnswer(m: Dhcp4Message): LeaseAnswer | null {
   const clt = getDhcp4Option(m, DHCP4_OPTION.CLIENT_LAST_TRANSACTION_TIME);
   const info = getRelayAgentInformation(m);
   const assoc = getDhcp4Option(m, DHCP4_OPTION.ASSOCIATED_IP);
-  for (const o of [lease, clt, info, assoc]) if (o && !o.ok) return null;
+  const status = getDhcp4Option(m, DHCP4_OPTION.STATUS_CODE);
+  for (const o of [lease, clt, info, assoc, status]) if (o && !o.ok) return null;
   const subs = value(info) ?? [];
   return {
     type: type.value.code,
@@ -127,5 +133,39 @@ export function readAnswer(m: Dhcp4Message): LeaseAnswer | null {
     circuitId: findSubOption(subs, 'circuitId')?.circuitId ?? null,
     remoteId: findSubOption(subs, 'remoteId')?.remoteId ?? null,
     associated: value(assoc) ?? [],
+    relayId: findSubOption(subs, 'relayId')?.relayId ?? null,
+    status: value(status),
+  };
+}
+
+/**
+ * The DHCPv4 bulk query types gleand asks (RFC 6926 §6.3): every binding relayed by a
+ * relay with this Relay Identifier (option 82 sub-option 12, RFC 6925 §4), or carrying
+ * this remote-id (sub-option 2, RFC 3046 §3.2).
+ */
+export type BulkQuery4 =
+  | { readonly by: 'relay-id'; readonly duid: Uint8Array }
+  | { readonly by: 'remote-id'; readonly remoteId: Uint8Array };
+
+/**
+ * A DHCPBULKLEASEQUERY (RFC 6926 §6.1, §7.2): a BOOTREQUEST whose ciaddr, yiaddr and
+ * siaddr are zero (a server ends a query with any of them set by DONE MalformedQuery)
+ * and whose chaddr and option 61 are empty, so the one identifier in option 82 is the
+ * only query type (two make the query malformed). giaddr stays zero: the answers come
+ * back on the TCP connection, not to a relay address.
+ */
+export function buildBulkLeasequery4(q: BulkQuery4, xid: number): Dhcp4Message {
+  const sub: RelayAgentSubOption = q.by === 'relay-id' ? { kind: 'relayId', relayId: q.duid } : { kind: 'remoteId', remoteId: q.remoteId };
+  const prl = [DHCP4_OPTION.LEASE_TIME, DHCP4_OPTION.RELAY_AGENT_INFO, DHCP4_OPTION.CLIENT_LAST_TRANSACTION_TIME, DHCP4_OPTION.CLIENT_ID];
+  return {
+    op: BOOTREQUEST, htype: 0, hlen: 0, hops: 0, xid: xid >>> 0, secs: 0, flags: 0,
+    ciaddr: ZERO4, yiaddr: ZERO4, siaddr: ZERO4, giaddr: ZERO4,
+    chaddr: new Uint8Array(16), sname: new Uint8Array(64), file: new Uint8Array(128),
+    options: [
+      { code: DHCP4_OPTION.MESSAGE_TYPE, data: Uint8Array.of(DHCP4_BULK_TYPE.BULKLEASEQUERY) },
+      { code: DHCP4_OPTION.PARAMETER_REQUEST_LIST, data: encodeDhcp4OptionBody(DHCP4_OPTION.PARAMETER_REQUEST_LIST, prl) },
+      { code: DHCP4_OPTION.RELAY_AGENT_INFO, data: encodeDhcp4OptionBody(DHCP4_OPTION.RELAY_AGENT_INFO, [sub]) },
+    ],
+    trailer: new Uint8Array(0),
   };
 }

@@ -77,6 +77,12 @@ export const DHCP4_LEASEQUERY_TYPE = {
   LEASEACTIVE: 13,
 } as const;
 
+/** RFC 6926 §6.1 bulk leasequery message types (option 53), sent over TCP 67. */
+export const DHCP4_BULK_TYPE = {
+  BULKLEASEQUERY: 14,
+  LEASEQUERYDONE: 15,
+} as const;
+
 /** Option 53. An unassigned code decodes to `name: 'unknown'` instead of failing. */
 export interface Dhcp4MessageType {
   readonly code: number;

@@ -122,3 +122,64 @@ export function cachedLeaseSource(file: string, linkAddress: string): () => Resp
     return cache.leases;
   };
 }
+
+/** One DHCPv4 lease of dhcpd's lease file, as the DHCPv4 responder serves it (RFC 6926). */
+export interface ResponderLease4 {
+  readonly address: string;
+  readonly mac: Uint8Array | null;
+  /** Option 61 as the client sent it (`uid`). */
+  readonly clientId: Uint8Array | null;
+  /** Unix seconds. */
+  readonly cltt: number;
+  readonly ends: number;
+  /** Option 82 as dhcpd stored it (`stash-agent-options`): circuit-id, remote-id, relay-id. */
+  readonly circuitId: Uint8Array | null;
+  readonly remoteId: Uint8Array | null;
+  readonly relayId: Uint8Array | null;
+}
+
+/**
+ * A value as dhcpd prints it in a lease (pretty_print_option): a quoted string with
+ * octal escapes when printable, else colon-separated hex octets without leading zeros.
+ */
+function printed(v: string | undefined): Uint8Array | null {
+  if (v === undefined) return null;
+  const q = /^"((?:[^"\\]|\\.)*)"$/.exec(v);
+  return q ? unquote(q[1]!) : hexOctets(v);
+}
+
+/**
+ * The active leases in a dhcpd -4 lease file; the last record of an address wins (the
+ * file is a journal). With `stash-agent-options` dhcpd keeps each relayed lease's option
+ * 82: `option agent.circuit-id "…";`, `option agent.remote-id …;`, and the relay-id it has
+ * no name for as `option agent.unknown-12 …;` (seen with isc-dhcp 4.4.3) — so the lab's
+ * dhcpd.conf needs no `on commit` for DHCPv4.
+ */
+export function parseDhcpd4Leases(text: string): ResponderLease4[] {
+  const byAddr = new Map<string, ResponderLease4>();
+  for (const l of text.matchAll(/^lease ([0-9.]+) \{([\s\S]*?)^\}/gm)) {
+    const b = l[2]!;
+    if (!/^\s*binding state active;/m.test(b)) { byAddr.delete(l[1]!); continue; }
+    const agent = (name: string) => printed(new RegExp(`option agent\\.${name} ([^;]+);`).exec(b)?.[1]);
+    byAddr.set(l[1]!, {
+      address: l[1]!,
+      mac: hexOctets(/hardware ethernet ([0-9a-f:]+);/.exec(b)?.[1] ?? ''),
+      clientId: printed(/uid ([^;]+);/.exec(b)?.[1]),
+      cltt: date(/cltt ([^;]+);/.exec(b)?.[1] ?? ''),
+      ends: date(/ends ([^;]+);/.exec(b)?.[1] ?? ''),
+      circuitId: agent('circuit-id'), remoteId: agent('remote-id'), relayId: agent('unknown-12') ?? agent('relay-id'),
+    });
+  }
+  return [...byAddr.values()];
+}
+
+/** `parseDhcpd4Leases` of a file, re-read only when it changed (mtime, size). */
+export function cachedLeaseSource4(file: string): () => ResponderLease4[] {
+  let cache: { key: string; leases: ResponderLease4[] } | null = null;
+  return () => {
+    const st = fs.statSync(file);
+    const key = `${st.mtimeMs}:${st.size}`;
+    if (cache?.key !== key) cache = { key, leases: parseDhcpd4Leases(fs.readFileSync(file, 'utf8')) };
+    return cache.leases;
+  };
+}

@@ -11,7 +11,9 @@
  * server. The leases come from `bulk-leases.ts`, re-read when the file changed.
  *
  * Run: tsx test/lab/bulk-responder.ts --leases FILE --allow ADDR[,ADDR] [--link-address A]
- *        [--max-conns 10] [--idle-s 30] [--listen ::] [--stall-after N]
+ *        [--max-conns 10] [--idle-s 30] [--listen ::] [--stall-after N] [--leases4 FILE]
+ * `--leases4 FILE` (dhcpd -4's lease file) also serves DHCPv4 Bulk Leasequery on TCP 67
+ * (RFC 6926, `bulk-responder4.ts`; its lines end in `4`: `query4`, `answered4`, …).
  * It prints one line per event (`accepted`, `refused`, `query`, `answered`, `stalled`,
  * `closed`) for the tests.
  *
@@ -24,7 +26,8 @@ import * as net from 'node:net';
 import { FrameReader, frameMessage } from '../../src/leasequery/bulk-frame';
 import { dhcp6Message, findDhcp6Option, type Dhcp6Option } from '../../src/wire';
 import { parseIPv6 } from '../../src/wire/address';
-import { cachedLeaseSource, type ResponderLease } from './bulk-leases';
+import { cachedLeaseSource, cachedLeaseSource4, type ResponderLease } from './bulk-leases';
+import { startResponder4 } from './bulk-responder4';
 
 const REPLY = 15, DONE = 16, DATA = 17;
 const ST = { UnknownQueryType: 7, MalformedQuery: 8, NotAllowed: 10 } as const;
@@ -167,12 +170,18 @@ if (require.main === module) {
   };
   const file = arg('--leases');
   const linkAddress = arg('--link-address', '::');
-  void startResponder({
-    leases: cachedLeaseSource(file, linkAddress),
+  const common = {
     allow: arg('--allow').split(','),
     maxConns: Number(arg('--max-conns', '10')),
     idleMs: Number(arg('--idle-s', '30')) * 1000,
-    stallAfter: process.argv.includes('--stall-after') ? Number(arg('--stall-after')) : null,
-    log: (l) => process.stdout.write(`${new Date().toISOString()} ${l}\n`),
-  }, arg('--listen', '::')).then(() => process.stdout.write('bulk responder listening on 547\n'));
+    log: (l: string) => process.stdout.write(`${new Date().toISOString()} ${l}\n`),
+  };
+  const file4 = process.argv.includes('--leases4') ? arg('--leases4') : null;
+  void Promise.all([
+    startResponder({
+      ...common, leases: cachedLeaseSource(file, linkAddress),
+      stallAfter: process.argv.includes('--stall-after') ? Number(arg('--stall-after')) : null,
+    }, arg('--listen', '::')),
+    file4 ? startResponder4({ ...common, leases: cachedLeaseSource4(file4) }, arg('--listen', '::')) : null,
+  ]).then(() => process.stdout.write(`bulk responder listening on 547${file4 ? ' and 67' : ''}\n`));
 }

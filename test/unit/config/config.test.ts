@@ -127,7 +127,8 @@ describe('options whose feature is not built yet (schema `planned`)', () => {
     for (const name of Object.keys(mc.schema)) expect(plannedOf(mc, name), `multicast.${name}`).toBeDefined();
     const lq = SECTION_KINDS.find((k) => k.type === 'leasequery')!;
     expect(Object.keys(lq.schema).filter((n) => plannedOf(lq, n) === undefined))
-      .toEqual(['enabled', 'v4', 'v6', 'bulk', 'timeout', 'max_outstanding', 'bulk_conn_timeout', 'bulk_data_timeout', 'bulk_max_retry', 'bulk_max_conns']);
+      .toEqual(['enabled', 'v4', 'v6', 'bulk', 'timeout', 'max_outstanding', 'bulk_conn_timeout', 'bulk_data_timeout', 'bulk_max_retry', 'bulk_max_conns',
+        'bulk_link_address', 'bulk_remote_id', 'bulk_enterprise_number']);
     const sub = SECTION_KINDS.find((k) => k.type === 'subscriber')!;
     expect(plannedOf(sub, 'subnet4')).toBeUndefined();
   });

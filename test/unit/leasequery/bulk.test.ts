@@ -83,6 +83,23 @@ describe('bulk leasequery: the query (RFC 5460 §7.1, §7.2)', () => {
     expect(findDhcp6Option(lq.options, 'relayId')?.duid).toEqual(RELAY_ID);
   });
 
+  it('configured link-addresses and remote-ids are asked after the Relay-ID query, one at a time, each after the last ended', () => {
+    const s = start("\tlist bulk_link_address '2001:db8:1::1'\n\tlist bulk_remote_id 'cpe-42'\n\toption bulk_enterprise_number '9'\n");
+    const x1 = query(s, 0);
+    // the Relay-ID query's stream: REPLY + DONE; only then the next query goes out
+    let out = s.peers[0]!.send(message(REPLY, x1, [serverId, clientData(A)]), at(1));
+    expect(tcpSends(out)).toEqual([]);
+    const q2 = sentQuery(s.peers[0]!.send(message(DONE, x1, []), at(2)));
+    const lq2 = findDhcp6Option(q2.options, 'lqQuery')!;
+    expect([lq2.queryType, formatIPv6(lq2.linkAddress)]).toEqual([4, '2001:db8:1::1']); // QUERY_BY_LINK_ADDRESS
+    out = s.peers[0]!.send(message(REPLY, q2.transactionId, [serverId]), at(3)); // no binding there: no DONE follows
+    const lq3 = findDhcp6Option(sentQuery(out).options, 'lqQuery')!;
+    expect(lq3.queryType).toBe(5); // QUERY_BY_REMOTE_ID
+    expect(findDhcp6Option(lq3.options, 'remoteId')).toMatchObject({ enterpriseNumber: 9, remoteId: new TextEncoder().encode('cpe-42') });
+    expect(closes(s.peers[0]!.send(message(REPLY, sentQuery(out).transactionId, [serverId]), at(4)))).toHaveLength(1);
+    expect(server(s)).toMatchObject({ state: 'done', queries: 3, completed: 3 });
+  });
+
   it('BULK_LQ_MAX_CONNS bounds the servers asked at once; the next connects when one finishes', () => {
     const s = start("\toption bulk_max_conns '1'\n");
     expect(s.peers).toHaveLength(1);
