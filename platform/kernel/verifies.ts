@@ -48,7 +48,9 @@ export class VerifyApplier implements Applier<'verifies'> {
     if (!this.verify) return;
     const ifindexes = (subs: typeof ctx.config.subscribers) =>
       subs.map((s) => ctx.ifindexOf(s.device)).filter((i): i is number => i !== undefined);
-    const ports = ifindexes(ctx.config.subscribers);
+    // A port without verify_source gets no allow entries (bindings/owner.ts), so it must
+    // not be in the verified set either, or its every packet would meet the final drop.
+    const ports = ifindexes(ctx.config.subscribers.filter((s) => s.verify_source));
     const relay = ifindexes(ctx.config.subscribers.filter((s) => s.mode === 'relay'));
     const r = this.rulesetReady ? await this.verify.setPorts(ports, relay) : await this.verify.ensureRuleset(ports, relay);
     if (!r.ok) throw new Error(`nftables ruleset/ports update failed: ${JSON.stringify(r.error)}`);

@@ -209,10 +209,11 @@ export class NftVerify {
    */
   async setPorts(ifindexes: readonly number[], relayIfindexes: readonly number[]): Promise<NftResult<void>> {
     const unique = [...new Set(ifindexes)];
-    for (const i of unique) {
+    // Not a subset of ports: a relay port without verify_source is in relay_ports only.
+    const relay = [...new Set(relayIfindexes)];
+    for (const i of [...unique, ...relay]) {
       if (!Number.isInteger(i) || i <= 0 || i > 0xffffffff) return err({ kind: 'encode', reason: `ifindex ${i} out of range` });
     }
-    const relay = [...new Set(relayIfindexes)].filter((i) => unique.includes(i));
     const msgs: NfMessage[] = [];
     for (const [set, members] of [[NFT_NAMES.ports, unique], [NFT_NAMES.relayPorts, relay]] as const) {
       msgs.push(flushSetMessage(this.table, set));

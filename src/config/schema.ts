@@ -119,7 +119,7 @@ export const subscriberSchema = {
     'IPv6 subnet leased on this port (repeat for several). IA_NA addresses and delegated prefixes (IA_PD, RFC 8415 §6.3) alike must lie entirely within one, so list the prefix-delegation pool too; a lease outside is refused and counted (`rejectedSubnet`); empty: no restriction.'),
   trusted: option(bool, false,
     'Accept client packets that already carry option 82 or a non-zero giaddr (RFC 3046 §2.1); off: drop and count them.'),
-  verify_source: option(bool, true, 'Accept only leased source addresses from the MAC that leased them (source verification).'),
+  verify_source: option(bool, true, 'Accept only leased source addresses from the MAC that leased them (source verification). Off: the port is not verified at all (its traffic passes untouched); in relay mode its client DHCP still goes only through gleand.'),
   // Off by default: it sends DHCPLEASEQUERY to the port's servers, which must allow it
   // (ISC dhcpd logs "LEASEQUERY not allowed" for every query without `allow leasequery;`).
   on_demand: option(bool, false,

@@ -297,6 +297,15 @@ describe('nft source verification (namespaces, nfnetlink, scapy)', () => {
     await settle();
     expect(seen()).toEqual([67]);
     expect(packets('dhcp_to_relay') - before).toBe(3 * dhcp.length);
+    // A relay port without verify_source (in relay_ports, not in ports): its client DHCP
+    // is still dropped (gleand relays it), and its other traffic is not verified at all.
+    expect(await worker!.call({ op: 'ensure', ports: ['rb'], relayPorts: ['ra'] })).toEqual({ ok: true, value: { recreated: false } });
+    inNs(NS.router, ['nft', 'flush', 'set', 'inet', OBS, 'seen']);
+    const unverified = packets('dhcp_to_relay');
+    send([dhcp[2]!, { port: 40021, from: 'a', mac: mX, src: '10.1.0.99', dst: '10.2.0.20', sport: 68 }]);
+    await settle();
+    expect(seen()).toEqual([40021]);
+    expect(packets('dhcp_to_relay') - unverified).toBe(3);
     // Port A back to passive mode: relay_ports emptied in the same transaction as ports.
     expect(await worker!.call({ op: 'ensure', ports: ['ra', 'rb'] })).toEqual({ ok: true, value: { recreated: false } });
     expect(inNs(NS.router, ['nft', 'list', 'set', 'inet', TABLE, 'relay_ports'])).not.toContain('elements');

@@ -119,11 +119,12 @@ function preflight(): void {
 describe('a relay-mode port sends client DHCP only through gleand (item 3)', () => {
   let lab: Lab;
   let lease: LeaseFacts;
+  let gleand: GleandHandle;
 
   beforeAll(async () => {
     preflight();
     lab = await createLab({ subscribers: 1 });
-    const gleand = lab.startGleand(labGleandConfig(lab), { bundle: BUNDLE });
+    gleand = lab.startGleand(labGleandConfig(lab), { bundle: BUNDLE });
     await gleand.ready();
     lease = await lab.startClient(0, 'dhclient4').waitLease(4, 45_000);
   }, 120_000);
@@ -156,6 +157,28 @@ describe('a relay-mode port sends client DHCP only through gleand (item 3)', () 
     expect(from(lease.address!, OTHER_PORT)).toBe(100);
     // Dropped as DHCP for the relay (gleand read them and found no DHCP message), not as spoofs.
     expect((await nftCounter(lab, 'dhcp_to_relay')) - before).toBeGreaterThanOrEqual(200);
+    await tap.proc.stop('SIGINT');
+  });
+
+  it('with verify_source off the port is not verified (an unleased source passes), and its client DHCP still goes only through gleand', async () => {
+    const sub = lab.subscribers[0]!;
+    fs.writeFileSync(gleand.configPath, labGleandConfig(lab, { subscriber: () => ({ verify_source: '0' }) }));
+    process.kill(gleand.pid, 'SIGHUP');
+    await until('the port out of the verified set', async () =>
+      !(await lab.exec(lab.router.ns, ['nft', 'list', 'set', 'inet', 'gleand', 'ports'])).stdout.includes(sub.routerDev));
+    expect((await lab.exec(lab.router.ns, ['nft', 'list', 'set', 'inet', 'gleand', 'relay_ports'])).stdout).toContain(sub.routerDev);
+    const unleased = '10.1.0.251';
+    const OTHER_PORT = 6768;
+    const tap = serverTap(lab, `(udp dst port 67 or udp dst port ${OTHER_PORT}) and src host ${unleased}`);
+    await lab.waitForLog(tap.proc, 'Capturing on', 15_000);
+    const frames = (dport: number) =>
+      `[Ether(src='${sub.mac}', dst='${sub.routerMac}')/IP(src='${unleased}', dst='${lab.server.ipv4}')/UDP(sport=68, dport=${dport})/b'x' for _ in range(20)]`;
+    await lab.exec(sub.ns, ['/usr/bin/python3', '-c',
+      `from scapy.all import Ether, IP, UDP, sendp\nsendp(${frames(67)}, iface='eth0', verbose=False)\nsendp(${frames(OTHER_PORT)}, iface='eth0', verbose=False)`,
+    ], { timeoutMs: 60_000 });
+    const from = (port: number) => tap.seen().filter((x) => x.source === unleased && x.port === port).length;
+    await until('the unverified datagrams at the server', async () => from(OTHER_PORT) >= 20, 20_000);
+    expect(from(67)).toBe(0);
     await tap.proc.stop('SIGINT');
   });
 });

@@ -283,9 +283,9 @@ describe('ruleset script', () => {
 
   it('has every rule, each after a comment saying why; host sets, then prefixes, then the drop', () => {
     expect(rulesOf(s)).toEqual([
+      'add rule inet gleand prerouting iif @relay_ports meta nfproto ipv4 udp dport 67 counter name dhcp_to_relay drop',
+      'add rule inet gleand prerouting iif @relay_ports meta nfproto ipv6 udp dport 547 counter name dhcp_to_relay drop',
       'add rule inet gleand prerouting iif @ports jump verify',
-      'add rule inet gleand verify iif @relay_ports meta nfproto ipv4 udp dport 67 counter name dhcp_to_relay drop',
-      'add rule inet gleand verify iif @relay_ports meta nfproto ipv6 udp dport 547 counter name dhcp_to_relay drop',
       'add rule inet gleand verify meta nfproto ipv4 udp sport 68 udp dport 67 ip daddr 255.255.255.255 accept',
       'add rule inet gleand verify ip6 saddr { ::, fe80::/10 } icmpv6 type { nd-router-solicit, nd-neighbor-solicit, nd-neighbor-advert, mld-listener-report, mld2-listener-report } accept',
       'add rule inet gleand verify ip6 saddr fe80::/10 ip6 daddr ff02::1:2 udp dport 547 accept',
