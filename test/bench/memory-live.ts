@@ -34,6 +34,7 @@ import { until } from '../lab/wait';
 import { pdPrefix } from './netlink-routes-shared';
 import { rerunInNamespace, sh } from './netns';
 import { initScriptNodeFlags } from './relay';
+import { latency, statusProbe } from './status-probe';
 
 const V4 = 100_000;
 const V6 = 50_000; // clients, each with one IA_NA address and one IA_PD prefix
@@ -155,6 +156,9 @@ ${PORTS.map((p, i) => `config subscriber '${p.name}'
   const t0 = Date.now();
   const daemon = spawn(process.execPath, [...FLAGS, GLEAND_BUNDLE, 'run', '-c', conf], { stdio: ['ignore', 'pipe', 'pipe'] });
   for (const s of [daemon.stdout!, daemon.stderr!]) s.on('data', (d: Buffer) => log.push(String(d)));
+  // status latency from another process (issue 7 item 3): over the restore and install,
+  // then over one periodic reconcile of everything.
+  let probe = statusProbe(sock);
   try {
     // Idle: every binding restored, the kernel queue drained (its counters stop moving),
     // and the full reconcile at the close of the recovery window done (the default
@@ -176,6 +180,7 @@ ${PORTS.map((p, i) => `config subscriber '${p.name}'
     }, 300_000, 500);
     if (st === 'exited') throw new Error(`gleand exited ${daemon.exitCode}: ${log.join('').slice(-2000)}`);
     const ready = (Date.now() - t0) / 1000;
+    const duringRestore = await probe.stop();
     // Read /proc first: listing 650k kernel entries takes seconds, and a periodic
     // reconcile may start meanwhile.
     const d = procMem(daemon.pid!);
@@ -190,7 +195,20 @@ ${PORTS.map((p, i) => `config subscriber '${p.name}'
     console.log(`bare node: VmRSS ${fmt(b.rss)} (reference)`);
     console.log(`gleand idle: VmRSS ${fmt(d.rss)} = bare ${over(d.rss)}; target ≤ bare + 20 MB: ${d.rss - b.rss <= 20 * MB ? 'met' : 'NOT met'}`);
     console.log(`gleand peak (VmHWM, restore + install): ${fmt(d.hwm)} = bare ${over(d.hwm)}; target ≤ bare + 40 MB: ${d.hwm - b.rss <= 40 * MB ? 'met' : 'NOT met'}`);
+    const slow = (xs: number[]) => `${xs.filter((x) => x > 100).length} over 100 ms`;
+    console.log(`status during restore and install: ${latency(duringRestore)}, ${slow(duringRestore)}`);
+    // The next periodic reconcile (reconcile_interval, default 60 s) of all ~650k entries.
+    const before = k.reconciles as number;
+    probe = statusProbe(sock);
+    const t1 = Date.now();
+    await until('a periodic reconcile', async () => ((await status(sock)).drivers.kernel.reconciles > before ? true : null), 120_000, 200);
+    const duringReconcile = await probe.stop();
+    const after = procMem(daemon.pid!);
+    console.log(`status until a periodic reconcile of ${(counts.routes + counts.neighs + counts.verifies).toLocaleString('en')} entries ended ` +
+      `(${((Date.now() - t1) / 1000).toFixed(1)} s): ${latency(duringReconcile)}, ${slow(duringReconcile)}; ` +
+      `VmRSS after it ${fmt(after.rss)} = bare ${over(after.rss)}, VmHWM ${fmt(after.hwm)}`);
   } finally {
+    await probe.stop().catch(() => undefined);
     daemon.kill('SIGTERM');
     bare.kill('SIGTERM');
     await new Promise((r) => (daemon.exitCode !== null ? r(null) : daemon.once('exit', r)));
