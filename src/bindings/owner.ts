@@ -4,6 +4,7 @@ import { bytesEqual, formatMac, type Prefix } from '../wire/address';
 import type { Event } from '../events';
 import type { PortKernelConfig } from '../kernel/derive';
 import { DesiredState } from '../kernel/desired';
+import { DeltaAccumulator } from '../kernel/delta';
 import { isEmptyDelta, type KernelState } from '../kernel/entries';
 import type { Claim, CoreQuery, Module } from '../module';
 import type { Instant } from '../time';
@@ -69,29 +70,45 @@ export class Bindings implements Module, BindingWriter {
   private readonly kernel = new DesiredState(new Map());
   private subnets = new Map<string, readonly Prefix[]>();
   readonly counters: OwnerCounters = { rejectedSubnet: 0, restored: 0, removedWithPort: 0, refusedMacChange: 0 };
+  /** The restore in progress (its chunks so far), for its one log line. */
+  private restoring = { restored: 0, refused: 0 };
 
   handle(event: Event, now: Instant): Action[] {
     if (event.kind === 'config') return this.configure(event.config);
-    if (event.kind === 'restore') return this.restore(event.bindings, event.from, now);
+    if (event.kind === 'restore') return this.restore(event, now);
     return [];
   }
 
   /**
    * Bindings of the previous run (its snapshot journal), stored again within today's
-   * limits and subnets. One log line for all of them: a restart of a router with 100k
-   * subscribers must not write 100k lines.
+   * limits and subnets; a large journal comes in chunks (`more`), in file order, and a
+   * chunk's delete lines (`ended`) go first. Each chunk becomes one coalesced kernel
+   * delta, and nothing is journaled: the journal just read them (writing 200k records
+   * back would double the file and the heap for nothing). One log line for the whole
+   * restore: a restart of a router with 100k subscribers must not write 100k lines.
    */
-  private restore(fields: readonly BindingFields[], from: string, now: Instant): Action[] {
-    const accepted = fields.filter((f) => {
+  private restore(event: Extract<Event, { kind: 'restore' }>, now: Instant): Action[] {
+    const changes: BindingChange[] = [];
+    for (const k of event.ended ?? []) {
+      const b = this.table.removeAddress(k.family, k.address, k.prefixLength);
+      if (b) changes.push({ kind: 'removed', binding: b });
+    }
+    const accepted = event.bindings.filter((f) => {
       const subnets = this.subnets.get(f.port);
       return subnets !== undefined && inSubnets(subnets, f.family, f.address, f.prefixLength);
     });
-    const changes = applyGleans(this.table, accepted.map((f) => ({ op: 'upsert' as const, fields: f })), now);
-    this.counters.restored += changes.length;
-    const actions = this.toKernel(changes, false);
-    actions.push(log('notice', 'bindings', 'restored', {
-      from, restored: changes.length, refused: fields.length - changes.length,
-    }));
+    const stored = applyGleans(this.table, accepted.map((f) => ({ op: 'upsert' as const, fields: f })), now);
+    this.counters.restored += stored.length;
+    this.restoring.restored += stored.length;
+    this.restoring.refused += event.bindings.length - stored.length;
+    const acc = new DeltaAccumulator();
+    for (const c of changes.concat(stored)) acc.push(this.kernel.apply(c));
+    const delta = acc.build();
+    const actions: Action[] = isEmptyDelta(delta) ? [] : [{ kind: 'kernel', delta }];
+    if (!event.more) {
+      actions.push(log('notice', 'bindings', 'restored', { from: event.from, ...this.restoring }));
+      this.restoring = { restored: 0, refused: 0 };
+    }
     return actions;
   }
 
