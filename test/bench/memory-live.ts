@@ -39,6 +39,8 @@ import { latency, statusProbe } from './status-probe';
 const V4 = 100_000;
 const V6 = 50_000; // clients, each with one IA_NA address and one IA_PD prefix
 const PORTS = [{ name: 'lan1', device: 'v0' }, { name: 'lan2', device: 'v2' }] as const;
+/** Kernel entries of those bindings: v4 route + neighbour + verify; v6 address route + neighbour + verify, prefix route + verify, link-local neighbour + verify. */
+const ENTRIES = 3 * V4 + 7 * V6;
 const MB = 1e6;
 const MiB = 1048576;
 
@@ -176,7 +178,9 @@ ${PORTS.map((p, i) => `config subscriber '${p.name}'
         stableSince = Date.now();
         return null;
       }
-      return Date.now() - stableSince >= 3000 && k.recoveringForS === 0 && k.reconciles >= 2 ? s : null;
+      // Every entry applied at least once (the namespace starts empty): counters also
+      // stand still for seconds while a reconcile dumps, which is not idle.
+      return Date.now() - stableSince >= 3000 && k.recoveringForS === 0 && k.reconciles >= 2 && k.applied >= ENTRIES ? s : null;
     }, 300_000, 500);
     if (st === 'exited') throw new Error(`gleand exited ${daemon.exitCode}: ${log.join('').slice(-2000)}`);
     const ready = (Date.now() - t0) / 1000;
