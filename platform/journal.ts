@@ -80,7 +80,8 @@ export class JournalDriver implements Driver {
    * at most RESTORE_CHUNK lines per `restore` event, one event per turn of the event loop.
    * A journal of 200k bindings read whole (one string, every line, every binding's
    * fields at once) cost ~800 MiB of peak heap and held the loop for seconds; a chunk
-   * costs a few hundred KiB. Lines go in file order, so the core ends in the state the
+   * costs a few hundred KiB. The next chunk waits until the kernel has the previous
+   * one's entries. Lines go in file order, so the core ends in the state the
    * last line left; within a chunk the last line of a key wins. Only what the file held
    * when reading began is read: what this run appends meanwhile is already in the core.
    */
@@ -101,7 +102,7 @@ export class JournalDriver implements Driver {
       }
       this.counters.read += bindings.length;
       chunk = new Map();
-      this.ctx.emit({ kind: 'restore', bindings, ...(ended.length ? { ended } : {}), from: file, ...(more ? { more } : {}) });
+      return this.ctx.emit({ kind: 'restore', bindings, ...(ended.length ? { ended } : {}), from: file, ...(more ? { more } : {}) });
     };
     try {
       for (let pos = 0; pos < size;) {
@@ -119,7 +120,9 @@ export class JournalDriver implements Driver {
         for (const line of lines) {
           this.readLine(line, chunk);
           if (chunk.size >= RESTORE_CHUNK) {
-            emit(true);
+            // The next chunk once this one's kernel entries are in: read at the pace the
+            // kernel takes them, never a pile of unapplied deltas (hundreds of MiB at 200k).
+            await emit(true);
             await new Promise<void>((resolve) => setImmediate(resolve));
             if (this.file !== file) return; // reconfigured to another file meanwhile
           }

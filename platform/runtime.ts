@@ -90,16 +90,21 @@ export class Runtime {
     return true;
   }
 
-  /** Feed one event to the core; an exception is a bug, counted and logged, never fatal. */
-  dispatch(event: Event): void {
-    if (this.stopping) return;
+  /**
+   * Feed one event to the core; an exception is a bug, counted and logged, never fatal.
+   * Settles once the event's kernel deltas are in the kernel.
+   */
+  dispatch(event: Event): Promise<unknown> {
+    if (this.stopping) return Promise.resolve();
     const now = monotonicNow();
+    let done: Promise<unknown> = Promise.resolve();
     try {
-      this.execute(this.agent.handle(event, now));
+      done = this.execute(this.agent.handle(event, now));
     } catch (e) {
       this.internalError(`handling ${event.kind}`, e);
     }
     this.schedule();
+    return done;
   }
 
   private schedule(): void {
@@ -130,7 +135,7 @@ export class Runtime {
    * client's reply leaves only once the neighbour and verify entries gleaned from it
    * are in the kernel (its first packet passes).
    */
-  private execute(actions: Action[]): void {
+  private execute(actions: Action[]): Promise<unknown> {
     const waits: Promise<void>[] = [];
     // One Promise.all per growth of `waits`, shared by every action behind it: a restore
     // of 200k bindings is 200k deltas then 200k journal records, and a Promise.all over
@@ -174,6 +179,7 @@ export class Runtime {
         run();
       }
     }
+    return waits.length > 0 ? settled() : Promise.resolve();
   }
 
   private internalError(where: string, e: unknown): void {

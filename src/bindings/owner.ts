@@ -72,6 +72,11 @@ export class Bindings implements Module, BindingWriter {
   readonly counters: OwnerCounters = { rejectedSubnet: 0, restored: 0, removedWithPort: 0, refusedMacChange: 0 };
   /** The restore in progress (its chunks so far), for its one log line. */
   private restoring = { restored: 0, refused: 0 };
+  /**
+   * While a restore comes in chunks: the keys producers wrote meanwhile (live, so newer
+   * than the journal). Bounded by the table; dropped with the last chunk.
+   */
+  private liveDuringRestore: Set<string> | null = null;
 
   handle(event: Event, now: Instant): Action[] {
     if (event.kind === 'config') return this.configure(event.config);
@@ -88,12 +93,18 @@ export class Bindings implements Module, BindingWriter {
    * restore: a restart of a router with 100k subscribers must not write 100k lines.
    */
   private restore(event: Extract<Event, { kind: 'restore' }>, now: Instant): Action[] {
+    // Between chunks live traffic goes on: what a producer wrote since the restore began
+    // is newer than anything in the journal, and no line of it overrides it.
+    this.liveDuringRestore ??= new Set();
+    const live = this.liveDuringRestore;
     const changes: BindingChange[] = [];
     for (const k of event.ended ?? []) {
+      if (live.has(keyOf(k))) continue;
       const b = this.table.removeAddress(k.family, k.address, k.prefixLength);
       if (b) changes.push({ kind: 'removed', binding: b });
     }
     const accepted = event.bindings.filter((f) => {
+      if (live.has(keyOf(f))) return false;
       const subnets = this.subnets.get(f.port);
       return subnets !== undefined && inSubnets(subnets, f.family, f.address, f.prefixLength);
     });
@@ -108,6 +119,7 @@ export class Bindings implements Module, BindingWriter {
     if (!event.more) {
       actions.push(log('notice', 'bindings', 'restored', { from: event.from, ...this.restoring }));
       this.restoring = { restored: 0, refused: 0 };
+      this.liveDuringRestore = null;
     }
     return actions;
   }
@@ -170,6 +182,7 @@ export class Bindings implements Module, BindingWriter {
     const actions: Action[] = [];
     const accepted = gleans.filter((g) => this.withinSubnets(g, actions) && this.keepsItsMac(g, actions));
     const changes = applyGleans(this.table, accepted, now);
+    if (this.liveDuringRestore) for (const c of changes) this.liveDuringRestore.add(keyOf(c.binding));
     actions.push(...this.toKernel(changes));
     return { changes, actions };
   }

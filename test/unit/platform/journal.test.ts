@@ -36,7 +36,7 @@ const binding = (i: number, validForMs: number | null = 600_000): Binding => ({
 function context(table: () => Iterable<Binding>) {
   const events: Event[] = [];
   const ctx: DriverContext = {
-    emit: (e) => events.push(e), log: () => {}, desiredState: () => ({}), query: () => table(),
+    emit: (e) => void events.push(e), log: () => {}, desiredState: () => ({}), query: () => table(),
   };
   return { ctx, events };
 }
