@@ -25,7 +25,7 @@ import {
   checkRoute, decodeRoute, ROUTE_REQUEST_FLAGS, routeTable, rtmsg, toRouteDeleteMessage, toRouteMessage,
   type Route, type RouteMessage,
 } from './route';
-import { isOsError } from './socket';
+import { DUMP_READ_BUDGET, isOsError } from './socket';
 import {
   HOST_LE, NLMSG_HDRLEN, NO_ROOM, align4, encodeBody, encodeBodyInto, maxBodyLength, view,
   type Attributed, type DecodeError, type Decoded, type EncodeError, type MessageSpec,
@@ -104,6 +104,7 @@ export class Rtnl {
         sndbufBytes: opts.sndbufBytes ?? 4 * 1024 * 1024,
         extAck: true,
         strictCheck: true,
+        recvBudget: DUMP_READ_BUDGET,
       },
       c.stats,
       { timeoutMs: opts.timeoutMs },

@@ -1,6 +1,6 @@
 import { log, type Action } from '../actions';
 import type { Config } from '../config/config';
-import { bytesEqual, formatMac, type Prefix } from '../wire/address';
+import { bytesEqual, formatAddress, formatMac, type Prefix } from '../wire/address';
 import type { Event } from '../events';
 import type { PortKernelConfig } from '../kernel/derive';
 import { DesiredState } from '../kernel/desired';
@@ -127,16 +127,21 @@ export class Bindings implements Module, BindingWriter {
   private configure(config: Config): Action[] {
     const perPort = new Map(config.subscribers.map((s) => [s.name, s.max_bindings]));
     this.table.setLimits({ maxBindings: config.global.max_bindings, maxPerPort: (p) => perPort.get(p) ?? 0 });
+    const before = this.subnets;
     this.subnets = new Map(config.subscribers.map((s) => [s.name, [...s.subnet4, ...s.subnet6]]));
+    // Only ports that went or whose subnets changed are walked: a reload of a router with
+    // 200k bindings must not hold the event loop for a pass over all of them.
+    const text = (ps: readonly Prefix[] | undefined) => ps?.map((p) => `${formatAddress(p.family, p.address)}/${p.length}`).join(' ');
+    const changed = [...before.keys()].filter((port) => text(before.get(port)) !== text(this.subnets.get(port)));
     // Ports that are gone end first, while the kernel view still knows their devices.
-    const actions = this.withdrawRemovedPorts();
+    const actions = changed.some((port) => !this.subnets.has(port)) ? this.withdrawRemovedPorts() : [];
     const kernelPorts = new Map<string, PortKernelConfig>(config.subscribers.map((s) => [s.name, {
       device: s.device, routes: true, neighbours: true, verify: s.verify_source,
     }]));
     const delta = this.kernel.reconfigure(kernelPorts, this.table);
     if (!isEmptyDelta(delta)) actions.push({ kind: 'kernel', delta });
     // A reload may end more bindings than a spread's argument limit: concat, not push(...).
-    return actions.concat(this.toKernel(this.outsideSubnets(actions)));
+    return actions.concat(this.toKernel(this.outsideSubnets(changed.filter((port) => this.subnets.has(port)), actions)));
   }
 
   /**
@@ -163,10 +168,10 @@ export class Bindings implements Module, BindingWriter {
     return actions;
   }
 
-  /** A reload that narrows a port's subnets ends the bindings now outside them. */
-  private outsideSubnets(actions: Action[]): BindingChange[] {
+  /** A reload that narrows a port's subnets (`ports`) ends the bindings now outside them. */
+  private outsideSubnets(ports: readonly string[], actions: Action[]): BindingChange[] {
     const changes: BindingChange[] = [];
-    for (const b of [...this.table.entries()]) {
+    for (const b of ports.flatMap((port) => this.table.byPort(port))) {
       if (inSubnets(this.subnets.get(b.port) ?? [], b.family, b.address, b.prefixLength)) continue;
       this.table.removeAddress(b.family, b.address, b.prefixLength);
       this.counters.rejectedSubnet++;
