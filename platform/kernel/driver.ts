@@ -36,7 +36,7 @@ const REPAIR_DELAY_MS = 100;
 
 /** Live deltas folded into one batch; `done` settles once the batch is in the kernel. */
 interface LiveBatch {
-  readonly acc: DeltaAccumulator;
+  acc: DeltaAccumulator;
   readonly done: Promise<void>;
   resolve(): void;
   taken: boolean;
@@ -285,6 +285,9 @@ export class KernelDriver implements Driver {
     if (this.open === batch) this.open = null;
     try {
       const delta = batch.acc.build();
+      // A batch a reconcile's turn took stays referenced by its queued job until the
+      // reconcile ends (during a restore, every batch of it): its entries must not.
+      batch.acc = new DeltaAccumulator();
       if (this.overridden) {
         this.counters.liveDuringReconcile++;
         this.remember(delta, this.overridden);
@@ -335,7 +338,6 @@ export class KernelDriver implements Driver {
       }
     }
     this.refreshIfindexes();
-    this.overridden = new Map();
     try {
       const delta = emptyDelta() as Record<EntryKind, EntryDelta<unknown>>;
       for (const t of ENTRY_TYPES) {
@@ -345,7 +347,12 @@ export class KernelDriver implements Driver {
           this.counters.digestsEqual++;
           continue;
         }
-        // They differ: the full diff, against a fresh desired state.
+        // They differ: the full diff, against a fresh desired state. From here on live
+        // batches are remembered, to be left alone by this reconcile's apply. Not during
+        // the digests: what changed then is in the dump and desired state diffed now (a
+        // restore of 200k bindings runs through one digest pass; remembering its keys
+        // held hundreds of MiB).
+        this.overridden ??= new Map();
         const actual = same === false ? await this.dumpKind(t.kind) : same;
         if (actual === null) continue; // not known: nothing is removed on a guess
         delta[t.kind] = await this.diffSliced(t as { key(e: unknown): string; attrs(e: unknown): string },
@@ -387,6 +394,8 @@ export class KernelDriver implements Driver {
     const have = new EntryDigest(kind, this.seed);
     const a = this.appliers.find((x) => x.kind === kind)! as Applier<EntryKind>;
     if (!a.dumpEach) {
+      // The full diff may use this dump: live batches from here on are remembered.
+      this.overridden ??= new Map();
       const all = await this.dumpKind(kind);
       if (all === null) return null;
       for (const e of all) {
