@@ -269,6 +269,7 @@ export class JournalDriver implements Driver {
     if (this.toRead) fs.closeSync(this.toRead.fd);
     this.toRead = null;
     this.close();
+    this.file = null; // a read-back in progress stops at its next chunk
   }
 
   status(): Record<string, unknown> {
