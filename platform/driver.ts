@@ -6,7 +6,12 @@ import type { CoreQuery } from '../src/module';
 
 /** What the runtime gives a driver: the core's event input and desired state, and a log. */
 export interface DriverContext {
-  emit(event: Event): void;
+  /**
+   * Feed an event to the core. Settles once the kernel deltas it caused are in the
+   * kernel (at once, or nothing, when there are none): a producer of many events (the journal's
+   * restore) waits for it before the next, so deltas never pile up unapplied.
+   */
+  emit(event: Event): Promise<unknown> | void;
   log(level: LogLevel, subsystem: string, message: string, fields?: LogFields, key?: string): void;
   /** The core's full desired kernel state (generated lazily), for a reconcile. */
   desiredState(): KernelState;

@@ -1,7 +1,8 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Action } from '../src/actions';
-import type { Binding, BindingFields } from '../src/bindings/binding';
+import { StringDecoder } from 'node:string_decoder';
+import { parseBindingKey, type Binding, type BindingFields, type ParsedKey } from '../src/bindings/binding';
 import { fromRecord, toRecord } from '../src/bindings/journal';
 import type { Config } from '../src/config/config';
 import { instant, type Instant } from '../src/time';
@@ -12,6 +13,9 @@ import type { Driver, DriverContext } from './driver';
 const COMPACT_SLACK = 10_000;
 /** Bindings written per turn of the event loop while compacting. */
 const COMPACT_CHUNK = 2048;
+/** Bytes of the journal read at a time at start, and lines per `restore` event at most. */
+const READ_BYTES = 256 * 1024;
+const RESTORE_CHUNK = 2048;
 
 /** CLOCK_MONOTONIC in ms: shared by every process of one boot, unlike the core's clock. */
 const systemMonoMs = (): number => Number(process.hrtime.bigint() / 1_000_000n);
@@ -20,7 +24,7 @@ const systemMonoMs = (): number => Number(process.hrtime.bigint() / 1_000_000n);
  * The snapshot journal: every binding change appended as one JSON line to a file in RAM
  * (`snapshot`, on tmpfs: never flash), so that a gleand killed at any instant restarts
  * with every binding it had (its expiry, MAC/DUID, port, circuit) instead of an empty
- * table. At start the file is read back and handed to the core as a `restore` event;
+ * table. At start the file is read back and handed to the core as `restore` events;
  * it is rewritten compactly when it grows well past the table. A damaged line is
  * skipped and counted, never fatal.
  */
@@ -31,7 +35,10 @@ export class JournalDriver implements Driver {
   private file: string | null = null;
   private fd: number | null = null;
   private offset = 0;
-  private restored: BindingFields[] = [];
+  private first = true;
+  private toRead: { readonly fd: number; readonly size: number } | null = null;
+  /** While the previous run's journal is read back: no compaction (it would miss what is not read yet). */
+  private reading = false;
   private pending: string[] = [];
   private flushQueued = false;
   /** While a compaction runs: what was appended to the old file since it began. */
@@ -45,6 +52,17 @@ export class JournalDriver implements Driver {
     await this.reconfigure(config);
   }
 
+  /** The journal as the previous run left it, opened at the first config; read at `started`. */
+  private openForRead(file: string): void {
+    let fd: number;
+    try {
+      fd = fs.openSync(file, 'r');
+    } catch {
+      return; // no journal: a first start, or a reboot (tmpfs is empty)
+    }
+    this.toRead = { fd, size: fs.fstatSync(fd).size };
+  }
+
   async reconfigure(config: Config): Promise<void> {
     const file = config.global.snapshot || null;
     if (file === this.file) return;
@@ -52,52 +70,114 @@ export class JournalDriver implements Driver {
     this.file = file;
     if (!file) return;
     fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
-    if (this.counters.lines === 0 && this.restored.length === 0) this.read(file);
+    if (this.first) this.openForRead(file);
+    this.first = false;
     this.fd = fs.openSync(file, 'a', 0o600);
   }
 
-  private read(file: string): void {
-    let text: string;
+  /**
+   * The previous run's journal, read back in chunks: READ_BYTES of the file at a time and
+   * at most RESTORE_CHUNK lines per `restore` event, one event per turn of the event loop.
+   * A journal of 200k bindings read whole (one string, every line, every binding's
+   * fields at once) cost ~800 MiB of peak heap and held the loop for seconds; a chunk
+   * costs a few hundred KiB. The next chunk waits until the kernel has the previous
+   * one's entries. Lines go in file order, so the core ends in the state the
+   * last line left; within a chunk the last line of a key wins. Only what the file held
+   * when reading began is read: what this run appends meanwhile is already in the core.
+   */
+  private async readBack(file: string, fd: number, size: number): Promise<void> {
+    const buf = Buffer.allocUnsafe(READ_BYTES);
+    const decoder = new StringDecoder('utf8');
+    let rest = '';
+    let chunk = new Map<string, BindingFields | null>();
+    const emit = (more: boolean) => {
+      const bindings: BindingFields[] = [];
+      const ended: ParsedKey[] = [];
+      for (const [key, f] of chunk) {
+        if (f) bindings.push(f);
+        else {
+          const k = parseBindingKey(key);
+          if (k) ended.push(k);
+        }
+      }
+      this.counters.read += bindings.length;
+      chunk = new Map();
+      return this.ctx.emit({ kind: 'restore', bindings, ...(ended.length ? { ended } : {}), from: file, ...(more ? { more } : {}) });
+    };
     try {
-      text = fs.readFileSync(file, 'utf8');
-    } catch {
-      return; // no journal: a first start, or a reboot (tmpfs is empty)
+      for (let pos = 0; pos < size;) {
+        let n: number;
+        try {
+          n = fs.readSync(fd, buf, 0, Math.min(READ_BYTES, size - pos), pos);
+        } catch (e) {
+          this.ctx.log('error', 'journal', `cannot read the snapshot: ${(e as Error).message}`, { file });
+          break;
+        }
+        if (n <= 0) break;
+        pos += n;
+        const lines = (rest + decoder.write(buf.subarray(0, n))).split('\n');
+        rest = lines.pop()!;
+        for (const line of lines) {
+          this.readLine(line, chunk);
+          if (chunk.size >= RESTORE_CHUNK) {
+            // The next chunk once this one's kernel entries are in: read at the pace the
+            // kernel takes them, never a pile of unapplied deltas (hundreds of MiB at 200k).
+            await emit(true);
+            await new Promise<void>((resolve) => setImmediate(resolve));
+            if (this.file !== file) return; // reconfigured to another file meanwhile
+          }
+        }
+      }
+      this.readLine(rest + decoder.end(), chunk); // a last line without its newline
+      emit(false);
+    } finally {
+      fs.closeSync(fd);
+      this.reading = false;
     }
-    const byKey = new Map<string, BindingFields | null>();
-    for (const line of text.split('\n')) {
-      if (line === '') continue;
-      this.counters.lines++;
-      let entry: { op?: unknown; rec?: unknown; key?: unknown };
-      try {
-        entry = JSON.parse(line) as typeof entry;
-      } catch {
-        this.counters.skipped++;
-        continue;
-      }
-      if (entry.op === 'delete' && typeof entry.key === 'string') {
-        byKey.set(entry.key, null);
-        continue;
-      }
-      const fields = entry.op === 'put' ? fromRecord(entry.rec, (mono) => instant(mono - this.offset)) : null;
-      if (!fields) {
-        this.counters.skipped++;
-        continue;
-      }
-      byKey.set((entry.rec as { key: string }).key, fields);
-    }
-    this.restored = [...byKey.values()].filter((f): f is BindingFields => f !== null);
-    this.counters.read = this.restored.length;
+    // What was read counts as the compacted size: no rewrite before the file grows past it.
+    this.counters.compactedTo = this.counters.read;
     if (this.counters.skipped > 0) {
       this.ctx.log('warn', 'journal', 'skipped damaged snapshot lines', { file, skipped: this.counters.skipped });
     }
   }
 
-  /** After the first config: the previous run's bindings go to the core. */
+  /** One journal line into the chunk's last-op-per-key map; a damaged line is counted. */
+  private readLine(line: string, chunk: Map<string, BindingFields | null>): void {
+    if (line === '') return;
+    this.counters.lines++;
+    let entry: { op?: unknown; rec?: unknown; key?: unknown };
+    try {
+      entry = JSON.parse(line) as typeof entry;
+    } catch {
+      this.counters.skipped++;
+      return;
+    }
+    if (entry.op === 'delete' && typeof entry.key === 'string') {
+      chunk.delete(entry.key); // re-inserted last: file order is kept within the chunk
+      chunk.set(entry.key, null);
+      return;
+    }
+    const fields = entry.op === 'put' ? fromRecord(entry.rec, (mono) => instant(mono - this.offset)) : null;
+    if (!fields) {
+      this.counters.skipped++;
+      return;
+    }
+    const key = (entry.rec as { key: string }).key;
+    chunk.delete(key);
+    chunk.set(key, fields);
+  }
+
+  /** After the first config: the previous run's bindings go to the core, chunk by chunk. */
   started(): void {
+    const r = this.toRead;
+    this.toRead = null;
     if (!this.file) return;
-    const bindings = this.restored;
-    this.restored = [];
-    this.ctx.emit({ kind: 'restore', bindings, from: this.file });
+    if (!r) {
+      this.ctx.emit({ kind: 'restore', bindings: [], from: this.file });
+      return;
+    }
+    this.reading = true;
+    void this.readBack(this.file, r.fd, r.size);
   }
 
   execute(a: Action): void {
@@ -128,7 +208,7 @@ export class JournalDriver implements Driver {
       this.ctx.log('error', 'journal', `cannot append to the snapshot: ${(e as Error).message}`, { file: this.file! }, 'journal:write');
     }
     if (this.compacting) this.compacting.push(text);
-    else if (this.counters.lines > 2 * this.counters.compactedTo + COMPACT_SLACK) void this.compact();
+    else if (!this.reading && this.counters.lines > 2 * this.counters.compactedTo + COMPACT_SLACK) void this.compact();
   }
 
   /**
@@ -186,7 +266,10 @@ export class JournalDriver implements Driver {
   }
 
   async stop(): Promise<void> {
+    if (this.toRead) fs.closeSync(this.toRead.fd);
+    this.toRead = null;
     this.close();
+    this.file = null; // a read-back in progress stops at its next chunk
   }
 
   status(): Record<string, unknown> {

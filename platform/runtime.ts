@@ -102,16 +102,21 @@ export class Runtime {
     return true;
   }
 
-  /** Feed one event to the core; an exception is a bug, counted and logged, never fatal. */
-  dispatch(event: Event): void {
-    if (this.stopping) return;
+  /**
+   * Feed one event to the core; an exception is a bug, counted and logged, never fatal.
+   * Settles once the event's kernel deltas are in the kernel.
+   */
+  dispatch(event: Event): Promise<unknown> {
+    if (this.stopping) return Promise.resolve();
     const now = monotonicNow();
+    let done: Promise<unknown> = Promise.resolve();
     try {
-      this.execute(this.agent.handle(event, now));
+      done = this.execute(this.agent.handle(event, now));
     } catch (e) {
       this.internalError(`handling ${event.kind}`, e);
     }
     this.schedule();
+    return done;
   }
 
   private schedule(): void {
@@ -142,7 +147,7 @@ export class Runtime {
    * client's reply leaves only once the neighbour and verify entries gleaned from it
    * are in the kernel (its first packet passes).
    */
-  private execute(actions: Action[]): void {
+  private execute(actions: Action[]): Promise<unknown> {
     // The distinct promises to wait for (the kernel driver hands every delta of one
     // coalesced batch the same one), and the gate over them, made once per new promise:
     // a Promise.all per held action would cost O(deltas × actions) per batch — a bulk
@@ -187,6 +192,8 @@ export class Runtime {
         run();
       }
     }
+    // What the caller may wait for (a chunked restore reads on once its kernel work is in).
+    return waits.size > 0 ? after() : Promise.resolve();
   }
 
   private track(p: Promise<void>): void {

@@ -1,4 +1,4 @@
-import type { BindingFields } from './bindings/binding';
+import type { BindingFields, ParsedKey } from './bindings/binding';
 import type { Config } from './config/config';
 import type { QueryBy } from './leasequery/message';
 
@@ -16,9 +16,17 @@ export type Event =
   | { readonly kind: 'identity'; readonly relayId: Uint8Array }
   /**
    * Bindings read back at start from the snapshot journal of the previous run (after the
-   * first config). They are stored as they were, within today's limits and subnets.
+   * first config). They are stored as they were, within today's limits and subnets. A
+   * large journal comes in chunks, in file order (`more` on all but the last): `ended`
+   * names the bindings its delete lines removed, applied before the chunk's `bindings`.
    */
-  | { readonly kind: 'restore'; readonly bindings: readonly BindingFields[]; readonly from: string }
+  | {
+      readonly kind: 'restore';
+      readonly bindings: readonly BindingFields[];
+      readonly ended?: readonly ParsedKey[];
+      readonly from: string;
+      readonly more?: boolean;
+    }
   /**
    * `gleand query`: ask the DHCP servers about an address or a client (RFC 4388). The
    * leasequery module answers with one `query-result` action carrying the same `id`,

@@ -33,6 +33,13 @@ export interface Applier<K extends EntryKind> {
   start(ctx: ApplierContext): Promise<void>;
   /** Gleand's entries of this kind as the kernel has them; `null` when the read failed. */
   dump(ctx: ApplierContext): Promise<KernelEntries[K][] | null>;
+  /**
+   * The same entries as `dump`, handed to `each` one by one as the dump arrives and held
+   * nowhere (a reconcile digests them: platform/kernel/driver.ts); `restart` says the
+   * dump is re-run and what `each` saw is void. False when the read failed. Optional: a
+   * kind without it is dumped whole.
+   */
+  dumpEach?(ctx: ApplierContext, each: (e: KernelEntries[K]) => void, restart: () => void): Promise<boolean>;
   apply(op: BatchOp, entries: KernelEntries[K][], ctx: ApplierContext): Promise<ApplyOutcome>;
   /**
    * The settings that name gleand's entries of this kind (route table and protocol, nft

@@ -1,8 +1,10 @@
+import { randomBytes } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import type { Action } from '../../src/actions';
 import type { Config } from '../../src/config/config';
 import { DeltaAccumulator } from '../../src/kernel/delta';
 import { batches, diffInSteps } from '../../src/kernel/diff';
+import { EntryDigest } from '../../src/kernel/digest';
 import {
   ENTRY_TYPES, deltaSize, emptyDelta, entryType, type EntryDelta, type EntryKind, type KernelDelta, type KernelEntries,
 } from '../../src/kernel/entries';
@@ -34,7 +36,7 @@ const REPAIR_DELAY_MS = 100;
 
 /** Live deltas folded into one batch; `done` settles once the batch is in the kernel. */
 interface LiveBatch {
-  readonly acc: DeltaAccumulator;
+  acc: DeltaAccumulator;
   readonly done: Promise<void>;
   resolve(): void;
   taken: boolean;
@@ -76,9 +78,13 @@ export class KernelDriver implements Driver {
   /** Until this instant (performance.now) after a start, reconciles remove nothing. */
   private recoverUntil = 0;
   private recoveryTimer: NodeJS.Timeout | null = null;
+  /** Of the reconcile digests: per process, so nobody can craft entries whose difference cancels. */
+  private readonly seed = randomBytes(4).readUInt32LE(0);
   private readonly counters = {
     /** Removals a reconcile held back because the recovery window was open. */
     keptDuringRecovery: 0,
+    /** Kinds a reconcile found in step with the desired state by digest alone (no diff). */
+    digestsEqual: 0,
     applied: 0, failed: 0, noDevice: 0, reconciles: 0, repairs: 0, monitorOverruns: 0,
     /** Live deltas received, the batches they were folded into, and those applied inside a reconcile. */
     deltas: 0, liveBatches: 0, liveDuringReconcile: 0,
@@ -279,6 +285,9 @@ export class KernelDriver implements Driver {
     if (this.open === batch) this.open = null;
     try {
       const delta = batch.acc.build();
+      // A batch a reconcile's turn took stays referenced by its queued job until the
+      // reconcile ends (during a restore, every batch of it): its entries must not.
+      batch.acc = new DeltaAccumulator();
       if (this.overridden) {
         this.counters.liveDuringReconcile++;
         this.remember(delta, this.overridden);
@@ -329,16 +338,25 @@ export class KernelDriver implements Driver {
       }
     }
     this.refreshIfindexes();
-    this.overridden = new Map();
     try {
-      const desired = this.ctx.desiredState();
       const delta = emptyDelta() as Record<EntryKind, EntryDelta<unknown>>;
       for (const t of ENTRY_TYPES) {
         if (!kinds.includes(t.kind) || this.needsStart.has(t.kind)) continue;
-        const actual = await this.dumpKind(t.kind);
+        const same = await this.inStep(t.kind);
+        if (same === true) {
+          this.counters.digestsEqual++;
+          continue;
+        }
+        // They differ: the full diff, against a fresh desired state. From here on live
+        // batches are remembered, to be left alone by this reconcile's apply. Not during
+        // the digests: what changed then is in the dump and desired state diffed now (a
+        // restore of 200k bindings runs through one digest pass; remembering its keys
+        // held hundreds of MiB).
+        this.overridden ??= new Map();
+        const actual = same === false ? await this.dumpKind(t.kind) : same;
         if (actual === null) continue; // not known: nothing is removed on a guess
         delta[t.kind] = await this.diffSliced(t as { key(e: unknown): string; attrs(e: unknown): string },
-          (desired[t.kind] ?? []) as Iterable<unknown>, actual);
+          (this.ctx.desiredState()[t.kind] ?? []) as Iterable<unknown>, actual);
       }
       if (performance.now() < this.recoverUntil) {
         for (const t of ENTRY_TYPES) {
@@ -356,6 +374,45 @@ export class KernelDriver implements Driver {
     if (added + removed + replaced > 0 || why === 'start') {
       this.ctx.log(why === 'repair' ? 'notice' : 'info', 'kernel', 'reconciled', { why, added, removed, replaced });
     }
+  }
+
+  /**
+   * Whether the kernel holds exactly the desired entries of `kind`, told by digests of
+   * both sides (src/kernel/digest.ts) without holding either: the desired state is
+   * generated and the dump streamed, each folded into its digest as it comes, the loop
+   * turned every SLICE entries. True: nothing to do. False: they differ, or the streamed
+   * dump failed — the full diff decides. A kind without a streamed dump is dumped whole: its entries are
+   * returned when they differ, for the full diff to use, or null when the dump failed.
+   */
+  private async inStep(kind: EntryKind): Promise<boolean | unknown[] | null> {
+    const want = new EntryDigest(kind, this.seed);
+    let n = 0;
+    for (const e of this.ctx.desiredState()[kind] ?? []) {
+      want.add(e as never);
+      if (++n % SLICE === 0) await this.turn();
+    }
+    const have = new EntryDigest(kind, this.seed);
+    const a = this.appliers.find((x) => x.kind === kind)! as Applier<EntryKind>;
+    if (!a.dumpEach) {
+      // The full diff may use this dump: live batches from here on are remembered.
+      this.overridden ??= new Map();
+      const all = await this.dumpKind(kind);
+      if (all === null) return null;
+      for (const e of all) {
+        have.add(e as never);
+        if (++n % SLICE === 0) await this.turn();
+      }
+      return have.equals(want) ? true : all;
+    }
+    // No turn of the loop during the dump, so no live batch lands in the middle of it; one
+    // queued meanwhile is applied after this reconcile, and is what the digest left out.
+    let done: boolean;
+    try {
+      done = await a.dumpEach(this.actx, (e) => have.add(e as never), () => have.reset());
+    } catch {
+      done = false;
+    }
+    return done && have.equals(want);
   }
 
   /** `diffEntries`, turning the event loop every SLICE entries of either side. */

@@ -4,6 +4,7 @@ import type { NeighEntry } from '../../src/kernel/entries';
 import { formatAddress, formatMac } from '../../src/wire/address';
 import { NETLINK_ROUTE, RTNLGRP, decodeNeigh, type Neighbour, type Rtnl } from '../netlink';
 import type { NlMessage } from '../netlink/message';
+import type { NeighMessage } from '../netlink/neigh';
 import type { Applier, ApplierContext, ApplyOutcome } from './applier';
 import { outcome, resolveDevices, withdrawByDump } from './outcome';
 import { familyOf } from './routes';
@@ -11,6 +12,13 @@ import { familyOf } from './routes';
 const RTM_NEWNEIGH = 28;
 const RTM_DELNEIGH = 29;
 const GONE = new Set(['ENOENT']);
+
+/** One of gleand's neighbours (its protocol, on a port) as an entry; null for anyone else's. */
+function entryOf(n: NeighMessage, ctx: ApplierContext): NeighEntry | null {
+  if (n.protocol !== ctx.config.global.route_protocol || !n.dst || !n.lladdr || n.lladdr.length === 0) return null;
+  const device = ctx.deviceOf(n.ifindex);
+  return device ? { family: familyOf(n.dst), address: n.dst, device, lladdr: n.lladdr } : null;
+}
 
 /**
  * Permanent neighbours: gleand's carry NDA_PROTOCOL = `route_protocol` and sit on a
@@ -34,12 +42,18 @@ export class NeighbourApplier implements Applier<'neighbours'> {
     if (!r.ok) return null;
     const out: NeighEntry[] = [];
     for (const n of r.value.items) {
-      if (n.protocol !== ctx.config.global.route_protocol || !n.dst || !n.lladdr || n.lladdr.length === 0) continue;
-      const device = ctx.deviceOf(n.ifindex);
-      if (!device) continue;
-      out.push({ family: familyOf(n.dst), address: n.dst, device, lladdr: n.lladdr });
+      const e = entryOf(n, ctx);
+      if (e) out.push(e);
     }
     return out;
+  }
+
+  async dumpEach(ctx: ApplierContext, each: (e: NeighEntry) => void, restart: () => void): Promise<boolean> {
+    const r = await this.rtnl.eachNeighbour((n) => {
+      const e = entryOf(n, ctx);
+      if (e) each(e);
+    }, restart);
+    return r.ok;
   }
 
   async apply(op: BatchOp, entries: NeighEntry[], ctx: ApplierContext): Promise<ApplyOutcome> {

@@ -4,6 +4,7 @@ import type { RouteEntry } from '../../src/kernel/entries';
 import { formatAddress } from '../../src/wire/address';
 import { NETLINK_ROUTE, RTNLGRP, RT_SCOPE, decodeRoute, routeTable, type Route, type Rtnl } from '../netlink';
 import type { NlMessage } from '../netlink/message';
+import type { RouteMessage } from '../netlink/route';
 import type { Applier, ApplierContext, ApplyOutcome } from './applier';
 import { outcome, resolveDevices, withdrawByDump } from './outcome';
 
@@ -35,11 +36,19 @@ export class RouteApplier implements Applier<'routes'> {
     if (!r.ok) return null;
     const out: RouteEntry[] = [];
     for (const m of r.value.items) {
-      const device = m.oif === undefined ? null : ctx.deviceOf(m.oif);
-      if (!device || !m.dst) continue; // ours but on a device no port names: left for its owner
-      out.push({ family: familyOf(m.dst), dst: m.dst, dstLen: m.dstLen, device, gateway: m.gateway ?? null });
+      const e = entryOf(m, ctx);
+      if (e) out.push(e);
     }
     return out;
+  }
+
+  async dumpEach(ctx: ApplierContext, each: (e: RouteEntry) => void, restart: () => void): Promise<boolean> {
+    const g = ctx.config.global;
+    const r = await this.rtnl.eachRoute({ protocol: g.route_protocol, table: g.route_table }, (m) => {
+      const e = entryOf(m, ctx);
+      if (e) each(e);
+    }, restart);
+    return r.ok;
   }
 
   async apply(op: BatchOp, entries: RouteEntry[], ctx: ApplierContext): Promise<ApplyOutcome> {
@@ -83,6 +92,13 @@ export class RouteApplier implements Applier<'routes'> {
   }
 
   stop(): void {}
+}
+
+/** One of gleand's routes as an entry; null when on a device no port names (left for its owner). */
+function entryOf(m: RouteMessage, ctx: ApplierContext): RouteEntry | null {
+  const device = m.oif === undefined ? null : ctx.deviceOf(m.oif);
+  if (!device || !m.dst) return null;
+  return { family: familyOf(m.dst), dst: m.dst, dstLen: m.dstLen, device, gateway: m.gateway ?? null };
 }
 
 /** A netlink address attribute is 4 or 16 octets; its length says the family. */

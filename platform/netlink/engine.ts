@@ -171,10 +171,23 @@ export class NetlinkEngine {
    * is every message before NLMSG_DONE. Dumps on one socket run one at a time (the
    * kernel allows one), and are re-run when interrupted or overrun.
    */
-  dump(frame: (seq: number) => Uint8Array): Promise<NetlinkResult<NlMessage[]>> {
-    const run = async (): Promise<NetlinkResult<NlMessage[]>> => {
+  async dump(frame: (seq: number) => Uint8Array): Promise<NetlinkResult<NlMessage[]>> {
+    let got: NlMessage[] = [];
+    const r = await this.dumpEach(frame, (m) => void got.push(m), () => void (got = []));
+    return r.ok ? ok(got) : r;
+  }
+
+  /**
+   * A dump handed over message by message as the datagrams arrive, held nowhere (a dump
+   * of 200k routes collected whole is 200k message objects and every datagram behind
+   * them); `restart` says a re-run begins, so what `each` saw so far is void. Resolves
+   * with the number of messages of the run that completed.
+   */
+  dumpEach(frame: (seq: number) => Uint8Array, each: (m: NlMessage) => void, restart: () => void): Promise<NetlinkResult<number>> {
+    const run = async (): Promise<NetlinkResult<number>> => {
       for (let attempt = 0; ; attempt++) {
-        const r = await this.dumpOnce(frame);
+        if (attempt > 0) restart();
+        const r = await this.dumpOnce(frame, each);
         if (r.ok || attempt >= this.dumpRetries) return r;
         if (r.error.kind !== 'interrupted' && r.error.kind !== 'overrun') return r;
       }
@@ -184,14 +197,14 @@ export class NetlinkEngine {
     return p;
   }
 
-  private dumpOnce(frame: (seq: number) => Uint8Array): Promise<NetlinkResult<NlMessage[]>> {
+  private dumpOnce(frame: (seq: number) => Uint8Array, each: (m: NlMessage) => void): Promise<NetlinkResult<number>> {
     return new Promise((resolve) => {
       if (this.isClosed) return resolve(err({ kind: 'closed' }));
       this.stats.dumps++;
       const seq = this.reserve(1);
-      const got: NlMessage[] = [];
+      let got = 0;
       let interrupted = false;
-      const p = this.expect<NlMessage[]>(seq, seq, (m, finish) => {
+      const p = this.expect<number>(seq, seq, (m, finish) => {
         if ((m.flags & NLM_F.DUMP_INTR) !== 0) interrupted = true;
         if (m.type === NLMSG.DONE) {
           const d = decodeDone(m);
@@ -204,7 +217,8 @@ export class NetlinkEngine {
           if (!e.ok) return finish(err({ kind: 'decode', error: e.error }));
           return finish(e.value.errno === 0 ? ok(got) : err(errnoError(e.value.errno, e.value.extAck)));
         }
-        got.push(m);
+        got++;
+        each(m);
       }, resolve);
       this.send(frame(seq), p);
     });

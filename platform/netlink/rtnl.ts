@@ -25,7 +25,7 @@ import {
   checkRoute, decodeRoute, ROUTE_REQUEST_FLAGS, routeTable, rtmsg, toRouteDeleteMessage, toRouteMessage,
   type Route, type RouteMessage,
 } from './route';
-import { isOsError } from './socket';
+import { DUMP_READ_BUDGET, isOsError } from './socket';
 import {
   HOST_LE, NLMSG_HDRLEN, NO_ROOM, align4, encodeBody, encodeBodyInto, maxBodyLength, view,
   type Attributed, type DecodeError, type Decoded, type EncodeError, type MessageSpec,
@@ -104,6 +104,7 @@ export class Rtnl {
         sndbufBytes: opts.sndbufBytes ?? 4 * 1024 * 1024,
         extAck: true,
         strictCheck: true,
+        recvBudget: DUMP_READ_BUDGET,
       },
       c.stats,
       { timeoutMs: opts.timeoutMs },
@@ -269,6 +270,14 @@ export class Rtnl {
     });
   }
 
+  private dumpEach(type: number, body: Uint8Array, each: (m: NlMessage) => void, restart: () => void): Promise<RtnlResult<number>> {
+    return this.engine.dumpEach((seq) => {
+      const buf = new Uint8Array(messageLength(body.length));
+      writeMessage(buf, 0, { type, flags: NLM_F.REQUEST | NLM_F.DUMP, seq, pid: 0 }, body);
+      return buf;
+    }, each, restart);
+  }
+
   /** Fails everything pending with `closed` and closes the socket. */
   close(): void {
     this.engine.close();
@@ -306,6 +315,41 @@ export class Rtnl {
       (filter.family === undefined || m.family === filter.family) &&
       (filter.protocol === undefined || m.protocol === filter.protocol) &&
       (filter.table === undefined || routeTable(m) === filter.table)));
+  }
+
+  /**
+   * `dumpRoutes` handed over route by route as the dump arrives, held nowhere (a reconcile
+   * of 200k routes). `restart`: the dump is re-run, what `each` saw is void. → routes seen.
+   */
+  async eachRoute(filter: { protocol: number; table: number }, each: (r: RouteMessage) => void, restart: () => void): Promise<RtnlResult<number>> {
+    const q = rtmsg.blank();
+    q.protocol = filter.protocol;
+    q.table = filter.table < 256 ? filter.table : 0;
+    q.tableId = filter.table;
+    let n = 0;
+    const r = await this.dumpEach(RTM.GETROUTE, encodeBody(rtmsg, q) as Uint8Array, (m) => {
+      if (m.type !== RTM.NEWROUTE) return;
+      const d = decodeRoute(m);
+      if (!d.ok) return void this.stats.decodeErrors++;
+      if (d.value.protocol !== filter.protocol || routeTable(d.value) !== filter.table) return;
+      n++;
+      each(d.value);
+    }, () => { n = 0; restart(); });
+    if (!r.ok) return r.error.kind === 'errno' && r.error.code === 'ENOENT' ? ok(0) : r; // no table yet: empty
+    return ok(n);
+  }
+
+  /** `dumpNeighbours` of every family and device, handed over one by one (see `eachRoute`). */
+  async eachNeighbour(each: (n: NeighMessage) => void, restart: () => void): Promise<RtnlResult<number>> {
+    let n = 0;
+    const r = await this.dumpEach(RTM.GETNEIGH, encodeBody(ndmsg, ndmsg.blank()) as Uint8Array, (m) => {
+      if (m.type !== RTM.NEWNEIGH) return;
+      const d = decodeNeigh(m);
+      if (!d.ok) return void this.stats.decodeErrors++;
+      n++;
+      each(d.value);
+    }, () => { n = 0; restart(); });
+    return r.ok ? ok(n) : r;
   }
 
   /** RTM_NEWNEIGH with CREATE|REPLACE (the entry becomes what we say). */

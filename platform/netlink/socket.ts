@@ -38,7 +38,21 @@ export interface NetlinkSocketOptions {
   /** NETLINK_GET_STRICT_CHK: the kernel filters dumps by the request header. */
   readonly strictCheck?: boolean;
   readonly groups?: readonly number[];
+  /**
+   * Datagrams read per turn of the event loop at most (the rest on the next turn, the
+   * socket staying readable). A dump is paced by the reader — the kernel fills the next
+   * datagram as one is read — so without a bound one callback pulls a dump of 200k
+   * routes whole and holds the loop (the control socket) for all of it.
+   */
+  readonly recvBudget?: number;
 }
+
+/**
+ * `recvBudget` of the request sockets (rtnetlink, nfnetlink): a dump datagram holds up
+ * to ~32 KiB, a few hundred routes or set elements, so a turn of the loop decodes a few
+ * thousand entries at most (~10-20 ms on a loaded 2-core router).
+ */
+export const DUMP_READ_BUDGET = 16;
 
 export type Receiver = (errno: number, datagrams: Uint8Array[]) => void;
 
@@ -116,7 +130,7 @@ export class NetlinkSocket {
           throw e;
         });
       }
-    });
+    }, opts.recvBudget);
     if (r < 0) return fail('startRecv', r);
     return sock;
   }

@@ -15,7 +15,7 @@ import {
   NetlinkEngine, err, errnoError, ok, type AnswerHandler, type EngineStats, type NetlinkError, type NetlinkResult,
 } from '../netlink/engine';
 import { decodeError, type ExtAck, type NlMessage } from '../netlink/message';
-import { isOsError } from '../netlink/socket';
+import { DUMP_READ_BUDGET, isOsError } from '../netlink/socket';
 import { NETLINK_NETFILTER } from './constants';
 import { encodeBatch, encodeNfMessage, type NfMessage } from './message';
 
@@ -79,6 +79,7 @@ export class Nfnl {
         rcvbufBytes: opts.rcvbufBytes ?? 4 * 1024 * 1024,
         sndbufBytes: opts.sndbufBytes ?? 4 * 1024 * 1024,
         extAck: true,
+        recvBudget: DUMP_READ_BUDGET,
       },
       c.stats,
       { timeoutMs: opts.timeoutMs, onUnsolicited: opts.onUnsolicited },

@@ -1,9 +1,10 @@
 import { log, type Action } from '../actions';
 import type { Config } from '../config/config';
-import { bytesEqual, formatMac, type Prefix } from '../wire/address';
+import { bytesEqual, formatAddress, formatMac, type Prefix } from '../wire/address';
 import type { Event } from '../events';
 import type { PortKernelConfig } from '../kernel/derive';
 import { DesiredState } from '../kernel/desired';
+import { DeltaAccumulator } from '../kernel/delta';
 import { isEmptyDelta, type KernelState } from '../kernel/entries';
 import type { Claim, CoreQuery, Module } from '../module';
 import type { Instant } from '../time';
@@ -73,45 +74,78 @@ export class Bindings implements Module, BindingWriter {
   private readonly kernel = new DesiredState(new Map());
   private subnets = new Map<string, readonly Prefix[]>();
   readonly counters: OwnerCounters = { rejectedSubnet: 0, restored: 0, removedWithPort: 0, refusedMacChange: 0 };
+  /** The restore in progress (its chunks so far), for its one log line. */
+  private restoring = { restored: 0, refused: 0 };
+  /**
+   * While a restore comes in chunks: the keys producers wrote meanwhile (live, so newer
+   * than the journal). Bounded by the table; dropped with the last chunk.
+   */
+  private liveDuringRestore: Set<string> | null = null;
 
   handle(event: Event, now: Instant): Action[] {
     if (event.kind === 'config') return this.configure(event.config);
-    if (event.kind === 'restore') return this.restore(event.bindings, event.from, now);
+    if (event.kind === 'restore') return this.restore(event, now);
     return [];
   }
 
   /**
    * Bindings of the previous run (its snapshot journal), stored again within today's
-   * limits and subnets. One log line for all of them: a restart of a router with 100k
-   * subscribers must not write 100k lines.
+   * limits and subnets; a large journal comes in chunks (`more`), in file order, and a
+   * chunk's delete lines (`ended`) go first. Each chunk becomes one coalesced kernel
+   * delta, and nothing is journaled: the journal just read them (writing 200k records
+   * back would double the file and the heap for nothing). One log line for the whole
+   * restore: a restart of a router with 100k subscribers must not write 100k lines.
    */
-  private restore(fields: readonly BindingFields[], from: string, now: Instant): Action[] {
-    const accepted = fields.filter((f) => {
+  private restore(event: Extract<Event, { kind: 'restore' }>, now: Instant): Action[] {
+    // Between chunks live traffic goes on: what a producer wrote since the restore began
+    // is newer than anything in the journal, and no line of it overrides it.
+    this.liveDuringRestore ??= new Set();
+    const live = this.liveDuringRestore;
+    const changes: BindingChange[] = [];
+    for (const k of event.ended ?? []) {
+      if (live.has(keyOf(k))) continue;
+      const b = this.table.removeAddress(k.family, k.address, k.prefixLength);
+      if (b) changes.push({ kind: 'removed', binding: b });
+    }
+    const accepted = event.bindings.filter((f) => {
+      if (live.has(keyOf(f))) return false;
       const subnets = this.subnets.get(f.port);
       return subnets !== undefined && inSubnets(subnets, f.family, f.address, f.prefixLength);
     });
-    const changes = applyGleans(this.table, accepted.map((f) => ({ op: 'upsert' as const, fields: f })), now);
-    this.counters.restored += changes.length;
-    const actions = this.toKernel(changes, false);
-    actions.push(log('notice', 'bindings', 'restored', {
-      from, restored: changes.length, refused: fields.length - changes.length,
-    }));
+    const stored = applyGleans(this.table, accepted.map((f) => ({ op: 'upsert' as const, fields: f })), now);
+    this.counters.restored += stored.length;
+    this.restoring.restored += stored.length;
+    this.restoring.refused += event.bindings.length - stored.length;
+    const acc = new DeltaAccumulator();
+    for (const c of changes.concat(stored)) acc.push(this.kernel.apply(c));
+    const delta = acc.build();
+    const actions: Action[] = isEmptyDelta(delta) ? [] : [{ kind: 'kernel', delta }];
+    if (!event.more) {
+      actions.push(log('notice', 'bindings', 'restored', { from: event.from, ...this.restoring }));
+      this.restoring = { restored: 0, refused: 0 };
+      this.liveDuringRestore = null;
+    }
     return actions;
   }
 
   private configure(config: Config): Action[] {
     const perPort = new Map(config.subscribers.map((s) => [s.name, s.max_bindings]));
     this.table.setLimits({ maxBindings: config.global.max_bindings, maxPerPort: (p) => perPort.get(p) ?? 0 });
+    const before = this.subnets;
     this.subnets = new Map(config.subscribers.map((s) => [s.name, [...s.subnet4, ...s.subnet6]]));
+    // Only ports that went or whose subnets changed are walked: a reload of a router with
+    // 200k bindings must not hold the event loop for a pass over all of them.
+    const text = (ps: readonly Prefix[] | undefined) => ps?.map((p) => `${formatAddress(p.family, p.address)}/${p.length}`).join(' ');
+    const changed = [...before.keys()].filter((port) => text(before.get(port)) !== text(this.subnets.get(port)));
     // Ports that are gone end first, while the kernel view still knows their devices.
-    const actions = this.withdrawRemovedPorts();
+    const actions = changed.some((port) => !this.subnets.has(port)) ? this.withdrawRemovedPorts() : [];
     const kernelPorts = new Map<string, PortKernelConfig>(config.subscribers.map((s) => [s.name, {
       device: s.device, routes: true, neighbours: true, verify: s.verify_source,
     }]));
     const delta = this.kernel.reconfigure(kernelPorts, this.table);
     if (!isEmptyDelta(delta)) actions.push({ kind: 'kernel', delta });
     // A reload may end more bindings than a spread's argument limit: concat, not push(...).
-    return actions.concat(this.toKernel(this.outsideSubnets(actions)));
+    return actions.concat(this.toKernel(this.outsideSubnets(changed.filter((port) => this.subnets.has(port)), actions)));
   }
 
   /**
@@ -138,10 +172,10 @@ export class Bindings implements Module, BindingWriter {
     return actions;
   }
 
-  /** A reload that narrows a port's subnets ends the bindings now outside them. */
-  private outsideSubnets(actions: Action[]): BindingChange[] {
+  /** A reload that narrows a port's subnets (`ports`) ends the bindings now outside them. */
+  private outsideSubnets(ports: readonly string[], actions: Action[]): BindingChange[] {
     const changes: BindingChange[] = [];
-    for (const b of [...this.table.entries()]) {
+    for (const b of ports.flatMap((port) => this.table.byPort(port))) {
       if (inSubnets(this.subnets.get(b.port) ?? [], b.family, b.address, b.prefixLength)) continue;
       this.table.removeAddress(b.family, b.address, b.prefixLength);
       this.counters.rejectedSubnet++;
@@ -157,6 +191,7 @@ export class Bindings implements Module, BindingWriter {
     const actions: Action[] = [];
     const accepted = gleans.filter((g) => this.withinSubnets(g, actions) && this.keepsItsMac(g, actions));
     const changes = applyGleans(this.table, accepted, now);
+    if (this.liveDuringRestore) for (const c of changes) this.liveDuringRestore.add(keyOf(c.binding));
     actions.push(...this.toKernel(changes, opts?.logEach ?? true));
     return { changes, actions };
   }

@@ -32,6 +32,7 @@ import { KernelDriver } from '../../platform/kernel/driver';
 import { Runtime } from '../../platform/runtime';
 import { pdPrefix } from './netlink-routes-shared';
 import { rerunInNamespace, sh } from './netns';
+import { latency, statusProbe } from './status-probe';
 
 const N = Number(process.env.GN_BENCH_CLIENTS ?? 20_000);
 const GROWTH = 1000;
@@ -91,31 +92,6 @@ class Sink implements Driver {
   }
   async stop() {}
 }
-
-/** `status` round trips from a separate process, one after another, until told to stop. */
-function statusProbe(sock: string) {
-  const code = `
-    const net = require('node:net');
-    const lat = []; let stop = false;
-    process.on('message', () => { stop = true; });
-    const one = () => new Promise((res) => {
-      const t = process.hrtime.bigint(); const s = net.connect(${JSON.stringify(sock)}); let buf = '';
-      s.setEncoding('utf8'); s.on('connect', () => s.write('{"cmd":"status"}\\n'));
-      s.on('data', (d) => { buf += d; if (buf.includes('\\n')) { lat.push(Number(process.hrtime.bigint() - t) / 1e6); s.end(); res(); } });
-      s.on('error', () => res());
-    });
-    (async () => { while (!stop) { await one(); await new Promise((r) => setTimeout(r, 5)); } process.send(lat, () => process.exit(0)); })();`;
-  const child = spawn(process.execPath, ['-e', code], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
-  return {
-    stop: () => new Promise<number[]>((resolve) => { child.once('message', (m) => resolve(m as number[])); child.send('stop'); }),
-  };
-}
-
-const quantile = (xs: number[], q: number) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length ? s[Math.min(s.length - 1, Math.floor(q * s.length))]! : NaN;
-};
-const latency = (xs: number[]) => `${xs.length} answers, p50 ${quantile(xs, 0.5).toFixed(1)} ms, p99 ${quantile(xs, 0.99).toFixed(1)} ms, max ${Math.max(...xs).toFixed(1)} ms`;
 
 const countLines = (args: string[]) => sh(args[0]!, args.slice(1)).split('\n').filter((l) => l.trim() !== '').length;
 function kernelCounts() {

@@ -34,10 +34,13 @@ import { until } from '../lab/wait';
 import { pdPrefix } from './netlink-routes-shared';
 import { rerunInNamespace, sh } from './netns';
 import { initScriptNodeFlags } from './relay';
+import { latency, statusProbe } from './status-probe';
 
 const V4 = 100_000;
 const V6 = 50_000; // clients, each with one IA_NA address and one IA_PD prefix
 const PORTS = [{ name: 'lan1', device: 'v0' }, { name: 'lan2', device: 'v2' }] as const;
+/** Kernel entries of those bindings: v4 route + neighbour + verify; v6 address route + neighbour + verify, prefix route + verify, link-local neighbour + verify. */
+const ENTRIES = 3 * V4 + 7 * V6;
 const MB = 1e6;
 const MiB = 1048576;
 
@@ -155,6 +158,9 @@ ${PORTS.map((p, i) => `config subscriber '${p.name}'
   const t0 = Date.now();
   const daemon = spawn(process.execPath, [...FLAGS, GLEAND_BUNDLE, 'run', '-c', conf], { stdio: ['ignore', 'pipe', 'pipe'] });
   for (const s of [daemon.stdout!, daemon.stderr!]) s.on('data', (d: Buffer) => log.push(String(d)));
+  // status latency from another process (issue 7 item 3): over the restore and install,
+  // then over one periodic reconcile of everything.
+  let probe = statusProbe(sock);
   try {
     // Idle: every binding restored, the kernel queue drained (its counters stop moving),
     // and the full reconcile at the close of the recovery window done (the default
@@ -172,10 +178,13 @@ ${PORTS.map((p, i) => `config subscriber '${p.name}'
         stableSince = Date.now();
         return null;
       }
-      return Date.now() - stableSince >= 3000 && k.recoveringForS === 0 && k.reconciles >= 2 ? s : null;
+      // Every entry applied at least once (the namespace starts empty): counters also
+      // stand still for seconds while a reconcile dumps, which is not idle.
+      return Date.now() - stableSince >= 3000 && k.recoveringForS === 0 && k.reconciles >= 2 && k.applied >= ENTRIES ? s : null;
     }, 300_000, 500);
     if (st === 'exited') throw new Error(`gleand exited ${daemon.exitCode}: ${log.join('').slice(-2000)}`);
     const ready = (Date.now() - t0) / 1000;
+    const duringRestore = await probe.stop();
     // Read /proc first: listing 650k kernel entries takes seconds, and a periodic
     // reconcile may start meanwhile.
     const d = procMem(daemon.pid!);
@@ -190,7 +199,22 @@ ${PORTS.map((p, i) => `config subscriber '${p.name}'
     console.log(`bare node: VmRSS ${fmt(b.rss)} (reference)`);
     console.log(`gleand idle: VmRSS ${fmt(d.rss)} = bare ${over(d.rss)}; target ≤ bare + 20 MB: ${d.rss - b.rss <= 20 * MB ? 'met' : 'NOT met'}`);
     console.log(`gleand peak (VmHWM, restore + install): ${fmt(d.hwm)} = bare ${over(d.hwm)}; target ≤ bare + 40 MB: ${d.hwm - b.rss <= 40 * MB ? 'met' : 'NOT met'}`);
+    const slow = (xs: number[]) => `${xs.filter((x) => x > 100).length} over 100 ms`;
+    console.log(`status during restore and install: ${latency(duringRestore)}, ${slow(duringRestore)}`);
+    // A whole periodic reconcile (reconcile_interval, default 60 s) of all ~650k entries
+    // inside the probe's window: the counter moves once a reconcile has diffed, so the
+    // second move after the probe starts ends a reconcile that began after it.
+    probe = statusProbe(sock);
+    const before = (await status(sock)).drivers.kernel.reconciles as number;
+    const t1 = Date.now();
+    await until('a periodic reconcile', async () => ((await status(sock)).drivers.kernel.reconciles > before + 1 ? true : null), 150_000, 200);
+    const duringReconcile = await probe.stop();
+    const after = procMem(daemon.pid!);
+    console.log(`status over a whole periodic reconcile of ${(counts.routes + counts.neighs + counts.verifies).toLocaleString('en')} entries ` +
+      `(probed ${((Date.now() - t1) / 1000).toFixed(1)} s): ${latency(duringReconcile)}, ${slow(duringReconcile)}; ` +
+      `VmRSS after it ${fmt(after.rss)} = bare ${over(after.rss)}, VmHWM ${fmt(after.hwm)}`);
   } finally {
+    await probe.stop().catch(() => undefined);
     daemon.kill('SIGTERM');
     bare.kill('SIGTERM');
     await new Promise((r) => (daemon.exitCode !== null ? r(null) : daemon.once('exit', r)));

@@ -132,6 +132,24 @@ describe('netlink request engine', () => {
     expect(stats).toEqual({ dumps: 2, stray: 1, decodeErrors: 0, overruns: 1 });
   });
 
+  it('dumpEach hands each message over as it arrives, and says when an overrun re-runs the dump', async () => {
+    const { engine, sock } = setup();
+    const seen: number[] = [];
+    let restarts = 0;
+    const dump = engine.dumpEach(frame, (m) => seen.push(m.payload[0]!), () => { restarts++; seen.length = 0; });
+    await new Promise((r) => setTimeout(r, 0));
+    const s1 = sock.lastSeq();
+    engine.receive(0, [item(s1, 1), item(s1, 2)]);
+    expect(seen).toEqual([1, 2]); // before the dump is done: nothing is collected
+    engine.receive(ENOBUFS, []);
+    await new Promise((r) => setTimeout(r, 0));
+    const s2 = sock.lastSeq();
+    expect(restarts).toBe(1);
+    engine.receive(0, [item(s2, 7), item(s2, 8), done(s2)]);
+    expect(await dump).toEqual({ ok: true, value: 2 });
+    expect(seen).toEqual([7, 8]);
+  });
+
   it('an interrupted dump is re-run, and reported after the retries', async () => {
     const { engine, sock } = setup();
     const dump = engine.dump(frame);

@@ -1,0 +1,34 @@
+/**
+ * `status` latency of a live daemon, measured from another process (the daemon's event
+ * loop is what is measured, so the prober must not share it): round trips one after
+ * another, 5 ms apart, until told to stop. Issue 7 item 3: every answer within 100 ms.
+ */
+import { spawn } from 'node:child_process';
+
+/** `status` round trips from a separate process, one after another, until told to stop. */
+export function statusProbe(sock: string) {
+  const code = `
+    const net = require('node:net');
+    const lat = []; let stop = false;
+    process.on('message', () => { stop = true; });
+    const one = () => new Promise((res) => {
+      const t = process.hrtime.bigint(); const s = net.connect(${JSON.stringify(sock)}); let buf = '';
+      s.setEncoding('utf8'); s.on('connect', () => s.write('{"cmd":"status"}\\n'));
+      s.on('data', (d) => { buf += d; if (buf.includes('\\n')) { lat.push(Number(process.hrtime.bigint() - t) / 1e6); s.end(); res(); } });
+      s.on('error', () => res());
+    });
+    (async () => { while (!stop) { await one(); await new Promise((r) => setTimeout(r, 5)); } process.send(lat, () => process.exit(0)); })();`;
+  const child = spawn(process.execPath, ['-e', code], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  let stopped: Promise<number[]> | null = null;
+  return {
+    /** The latencies (ms) of every answer; once only, later calls get the same list. */
+    stop: () => (stopped ??= new Promise<number[]>((resolve) => { child.once('message', (m) => resolve(m as number[])); child.send('stop'); })),
+  };
+}
+
+export const quantile = (xs: number[], q: number) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length ? s[Math.min(s.length - 1, Math.floor(q * s.length))]! : NaN;
+};
+export const latency = (xs: number[]) => `${xs.length} answers, p50 ${quantile(xs, 0.5).toFixed(1)} ms, p99 ${quantile(xs, 0.99).toFixed(1)} ms, max ${Math.max(...xs).toFixed(1)} ms`;
+
