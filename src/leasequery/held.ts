@@ -89,7 +89,7 @@ export function forwardCopy(family: 4 | 6, b: Uint8Array): Uint8Array | null {
   if (family === 6) {
     if (out[7]! <= 1) return null;
     out[7] = out[7]! - 1;
-    completeChecksum(out, 40, out[6]!);
+    completeChecksum(out, 6, 40, out[6]!);
     return out;
   }
   if (out[8]! <= 1) return null;
@@ -101,7 +101,7 @@ export function forwardCopy(family: 4 | 6, b: Uint8Array): Uint8Array | null {
   out[10] = sum >> 8;
   out[11] = sum & 0xff;
   // Only a whole datagram carries its transport header (offset 0, no more fragments).
-  if ((out[6]! & 0x3f) === 0 && out[7] === 0) completeChecksum(out, ihl, out[9]!);
+  if ((out[6]! & 0x3f) === 0 && out[7] === 0) completeChecksum(out, 4, ihl, out[9]!);
   return out;
 }
 
@@ -116,10 +116,9 @@ const UDP = 17;
  * So exactly that pattern is completed — a checksum that is merely wrong is left wrong,
  * so corruption stays visible end to end.
  */
-function completeChecksum(p: Uint8Array, at: number, protocol: number): void {
+function completeChecksum(p: Uint8Array, family: 4 | 6, at: number, protocol: number): void {
   const field = protocol === TCP ? at + 16 : protocol === UDP ? at + 6 : -1;
   if (field < 0 || p.length < field + 2) return;
-  const family = at === 40 ? 6 : 4;
   const source = family === 4 ? p.subarray(12, 16) : p.subarray(8, 24);
   const destination = family === 4 ? p.subarray(16, 20) : p.subarray(24, 40);
   const upperLength = family === 4 ? ((p[2]! << 8) | p[3]!) - at : (p[4]! << 8) | p[5]!;

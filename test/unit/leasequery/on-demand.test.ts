@@ -83,6 +83,23 @@ describe('held packets and the forwarded copy', () => {
     expect([...forwardCopy(4, p)!.subarray(26, 28)]).toEqual([p[26], p[27]]);
   });
 
+  it('an IPv4 header of 40 bytes (options) is still IPv4 when the partial UDP checksum is completed', () => {
+    const plain = toward(ADDR);
+    const good = [plain[26], plain[27]];
+    // The same datagram behind 20 bytes of IP options (NOPs): IHL 10.
+    const p = new Uint8Array(plain.length + 20);
+    p.set(plain.subarray(0, 20));
+    p.fill(1, 20, 40);
+    p.set(plain.subarray(20), 40);
+    p[0] = 0x4a;
+    const total = p.length;
+    p[2] = total >> 8; p[3] = total & 0xff; p[10] = 0; p[11] = 0;
+    const h = internetChecksum(p.subarray(0, 40)); p[10] = h >> 8; p[11] = h & 0xff;
+    const pseudo = pseudoHeaderSum(REMOTE, ADDR, 17, plain.length - 20);
+    p[46] = pseudo >> 8; p[47] = pseudo & 0xff;
+    expect([...forwardCopy(4, p)!.subarray(46, 48)]).toEqual(good);
+  });
+
   it('never throws on what is not an IP packet', () => {
     for (const b of [new Uint8Array(0), Uint8Array.of(0x45), Uint8Array.of(0x60, 0, 0), new Uint8Array(19).fill(0x45), Uint8Array.of(0x4f, ...new Uint8Array(30))]) {
       expect(readAddresses(4, b)).toBeNull();
