@@ -237,20 +237,8 @@ export class BulkServer {
    */
   private message4(p: Extract<BulkPhase, { phase: 'querying' }>, bytes: Uint8Array, now: Instant): Action[] {
     const r = readBulkReply4(bytes);
-    const d = this.counters.drops;
-    if (r.kind === 'malformed') {
-      d.malformed++;
-      return [this.drop('malformed message', { reason: r.reason })];
-    }
-    if (r.kind === 'unexpected') {
-      d.outOfOrder++;
-      return [this.drop('not a bulk leasequery reply type (11, 13, 15)', { type: r.msgType })];
-    }
-    if (r.xid !== p.transactionId) {
-      d.unknownXid++;
-      // RFC 6926 §7.4, as RFC 5460 §7.3: a DONE for no outstanding query closes the connection.
-      if (r.kind === 'done') return [this.drop('DONE for an unknown transaction id: closing', { xid: r.xid }), ...this.retry('DONE with an unknown transaction id', now, true)];
-      return [this.drop('reply for an unknown transaction id', { xid: r.xid })];
+    if (r.kind === 'malformed' || r.kind === 'unexpected' || r.xid !== p.transactionId) {
+      return this.stray(r, 'xid' in r ? r.xid : 0, 'bulk leasequery reply type (11, 13, 15)', now);
     }
     switch (r.kind) {
       case 'active':
@@ -279,24 +267,33 @@ export class BulkServer {
     }
   }
 
-  /** One framed message of the reply stream (RFC 5460 §7.3). */
-  private message6(p: Extract<BulkPhase, { phase: 'querying' }>, bytes: Uint8Array, now: Instant): Action[] {
-    const r = readBulkReply(bytes);
+  /**
+   * A message that is not the query's, the same for both families: malformed, of a type
+   * no reply stream carries, or of another transaction — dropped and counted; a DONE of
+   * another transaction closes the connection (RFC 5460 §7.3; RFC 6926 §7.4 likewise).
+   */
+  private stray(r: { readonly kind: string; readonly reason?: string; readonly msgType?: number }, xid: number, types: string, now: Instant): Action[] {
     const d = this.counters.drops;
     if (r.kind === 'malformed') {
       d.malformed++;
-      return [this.drop('malformed message', { reason: r.reason })];
+      return [this.drop('malformed message', { reason: r.reason ?? '' })];
     }
     if (r.kind === 'unexpected') {
       d.outOfOrder++;
-      return [this.drop('not a leasequery reply type (15-17)', { type: r.msgType })];
+      return [this.drop(`not a ${types}`, { type: r.msgType ?? 0 })];
     }
-    if (r.transactionId !== p.transactionId) {
-      d.unknownXid++;
-      // RFC 5460 §7.3: a DONE whose transaction-id matches no outstanding query closes the connection.
-      if (r.kind === 'done') return [this.drop('DONE for an unknown transaction id: closing', { xid: r.transactionId }), ...this.retry('DONE with an unknown transaction id', now, true)];
-      return [this.drop('reply for an unknown transaction id', { xid: r.transactionId })];
+    d.unknownXid++;
+    if (r.kind === 'done') return [this.drop('DONE for an unknown transaction id: closing', { xid }), ...this.retry('DONE with an unknown transaction id', now, true)];
+    return [this.drop('reply for an unknown transaction id', { xid })];
+  }
+
+  /** One framed message of the reply stream (RFC 5460 §7.3). */
+  private message6(p: Extract<BulkPhase, { phase: 'querying' }>, bytes: Uint8Array, now: Instant): Action[] {
+    const r = readBulkReply(bytes);
+    if (r.kind === 'malformed' || r.kind === 'unexpected' || r.transactionId !== p.transactionId) {
+      return this.stray(r, 'transactionId' in r ? r.transactionId : 0, 'leasequery reply type (15-17)', now);
     }
+    const d = this.counters.drops;
     if (r.clientLink) {
       // RFC 5460 §7.3: OPTION_LQ_CLIENT_LINK MUST NOT be present in bulk replies.
       d.clientLink++;
