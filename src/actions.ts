@@ -21,6 +21,20 @@ export type Action =
       readonly destinationMac: Uint8Array;
       readonly bytes: Uint8Array;
     }
+  /**
+   * Transmit an IGMP or MLD packet (IP header included, with Router Alert, TTL / Hop
+   * Limit 1 and every checksum filled in: RFC 3376 §4, RFC 3810 §5) out of a subscriber
+   * port (`upstream` false) or the multicast proxy's upstream port (`upstream` true; RFC
+   * 4605). The link-layer destination is derived from the IP destination (RFC 1112 §6.4,
+   * RFC 2464 §7).
+   */
+  | {
+      readonly kind: 'multicast-send';
+      readonly family: 4 | 6;
+      readonly port: string;
+      readonly upstream: boolean;
+      readonly bytes: Uint8Array;
+    }
   /** Send a UDP payload toward the servers from the relay's server-side socket. */
   | {
       readonly kind: 'udp-send';

@@ -71,6 +71,38 @@ export type Event =
       readonly mac: Uint8Array | null;
       readonly bytes: Uint8Array;
     }
+  /**
+   * An IGMP message (IPv4 protocol 2, RFC 3376 §4) or an MLD message (ICMPv6 types 130,
+   * 131, 132, 143 behind a Hop-by-Hop header, RFC 3810 §5) received on a subscriber port
+   * (`upstream` false: `port` is the subscriber section's name) or on the upstream port
+   * of the multicast proxy (`upstream` true: `port` is the upstream section's name; RFC
+   * 4605). `bytes` start at the IP header; `mac` is the Ethernet source. Every byte is
+   * attacker-controlled.
+   */
+  | {
+      readonly kind: 'multicast';
+      readonly family: 4 | 6;
+      readonly port: string;
+      readonly upstream: boolean;
+      readonly mac: Uint8Array;
+      readonly bytes: Uint8Array;
+    }
+  /**
+   * The kernel's multicast routing had no forwarding entry for a packet from `source` to
+   * `group` that arrived on `port` (IGMPMSG_NOCACHE / MRT6MSG_NOCACHE), or the packet
+   * arrived on another interface than its entry's (IGMPMSG_WRONGVIF / MRT6MSG_WRONGMIF).
+   * `port` and `upstream` as in `multicast`; `port` is null for an interface gleand does
+   * not own.
+   */
+  | {
+      readonly kind: 'mroute-miss';
+      readonly family: 4 | 6;
+      readonly reason: 'nocache' | 'wrongvif';
+      readonly source: Uint8Array;
+      readonly group: Uint8Array;
+      readonly port: string | null;
+      readonly upstream: boolean;
+    }
   /** A port's link came up (or changed): its MAC and, for IPv6, its link-local address. */
   | {
       readonly kind: 'link';

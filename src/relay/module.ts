@@ -68,6 +68,7 @@ export class DhcpModule implements Module {
       case 'leasequery': return []; // not claimed: the leasequery module's
       case 'recover': case 'tcp': return []; // not claimed: the bulk module's
       case 'on-demand': return []; // not claimed: the leasequery module's
+      case 'multicast': case 'mroute-miss': return []; // not claimed: the multicast router's
     }
   }
 
