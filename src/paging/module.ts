@@ -9,7 +9,7 @@ import { markInactive, onDormantPacket, onTimer, WIDE_CAST } from './monitor';
 import { CUSTOM_AREA, PagingPlan } from './plan';
 import { onHostMessage } from './registrar';
 import { PagingState, type BindingReader } from './state';
-import type { HostState } from './tracking';
+import { addressBytes, type HostState } from './tracking';
 
 /** What the platform gives the paging module: a hash and a boot epoch it cannot make itself (sans-IO). */
 export interface PagingPlatform {
@@ -155,7 +155,10 @@ export class PagingModule implements Module {
     if (!this.state) return;
     for (const h of this.state.table.all()) {
       if (h.state === 'active') continue;
-      for (const a of h.addresses) yield { family: a.length === 4 ? 4 : 6, address: a };
+      for (const hex of h.addresses) {
+        const address = addressBytes(hex);
+        yield { family: address.length === 4 ? 4 : 6, address };
+      }
     }
   }
 

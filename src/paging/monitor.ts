@@ -6,7 +6,7 @@ import { PAGING_MODE, PAGING_WAKE, type PagingPrefix } from '../wire/paging';
 import { pageBackoffMs, takeWakeup } from './limits';
 import { CUSTOM_AREA } from './plan';
 import { CUSTOM_BUCKET, type InactiveReason, type PagingState } from './state';
-import type { TrackedHost } from './tracking';
+import { addressBytes, type TrackedHost } from './tracking';
 import { magicPacket } from './wol';
 
 type DormantEvent = { readonly family: 4 | 6; readonly port: string | null; readonly bytes: Uint8Array };
@@ -131,7 +131,7 @@ export function pageDue(s: PagingState, host: TrackedHost, now: Instant): Action
 
 /** The magic packet to the MAC the bindings owner has for the host's first address, on that binding's port (§4.11). */
 function wakeOnLan(s: PagingState, host: TrackedHost): Action[] {
-  const a = host.addresses[0]!;
+  const a = addressBytes(host.addresses[0]!);
   const b = s.bindings.find(a.length === 4 ? 4 : 6, a);
   if (!b?.mac) {
     s.counters.wolNoBinding++;
@@ -197,13 +197,16 @@ export function onTimer(s: PagingState, host: TrackedHost, now: Instant): Action
 
 /** Whether `address` belongs to a host other than `id` (a REGISTER must not take it over). */
 export function takenByOther(s: PagingState, id: string, address: Uint8Array): boolean {
-  const owner = s.table.addressOwner(address);
+  const owner = s.table.byDestination(address);
   return owner !== undefined && owner.id !== id;
 }
 
 export const describeHost = (h: TrackedHost, now: Instant): Record<string, unknown> => ({
   id: h.id, state: h.state, area: h.area, port: h.port, mode: h.mode,
-  addresses: h.addresses.map((a) => formatAddress(a.length === 4 ? 4 : 6, a)),
+  addresses: h.addresses.map((hex) => {
+    const a = addressBytes(hex);
+    return formatAddress(a.length === 4 ? 4 : 6, a);
+  }),
   pagesSent: h.pagesSent, lastPageMsAgo: h.lastPageAt < 0 ? null : now - h.lastPageAt,
   timerInMs: h.deadline - now,
 });

@@ -1,7 +1,7 @@
 import { log, type Action } from '../actions';
 import type { Event } from '../events';
 import { addMs, type Instant } from '../time';
-import { bytesEqual } from '../wire/address';
+import { bytesEqual, formatHex } from '../wire/address';
 import {
   PAGING_ACK_STATUS, PAGING_DEREGISTER, PAGING_MODE, pagingMessage, type PagingBody, type PagingMessage,
 } from '../wire/paging';
@@ -84,13 +84,16 @@ function register(
   if (!host && s.table.size >= cfg.max_hosts) return refuse(s, e, m, PAGING_ACK_STATUS.FULL, 'full', where.area);
   const lifetimeS = Math.min(r.lifetimeS, cfg.lifetime_max);
   const expiresAt = addMs(now, lifetimeS * 1000);
-  const correspondents = r.correspondents.length > 0 ? r.correspondents : null;
+  // Kept for the registration's life as text (tracking.ts), not as windows on the decoded
+  // message: a window would keep its whole pool slab alive (src/wire/pool.ts).
+  const addresses = r.addresses.map(formatHex);
+  const correspondents = r.correspondents.length > 0 ? r.correspondents.map((c) => ({ address: c.address.slice(), length: c.length })) : null;
   const actions: Action[] = [];
   if (host) {
     // A refresh or an area update (§4.10). A host that registers is awake: what was
     // held for it goes now, before it sleeps again (§4.15).
     actions.push(...deliverHeld(s, host));
-    s.table.update(host, { addresses: r.addresses, port: e.port, wake: r.wake });
+    s.table.update(host, { addresses, port: e.port, wake: r.wake });
     Object.assign(host, {
       state: 'dormant', area: where.area, ports: where.ports, family: e.family, mode: r.mode, correspondents, expiresAt, pagesSent: 0,
     });
@@ -98,7 +101,7 @@ function register(
   } else {
     s.table.add({
       id: m.id, state: 'dormant', area: where.area, ports: where.ports, port: e.port, family: e.family, mode: r.mode, wake: r.wake,
-      addresses: r.addresses, correspondents, expiresAt, deadline: expiresAt, pagesSent: 0, firstPageCounter: 0, lastPageAt: -1,
+      addresses, correspondents, expiresAt, deadline: expiresAt, pagesSent: 0, firstPageCounter: 0, lastPageAt: -1,
       wakeWindowStart: now, wakeCount: 0, ...replay,
     });
   }
