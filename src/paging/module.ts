@@ -1,7 +1,6 @@
 import { log, type Action } from '../actions';
 import type { Config } from '../config/config';
 import type { Event } from '../events';
-import { HeldPackets } from '../leasequery/held';
 import type { Claim, Module } from '../module';
 import { addMs, earliest, type Instant } from '../time';
 import type { HmacSha256 } from './auth';
@@ -102,15 +101,13 @@ export class PagingModule implements Module {
     return actions;
   }
 
+  /** Paging off: every host is forgotten and what was held is dropped (one line says how much). */
   private disable(): Action[] {
-    if (this.state) {
-      const dropped = this.state.held.size;
-      this.state.held = new HeldPackets();
-      this.state.drop('disabled', dropped);
-    }
+    const s = this.state;
     this.state = null;
     this.nextAdvertAt = null;
-    return [];
+    if (!s) return [];
+    return [log('notice', 'paging', 'paging turned off: hosts forgotten, held packets dropped', { hosts: s.table.size, held: s.held.size })];
   }
 
   /** AREA_ADVERT on every port of every fixed area, both families, signed with the area key (§4.10, §4.21). */

@@ -14,12 +14,12 @@ export type BindingReader = Pick<BindingWriter, 'find'>;
 /** Why a host message was not acted on (RFC 3154 §3.3: forged and replayed ones are counted). */
 export type Rejection =
   | 'malformed' | 'unknown-type' | 'agent-message' | 'unknown-host' | 'bad-mac' | 'stale-epoch' | 'replay' | 'not-registered'
-  | 'unmatched-response' | 'disabled';
+  | 'unmatched-response';
 
 /** Why a packet toward a tracked host was dropped instead of held or delivered. */
 export type PacketDrop =
   | 'malformed' | 'not-tracked' | 'wide-cast' | 'inactive' | 'correspondent' | 'wake-cap' | 'held-per-address' | 'held-total'
-  | 'no-binding' | 'ttl' | 'unanswered' | 'expired' | 'planned' | 'reconfigured' | 'disabled';
+  | 'no-binding' | 'ttl' | 'unanswered' | 'expired' | 'planned' | 'reconfigured';
 
 export type InactiveReason = 'expired' | 'unanswered' | 'planned' | 'reconfigured';
 

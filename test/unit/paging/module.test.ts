@@ -45,6 +45,18 @@ describe('paging: inert without a paging section', () => {
   });
 });
 
+describe('paging: turned off by a reload', () => {
+  it('forgets every host, drops what was held (one line), and is inert again', () => {
+    const { c } = registered();
+    toLaptop(c, 1, at(1000));
+    const off = c.agent.handle({ kind: 'config', config: config(pagingConfig().replace("option enabled '1'", "option enabled '0'")) }, at(2000));
+    expect(off).toEqual([expect.objectContaining({ kind: 'log', fields: { hosts: 1, held: 1 } })]);
+    expect(c.paging.nextDeadline()).toBeNull();
+    expect(toLaptop(c, 2, at(3000))).toEqual([]);
+    expect([...c.paging.diverted()]).toEqual([]);
+  });
+});
+
 describe('paging: AREA_ADVERT (RFC 3154 §4.10, §4.21)', () => {
   it('at once on every port of the area, both families, signed with the area key; then every advert_interval', () => {
     const c = pagingCore();
