@@ -8,7 +8,11 @@
  * signed REGISTER (one address, no correspondents, the common case) and prints the JS
  * heap + ArrayBuffer bytes the paging state added per host (process.memoryUsage()
  * after a forced GC), and the registrations per second of the whole path (decode,
- * HMAC verify, binding check, insert, signed REGISTER_ACK).
+ * HMAC verify, binding check, insert, signed REGISTER_ACK). Then one packet toward
+ * each of the first 10 000 hosts (the area's page budget in one second): pages per
+ * second of the DMA → PA path (hold, key, signed PAGE on every port of the area, WoL),
+ * and the time from a held packet to its delivery for a host that answers at once
+ * (core time only: the platform's socket and the host's wake-up are not in it).
  */
 import { createHmac } from 'node:crypto';
 import { loadConfig, formatProblem } from '../../../src/config/config';
@@ -41,6 +45,8 @@ config paging
 	option enabled '1'
 	option key_master '${MASTER.toString('hex')}'
 	option max_hosts '2000000'
+	option area_page_rate '10000'
+	option held_total '100000'
 config paging_area 'all'
 ${Array.from({ length: PORTS }, (_, i) => `\tlist port 'p${i}'`).join('\n')}
 	option key '${MASTER.toString('hex')}'
@@ -87,7 +93,35 @@ for (let i = 0; i < hosts; i++) {
 const seconds = Number(process.hrtime.bigint() - started) / 1e9;
 const after = measure();
 const st = core.paging.status() as { hosts: Record<string, number> };
+
+const paged = Math.min(hosts - 1, 10_000);
+const packet = (i: number) => {
+  const b = new Uint8Array(28);
+  b.set([0x45, 0, 0, 28, 0, 0, 0, 0, 64, 17, 0, 0, 203, 0, 113, 5], 0);
+  b.set(addr(i), 16);
+  return b;
+};
+const pageStart = process.hrtime.bigint();
+for (let i = 0; i < paged; i++) {
+  const out = core.agent.handle({ kind: 'dormant', family: 4, port: null, bytes: packet(i) }, now);
+  if (!out.some((a) => a.kind === 'paging-send')) throw new Error(`no page for host ${i}`);
+}
+const pageSeconds = Number(process.hrtime.bigint() - pageStart) / 1e9;
+// A host that answers at once: its packet is held, paged, answered, delivered.
+// A second later: the area's page budget is full again.
+const later = instant(1000);
+const i = paged;
+const id = `h${i}`;
+const t0 = process.hrtime.bigint();
+const pageOut = core.agent.handle({ kind: 'dormant', family: 4, port: null, bytes: packet(i) }, later);
+const pageMsg = pageOut.find((a) => a.kind === 'paging-send') as { payload: Uint8Array } | undefined;
+const counter = pageMsg ? BigInt(new DataView(pageMsg.payload.buffer, pageMsg.payload.byteOffset).getBigUint64(8)) : 0n;
+const answer = signMessage({ epoch: 1, counter: 2n, id, body: { type: 'page-response', paged: counter } }, deriveHostKey(MASTER, id, hmac), hmac);
+const delivered = core.agent.handle({ kind: 'paging', port: port(i), family: 4, source: addr(i), sourcePort: 3154, mac: mac(i), payload: answer }, later);
+const heldToDeliveredUs = Number(process.hrtime.bigint() - t0) / 1e3;
+if (!delivered.some((a) => a.kind === 'link-send')) throw new Error(`held packet not delivered: ${JSON.stringify({ page: pageOut.map((a) => a.kind), counter: String(counter), delivered, st: core.paging.status() }, (_k, v) => typeof v === 'bigint' ? String(v) : v)}`);
 console.log(JSON.stringify({
   hosts, tracked: st.hosts['dormant'], bytesPerHost: Math.round((after - before) / hosts),
-  registrationsPerS: Math.round(hosts / seconds),
+  registrationsPerS: Math.round(hosts / seconds), pagesPerS: Math.round(paged / pageSeconds), portsPerArea: PORTS,
+  heldToDeliveredUs: Math.round(heldToDeliveredUs),
 }));
