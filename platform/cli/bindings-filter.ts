@@ -25,7 +25,7 @@ export function parseBindingFilter(flags: ReadonlyMap<string, string | true>): B
     return v === undefined ? undefined : typeof v === 'string' ? v : null;
   };
   const f: { -readonly [K in keyof BindingFilter]: BindingFilter[K] } = {};
-  const port = value('--port') ?? value('-p');
+  const port = flags.has('--port') ? value('--port') : value('-p');
   if (port === null) return '--port needs a port name';
   if (port !== undefined) f.port = port;
   const mac = value('--mac');
