@@ -45,7 +45,7 @@ const STREAM_CHUNK_BYTES = 64 * 1024;
 interface Answer {
   readonly head: Record<string, unknown>;
   /** Set for a streamed answer: the rows that follow the head line. */
-  readonly rows?: readonly unknown[];
+  readonly rows?: Iterable<unknown>;
 }
 
 interface Connection {
@@ -173,7 +173,7 @@ export class ControlServer {
     const { cmd, stream, ...args } = req as { cmd: string; stream?: unknown } & Record<string, unknown>;
     try {
       const result = await this.handler(cmd, args);
-      if (stream === true && Array.isArray(result)) return { head: { ok: true, stream: true }, rows: result };
+      if (stream === true && isIterable(result)) return { head: { ok: true, stream: true }, rows: result };
       return { head: { ok: true, result } };
     } catch (e) {
       return { head: { ok: false, error: e instanceof Error ? e.message : String(e) } };
@@ -184,13 +184,17 @@ export class ControlServer {
   private async send(sock: net.Socket, a: Answer): Promise<void> {
     let chunk = `${JSON.stringify(a.head)}\n`;
     if (a.rows) {
+      let count = 0;
       for (const row of a.rows) {
         chunk += `${JSON.stringify(row)}\n`;
+        count++;
         if (chunk.length < STREAM_CHUNK_BYTES) continue;
         if (!(await this.writeDrained(sock, chunk))) return;
         chunk = '';
+        // Let the daemon's own work (packets, timers) run between chunks, even for a fast reader.
+        await new Promise((resolve) => setImmediate(resolve));
       }
-      chunk += `${JSON.stringify({ end: true, count: a.rows.length })}\n`;
+      chunk += `${JSON.stringify({ end: true, count })}\n`;
     }
     sock.write(chunk);
   }
@@ -209,6 +213,10 @@ export class ControlServer {
     });
   }
 }
+
+/** A list (or a lazy sequence: a table's iterator), not a string or a plain object. */
+const isIterable = (x: unknown): x is Iterable<unknown> =>
+  Array.isArray(x) || (typeof x === 'object' && x !== null && typeof (x as { [Symbol.iterator]?: unknown })[Symbol.iterator] === 'function');
 
 /**
  * A socket file left by a crashed daemon blocks listen(); a live daemon must not be

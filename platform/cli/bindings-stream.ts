@@ -4,6 +4,7 @@ import { UsageError, type CommandContext } from './command';
 import { StreamTable } from './table';
 
 type Row = Record<string, unknown>;
+const HEAD_TIMEOUT_MS = 30_000;
 
 export const BINDING_COLUMNS = ['BINDING', 'PORT', 'MAC', 'VIA', 'EXPIRES', 'SOURCE'] as const;
 export const bindingCells = (r: Row): string[] => [
@@ -28,6 +29,7 @@ export async function streamBindings(ctx: CommandContext): Promise<number> {
   const table = new StreamTable(BINDING_COLUMNS, write);
   let matched = 0;
   const closed = new Error('stdout closed');
+  // The daemon builds the table's rows before the first one leaves: allow for 200k on a router's CPU.
   const total = await controlStream(ctx.socket(), { cmd: 'bindings' }, async (row) => {
     // The reader went away (`| head`): stop the stream, not only the printing.
     if (out.closed) throw closed;
@@ -36,7 +38,7 @@ export async function streamBindings(ctx: CommandContext): Promise<number> {
     matched++;
     if (json) await write(`${matched === 1 ? '[\n  ' : ',\n  '}${JSON.stringify(r, null, 2).replace(/\n/g, '\n  ')}`);
     else await table.row(bindingCells(r));
-  }).catch((e: unknown) => {
+  }, HEAD_TIMEOUT_MS).catch((e: unknown) => {
     if (e === closed) return -1;
     throw e;
   });
