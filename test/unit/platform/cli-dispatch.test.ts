@@ -37,6 +37,7 @@ describe('dispatch', () => {
     expect(ran).not.toHaveBeenCalled();
     const c = capture();
     expect(await dispatch(['help'], TABLE, c.out)).toBe(0);
+    await c.out.finish();
     expect(c.text()).toMatch(/^  alpha\s+first$/m);
     vi.restoreAllMocks();
   });
@@ -71,12 +72,15 @@ describe('Output', () => {
     let waited = 0;
     const writing = (async () => {
       for (let i = 0; i < 100; i++) {
-        const p = out.write(`${String(i).padStart(100, '.')}\n`);
+        const p = out.write(`${String(i).padStart(2000, '.')}\n`);
         if (s.writableNeedDrain) waited++;
         await p;
       }
       await out.finish();
     })();
+    // nobody reads yet: the first piece fills the stream and the writer must wait
+    await new Promise((r) => setImmediate(r));
+    expect(waited).toBe(1);
     s.on('data', (d: Buffer) => chunks.push(String(d)));
     await writing;
     expect(waited).toBeGreaterThan(0);
