@@ -9,7 +9,9 @@ import * as path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { bindingMatches, parseBindingFilter, type BindingFilter } from '../../../platform/cli/bindings-filter';
 import { StreamTable, table } from '../../../platform/cli/table';
-import { ControlServer, controlRequest, controlStream } from '../../../platform/control';
+import * as net from 'node:net';
+import { ControlServer, controlRequest, controlStream, STREAM_STALL_MS } from '../../../platform/control';
+import { until } from '../../lab/wait';
 
 const filter = (args: Record<string, string>): BindingFilter => {
   const f = parseBindingFilter(new Map(Object.entries(args)));
@@ -107,6 +109,17 @@ describe('streamed control answers', () => {
     const { sock } = await serve([{ a: 1 }]);
     expect(await controlRequest(sock, { cmd: 'bindings' })).toEqual([{ a: 1 }]);
   });
+
+  it('a reader that stops reading is closed after STREAM_STALL_MS, and its slot freed', async () => {
+    const rows = Array.from({ length: 100_000 }, (_, i) => ({ i, pad: 'x'.repeat(200) }));
+    const { server, sock } = await serve(rows);
+    const c = net.connect(sock);
+    c.on('error', () => undefined);
+    c.once('connect', () => { c.write('{"cmd":"bindings","stream":true}\n'); c.pause(); });
+    await until('the stalled stream closed', async () => (server.status()['stalled'] === 1 ? true : null), STREAM_STALL_MS + 10_000);
+    expect(server.status()['connections']).toBe(0);
+    c.destroy();
+  }, STREAM_STALL_MS + 20_000);
 
   it('an empty table is an empty stream', async () => {
     const { sock } = await serve([]);
