@@ -17,12 +17,16 @@ import { Families, statusFamilies } from './metrics-walk';
  *  - MAX_CONNECTIONS open at once (more are closed on accept, `refused`);
  *  - MAX_REQUEST_BYTES of request head (`tooLarge`: 431); a request with a body is refused (413);
  *  - REQUEST_TIMEOUT_MS to deliver the whole request (`timeouts`: 408), and an idle
- *    keep-alive connection is closed after KEEP_ALIVE_MS.
+ *    keep-alive connection is closed after KEEP_ALIVE_MS;
+ *  - one rendering per RENDER_REUSE_MS: counting the bindings walks the whole table, so
+ *    scrapes closer together than that get the text of the last one (a scraper polls
+ *    every 15 s or more; a client hammering the port costs one walk per second).
  */
 export const MAX_CONNECTIONS = 4;
 export const MAX_REQUEST_BYTES = 8 * 1024;
 export const REQUEST_TIMEOUT_MS = 5000;
 const KEEP_ALIVE_MS = 2000;
+export const RENDER_REUSE_MS = 1000;
 
 const hostOf = (l: ListenAddress): string => (l.family === 4 ? formatIPv4(l.address) : formatIPv6(l.address));
 const labelOf = (l: ListenAddress | undefined): string | null =>
@@ -34,6 +38,7 @@ export class MetricsDriver implements Driver {
   private ctx: DriverContext | null = null;
   private server: http.Server | null = null;
   private listening: string | null = null;
+  private last: { text: string; atMs: number } | null = null;
   private readonly counters = { scrapes: 0, notFound: 0, refused: 0, tooLarge: 0, timeouts: 0, badRequests: 0, listenErrors: 0 };
 
   /** `status`: the runtime's whole status document (this driver's own section included). */
@@ -162,7 +167,9 @@ export class MetricsDriver implements Driver {
       return;
     }
     this.counters.scrapes++;
-    const body = this.render();
+    const now = performance.now();
+    if (!this.last || now - this.last.atMs >= RENDER_REUSE_MS) this.last = { text: this.render(), atMs: now };
+    const body = this.last.text;
     res.writeHead(200, { 'Content-Type': EXPOSITION_CONTENT_TYPE, 'Content-Length': Buffer.byteLength(body) });
     res.end(req.method === 'HEAD' ? undefined : body);
   }
