@@ -4,6 +4,7 @@
  * a module the rules never heard of (multicast, later) still exported with its labels.
  */
 import { describe, expect, it } from 'vitest';
+import { loadConfig } from '../../../src/config/config';
 import { formatExposition } from '../../../platform/metrics-format';
 import { Families, statusFamilies } from '../../../platform/metrics-walk';
 
@@ -43,5 +44,22 @@ describe('metrics from status', () => {
     const t = text({ modules: { dhcp: { ports: { 'a"b\\c\nd': { gleaned: 1 }, x: { gleaned: 2 } } } } });
     expect(t).toContain('gleand_dhcp_gleaned_total{port="a\\"b\\\\c\\nd"} 1\ngleand_dhcp_gleaned_total{port="x"} 2\n');
     expect(t.match(/# TYPE gleand_dhcp_gleaned_total/g)).toHaveLength(1);
+  });
+});
+
+describe('metrics_listen', () => {
+  const load = (value: string) => loadConfig(`config global\n\toption metrics_listen '${value}'\n`, 'gleand.conf');
+  it('takes IPv4:PORT and [IPv6]:PORT, and is unset by default', () => {
+    const v4 = load('192.0.2.1:9100');
+    expect(v4.ok && v4.config.global.metrics_listen).toMatchObject({ family: 4, port: 9100 });
+    const v6 = load('[2001:db8::1]:9100');
+    expect(v6.ok && v6.config.global.metrics_listen).toMatchObject({ family: 6, port: 9100 });
+    const none = loadConfig('config global\n', 'gleand.conf');
+    expect(none.ok && none.config.global.metrics_listen).toBeUndefined();
+  });
+  it.each(['9100', '192.0.2.1', '2001:db8::1:9100', '192.0.2.1:0', '192.0.2.1:70000', 'host:9100'])('refuses %s', (v) => {
+    const r = load(v);
+    expect(r.ok).toBe(false);
+    expect(r.ok ? '' : r.problems.map((p) => p.message).join()).toMatch(/metrics_listen|ADDRESS:PORT|port/);
   });
 });
