@@ -2,7 +2,7 @@ import {
   bool, hexBytes, ipv4, ipv6, oneOf, prefix, str, uint,
   type ValueType,
 } from './types';
-import type { Prefix } from '../wire/address';
+import { formatIPv4, formatIPv6, parseIPv4, parseIPv6, type Prefix } from '../wire/address';
 
 /**
  * The option schema: one table per UCI section type (CONVENTIONS 12). It is the
@@ -55,6 +55,26 @@ export type SectionValues<S extends SectionSchema> = {
   -readonly [K in keyof S]: S[K] extends Spec<infer T, infer P> ? (P extends true ? T : T | undefined) : never;
 };
 
+/** `ADDRESS:PORT` of a TCP listener: `192.0.2.1:9100`, `[2001:db8::1]:9100` (RFC 3986 §3.2.2 brackets). */
+export interface ListenAddress {
+  readonly family: 4 | 6;
+  readonly address: Uint8Array;
+  readonly port: number;
+}
+const listenAddress: ValueType<ListenAddress> = {
+  label: 'address:port',
+  parse(raw) {
+    const m = /^(?:\[([^\]]+)\]|([0-9.]+)):([0-9]{1,5})$/.exec(raw);
+    const port = m ? Number(m[3]) : NaN;
+    const v6 = m?.[1] !== undefined ? parseIPv6(m[1]) : null;
+    const v4 = m?.[2] !== undefined ? parseIPv4(m[2]) : null;
+    if (!m || (!v4 && !v6)) return { ok: false, error: `"${raw}" is not ADDRESS:PORT (IPv6 in brackets: [::1]:9100)` };
+    if (port < 1 || port > 65535) return { ok: false, error: `port ${port} is outside 1..65535` };
+    return { ok: true, value: v4 ? { family: 4, address: v4, port } : { family: 6, address: v6!, port } };
+  },
+  format: (v) => (v.family === 4 ? `${formatIPv4(v.address)}:${v.port}` : `[${formatIPv6(v.address)}]:${v.port}`),
+};
+
 const ssm4: Prefix = { family: 4, address: new Uint8Array([232, 0, 0, 0]), length: 8 };
 
 export const globalSchema = {
@@ -80,6 +100,8 @@ export const globalSchema = {
     'Journal of the binding table in RAM (tmpfs, never flash), read back when gleand restarts so a restart loses no binding; empty: none. It does not survive a reboot.'),
   nflog_group: option(uint(1, 65535), 4388,
     'NFLOG group (nfnetlink_log) over which the kernel hands gleand the packets that start a leasequery on demand (subscriber `on_demand`); no other listener may bind it.'),
+  metrics_listen: option(listenAddress, undefined,
+    'Serve `GET /metrics` (Prometheus text format, the same as `gleand metrics`) over HTTP on this ADDRESS:PORT, e.g. `192.0.2.1:9100` or `[2001:db8::1]:9100`. Unset: no listener. Bounded: 4 connections, 8 KiB of request, 5 s per request.'),
   recovery_window: option(uint(0, 86400), 120,
     'Seconds after a start during which gleand keeps every kernel entry of its own it finds while the bindings behind them are recovered; only entries nothing confirmed by then are removed (as FRR zebra -K).'),
 } satisfies SectionSchema;
