@@ -41,6 +41,8 @@ export interface BindingWriter {
    * read only (the RELEASE guard, on-demand location).
    */
   find(family: 4 | 6, address: Uint8Array, prefixLength?: number): Binding | null;
+  /** The bindings of one client id / DUID, read only (bulk restore places a lease without relay data by them). */
+  byClientId(family: 4 | 6, clientId: Uint8Array): Binding[];
   portSize(port: string): number;
   /** The owner's status document (`modules.bindings` of `gleand status --json`). */
   status(): Record<string, unknown>;
@@ -244,6 +246,10 @@ export class Bindings implements Module, BindingWriter {
 
   find(family: 4 | 6, address: Uint8Array, prefixLength?: number): Binding | null {
     return this.table.find(family, address, prefixLength);
+  }
+
+  byClientId(family: 4 | 6, clientId: Uint8Array): Binding[] {
+    return this.table.byClientId(family, clientId);
   }
 
   entries(): IterableIterator<Binding> {
