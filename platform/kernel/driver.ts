@@ -33,6 +33,17 @@ const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
  * second.
  */
 const REPAIR_DELAY_MS = 100;
+/**
+ * When the digests differ while live deltas are arriving (a restore of the snapshot or a
+ * bulk leasequery, a flood of new clients), the difference is mostly what is still on
+ * its way, which the live batches install anyway; the full diff would materialise the
+ * whole dump and desired state of the kind (tens of MiB at 200k bindings) and remember
+ * every key the live batches touch meanwhile. So the reconcile is tried again
+ * SETTLE_MS later, and goes to the full diff regardless once MAX_POSTPONE_MS have
+ * passed since its first try: a drift under constant churn is repaired late, never not.
+ */
+const SETTLE_MS = 1000;
+const MAX_POSTPONE_MS = 30_000;
 
 /** Live deltas folded into one batch; `done` settles once the batch is in the kernel. */
 interface LiveBatch {
@@ -69,6 +80,8 @@ export class KernelDriver implements Driver {
   private timer: NodeJS.Timeout | null = null;
   private repairTimer: NodeJS.Timeout | null = null;
   private readonly repairKinds = new Set<EntryKind>();
+  /** A reconcile put off while live deltas flow: its kinds, when it was first tried, its timer. */
+  private postponed: { kinds: Set<EntryKind>; why: string; since: number; timer: NodeJS.Timeout | null } | null = null;
   /** Appliers whose start failed (e.g. nft(8) missing for a moment): retried at each reconcile. */
   private readonly needsStart = new Set<EntryKind>();
   private open: LiveBatch | null = null;
@@ -88,6 +101,8 @@ export class KernelDriver implements Driver {
     applied: 0, failed: 0, noDevice: 0, reconciles: 0, repairs: 0, monitorOverruns: 0,
     /** Live deltas received, the batches they were folded into, and those applied inside a reconcile. */
     deltas: 0, liveBatches: 0, liveDuringReconcile: 0,
+    /** Full diffs put off because live deltas arrived while the digests were taken (SETTLE_MS). */
+    postponed: 0,
     lastReconcile: { added: 0, removed: 0, replaced: 0 },
     errors: {} as Record<string, number>,
   };
@@ -338,6 +353,14 @@ export class KernelDriver implements Driver {
       }
     }
     this.refreshIfindexes();
+    const settled = this.postponed;
+    if (settled) {
+      // This run covers the kinds of a reconcile put off before it.
+      if (settled.timer) clearTimeout(settled.timer);
+      kinds = [...new Set([...kinds, ...settled.kinds])];
+      this.postponed = null;
+    }
+    const deltasBefore = this.counters.deltas;
     try {
       const delta = emptyDelta() as Record<EntryKind, EntryDelta<unknown>>;
       for (const t of ENTRY_TYPES) {
@@ -346,6 +369,11 @@ export class KernelDriver implements Driver {
         if (same === true) {
           this.counters.digestsEqual++;
           continue;
+        }
+        const since = settled?.since ?? performance.now();
+        if (why !== 'reload' && same === false && this.counters.deltas !== deltasBefore && performance.now() - since < MAX_POSTPONE_MS) {
+          this.postpone(why, kinds, since);
+          return;
         }
         // They differ: the full diff, against a fresh desired state. From here on live
         // batches are remembered, to be left alone by this reconcile's apply. Not during
@@ -374,6 +402,18 @@ export class KernelDriver implements Driver {
     if (added + removed + replaced > 0 || why === 'start') {
       this.ctx.log(why === 'repair' ? 'notice' : 'info', 'kernel', 'reconciled', { why, added, removed, replaced });
     }
+  }
+
+  /** Try the reconcile again SETTLE_MS from now (see SETTLE_MS); `since` is its first try. */
+  private postpone(why: string, kinds: readonly EntryKind[], since: number): void {
+    this.counters.postponed++;
+    const p = { kinds: new Set(kinds), why, since, timer: null as NodeJS.Timeout | null };
+    p.timer = setTimeout(() => {
+      p.timer = null;
+      if (this.postponed === p) this.reconcile(p.why, [...p.kinds]);
+    }, SETTLE_MS);
+    p.timer.unref();
+    this.postponed = p;
   }
 
   /**
@@ -482,6 +522,7 @@ export class KernelDriver implements Driver {
     if (this.timer) clearInterval(this.timer);
     if (this.repairTimer) clearTimeout(this.repairTimer);
     if (this.recoveryTimer) clearTimeout(this.recoveryTimer);
+    if (this.postponed?.timer) clearTimeout(this.postponed.timer);
     for (const m of this.monitors) m.monitor.close();
     this.monitors = [];
     await this.queue;
