@@ -197,7 +197,10 @@ ${PORTS.map((p, i) => `config subscriber '${p.name}'
       const s = await status(sock);
       const k = s.drivers.kernel, j = s.drivers.journal;
       const now = JSON.stringify([s.modules?.bindings?.bindings, k.applied, k.deltas, k.reconciles, k.recoveringForS, j.compactions, j.lines]);
-      if (process.env.GN_BENCH_DEBUG) console.error(`${(Date.now() - t0) / 1000} s ${(procMem(daemon.pid!).rss / MiB).toFixed(1)} MiB ${now}`);
+      if (process.env.GN_BENCH_DEBUG) {
+        console.error(`${(Date.now() - t0) / 1000} s ${(procMem(daemon.pid!).rss / MiB).toFixed(1)} MiB ${now} ` +
+          `postponed ${k.postponed} digestsEqual ${k.digestsEqual} liveDuringReconcile ${k.liveDuringReconcile}`);
+      }
       if (now !== last) {
         last = now;
         stableSince = Date.now();
