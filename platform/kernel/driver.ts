@@ -44,6 +44,13 @@ const REPAIR_DELAY_MS = 100;
  */
 const SETTLE_MS = 1000;
 const MAX_POSTPONE_MS = 30_000;
+/**
+ * Keys of live batches a full diff remembers at most (~6 MiB of key strings). Past it,
+ * the state moved too much under the diff for its result to be worth applying: the
+ * reconcile is abandoned — nothing more of it applied — and tried again later, from a
+ * fresh postponement window.
+ */
+const MAX_OVERRIDDEN = 65_536;
 
 /** Live deltas folded into one batch; `done` settles once the batch is in the kernel. */
 interface LiveBatch {
@@ -87,6 +94,9 @@ export class KernelDriver implements Driver {
   private open: LiveBatch | null = null;
   /** While a reconcile runs: the keys live batches changed under it, which it then leaves alone. */
   private overridden: Map<EntryKind, Set<string>> | null = null;
+  private overriddenKeys = 0;
+  /** The running reconcile remembered more than MAX_OVERRIDDEN keys: its diff is stale. */
+  private abandoned = false;
   private ifindex = new Map<string, number>();
   /** Until this instant (performance.now) after a start, reconciles remove nothing. */
   private recoverUntil = 0;
@@ -103,6 +113,8 @@ export class KernelDriver implements Driver {
     deltas: 0, liveBatches: 0, liveDuringReconcile: 0,
     /** Full diffs put off because live deltas arrived while the digests were taken (SETTLE_MS). */
     postponed: 0,
+    /** Full diffs dropped because live batches touched more than MAX_OVERRIDDEN keys under them. */
+    abandoned: 0,
     lastReconcile: { added: 0, removed: 0, replaced: 0 },
     errors: {} as Record<string, number>,
   };
@@ -315,6 +327,13 @@ export class KernelDriver implements Driver {
   }
 
   private remember(delta: KernelDelta, keys: Map<EntryKind, Set<string>>): void {
+    if (this.abandoned) return;
+    const n = deltaSize(delta);
+    if ((this.overriddenKeys += n.added + n.removed + n.replaced) > MAX_OVERRIDDEN) {
+      this.abandoned = true;
+      keys.clear();
+      return;
+    }
     for (const t of ENTRY_TYPES) {
       const d = delta[t.kind] as EntryDelta<never>;
       if (!d.add.length && !d.remove.length && !d.replace.length) continue;
@@ -385,6 +404,11 @@ export class KernelDriver implements Driver {
         if (actual === null) continue; // not known: nothing is removed on a guess
         delta[t.kind] = await this.diffSliced(t as { key(e: unknown): string; attrs(e: unknown): string },
           (this.ctx.desiredState()[t.kind] ?? []) as Iterable<unknown>, actual);
+        if (this.abandoned) break;
+      }
+      if (this.abandoned) {
+        this.abandon(why, kinds);
+        return;
       }
       if (performance.now() < this.recoverUntil) {
         for (const t of ENTRY_TYPES) {
@@ -395,13 +419,22 @@ export class KernelDriver implements Driver {
       this.counters.lastReconcile = deltaSize(delta as KernelDelta);
       this.counters.reconciles++;
       await this.apply(delta as KernelDelta, true);
+      if (this.abandoned) this.abandon(why, kinds);
     } finally {
       this.overridden = null;
+      this.overriddenKeys = 0;
+      this.abandoned = false;
     }
     const { added, removed, replaced } = this.counters.lastReconcile;
     if (added + removed + replaced > 0 || why === 'start') {
       this.ctx.log(why === 'repair' ? 'notice' : 'info', 'kernel', 'reconciled', { why, added, removed, replaced });
     }
+  }
+
+  /** A stale full diff (MAX_OVERRIDDEN): counted, and tried again in a fresh postponement window. */
+  private abandon(why: string, kinds: readonly EntryKind[]): void {
+    this.counters.abandoned++;
+    this.postpone(why, kinds, performance.now());
   }
 
   /** Try the reconcile again SETTLE_MS from now (see SETTLE_MS); `since` is its first try. */
@@ -490,6 +523,7 @@ export class KernelDriver implements Driver {
         const type = entryType(b.kind) as { key(e: unknown): string };
         entries = entries.filter((e) => !skip.has(type.key(e)));
       }
+      if (reconciling && this.abandoned) return; // the rest of a stale diff is not applied
       if (entries.length > 0) {
         const r = await applier.apply(b.op, entries, this.actx);
         this.counters.applied += r.applied;

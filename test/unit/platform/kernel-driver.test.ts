@@ -25,7 +25,7 @@ config subscriber 'lan1'
 `;
 
 /** One kind's entries held in a map by key; counts the whole dumps a full diff takes. */
-function memoryApplier<K extends EntryKind>(kind: K, key: (e: KernelEntries[K]) => string, onDumpEach?: () => void) {
+function memoryApplier<K extends EntryKind>(kind: K, key: (e: KernelEntries[K]) => string, onDumpEach?: () => void, onDump?: () => void) {
   const held = new Map<string, KernelEntries[K]>();
   const stats = { fullDumps: 0 };
   const a: Applier<K> = {
@@ -33,6 +33,7 @@ function memoryApplier<K extends EntryKind>(kind: K, key: (e: KernelEntries[K]) 
     start: async () => {},
     dump: async () => {
       stats.fullDumps++;
+      onDump?.();
       return [...held.values()];
     },
     dumpEach: async (_ctx, each) => {
@@ -50,7 +51,7 @@ function memoryApplier<K extends EntryKind>(kind: K, key: (e: KernelEntries[K]) 
 }
 
 const route = (i: number): RouteEntry =>
-  ({ family: 4, dst: Uint8Array.of(10, 0, (i >> 8) & 0xff, i & 0xff), dstLen: 32, device: 'lo', gateway: null });
+  ({ family: 4, dst: Uint8Array.of(10, (i >> 16) & 0xff, (i >> 8) & 0xff, i & 0xff), dstLen: 32, device: 'lo', gateway: null });
 
 let driver: KernelDriver | null = null;
 afterEach(async () => {
@@ -95,6 +96,39 @@ describe('KernelDriver reconcile while live deltas arrive', () => {
     expect(routes.stats.fullDumps).toBe(1);
     expect([...routes.held.keys()].sort()).toEqual([...desired.keys()].sort());
     expect(status().postponed).toBe(1);
+  });
+
+  it('abandons a full diff under which live batches touched more keys than it may remember, and retries it', async () => {
+    const desired = new Map<string, RouteEntry>();
+    let flood: (() => void) | null = null;
+    const routes = memoryApplier('routes', ROUTE.key, undefined, () => flood?.());
+    const other = [memoryApplier('neighbours', () => ''), memoryApplier('verifies', () => '')];
+    const ctx: DriverContext = {
+      emit: () => undefined, log: () => undefined, query: () => undefined, whenDrained: () => null,
+      desiredState: () => ({ routes: [...desired.values()], neighbours: [], verifies: [] }),
+    };
+    const loaded = loadConfig(CONFIG, 'test');
+    if (!loaded.ok) throw new Error(JSON.stringify(loaded.problems));
+    const d = new KernelDriver(() => [routes.applier, ...other.map((o) => o.applier)]);
+    driver = d;
+    await d.start(loaded.config, ctx);
+    const status = () => d.status() as { reconciles: number; abandoned: number; postponed: number };
+    await until('the start reconcile', async () => (status().reconciles >= 1 ? true : null), 10_000, 10);
+    for (let i = 0; i < 100; i++) desired.set(ROUTE.key(route(i)), route(i));
+    for (let i = 10; i < 100; i++) routes.held.set(ROUTE.key(route(i)), route(i)); // 10 lost
+    // Once the full diff has begun (digests differed, nothing arriving), 70,000 new routes arrive live.
+    flood = () => {
+      flood = null;
+      const add = Array.from({ length: 70_000 }, (_, i) => route(1000 + i));
+      for (const r of add) desired.set(ROUTE.key(r), r);
+      void d.execute({ kind: 'kernel', delta: { ...emptyDelta(), routes: { add, remove: [], replace: [] } } });
+    };
+    d.reconcile('periodic');
+    await until('the full diff abandoned', async () => (status().abandoned === 1 ? true : null), 20_000, 10);
+    await until('the lost routes back by the retry', async () => (routes.held.size === desired.size ? true : null), 20_000, 20);
+    expect(routes.stats.fullDumps).toBe(2);
+    expect(status().abandoned).toBe(1);
+    expect([...routes.held.keys()].sort()).toEqual([...desired.keys()].sort());
   });
 
   it('a reload is never put off (its verdict reports the reconcile)', async () => {
