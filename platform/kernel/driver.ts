@@ -111,7 +111,7 @@ export class KernelDriver implements Driver {
     applied: 0, failed: 0, noDevice: 0, reconciles: 0, repairs: 0, monitorOverruns: 0,
     /** Live deltas received, the batches they were folded into, and those applied inside a reconcile. */
     deltas: 0, liveBatches: 0, liveDuringReconcile: 0,
-    /** Full diffs put off because live deltas arrived while the digests were taken (SETTLE_MS). */
+    /** Reconciles retried SETTLE_MS later: live deltas arrived while their digests were taken, or their full diff was abandoned. */
     postponed: 0,
     /** Full diffs dropped because live batches touched more than MAX_OVERRIDDEN keys under them. */
     abandoned: 0,
@@ -419,7 +419,7 @@ export class KernelDriver implements Driver {
       this.counters.lastReconcile = deltaSize(delta as KernelDelta);
       this.counters.reconciles++;
       await this.apply(delta as KernelDelta, true);
-      if (this.abandoned) this.abandon(why, kinds);
+      if (this.abandoned) return this.abandon(why, kinds);
     } finally {
       this.overridden = null;
       this.overriddenKeys = 0;
