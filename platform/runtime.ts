@@ -39,6 +39,10 @@ export class Runtime {
   private drivers: Driver[] = [];
   private control: ControlServer | null = null;
   private timer: NodeJS.Timeout | null = null;
+  /** The deadline `timer` is armed for. */
+  private armedFor: Instant | null = null;
+  /** The driver of each action kind, found once (`execute` runs per relayed datagram). */
+  private readonly driverOf = new Map<Action['kind'], Driver | undefined>();
   private stopping = false;
   private readonly counters = { reloads: 0, reloadsRefused: 0, internalErrors: 0 };
   /** What the last accepted reload did, per subsystem. */
@@ -120,10 +124,14 @@ export class Runtime {
   }
 
   private schedule(): void {
+    const due = this.stopping ? null : this.agent.nextDeadline();
+    // Most events leave the next deadline where it was (a relayed datagram sets none):
+    // re-arming the timer on every dispatch cost ~6% of the relay's CPU at saturation.
+    if (due === this.armedFor && (due === null || this.timer !== null)) return;
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
-    const due = this.agent.nextDeadline();
-    if (due === null || this.stopping) return;
+    this.armedFor = due;
+    if (due === null) return;
     const delay = Math.max(0, due - monotonicNow());
     // Node timers overflow past 2^31-1 ms; a far deadline just re-arms.
     this.timer = setTimeout(() => this.onTimer(), Math.min(delay, 0x7fffffff));
@@ -131,6 +139,7 @@ export class Runtime {
 
   private onTimer(): void {
     this.timer = null;
+    this.armedFor = null;
     try {
       this.execute(this.agent.poll(monotonicNow()));
     } catch (e) {
@@ -167,7 +176,11 @@ export class Runtime {
         else deliver();
         continue;
       }
-      const driver = this.drivers.find((d) => d.actionKinds.includes(a.kind));
+      let driver = this.driverOf.get(a.kind);
+      if (driver === undefined && !this.driverOf.has(a.kind)) {
+        driver = this.drivers.find((d) => d.actionKinds.includes(a.kind));
+        this.driverOf.set(a.kind, driver);
+      }
       if (!driver) {
         this.log.log('error', 'main', 'no driver for action', { kind: a.kind }, `nodriver:${a.kind}`);
         continue;

@@ -36,6 +36,8 @@ interface ErrorSlot {
 
 export class Reader {
   private readonly slot: ErrorSlot;
+  /** `bytes.buffer`, once a view has been made. */
+  private arrayBuffer: ArrayBufferLike | undefined;
   /** Absolute position in `bytes`. */
   pos: number;
 
@@ -110,8 +112,9 @@ export class Reader {
   bytesN(field: string, n: number, lengthAt = this.pos): Uint8Array {
     if (!this.need(field, n, lengthAt)) return new Uint8Array(0);
     const b = this.bytes;
-    // A view made by the constructor: cheaper than subarray(), which looks up a species constructor.
-    const out = this.views ? new Uint8Array(b.buffer, b.byteOffset + this.pos, n) : b.slice(this.pos, this.pos + n);
+    // A view made by the constructor: cheaper than subarray(), which looks up a species
+    // constructor. `.buffer` is a call into the runtime, so it is read once per reader.
+    const out = this.views ? new Uint8Array(this.arrayBuffer ??= b.buffer, b.byteOffset + this.pos, n) : b.slice(this.pos, this.pos + n);
     this.pos += n;
     return out;
   }
