@@ -20,6 +20,9 @@ import { VERSION } from './version';
  */
 const MAX_IN_FLIGHT = 1;
 
+/** What `dispatch` returns for an event with no kernel work to wait for (most of them). */
+const SETTLED: Promise<unknown> = Promise.resolve();
+
 export interface RuntimeOptions {
   readonly configPath: string;
   /** The core, composed (`createCore`): the runtime talks to its Agent only. */
@@ -111,9 +114,9 @@ export class Runtime {
    * Settles once the event's kernel deltas are in the kernel.
    */
   dispatch(event: Event): Promise<unknown> {
-    if (this.stopping) return Promise.resolve();
+    if (this.stopping) return SETTLED;
     const now = monotonicNow();
-    let done: Promise<unknown> = Promise.resolve();
+    let done: Promise<unknown> = SETTLED;
     try {
       done = this.execute(this.agent.handle(event, now));
     } catch (e) {
@@ -161,9 +164,10 @@ export class Runtime {
     // coalesced batch the same one), and the gate over them, made once per new promise:
     // a Promise.all per held action would cost O(deltas × actions) per batch — a bulk
     // restore chunk of ~450 bindings made ~100k promise reactions.
-    const waits = new Set<Promise<void>>();
+    // Made on the first kernel delta: most events (a relayed datagram) have none.
+    let waits: Set<Promise<void>> | null = null;
     let gate: Promise<unknown> | null = null;
-    const after = () => (gate ??= Promise.all(waits));
+    const after = () => (gate ??= Promise.all(waits!));
     for (const a of actions) {
       if (a.kind === 'log') {
         this.log.log(a.level, a.subsystem, a.message, a.fields, a.key);
@@ -172,7 +176,7 @@ export class Runtime {
       if (a.kind === 'query-result') {
         // After the batch's kernel deltas: the binding the answer reports is in the kernel.
         const deliver = () => this.pendingQueries.get(a.id)?.(a.result);
-        if (waits.size > 0) after().then(deliver, deliver);
+        if (waits) after().then(deliver, deliver);
         else deliver();
         continue;
       }
@@ -194,19 +198,19 @@ export class Runtime {
       };
       if (driver.completesLater) {
         const p = run();
-        if (p && !waits.has(p)) {
-          waits.add(p);
+        if (p && !waits?.has(p)) {
+          (waits ??= new Set()).add(p);
           gate = null;
           this.track(p);
         }
-      } else if (waits.size > 0) {
+      } else if (waits) {
         after().then(run, (e: unknown) => this.internalError(`waiting before ${a.kind}`, e));
       } else {
         run();
       }
     }
     // What the caller may wait for (a chunked restore reads on once its kernel work is in).
-    return waits.size > 0 ? after() : Promise.resolve();
+    return waits ? after() : SETTLED;
   }
 
   private track(p: Promise<void>): void {
