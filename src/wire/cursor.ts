@@ -208,6 +208,12 @@ export class Writer {
 export interface Codec<T> {
   readonly name: string;
   decode(bytes: Uint8Array): DecodeResult<T>;
+  /**
+   * `decode` for bytes handed over to the decode: nobody writes to them afterwards (a
+   * window on another decode's private copy, a datagram fresh from the socket). The
+   * same checks; the values are windows on `bytes` itself, without the private copy.
+   */
+  decodeOwned(bytes: Uint8Array): DecodeResult<T>;
   encode(value: T, buf?: Uint8Array, offset?: number): Uint8Array;
   encodingLength(value: T): number;
 }
@@ -226,6 +232,12 @@ export function defineCodec<T>(
     decode(bytes) {
       // One private copy; every field read from it is a window (see the header).
       const r = new Reader(poolCopy(bytes), 0, bytes.length, undefined, true);
+      const value = parts.read(r);
+      r.expectEnd(name);
+      return r.result(value);
+    },
+    decodeOwned(bytes) {
+      const r = new Reader(bytes, 0, bytes.length, undefined, true);
       const value = parts.read(r);
       r.expectEnd(name);
       return r.result(value);
