@@ -45,6 +45,11 @@ function sockaddrLl(native: NativeBinding, protocol: number, ifindex: number, ma
 
 const SOCKADDR_LL_BYTES = 20;
 
+/** tpacket_auxdata.tp_status as the addon stored it (u32, host order), read without a DataView. */
+const llStatus = (b: Uint8Array, at: number): number => (HOST_LE
+  ? b[at]! | (b[at + 1]! << 8) | (b[at + 2]! << 16) | (b[at + 3]! << 24)
+  : (b[at]! << 24) | (b[at + 1]! << 16) | (b[at + 2]! << 8) | b[at + 3]!) >>> 0;
+
 function int32(v: number): Uint8Array {
   const b = new Uint8Array(4);
   new DataView(b.buffer).setInt32(0, v, HOST_LE);
@@ -167,21 +172,27 @@ export class PacketDriver implements Driver {
     }
     const s = this.sockets.get(port);
     if (s) s.read += lengths.length;
+    // Per frame, only what the event needs: views on the batch's buffers (fresh for each
+    // batch, never reused by the addon), no Buffer.subarray or DataView per frame.
+    const nameBuffer = names.buffer;
+    const nameBase = names.byteOffset;
+    const dataBuffer = data.buffer;
+    const dataBase = data.byteOffset;
     let off = 0;
     for (let i = 0; i < lengths.length; i++) {
       const len = lengths[i]!;
-      const name = names.subarray(i * NAME_BYTES, (i + 1) * NAME_BYTES);
-      const protocol = (name[2]! << 8) | name[3]!;
+      const at = i * NAME_BYTES;
+      const protocol = (names[at + 2]! << 8) | names[at + 3]!;
       const family = protocol === ETH_P_IP ? 4 : protocol === ETH_P_IPV6 ? 6 : 0;
-      const bytes = new Uint8Array(data.buffer, data.byteOffset + off, len);
+      const from = off;
       off += len;
-      if (family === 0 || name[11] !== 6) continue;
+      if (family === 0 || names[at + 11] !== 6) continue;
       this.counters.received++;
-      const status = new DataView(name.buffer, name.byteOffset + LL_STATUS_AT, 4).getUint32(0, HOST_LE);
       // sll_pkttype (byte 10): the filter passes outgoing frames only for server replies.
       this.ctx.emit({
-        kind: 'packet', port, family, bytes, mac: name.slice(12, 18),
-        checksum: this.checksumState(status), outgoing: name[10] === PACKET_OUTGOING,
+        kind: 'packet', port, family, bytes: new Uint8Array(dataBuffer, dataBase + from, len),
+        mac: new Uint8Array(nameBuffer, nameBase + at + 12, 6),
+        checksum: this.checksumState(llStatus(names, at + LL_STATUS_AT)), outgoing: names[at + 10] === PACKET_OUTGOING,
       });
     }
   }

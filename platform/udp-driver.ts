@@ -261,16 +261,22 @@ export class UdpDriver implements Driver {
       return;
     }
     sock.read += lengths.length;
+    // Views on the batch's buffers (fresh for each batch, never reused by the addon):
+    // no Buffer.subarray and no copy with its own ArrayBuffer per datagram.
+    const nameBuffer = names.buffer;
+    const nameBase = names.byteOffset;
+    const dataBuffer = data.buffer;
+    const dataBase = data.byteOffset;
     let off = 0;
     for (let i = 0; i < lengths.length; i++) {
       const len = lengths[i]!;
-      const payload = new Uint8Array(data.buffer, data.byteOffset + off, len);
+      const payload = new Uint8Array(dataBuffer, dataBase + off, len);
       off += len;
-      const name = names.subarray(i * NAME_BYTES, (i + 1) * NAME_BYTES);
-      const sourcePort = (name[2]! << 8) | name[3]!;
-      // sockaddr_in: address at 4..8; sockaddr_in6: address at 8..24 (the scope id is dropped, as before)
-      const source = sock.family === 4 ? name.slice(4, 8) : name.slice(8, 24);
+      const at = i * NAME_BYTES;
+      const sourcePort = (names[at + 2]! << 8) | names[at + 3]!;
       if (sock.family === 4 && sourcePort === 68) continue; // a client broadcast: the packet driver has it
+      // sockaddr_in: address at 4..8; sockaddr_in6: address at 8..24 (the scope id is dropped, as before)
+      const source = sock.family === 4 ? new Uint8Array(nameBuffer, nameBase + at + 4, 4) : new Uint8Array(nameBuffer, nameBase + at + 8, 16);
       if (sock.family === 4) this.counters.received4++;
       else this.counters.received6++;
       this.ctx.emit({ kind: 'udp', family: sock.family, source, sourcePort, destinationPort: sock.port, payload, passive: false });

@@ -173,5 +173,10 @@ function append<T>(to: T[], from: readonly T[]): void {
   for (const x of from) to.push(x);
 }
 
+/**
+ * Constant strings, not a template: `claimant` looks a route up per datagram, and a
+ * string built each time is hashed each time.
+ */
 const routeKey = (kind: 'packet' | 'udp', family: 4 | 6, passive: boolean): string =>
-  `${kind}/v${family}${kind === 'udp' ? (passive ? '/passive' : '/relay') : ''}`;
+  kind === 'packet' ? (family === 4 ? 'packet/v4' : 'packet/v6')
+    : family === 4 ? (passive ? 'udp/v4/passive' : 'udp/v4/relay') : (passive ? 'udp/v6/passive' : 'udp/v6/relay');

@@ -166,6 +166,7 @@ export type Event =
       readonly source: Uint8Array;
       readonly sourcePort: number;
       readonly destinationPort: number;
+      /** Handed over with the event: the producer never writes to these bytes again. */
       readonly payload: Uint8Array;
       readonly passive: boolean;
     };

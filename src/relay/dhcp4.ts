@@ -1,6 +1,7 @@
 import {
   BOOTREPLY, BOOTREQUEST, DHCP4_FLAG_BROADCAST, DHCP4_OPTION, clientHardwareAddress, getDhcp4Option, getDhcp4OptionBytes,
-  getRelayAgentInformation, insertRelayAgentInformation, insertRelayAgentInformationBytes, stripRelayAgentInformation,
+  encodeDhcp4OptionBody, getRelayAgentInformation, insertRelayAgentInformation, insertRelayAgentInformationBodyBytes,
+  stripRelayAgentInformation,
   stripRelayAgentInformationInto, strippedLength, type Dhcp4Message, type Option82Edit, type RelayAgentSubOption,
 } from '../wire';
 import { poolCopy } from '../wire/pool';
@@ -35,11 +36,11 @@ export const messageType = (m: Dhcp4Message): number | null => {
 interface RequestEdit {
   readonly hops: number;
   readonly giaddr: Uint8Array;
-  /** Option 82 to add, or null when an inner (trusted) relay already added one. */
-  readonly info: RelayAgentSubOption[] | null;
+  /** Whether to add option 82: not when an inner (trusted) relay already added one. */
+  readonly add82: boolean;
 }
 
-function requestEdit(port: SubscriberPort, m: Dhcp4Message, relayId: Uint8Array | null): Verdict<RequestEdit> {
+function requestEdit(port: SubscriberPort, m: Dhcp4Message): Verdict<RequestEdit> {
   if (m.op !== BOOTREQUEST) return drop('wrong-direction');
   const has82 = hasOption(m, DHCP4_OPTION.RELAY_AGENT_INFO);
   // RFC 3046 §2.1: option 82 (or a giaddr) from below an untrusted circuit is a spoof.
@@ -52,7 +53,7 @@ function requestEdit(port: SubscriberPort, m: Dhcp4Message, relayId: Uint8Array 
     // RFC 1542 §4.1.1: a relay fills giaddr only when it is zero (an inner relay set it).
     giaddr: isZero(m.giaddr) ? port.cfg.giaddr! : m.giaddr,
     // RFC 3046 §2.1.1: a relay must not add a second option 82.
-    info: has82 ? null : agentInformation(port, relayId),
+    add82: !has82,
   });
 }
 
@@ -61,10 +62,10 @@ function requestEdit(port: SubscriberPort, m: Dhcp4Message, relayId: Uint8Array 
  * servers: giaddr set, hops counted, option 82 added (RFC 3046 §2.1).
  */
 export function relayRequest4(port: SubscriberPort, m: Dhcp4Message, relayId: Uint8Array | null): Verdict<Dhcp4Message> {
-  const e = requestEdit(port, m, relayId);
+  const e = requestEdit(port, m);
   if (!e.ok) return e;
   const out: Dhcp4Message = { ...m, hops: e.value.hops, giaddr: e.value.giaddr };
-  return pass(e.value.info ? insertRelayAgentInformation(out, e.value.info, { keepSize: true }) : out);
+  return pass(e.value.add82 ? insertRelayAgentInformation(out, agentInformation(port, relayId), KEEP_SIZE) : out);
 }
 
 /**
@@ -73,12 +74,27 @@ export function relayRequest4(port: SubscriberPort, m: Dhcp4Message, relayId: Ui
  * (RFC 3046 §2.0), not re-encoded field by field.
  */
 export function relayRequest4Bytes(port: SubscriberPort, m: Dhcp4Message, bytes: Uint8Array, relayId: Uint8Array | null): Verdict<Uint8Array> {
-  const e = requestEdit(port, m, relayId);
+  const e = requestEdit(port, m);
   if (!e.ok) return e;
-  const out = e.value.info ? insertRelayAgentInformationBytes(bytes, m, e.value.info, { keepSize: true }) : poolCopy(bytes);
+  const out = e.value.add82 ? insertRelayAgentInformationBodyBytes(bytes, m, agentInformationBody(port, relayId), KEEP_SIZE) : poolCopy(bytes);
   out[HOPS_OFFSET] = e.value.hops;
   out.set(e.value.giaddr, GIADDR_OFFSET);
   return pass(out);
+}
+
+const KEEP_SIZE: Option82Edit = { keepSize: true };
+
+/**
+ * The encoded option 82 body a port adds to every request, made once per port and
+ * Relay-ID (a new configuration makes new ports; a new identity a new Relay-ID).
+ */
+const bodies = new WeakMap<SubscriberPort, { relayId: Uint8Array | null; body: Uint8Array }>();
+function agentInformationBody(port: SubscriberPort, relayId: Uint8Array | null): Uint8Array {
+  const cached = bodies.get(port);
+  if (cached && cached.relayId === relayId) return cached.body;
+  const body = encodeDhcp4OptionBody(DHCP4_OPTION.RELAY_AGENT_INFO, agentInformation(port, relayId)).slice();
+  bodies.set(port, { relayId, body });
+  return body;
 }
 
 function agentInformation(port: SubscriberPort, relayId: Uint8Array | null): RelayAgentSubOption[] {

@@ -113,7 +113,8 @@ export class DhcpModule implements Module {
       if (!d.ok) return this.dropped(counters, port.cfg.name, 'malformed', d.error.field);
       if (e.outgoing) return this.leaving4(port, counters, d.value.ip.source, d.value.ip.destination, d.value.udp, now);
       if (d.value.udp.destinationPort !== 67) return this.dropped(counters, port.cfg.name, 'not-dhcp');
-      const m = dhcp4Message.decode(d.value.udp.payload);
+      // The payload is a window on the private copy the IP decode made: no second copy.
+      const m = dhcp4Message.decodeOwned(d.value.udp.payload);
       if (!m.ok) return this.dropped(counters, port.cfg.name, 'malformed', m.error.field);
       return this.clientMessage4(port, counters, e.mac, d.value.udp.payload, m.value, now);
     }
@@ -122,7 +123,7 @@ export class DhcpModule implements Module {
     if (!d.ok) return this.dropped(counters, port.cfg.name, 'malformed', d.error.field);
     if (e.outgoing) return this.leaving6(port, counters, d.value.ip.source, d.value.udp, now);
     if (d.value.udp.destinationPort !== 547) return this.dropped(counters, port.cfg.name, 'not-dhcp');
-    const m = dhcp6Message.decode(d.value.udp.payload);
+    const m = dhcp6Message.decodeOwned(d.value.udp.payload);
     if (!m.ok) return this.dropped(counters, port.cfg.name, 'malformed', m.error.field);
     const source = d.value.ip.source;
     const previous = this.peers.learn(port.cfg.name, source, e.mac, now);
@@ -243,12 +244,13 @@ export class DhcpModule implements Module {
     if (!ports) return [];
     if (e.family === 4) {
       if (!ports.isServer4(e.source)) return this.dropped(this.global, null, 'unknown-server');
-      const m = dhcp4Message.decode(e.payload);
+      // The event's payload is handed over (events.ts): decoded in place, not copied.
+      const m = dhcp4Message.decodeOwned(e.payload);
       if (!m.ok) return this.dropped(this.global, null, 'malformed', m.error.field);
       return e.passive ? this.observed4(ports, m.value, now) : this.serverReply4(ports, e.payload, m.value, now);
     }
     if (!ports.isServer6(e.source)) return this.dropped(this.global, null, 'unknown-server');
-    const m = dhcp6Message.decode(e.payload);
+    const m = dhcp6Message.decodeOwned(e.payload);
     if (!m.ok) return this.dropped(this.global, null, 'malformed', m.error.field);
     return e.passive ? this.observed6(ports, m.value, now) : this.serverReply6(ports, m.value, now);
   }

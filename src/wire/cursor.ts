@@ -36,6 +36,8 @@ interface ErrorSlot {
 
 export class Reader {
   private readonly slot: ErrorSlot;
+  /** `bytes.buffer`, once a view has been made. */
+  private arrayBuffer: ArrayBufferLike | undefined;
   /** Absolute position in `bytes`. */
   pos: number;
 
@@ -110,8 +112,9 @@ export class Reader {
   bytesN(field: string, n: number, lengthAt = this.pos): Uint8Array {
     if (!this.need(field, n, lengthAt)) return new Uint8Array(0);
     const b = this.bytes;
-    // A view made by the constructor: cheaper than subarray(), which looks up a species constructor.
-    const out = this.views ? new Uint8Array(b.buffer, b.byteOffset + this.pos, n) : b.slice(this.pos, this.pos + n);
+    // A view made by the constructor: cheaper than subarray(), which looks up a species
+    // constructor. `.buffer` is a call into the runtime, so it is read once per reader.
+    const out = this.views ? new Uint8Array(this.arrayBuffer ??= b.buffer, b.byteOffset + this.pos, n) : b.slice(this.pos, this.pos + n);
     this.pos += n;
     return out;
   }
@@ -205,6 +208,12 @@ export class Writer {
 export interface Codec<T> {
   readonly name: string;
   decode(bytes: Uint8Array): DecodeResult<T>;
+  /**
+   * `decode` for bytes handed over to the decode: nobody writes to them afterwards (a
+   * window on another decode's private copy, a datagram fresh from the socket). The
+   * same checks; the values are windows on `bytes` itself, without the private copy.
+   */
+  decodeOwned(bytes: Uint8Array): DecodeResult<T>;
   encode(value: T, buf?: Uint8Array, offset?: number): Uint8Array;
   encodingLength(value: T): number;
 }
@@ -223,6 +232,12 @@ export function defineCodec<T>(
     decode(bytes) {
       // One private copy; every field read from it is a window (see the header).
       const r = new Reader(poolCopy(bytes), 0, bytes.length, undefined, true);
+      const value = parts.read(r);
+      r.expectEnd(name);
+      return r.result(value);
+    },
+    decodeOwned(bytes) {
+      const r = new Reader(bytes, 0, bytes.length, undefined, true);
       const value = parts.read(r);
       r.expectEnd(name);
       return r.result(value);

@@ -140,8 +140,11 @@ function readDhcp4(r: Reader): Dhcp4Message {
   return msg;
 }
 
-const optionAreaLength = (options: readonly Dhcp4RawOption[]): number =>
-  options.reduce((n, o) => n + (o.code === DHCP4_OPTION.PAD ? 1 : 2 + o.data.length), 0);
+function optionAreaLength(options: readonly Dhcp4RawOption[]): number {
+  let n = 0;
+  for (const o of options) n += o.code === DHCP4_OPTION.PAD ? 1 : 2 + o.data.length;
+  return n;
+}
 
 function writeFixed(w: Writer, bytes: Uint8Array, n: number, field: string): void {
   if (bytes.length !== n) throw new RangeError(`dhcp4: ${field} must be ${n} bytes`);
@@ -327,7 +330,12 @@ const allZero = (b: Uint8Array): boolean => {
  * options. A body over 255 octets is split per RFC 3396.
  */
 export function insertRelayAgentInformation(m: Dhcp4Message, info: RelayAgentInformation, edit: Option82Edit = {}): Dhcp4Message {
-  const parts = splitDhcp4Option(DHCP4_OPTION.RELAY_AGENT_INFO, encodeDhcp4OptionBody(DHCP4_OPTION.RELAY_AGENT_INFO, info));
+  return insertRelayAgentInformationBody(m, encodeDhcp4OptionBody(DHCP4_OPTION.RELAY_AGENT_INFO, info), edit);
+}
+
+/** `insertRelayAgentInformation` with option 82's body already encoded. */
+function insertRelayAgentInformationBody(m: Dhcp4Message, body: Uint8Array, edit: Option82Edit): Dhcp4Message {
+  const parts = splitDhcp4Option(DHCP4_OPTION.RELAY_AGENT_INFO, body);
   const added = optionAreaLength(parts);
   let trailer = m.trailer;
   if (edit.keepSize && allZero(trailer)) trailer = trailer.slice(0, Math.max(0, trailer.length - added));
@@ -354,35 +362,50 @@ export function stripRelayAgentInformation(m: Dhcp4Message, edit: Option82Edit =
  * it); `bytes` must be what `m` was decoded from, else they encode the edited value.
  */
 
-/** Where End is in the bytes `m` was decoded from: fixed header, cookie, options field. */
-const endOffset = (m: Dhcp4Message): number => DHCP4_FIXED_LENGTH + 4 + optionAreaLength(m.options);
-
 const decodedFrom = (bytes: Uint8Array, m: Dhcp4Message): boolean => bytes.length === dhcp4EncodingLength(m);
 
 /** `encode(insertRelayAgentInformation(m, info, edit))`, from the bytes `m` was decoded from. */
 export function insertRelayAgentInformationBytes(
   bytes: Uint8Array, m: Dhcp4Message, info: RelayAgentInformation, edit: Option82Edit = {},
 ): Uint8Array {
-  if (!decodedFrom(bytes, m)) return dhcp4Message.encode(insertRelayAgentInformation(m, info, edit));
-  const body = encodeDhcp4OptionBody(DHCP4_OPTION.RELAY_AGENT_INFO, info);
+  return insertRelayAgentInformationBodyBytes(bytes, m, encodeDhcp4OptionBody(DHCP4_OPTION.RELAY_AGENT_INFO, info), edit);
+}
+
+/**
+ * The same with option 82's body already encoded: a relay adds the same body to every
+ * message of a port, so it encodes it once (relay/dhcp4.ts), not per message.
+ */
+export function insertRelayAgentInformationBodyBytes(
+  bytes: Uint8Array, m: Dhcp4Message, body: Uint8Array, edit: Option82Edit = {},
+): Uint8Array {
+  // Where End is in the bytes `m` was decoded from: fixed header, cookie, options field.
+  const end = DHCP4_FIXED_LENGTH + 4 + optionAreaLength(m.options);
+  // Not the bytes `m` was decoded from (decodedFrom): encode the edited value instead.
+  if (bytes.length !== end + 1 + m.trailer.length) return dhcp4Message.encode(insertRelayAgentInformationBody(m, body, edit));
   // RFC 3396 §6: a body over 255 octets is split into consecutive occurrences.
   const occurrences = Math.max(1, Math.ceil(body.length / 255));
   const added = body.length + 2 * occurrences;
-  const end = endOffset(m);
   let trailer = m.trailer.length;
   if (edit.keepSize && allZero(m.trailer)) trailer = Math.max(0, trailer - added);
   const out = poolAlloc(end + added + 1 + trailer);
-  out.set(bytes.subarray(0, end));
+  out.set(end === bytes.length ? bytes : bytes.subarray(0, end));
   let at = end;
-  for (let i = 0; i < occurrences; i++) {
-    const part = body.subarray(i * 255, Math.min(body.length, (i + 1) * 255));
+  if (occurrences === 1) {
     out[at++] = DHCP4_OPTION.RELAY_AGENT_INFO;
-    out[at++] = part.length;
-    out.set(part, at);
-    at += part.length;
+    out[at++] = body.length;
+    out.set(body, at);
+    at += body.length;
+  } else {
+    for (let i = 0; i < occurrences; i++) {
+      const part = body.subarray(i * 255, Math.min(body.length, (i + 1) * 255));
+      out[at++] = DHCP4_OPTION.RELAY_AGENT_INFO;
+      out[at++] = part.length;
+      out.set(part, at);
+      at += part.length;
+    }
   }
   out[at++] = DHCP4_OPTION.END;
-  out.set(bytes.subarray(end + 1, end + 1 + trailer), at);
+  if (trailer > 0) out.set(bytes.subarray(end + 1, end + 1 + trailer), at);
   return out;
 }
 
@@ -403,20 +426,22 @@ export function stripRelayAgentInformationInto(bytes: Uint8Array, m: Dhcp4Messag
     dhcp4Message.encode(stripRelayAgentInformation(m, edit), out, at);
     return;
   }
-  const fixed = DHCP4_FIXED_LENGTH + 4;
-  out.set(bytes.subarray(0, fixed), at);
-  let from = fixed;
-  let to = at + fixed;
+  // The octets between option 82 occurrences go over in runs (one copy each, not one
+  // per option), then End and the trailer as received; with keepSize the removed
+  // octets become zero padding.
+  let from = DHCP4_FIXED_LENGTH + 4;
+  let runStart = 0;
+  let to = at;
   for (const o of m.options) {
     const n = o.code === DHCP4_OPTION.PAD ? 1 : 2 + o.data.length;
-    if (o.code !== DHCP4_OPTION.RELAY_AGENT_INFO) {
-      out.set(bytes.subarray(from, from + n), to);
-      to += n;
+    if (o.code === DHCP4_OPTION.RELAY_AGENT_INFO) {
+      out.set(bytes.subarray(runStart, from), to);
+      to += from - runStart;
+      runStart = from + n;
     }
     from += n;
   }
-  // End and the trailer as received; with keepSize the removed octets become zero padding.
-  out.set(bytes.subarray(from), to);
-  to += bytes.length - from;
+  out.set(runStart === 0 ? bytes : bytes.subarray(runStart), to);
+  to += bytes.length - runStart;
   out.fill(0, to, at + strippedLength(m, edit));
 }

@@ -14,17 +14,18 @@ const SLAB_BYTES = 16384;
 /** Larger requests get their own buffer: they would waste most of a slab. */
 const MAX_POOLED = 2048;
 
-let slab = new Uint8Array(SLAB_BYTES);
+/** The slab's ArrayBuffer (`.buffer` is a call into the runtime: read once per slab). */
+let slab = new ArrayBuffer(SLAB_BYTES);
 let used = 0;
 
 /** `n` zeroed bytes, usually a window on a shared slab. */
 export function poolAlloc(n: number): Uint8Array {
   if (n > MAX_POOLED) return new Uint8Array(n);
   if (used + n > SLAB_BYTES) {
-    slab = new Uint8Array(SLAB_BYTES);
+    slab = new ArrayBuffer(SLAB_BYTES);
     used = 0;
   }
-  const out = new Uint8Array(slab.buffer, used, n);
+  const out = new Uint8Array(slab, used, n);
   used = (used + n + 7) & ~7; // 8-aligned, so a window never shares a word with the next
   return out;
 }

@@ -17,7 +17,7 @@
  *   status     `status` round trip over gleand's control socket, probed every 25 ms
  *              while the flood runs (max and p99)
  * Env: BENCH_RELAY_RATES (e.g. 5000,10000), BENCH_RELAY_SECONDS, BENCH_RELAY_REPS,
- * BENCH_RELAY_ONLY (gleand | dhcrelay), BENCH_RELAY_PROFILE (a directory: gleand runs with
+ * BENCH_RELAY_ONLY (gleand | dhcrelay), BENCH_RELAY_FAMILIES (4, 6 or 4,6), BENCH_RELAY_PROFILE (a directory: gleand runs with
  * --cpu-prof there; the profile is written when it stops), BENCH_RELAY_BUNDLE (another
  * build's gleand.js, e.g. a copy of build/out from before a change, to compare in one sitting).
  * Needs root (namespaces), cc, dhcrelay. Nothing here asserts; it prints.
@@ -36,6 +36,7 @@ import {
 const RATES = (process.env['BENCH_RELAY_RATES'] ?? '5000,10000,20000,40000,80000').split(',').map(Number);
 const SECONDS = Number(process.env['BENCH_RELAY_SECONDS'] ?? 2);
 const REPS = Number(process.env['BENCH_RELAY_REPS'] ?? 3);
+const FAMILIES = (process.env['BENCH_RELAY_FAMILIES'] ?? '4,6').split(',').map(Number).filter((f): f is Family => f === 4 || f === 6);
 const DRAIN_SECONDS = 0.8;
 const V6_POOL = 64;
 const BUNDLE = process.env['BENCH_RELAY_BUNDLE'] ?? GLEAND_BUNDLE;
@@ -212,7 +213,7 @@ async function main(): Promise<void> {
       for (const relay of (['gleand', 'dhcrelay'] as const).filter((r) => !process.env['BENCH_RELAY_ONLY'] || r === process.env['BENCH_RELAY_ONLY'])) {
         const r = relay === 'gleand' ? await startGleand(lab) : await startDhcrelay(lab);
         try {
-          for (const family of [4, 6] as const) {
+          for (const family of FAMILIES) {
             for (const rate of RATES) {
               const s = await runOnce(lab, bins.gen, sink, r, family, rate, tag++, latencies);
               samples.push(s);
@@ -250,7 +251,7 @@ function report(samples: Sample[], latencies: number[], load0: number[], load1: 
     `load average ${load0[0]!.toFixed(2)} before, ${load1[0]!.toFixed(2)} after (${os.cpus().length} cores, shared); ${seconds.toFixed(0)} s`);
   const head = ['fam', 'offered', 'fwd gleand', 'fwd dhcrelay', 'ratio', 'rt gleand', 'rt dhcrelay', 'ratio', 'loss g', 'loss d', 'cpu µs/msg g', 'cpu d', 'rcvbuf drops g/d'];
   const rows: string[][] = [];
-  for (const family of [4, 6] as const) {
+  for (const family of FAMILIES) {
     for (const rate of RATES) {
       const g = pick('gleand', family, rate), d = pick('dhcrelay', family, rate);
       rows.push([`v${family}`, k(rate), k(fwd(g)), k(fwd(d)), ratio(fwd(g), fwd(d)), k(rt(g)), k(rt(d)), ratio(rt(g), rt(d)),
@@ -262,7 +263,7 @@ function report(samples: Sample[], latencies: number[], load0: number[], load1: 
   const line = (r: string[]) => r.map((c, i) => c.padStart(widths[i]!)).join('  ');
   console.log(line(head));
   for (const r of rows) console.log(line(r));
-  for (const family of [4, 6] as const) {
+  for (const family of FAMILIES) {
     const best = (relay: Relay, f: (ss: Sample[]) => number) => Math.max(...RATES.map((r) => f(pick(relay, family, r))));
     const held = (relay: Relay) => {
       const ok = RATES.filter((r) => loss(pick(relay, family, r)) < 0.01);
@@ -273,7 +274,8 @@ function report(samples: Sample[], latencies: number[], load0: number[], load1: 
       `(${ratio(best('gleand', rt), best('dhcrelay', rt))}); highest offered rate with < 1% loss: gleand ${held('gleand')}, dhcrelay ${held('dhcrelay')}`);
   }
   const rss = (relay: Relay, family: Family) => (Math.max(...samples.filter((s) => s.relay === relay && s.family === family).map((s) => s.rssKiB)) / 1024).toFixed(1);
-  console.log(`RSS (max after a run): gleand ${rss('gleand', 4)} MiB (one process, v4+v6); dhcrelay -4 ${rss('dhcrelay', 4)} MiB, -6 ${rss('dhcrelay', 6)} MiB`);
+  console.log(`RSS (max after a run): gleand ${rss('gleand', FAMILIES[0]!)} MiB (one process, v${FAMILIES.join('+v')}); ` +
+    FAMILIES.map((f) => `dhcrelay -${f} ${rss('dhcrelay', f)} MiB`).join(', '));
   console.log(`gleand status round trip during the floods: ${latencies.length} probes, p50 ${median(latencies).toFixed(1)} ms, ` +
     `p99 ${percentile(latencies, 99).toFixed(1)} ms, max ${Math.max(...latencies).toFixed(1)} ms (target < 100 ms)`);
 }

@@ -100,7 +100,68 @@ async function setup(verdict?: ReloadVerdict) {
 
 const udp: Event = { kind: 'udp', family: 4, source: new Uint8Array(4), sourcePort: 67, destinationPort: 67, payload: new Uint8Array(300), passive: false };
 
+/**
+ * A module with one deadline, moved by the first payload byte of each v4 datagram:
+ * 0 leaves it, 1 sets it `ahead` ms from now, 2 clears it. Records each poll.
+ */
+class Timed implements Module {
+  readonly name = 'timed';
+  readonly claims: readonly Claim[] = [{ kind: 'udp', family: 4, passive: false }];
+  due: number | null = null;
+  readonly polls: number[] = [];
+  ahead = 0;
+  handle(e: Event, now: number): Action[] {
+    if (e.kind !== 'udp') return [];
+    if (e.payload[0] === 1) this.due = now + this.ahead;
+    if (e.payload[0] === 2) this.due = null;
+    return [];
+  }
+  poll(now: number): Action[] {
+    this.polls.push(now);
+    this.due = null;
+    return [];
+  }
+  nextDeadline() { return this.due as never; }
+  status() { return {}; }
+}
+
+const until = async (cond: () => boolean) => {
+  for (let i = 0; i < 500 && !cond(); i++) await new Promise((r) => setTimeout(r, 5));
+  expect(cond()).toBe(true);
+};
+
 describe('Runtime', () => {
+  it('keeps the timer armed across events that leave the deadline, re-arms it when the deadline moves, and polls when due', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'gleand-rt-'));
+    dirs.push(dir);
+    const file = path.join(dir, 'gleand.conf');
+    fs.writeFileSync(file, config(dir));
+    const timed = new Timed();
+    const rt = new Runtime({ configPath: file, core: (now) => new Agent(now, [timed]), drivers: () => [] });
+    expect(await rt.start()).toBe(true);
+    runtimes.push(rt);
+    const datagram = (b: number): Event => ({ ...udp, payload: Uint8Array.of(b) } as Event);
+    // A far deadline, then one far sooner: the timer must follow it, not keep the first.
+    timed.ahead = 3_600_000;
+    rt.dispatch(datagram(1));
+    for (let i = 0; i < 100; i++) rt.dispatch(datagram(0)); // the deadline stays where it is
+    expect(timed.polls).toEqual([]);
+    timed.ahead = 10;
+    rt.dispatch(datagram(1));
+    for (let i = 0; i < 100; i++) rt.dispatch(datagram(0));
+    await until(() => timed.polls.length === 1);
+    // After the poll the module has no deadline; a new one is armed again, and a cleared one never fires.
+    rt.dispatch(datagram(1));
+    await until(() => timed.polls.length === 2);
+    timed.ahead = 20;
+    rt.dispatch(datagram(1));
+    rt.dispatch(datagram(2));
+    timed.ahead = 30;
+    rt.dispatch(datagram(1));
+    await until(() => timed.polls.length === 3);
+    expect(timed.due).toBeNull();
+  });
+
   it('holds the reply until the kernel delta before it is applied', async () => {
     const { log, kernel, rt } = await setup();
     rt.dispatch(udp);

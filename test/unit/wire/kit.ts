@@ -99,6 +99,19 @@ export function runCodecKit<T>(label: string, c: KitCase<T>): void {
     it('never throws on any truncation', () => {
       for (const v of all) for (let n = 0; n < v.length; n++) checkHostile(codec, v.slice(0, n));
     });
+    it('decodes in place (decodeOwned, no private copy) to what decode gives, on vectors, truncations and flips', () => {
+      const rnd = prng(0x5eed0dd);
+      for (const v of all) {
+        const inputs = [v, v.slice(0, v.length >> 1), v.slice(0, Math.max(0, v.length - 1))];
+        for (let i = 0; i < 20 && v.length > 0; i++) {
+          const m = v.slice();
+          const at = Math.floor(rnd() * m.length);
+          m[at] = m[at]! ^ (1 + Math.floor(rnd() * 255));
+          inputs.push(m);
+        }
+        for (const b of inputs) expect(codec.decodeOwned(b.slice())).toEqual(codec.decode(b));
+      }
+    });
     it('never throws on seeded random byte flips', () => {
       const rnd = prng(0x9e3779b9);
       for (const v of all) {
