@@ -7,11 +7,12 @@
 // The OpenWrt feed Makefile runs it with the buildroot's target compilers and headers;
 // test/unit/firmware/cross-addons.test.ts with Debian's cross compilers. Each addon is
 // built in a copy of its source, so the host's builds (node_modules is shared) stay.
-import { execFileSync } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { copyFileSync, cpSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { promisify } from 'node:util';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -28,20 +29,21 @@ export function nodeGypPath() {
 
 /**
  * Builds one addon for `arch` (node-gyp's names: arm, arm64, mips, mipsel, x64) and copies
- * it to `out`. Returns the copied file's path; throws with the compiler's output on failure.
+ * it to `out`. Resolves to the copied file's path; rejects with the compiler's output on
+ * failure. Asynchronous, so a caller (a test worker) keeps its event loop while gcc runs.
  */
-export function buildAddon(name, { arch, cc, cxx, nodedir = join(dirname(process.execPath), '..'), out }) {
+export async function buildAddon(name, { arch, cc, cxx, nodedir = join(dirname(process.execPath), '..'), out }) {
   const addon = ADDONS[name];
   if (!addon) throw new Error(`unknown addon ${name}`);
   const work = mkdtempSync(join(tmpdir(), `gleand-${name}-${arch}-`));
   try {
     cpSync(addon.dir, work, { recursive: true, filter: (src) => !src.startsWith(join(addon.dir, 'build')) });
-    execFileSync(process.execPath, [nodeGypPath(), 'rebuild', `--arch=${arch}`, `--nodedir=${nodedir}`, '--loglevel=warn'], {
+    await promisify(execFile)(process.execPath, [nodeGypPath(), 'rebuild', `--arch=${arch}`, `--nodedir=${nodedir}`, '--loglevel=warn'], {
       cwd: work,
       // raw-socket's binding.gyp finds nan's headers with `node -e "require('nan')"`:
       // from the copy, through the repository's node_modules.
       env: { ...process.env, CC: cc, CXX: cxx, LINK: cxx, NODE_PATH: join(root, 'node_modules') },
-      stdio: ['ignore', 'pipe', 'pipe'],
+      maxBuffer: 1 << 26,
     });
     mkdirSync(out, { recursive: true });
     const dest = join(out, addon.file);
@@ -65,7 +67,7 @@ if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
   }
   const only = opt('--only');
   for (const name of only ? [only] : Object.keys(ADDONS)) {
-    const file = buildAddon(name, { arch, cc, cxx, nodedir: opt('--nodedir'), out });
+    const file = await buildAddon(name, { arch, cc, cxx, nodedir: opt('--nodedir'), out });
     console.log(`  ${file}`);
   }
 }

@@ -36,6 +36,13 @@ export const LAB_DEBS: readonly string[] = [
   // the load test's generator and sink (test/bench/dhcpgen.c, dhcpsink.c) are built with cc
   'gcc',
   'libc6-dev',
+  // the firmware tests: busybox is /bin/sh in the installed package's root; the cross
+  // compilers build the native addons for router CPUs (test/unit/firmware/)
+  'busybox',
+  'g++-mips-linux-gnu',
+  'g++-mipsel-linux-gnu',
+  'g++-arm-linux-gnueabihf',
+  'g++-aarch64-linux-gnu',
 ];
 
 /** Binary (absolute path) → Debian package that provides it. */
@@ -53,6 +60,11 @@ export const LAB_BINARIES: Readonly<Record<string, string>> = {
   '/usr/sbin/ethtool': 'ethtool',
   '/usr/bin/cc': 'gcc',
   '/usr/include/stdio.h': 'libc6-dev',
+  '/usr/bin/busybox': 'busybox',
+  '/usr/bin/mips-linux-gnu-g++': 'g++-mips-linux-gnu',
+  '/usr/bin/mipsel-linux-gnu-g++': 'g++-mipsel-linux-gnu',
+  '/usr/bin/arm-linux-gnueabihf-g++': 'g++-arm-linux-gnueabihf',
+  '/usr/bin/aarch64-linux-gnu-g++': 'g++-aarch64-linux-gnu',
 };
 
 function binaryPresent(bin: string): boolean {
