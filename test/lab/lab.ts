@@ -43,6 +43,10 @@ export const LAB_DEBS: readonly string[] = [
   'g++-mipsel-linux-gnu',
   'g++-arm-linux-gnueabihf',
   'g++-aarch64-linux-gnu',
+  // the test image (build/firmware.mjs) and its boot test
+  'qemu-system-x86',
+  'squashfs-tools',
+  'e2fsprogs',
 ];
 
 /** Binary (absolute path) → Debian package that provides it. */
@@ -65,6 +69,9 @@ export const LAB_BINARIES: Readonly<Record<string, string>> = {
   '/usr/bin/mipsel-linux-gnu-g++': 'g++-mipsel-linux-gnu',
   '/usr/bin/arm-linux-gnueabihf-g++': 'g++-arm-linux-gnueabihf',
   '/usr/bin/aarch64-linux-gnu-g++': 'g++-aarch64-linux-gnu',
+  '/usr/bin/qemu-system-x86_64': 'qemu-system-x86',
+  '/usr/bin/mksquashfs': 'squashfs-tools',
+  '/usr/sbin/mkfs.ext4': 'e2fsprogs',
 };
 
 function binaryPresent(bin: string): boolean {
