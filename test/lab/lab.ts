@@ -39,6 +39,17 @@ export const LAB_DEBS: readonly string[] = [
   // promtool, the metrics test's judge of the exposition format (19 MB download, 96 MB
   // installed; it also brings the Prometheus server, which systemd hosts start on :9090)
   'prometheus',
+  // the firmware tests: busybox is /bin/sh in the installed package's root; the cross
+  // compilers build the native addons for router CPUs (test/unit/firmware/)
+  'busybox',
+  'g++-mips-linux-gnu',
+  'g++-mipsel-linux-gnu',
+  'g++-arm-linux-gnueabihf',
+  'g++-aarch64-linux-gnu',
+  // the test image (build/firmware.mjs) and its boot test
+  'qemu-system-x86',
+  'squashfs-tools',
+  'e2fsprogs',
 ];
 
 /** Binary (absolute path) → Debian package that provides it. */
@@ -57,6 +68,14 @@ export const LAB_BINARIES: Readonly<Record<string, string>> = {
   '/usr/bin/cc': 'gcc',
   '/usr/include/stdio.h': 'libc6-dev',
   '/usr/bin/promtool': 'prometheus',
+  '/usr/bin/busybox': 'busybox',
+  '/usr/bin/mips-linux-gnu-g++': 'g++-mips-linux-gnu',
+  '/usr/bin/mipsel-linux-gnu-g++': 'g++-mipsel-linux-gnu',
+  '/usr/bin/arm-linux-gnueabihf-g++': 'g++-arm-linux-gnueabihf',
+  '/usr/bin/aarch64-linux-gnu-g++': 'g++-aarch64-linux-gnu',
+  '/usr/bin/qemu-system-x86_64': 'qemu-system-x86',
+  '/usr/bin/mksquashfs': 'squashfs-tools',
+  '/usr/sbin/mkfs.ext4': 'e2fsprogs',
 };
 
 function binaryPresent(bin: string): boolean {
