@@ -11,7 +11,10 @@ import { controlRequest } from './control';
 import { createCore } from '../src/core';
 import { IdentityDriver } from './identity-driver';
 import { JournalDriver } from './journal';
+import { createAppliers } from './kernel/appliers';
 import { KernelDriver } from './kernel/driver';
+import { MulticastDriver } from './multicast-driver';
+import { MulticastRouting } from './multicast-routing';
 import { OnDemandDriver } from './on-demand-driver';
 import { PacketDriver } from './packet-driver';
 import { PassiveDriver } from './passive-driver';
@@ -74,12 +77,15 @@ async function main(argv: string[]): Promise<number> {
   switch (command) {
     case 'run': {
       const c = flags.get('-c') ?? flags.get('--config');
+      // One multicast routing socket pair per namespace: the kernel applier installs the
+      // forwarding entries through it, the multicast driver reads its upcalls.
+      const routing = new MulticastRouting();
       const runtime = new Runtime({
         configPath: typeof c === 'string' ? c : DEFAULT_CONFIG,
         core: (now) => createCore(now, { random32: () => randomBytes(4).readUInt32BE(0) }).agent,
         drivers: () => [
           new IdentityDriver(),
-          new KernelDriver(),
+          new KernelDriver((rtnl) => createAppliers(rtnl, routing)),
           new JournalDriver(),
           new PacketDriver(),
           new UdpDriver(),
@@ -87,6 +93,7 @@ async function main(argv: string[]): Promise<number> {
           new TcpDriver(),
           // After the kernel driver: its ruleset creates the chain the verify chain jumps to.
           new OnDemandDriver(),
+          new MulticastDriver(routing),
         ],
       });
       if (!(await runtime.start())) return 1;
