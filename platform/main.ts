@@ -4,6 +4,7 @@ import { formatProblem, formatWarning } from '../src/config/config';
 import { parseUci } from '../src/config/uci';
 import { parseArgs } from './cli/args';
 import { renderBindings, renderRoutes } from './cli/bindings';
+import { groupsOf, renderGroups, renderMroutes } from './cli/multicast';
 import { QUERY_USAGE, queryExitCode, queryRequest, renderQuery } from './cli/query';
 import { renderStatus } from './cli/status';
 import { readConfigFile } from './config-file';
@@ -36,6 +37,8 @@ const USAGE = `usage: gleand <command> [options]
   status [--json] [-c FILE|-s SOCK]  show the running daemon's state and per-port counters
   bindings [--json] [-c FILE|-s SOCK]  the binding table (address/prefix, port, MAC, expiry)
   routes [--json] [-c FILE|-s SOCK]  gleand's routes, neighbours and verify entries, read from the kernel
+  groups [PORT] [--json] [-c FILE|-s SOCK]  IGMP/MLD membership per port and group (mode, sources, timers)
+  mroutes [--json] [-c FILE|-s SOCK]  the kernel's multicast forwarding entries (as ip mroute shows them)
   ${QUERY_USAGE}
                                    ask the DHCP servers through the daemon (RFC 4388 / RFC 5007 leasequery);
                                    prints each server's answer and the binding installed, or why not
@@ -105,6 +108,17 @@ async function main(argv: string[]): Promise<number> {
       return query('bindings', flags, (r) => renderBindings(r as unknown as Record<string, unknown>[]));
     case 'routes':
       return query('routes', flags, (r) => renderRoutes(r as never));
+    case 'groups': {
+      const result = await controlRequest(socketPath(flags), { cmd: 'groups' });
+      const rows = groupsOf(result, rest[0]);
+      process.stdout.write(flags.has('--json') ? `${JSON.stringify(rows, null, 2)}\n` : `${renderGroups(rows)}\n`);
+      return 0;
+    }
+    case 'mroutes': {
+      const result = (await controlRequest(socketPath(flags), { cmd: 'routes' })) as Record<string, unknown> | null;
+      process.stdout.write(flags.has('--json') ? `${JSON.stringify(result?.['mroutes'] ?? null, null, 2)}\n` : `${renderMroutes(result)}\n`);
+      return 0;
+    }
     case 'query': {
       const request = queryRequest(rest, flags);
       if (typeof request === 'string') { process.stderr.write(`${request}\n`); return 2; }

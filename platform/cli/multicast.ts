@@ -1,0 +1,84 @@
+import { keyValues, table } from './table';
+
+type Obj = Record<string, unknown>;
+const str = (x: unknown, dash = '-'): string => (x === undefined || x === null || x === '' ? dash : String(x));
+const list = (x: unknown): Obj[] => (Array.isArray(x) ? (x as Obj[]) : []);
+const secs = (x: unknown): string => (typeof x === 'number' ? `${Math.round(x)} s` : x === null ? 'never' : '-');
+
+/** A source with its timer, as `10.0.0.2 (250 s)`; a bare address when the row has no timer. */
+function sourceCell(s: unknown): string {
+  if (typeof s === 'string') return s;
+  const o = (s ?? {}) as Obj;
+  const addr = str(o['source'] ?? o['address']);
+  const t = o['timerS'] ?? o['expiresInS'];
+  return typeof t === 'number' ? `${addr} (${Math.round(t)} s)` : addr;
+}
+
+/**
+ * `gleand groups [port]`: the membership the router holds per port and group (RFC 3376
+ * §6, RFC 3810 §7): filter mode, the sources with their timers, the group timer, the
+ * compatibility mode (v1/v2/v3 hosts present, RFC 3376 §7.3.2) and whether the group is
+ * SSM (RFC 4604 §2). Rows come from the core's `groups` query; `port` narrows them.
+ */
+export function renderGroups(rows: unknown, port?: string): string {
+  const all = list(rows).filter((r) => port === undefined || r['port'] === port);
+  return table(['PORT', 'GROUP', 'MODE', 'COMPAT', 'SSM', 'TIMER', 'SOURCES'], all.map((r) => [
+    str(r['port']), str(r['group']), str(r['filterMode'] ?? r['mode']), str(r['compatibility'] ?? r['compat']),
+    r['ssm'] === true ? 'yes' : r['ssm'] === false ? 'no' : '-', secs(r['groupTimerS'] ?? r['timerS']),
+    (Array.isArray(r['sources']) ? (r['sources'] as unknown[]) : []).map(sourceCell).join(' ') || '-',
+  ]));
+}
+
+/** Only the rows of one port (for `gleand groups PORT --json`). */
+export function groupsOf(rows: unknown, port?: string): unknown {
+  return port === undefined ? rows : list(rows).filter((r) => r['port'] === port);
+}
+
+/**
+ * `gleand mroutes`: the kernel's multicast forwarding entries (MFC), read back by a dump
+ * of RTNL_FAMILY_IPMR / IP6MR — what `ip mroute show` prints — with the kernel's packet
+ * counters.
+ */
+export function renderMroutes(k: Obj | null): string {
+  if (!k) return 'kernel dump failed';
+  return table(['SOURCE', 'GROUP', 'IIF', 'OIFS', 'PACKETS', 'BYTES', 'WRONG-IF'], list(k['mroutes']).map((m) => [
+    str(m['source']), str(m['group']), str(m['iif']), str(m['oifs']), str(m['packets']), str(m['bytes']), str(m['wrongIf']),
+  ]));
+}
+
+/**
+ * The multicast part of `gleand status`: per device what was received and sent, the
+ * forwarding entries applied and the kernel's upcalls, and the core's counters when its
+ * module reports them.
+ */
+export function renderMulticastStatus(drivers: Obj, modules: Obj): string | null {
+  const mc = drivers['multicast'] as Obj | undefined;
+  const kernel = (drivers['kernel'] ?? {}) as Obj;
+  const mr = kernel['mroutes'] as Obj | undefined;
+  if (!mc || list(mc['devices']).length === 0) return null;
+  const out = [
+    table(['MULTICAST PORT', 'DEVICE', 'ROLE', 'IGMP-IN', 'MLD-IN', 'SENT', 'KERNEL-DROPPED'], list(mc['devices']).map((d) => [
+      str(d['port']), str(d['device']), d['upstream'] ? 'upstream' : 'subscriber', str(d['igmp']), str(d['mld']), str(d['sent']), str(d['drops']),
+    ])),
+  ];
+  const pairs: [string, string | number][] = [
+    ['multicast sends refused', `no-socket=${str(mc['noSocket'], '0')} not-group=${str(mc['notMulticast'], '0')} no-source=${str(mc['noSourceAddress'], '0')}`],
+    ['mroute misses (upcalls)', `${str(mc['misses'], '0')} (unknown vif ${str(mc['missesUnknownVif'], '0')})`],
+  ];
+  if (mr) {
+    pairs.push(['forwarding entries', `added=${str(mr['mfcAdded'], '0')} removed=${str(mr['mfcRemoved'], '0')} refused=${str(mr['mfcErrors'], '0')}`]);
+    const problems = list(mr['vifProblems']);
+    if (problems.length) pairs.push(['vif problems', problems.join('; ')]);
+  }
+  const core = modules['multicast'] as Obj | undefined;
+  if (core) {
+    for (const [k, v] of Object.entries(core)) {
+      if (typeof v === 'number') pairs.push([`multicast ${k}`, v]);
+      else if (v && typeof v === 'object' && !Array.isArray(v) && Object.values(v).every((x) => typeof x === 'number')) {
+        pairs.push([`multicast ${k}`, Object.entries(v as Record<string, number>).map(([a, n]) => `${a}=${n}`).join(' ') || '0']);
+      }
+    }
+  }
+  out.push('', keyValues(pairs));
+  return out.join('\n');
+}
