@@ -3,15 +3,17 @@ import { keyValues, table } from './table';
 type Obj = Record<string, unknown>;
 const str = (x: unknown, dash = '-'): string => (x === undefined || x === null || x === '' ? dash : String(x));
 const list = (x: unknown): Obj[] => (Array.isArray(x) ? (x as Obj[]) : []);
-const secs = (x: unknown): string => (typeof x === 'number' ? `${Math.round(x)} s` : x === null ? 'never' : '-');
+/** A timer in milliseconds as seconds; null is "no timer" (an INCLUDE group has none, RFC 3376 §6.2.1). */
+const secs = (ms: unknown): string => (typeof ms === 'number' ? `${(ms / 1000).toFixed(1)} s` : '-');
 
 /** A source with its timer, as `10.0.0.2 (250 s)`; a bare address when the row has no timer. */
 function sourceCell(s: unknown): string {
   if (typeof s === 'string') return s;
   const o = (s ?? {}) as Obj;
-  const addr = str(o['source'] ?? o['address']);
-  const t = o['timerS'] ?? o['expiresInS'];
-  return typeof t === 'number' ? `${addr} (${Math.round(t)} s)` : addr;
+  const addr = str(o['source']);
+  const t = o['timerMs'];
+  const fwd = o['forwarding'] === false ? ', blocked' : '';
+  return typeof t === 'number' ? `${addr} (${secs(t)}${fwd})` : `${addr}${fwd ? ' (blocked)' : ''}`;
 }
 
 /**
@@ -21,17 +23,18 @@ function sourceCell(s: unknown): string {
  * SSM (RFC 4604 §2). Rows come from the core's `groups` query; `port` narrows them.
  */
 export function renderGroups(rows: unknown, port?: string): string {
-  const all = list(rows).filter((r) => port === undefined || r['port'] === port);
+  const all = list(groupsOf(rows, port));
   return table(['PORT', 'GROUP', 'MODE', 'COMPAT', 'SSM', 'TIMER', 'SOURCES'], all.map((r) => [
-    str(r['port']), str(r['group']), str(r['filterMode'] ?? r['mode']), str(r['compatibility'] ?? r['compat']),
-    r['ssm'] === true ? 'yes' : r['ssm'] === false ? 'no' : '-', secs(r['groupTimerS'] ?? r['timerS']),
+    str(r['port']), str(r['group']), str(r['filterMode']), str(r['compatibility']),
+    r['ssm'] === true ? 'yes' : r['ssm'] === false ? 'no' : '-', secs(r['groupTimerMs']),
     (Array.isArray(r['sources']) ? (r['sources'] as unknown[]) : []).map(sourceCell).join(' ') || '-',
   ]));
 }
 
-/** Only the rows of one port (for `gleand groups PORT --json`). */
-export function groupsOf(rows: unknown, port?: string): unknown {
-  return port === undefined ? rows : list(rows).filter((r) => r['port'] === port);
+/** The rows of the core's `groups` answer (`{ groups: [...] }`), only those of `port` when given. */
+export function groupsOf(answer: unknown, port?: string): Obj[] {
+  const rows = list(Array.isArray(answer) ? answer : ((answer ?? {}) as Obj)['groups']);
+  return port === undefined ? rows : rows.filter((r) => r['port'] === port);
 }
 
 /**
