@@ -185,8 +185,9 @@ export class McCore {
   state(port: string, family: 4 | 6, group: string, now: Instant): string {
     const g = this.groups(now).find((r) => r.port === port && r.family === family && r.group === group);
     if (!g) return 'none';
-    const x = g.sources.filter((s) => s.timerMs !== null).map((s) => `${s.source}:${s.timerMs}`).join(' ');
-    const y = g.sources.filter((s) => s.timerMs === null).map((s) => s.source).join(' ');
+    const src = [...g.sources].sort((a, b) => (a.source < b.source ? -1 : 1));
+    const x = src.filter((s) => s.timerMs !== null).map((s) => `${s.source}:${s.timerMs}`).join(' ');
+    const y = src.filter((s) => s.timerMs === null).map((s) => s.source).join(' ');
     return g.filterMode === 'include' ? `INCLUDE {${x}}` : `EXCLUDE {${x}} {${y}} GT=${g.groupTimerMs}`;
   }
   mroutes(): string[] {
