@@ -2,6 +2,7 @@ import { Agent } from './agent';
 import { Bindings } from './bindings/owner';
 import { BulkModule } from './leasequery/bulk';
 import { LeasequeryModule } from './leasequery/module';
+import { MulticastModule } from './multicast/module';
 import { DhcpModule } from './relay/module';
 import type { Instant } from './time';
 
@@ -31,12 +32,13 @@ function seeded(seed = 0x9e3779b9): () => number {
  * returned Agent only (events, actions, desired kernel state, status, queries).
  */
 export function createCore(now: Instant, opts: CoreOptions = {}): {
-  agent: Agent; bindings: Bindings; dhcp: DhcpModule; leasequery: LeasequeryModule; bulk: BulkModule;
+  agent: Agent; bindings: Bindings; dhcp: DhcpModule; leasequery: LeasequeryModule; bulk: BulkModule; multicast: MulticastModule;
 } {
   const bindings = new Bindings();
   const dhcp = new DhcpModule(bindings);
   const random32 = opts.random32 ?? seeded();
   const leasequery = new LeasequeryModule(bindings, random32);
   const bulk = new BulkModule(bindings, random32);
-  return { agent: new Agent(now, [bindings, dhcp, leasequery, bulk]), bindings, dhcp, leasequery, bulk };
+  const multicast = new MulticastModule(random32);
+  return { agent: new Agent(now, [bindings, dhcp, leasequery, bulk, multicast]), bindings, dhcp, leasequery, bulk, multicast };
 }

@@ -173,6 +173,8 @@ export const multicastSchema = {
     'Query Response Interval, tenths of a second (RFC 3376 §8.3).'),
   last_member_query_interval: option(uint(1, 255), 10,
     'Last Member Query Interval, tenths of a second (RFC 3376 §8.8).'),
+  report_rate_limit: option(uint(1, 100_000), 100,
+    'IGMP / MLD reports, Leaves and Dones per second accepted from one subscriber port (per family); excess is dropped and counted.'),
 } satisfies SectionSchema;
 
 export interface SectionKind {
