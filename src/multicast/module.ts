@@ -8,7 +8,9 @@ import { log, type Action } from '../actions';
 import type { Config } from '../config/config';
 import type { MulticastConfig } from '../config/schema';
 import type { Event } from '../events';
+import type { KernelState } from '../kernel/entries';
 import type { MrouteEntry } from '../kernel/mroute';
+import { MrouteDeltas } from '../kernel/mroute-delta';
 import type { Claim, CoreQuery, Module } from '../module';
 import { earliest, msBetween, type Instant } from '../time';
 import { IGMP, MLD, familyOf, type Family, type GmpDrop } from './family';
@@ -53,6 +55,8 @@ export class MulticastModule implements Module {
   /** Sources of any-source groups the kernel saw traffic from (NOCACHE), by family and group: bounded. */
   private readonly learnt: Record<Fam, Map<string, Map<string, Uint8Array>>> = { 4: new Map(), 6: new Map() };
   private lastNow: Instant | null = null;
+  /** Live `kernel` deltas of the forwarding entries: a join or a leave reaches the kernel at once. */
+  private readonly mroutes = new MrouteDeltas();
   private readonly counters: ModuleCounters = {
     disabled: 0, unknownPort: 0, upstreamReports: 0, dropped: {}, mrouteMiss: { nocache: 0, wrongvif: 0 }, sourcesLearnt: 0, sourcesRefused: 0,
   };
@@ -84,7 +88,7 @@ export class MulticastModule implements Module {
       this.proxies = null;
       this.learnt[4].clear();
       this.learnt[6].clear();
-      return [];
+      return this.mroutes.update([]);
     }
     this.cfg = c;
     this.ssm = new SsmRange(c.ssm_range4, c.ssm_range6);
@@ -161,7 +165,7 @@ export class MulticastModule implements Module {
     sources.set(s, e.source);
     this.learnt[e.family].set(g, sources);
     this.counters.sourcesLearnt++;
-    return [];
+    return this.mroutes.update(this.desiredMroutes());
   }
 
   poll(now: Instant): Action[] {
@@ -180,6 +184,7 @@ export class MulticastModule implements Module {
       }
       if (this.proxies) for (const a of this.proxies[f].update(this.membership(f, now), now)) out.push(a);
     }
+    for (const a of this.mroutes.update(this.desiredMroutes())) out.push(a);
     return out;
   }
 
@@ -248,6 +253,11 @@ export class MulticastModule implements Module {
         }
       }
     }
+  }
+
+  /** The full desired state of the kind this module owns (`mroutes`), for a reconcile. */
+  desired(): KernelState {
+    return { mroutes: this.desiredMroutes() };
   }
 
   query(what: CoreQuery, now: Instant): unknown {
