@@ -73,15 +73,41 @@ export function renderMulticastStatus(drivers: Obj, modules: Obj): string | null
     const problems = list(mr['vifProblems']);
     if (problems.length) pairs.push(['vif problems', problems.join('; ')]);
   }
+  out.push('', keyValues(pairs));
   const core = modules['multicast'] as Obj | undefined;
-  if (core) {
-    for (const [k, v] of Object.entries(core)) {
-      if (typeof v === 'number') pairs.push([`multicast ${k}`, v]);
-      else if (v && typeof v === 'object' && !Array.isArray(v) && Object.values(v).every((x) => typeof x === 'number')) {
-        pairs.push([`multicast ${k}`, Object.entries(v as Record<string, number>).map(([a, n]) => `${a}=${n}`).join(' ') || '0']);
-      }
+  if (core?.['ports']) out.push('', renderRouterPorts(core['ports'] as Record<string, Record<string, Obj>>));
+  if (core?.['counters']) {
+    const c = core['counters'] as Obj;
+    out.push('', keyValues([['IGMP/MLD dropped before the router', reasons(c['dropped'])],
+      ['unknown port / router off', `${n(c['unknownPort'])} / ${n(c['disabled'])}`]]));
+  }
+  return out.join('\n');
+}
+
+const n = (x: unknown): number => (typeof x === 'number' ? x : 0);
+const reasons = (x: unknown): string =>
+  Object.entries((x ?? {}) as Record<string, number>).filter(([, v]) => v > 0).map(([k, v]) => `${k}=${v}`).join(' ') || '0';
+
+/**
+ * The router's counters per port and protocol (the core's `multicast` module): querier
+ * or not, groups held, what was received, the queries sent, the joins the SSM rules
+ * ignored (RFC 4604 §3.1 EXCLUDE, §3.5 IGMPv1/v2 and MLDv1 reports, §3.7 leaves), the
+ * bounds hit and the drops by reason.
+ */
+function renderRouterPorts(ports: Record<string, Record<string, Obj>>): string {
+  const rows: (string | number)[][] = [];
+  for (const [port, fams] of Object.entries(ports)) {
+    for (const [fam, st] of Object.entries(fams)) {
+      const c = (st['counters'] ?? {}) as Obj;
+      const rx = (c['received'] ?? {}) as Obj;
+      const tx = (c['sent'] ?? {}) as Obj;
+      rows.push([port, fam, st['querier'] ? 'yes' : `no (${str(st['otherQuerier'])})`, n(st['groups']),
+        `${n(rx['reports'])}/${n(rx['oldReports'])}/${n(rx['leaves'])}`,
+        `${n(tx['generalQueries'])}/${n(tx['groupQueries'])}/${n(tx['sourceQueries'])}`,
+        `${n(c['ssmExcludeIgnored'])}/${n(c['ssmOldReportIgnored'])}/${n(c['ssmLeaveIgnored'])}`,
+        `${n(c['groupLimit'])}/${n(c['sourceLimit'])}`, reasons(c['dropped'])]);
     }
   }
-  out.push('', keyValues(pairs));
-  return out.join('\n');
+  return table(['ROUTER PORT', 'PROTO', 'QUERIER', 'GROUPS', 'RX REP/OLD/LEAVE', 'TX GQ/GSQ/GSSQ', 'SSM-IGNORED EX/OLD/LEAVE',
+    'LIMIT G/S', 'DROPPED'], rows);
 }

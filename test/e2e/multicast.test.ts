@@ -31,6 +31,9 @@ describe('multicast SSM router', () => {
   let upstreamCapture: Capture;
   const joins: Record<string, Join> = {};
   const p = (i: number) => lab.subscribers[i]!.routerDev;
+  const cli = async (...args: string[]) => (await lab.exec(lab.router.ns, [process.execPath, GLEAND_BUNDLE, ...args, '-c', gleand.configPath])).stdout;
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  const status = async (): Promise<any> => JSON.parse(await cli('status', '--json'));
 
   beforeAll(async () => {
     requireRootAndNetns();
@@ -98,6 +101,13 @@ describe('multicast SSM router', () => {
     for (const n of Object.values({ ...counts[0], ...counts[1] })) expect(n).toBeGreaterThanOrEqual(10);
     expect(counts[2]).toEqual({});
     expect(counts[3]).toEqual({});
+    // The ignored joins are counted (gleand's own view, beside the wire's): RFC 4604 §3.1
+    // EXCLUDE records and §3.5 IGMPv2 / MLDv1 reports of SSM groups.
+    const ports = (await status())['modules']['multicast']['ports'];
+    for (const fam of ['IGMP', 'MLD']) {
+      expect(ports['sub2'][fam]['counters']['ssmExcludeIgnored']).toBeGreaterThan(0);
+      expect(ports['sub3'][fam]['counters']['ssmOldReportIgnored']).toBeGreaterThan(0);
+    }
     // Only the joined channels are in the kernel, each out of its subscriber's port.
     expect((await kernelMroutes(lab, 4)).map((m) => `${m.src} ${m.group} ${m.oifs.join()}`).sort())
       .toEqual([`${MC.s1v4} ${MC.g4} ${p(0)}`, `${MC.s2v4} ${MC.g4} ${p(1)}`]);
@@ -110,6 +120,7 @@ describe('multicast SSM router', () => {
     await until('(S1, G) gone from the kernel', async () => (await kernelMroute(lab, MC.s1v4, MC.g4)) === undefined,
       (LAST_MEMBER_QUERY_S * ROBUSTNESS + 1) * 1000, 50);
     const took = Date.now() - t0;
+    console.info(`leave: (S1, G) out of the kernel ${took} ms after the join's socket closed`);
     expect(took).toBeLessThanOrEqual((LAST_MEMBER_QUERY_S * ROBUSTNESS + 1) * 1000);
     const c = await captureData(lab, sub[0]!);
     const start = (await kernelMroute(lab, MC.s2v4, MC.g4))!.packets;
@@ -150,6 +161,18 @@ describe('multicast SSM router', () => {
     const counts = await channelCounts(await c.stop());
     expect(counts[`${MC.s2v4} ${MC.g4}`] ?? 0).toBeGreaterThan(0);
     expect(gleand.proc.running()).toBe(true);
+    // Counted: the lying records as malformed, the bounds as refusals (gleand's view).
+    const st = await status();
+    const mc = st['modules']['multicast'];
+    expect(Object.values(mc['counters']['dropped'] as Record<string, number>).reduce((a, b) => a + b, 0)).toBeGreaterThan(0);
+    expect(mc['ports']['sub3']['IGMP']['counters']['groupLimit'] + mc['ports']['sub3']['IGMP']['counters']['sourceLimit']).toBeGreaterThan(0);
+    console.info(`flood: ${all.length} kernel entries; dropped ${JSON.stringify(mc['counters']['dropped'])}; sub3 IGMP limits`,
+      mc['ports']['sub3']['IGMP']['counters']['groupLimit'], mc['ports']['sub3']['IGMP']['counters']['sourceLimit'],
+      'socket', JSON.stringify(st['drivers']['multicast']['devices'].find((d: { port: string }) => d.port === 'sub3')));
+    // The human and JSON forms of the CLI read the same state.
+    expect(await cli('mroutes')).toContain(`${MC.s2v4}`);
+    expect(await cli('groups', 'sub1')).toMatch(/sub1\s+232\.1\.1\.1\s+include\s+IGMPv3\s+yes/);
+    expect(await cli('status')).toMatch(/ROUTER PORT/);
   });
 
   it('kill -9 and start again: the kernel flushes, the startup queries bring every channel back within one Query Response Interval + 1 s', async () => {
@@ -163,6 +186,7 @@ describe('multicast SSM router', () => {
       (await kernelMroute(lab, MC.s1v6, MC.g6))?.oifs.includes(p(0)) === true &&
       (await kernelMroute(lab, MC.s2v6, MC.g6))?.oifs.includes(p(1)) === true,
     (QUERY_RESPONSE_S + 1) * 1000 + 2000, 50);
+    console.info(`restart: every channel back in the kernel ${Date.now() - t0} ms after gleand ran again`);
     expect(Date.now() - t0).toBeLessThanOrEqual((QUERY_RESPONSE_S + 1) * 1000);
     const c = await captureData(lab, sub[1]!);
     const start = (await kernelMroute(lab, MC.s2v4, MC.g4))!.packets;
