@@ -55,9 +55,18 @@ export class RouterPort {
     this.limiter = new RateLimiter(policy.reportRate);
   }
 
+  /**
+   * A reload: a group whose side of the SSM range changed, or an any-source group that
+   * `asm_policy drop` now refuses, is forgotten (its hosts report it again at the next
+   * query, and it is then treated by the new rules, RFC 4604 §2.2.2).
+   */
   setPolicy(p: RouterPolicy): void {
     this.policy = p;
     this.limiter.setRate(p.reportRate);
+    for (const [k, g] of this.groups) {
+      const ssm = p.ssm.has(g.address);
+      if (ssm !== g.ssm || (!ssm && p.asm === 'drop')) this.groups.delete(k);
+    }
   }
 
   /** The variables in force: the configured ones, or the querier's while another router is querier. */

@@ -115,3 +115,14 @@ import { query } from './kit';
 import { parseIPv4, parseIPv6 } from '../../../src/wire/address';
 const ipOf = (t: string) => (t.includes(':') ? parseIPv6(t)! : parseIPv4(t)!);
 const queryOf = (family: 4 | 6, from: string, level: 1 | 2 | 3) => query(family, from, { level });
+
+describe('a reload that moves the SSM range', () => {
+  it('forgets groups that changed sides, and any-source groups asm_policy drop now refuses', () => {
+    const c = new McCore(ALLOW_ASM);
+    c.join('lan1', 4, [[RT.TO_EX, '239.1.1.1', []], [RT.ALLOW, '232.1.1.1', ['192.0.2.1']], [RT.ALLOW, '232.2.2.2', ['192.0.2.1']]], at(0));
+    expect(c.groups(at(0)).map((g) => g.group).sort()).toEqual(['232.1.1.1', '232.2.2.2', '239.1.1.1']);
+    c.agent.handle({ kind: 'config', config: multicastConfig("\tlist ssm_range4 '232.1.0.0/16'\n") }, at(1000));
+    expect(c.groups(at(1000)).map((g) => `${g.group} ${g.ssm}`)).toEqual(['232.1.1.1 true']);
+  });
+});
+import { multicastConfig } from './kit';

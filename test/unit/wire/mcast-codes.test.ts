@@ -11,40 +11,48 @@ import { IPV6_ROUTER_ALERT_HBH, mldHeader, mldPacket } from '../../../src/wire/m
 
 describe('8-bit Max Resp Code / QQIC (RFC 3376 §4.1.1, §4.1.7)', () => {
   it('decodes every code as the RFC formula says', () => {
+    const wrong: number[] = [];
     for (let c = 0; c < 256; c++) {
       // RFC 3376 §4.1.1: exp in bits 6–4, mant in bits 3–0, value (mant | 0x10) << (exp + 3).
       const want = c < 128 ? c : ((c & 0x0f) | 0x10) << (((c >> 4) & 7) + 3);
-      expect(code8.decode(c)).toBe(want);
+      if (code8.decode(c) !== want) wrong.push(c);
     }
+    expect(wrong).toEqual([]);
     expect(code8.decode(0x80)).toBe(128);
     expect(code8.decode(0xff)).toBe(31744);
   });
   it('encodes every code back to itself, and every value to the largest code not above it', () => {
-    for (let c = 0; c < 256; c++) expect(code8.encode(code8.decode(c))).toBe(c);
+    const wrong: string[] = [];
+    for (let c = 0; c < 256; c++) if (code8.encode(code8.decode(c)) !== c) wrong.push(`code ${c}`);
     let best = 0;
     for (let v = 0; v <= 40000; v++) {
       while (best < 255 && code8.decode(best + 1) <= v) best++;
-      expect(code8.encode(v)).toBe(best);
+      if (code8.encode(v) !== best) wrong.push(`value ${v}`);
     }
+    expect(wrong).toEqual([]);
   });
 });
 
 describe('16-bit Maximum Response Code (RFC 3810 §5.1.3)', () => {
   it('decodes every code as the RFC formula says', () => {
+    const wrong: number[] = [];
     for (let c = 0; c < 65536; c++) {
       const want = c < 32768 ? c : ((c & 0x0fff) | 0x1000) * 2 ** (((c >> 12) & 7) + 3);
-      expect(code16.decode(c)).toBe(want);
+      if (code16.decode(c) !== want) wrong.push(c);
     }
+    expect(wrong).toEqual([]);
     expect(code16.max).toBe(8387584);
   });
   it('encodes every code back to itself, and values to the largest code not above them', () => {
-    for (let c = 0; c < 65536; c++) expect(code16.encode(code16.decode(c))).toBe(c);
+    const wrong: string[] = [];
+    for (let c = 0; c < 65536; c++) if (code16.encode(code16.decode(c)) !== c) wrong.push(`code ${c}`);
     for (let c = 32768; c < 65535; c++) {
       const lo = code16.decode(c);
       const hi = code16.decode(c + 1);
-      expect(code16.encode(hi - 1)).toBe(c);
-      expect(code16.encode(lo + 1)).toBe(lo + 1 < hi ? c : c + 1);
+      if (code16.encode(hi - 1) !== c) wrong.push(`below ${c + 1}`);
+      if (code16.encode(lo + 1) !== (lo + 1 < hi ? c : c + 1)) wrong.push(`above ${c}`);
     }
+    expect(wrong).toEqual([]);
     expect(code16.encode(1e9)).toBe(65535);
   });
 });
