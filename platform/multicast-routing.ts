@@ -56,8 +56,9 @@ export class MulticastRouting {
     this.listener = l;
   }
 
+  /** Both families' sockets are held (after a partial failure `open` is called again). */
   get isOpen(): boolean {
-    return this.sockets.size > 0;
+    return this.sockets.size === 2;
   }
 
   /**

@@ -70,6 +70,7 @@ export function renderMulticastStatus(drivers: Obj, modules: Obj): string | null
   ];
   if (mr) {
     pairs.push(['forwarding entries', `added=${str(mr['mfcAdded'], '0')} removed=${str(mr['mfcRemoved'], '0')} refused=${str(mr['mfcErrors'], '0')}`]);
+    if (mr['openError']) pairs.push(['multicast routing socket', `not held: ${str(mr['openError'])} (retried at every reconcile)`]);
     const problems = list(mr['vifProblems']);
     if (problems.length) pairs.push(['vif problems', problems.join('; ')]);
   }

@@ -96,6 +96,9 @@ export class MrouteApplier implements Applier<'mroutes'> {
   /** Kernel counters of each entry of the last dump, by key, for `gleand mroutes`. */
   private stats = new Map<string, { packets: number; bytes: number; wrongIf: number }>();
   private vifProblems: string[] = [];
+  /** Why the routing sockets could not be had (EADDRINUSE: another multicast router holds them); retried at every dump. */
+  private openError: string | null = null;
+  private devices: string[] = [];
   private readonly counters = { mfcAdded: 0, mfcRemoved: 0, mfcErrors: 0 };
 
   constructor(private readonly rtnl: Rtnl, readonly routing: MulticastRouting = new MulticastRouting()) {}
@@ -104,21 +107,44 @@ export class MrouteApplier implements Applier<'mroutes'> {
     return config.multicast.enabled ? `multicast upstream ${upstreamDevice(config) ?? '-'}` : 'multicast off';
   }
 
+  /**
+   * Open the routing sockets when `multicast.enabled`. A failure does not fail the start of
+   * the kernel driver (the relay must run even where pimd owns multicast routing): it is
+   * kept, shown in status, refused entries carry it, and every reconcile tries again.
+   */
   async start(ctx: ApplierContext): Promise<void> {
+    this.devices = multicastDevices(ctx.config);
     if (!ctx.config.multicast.enabled) {
       this.routing.close();
+      this.openError = null;
       return;
     }
-    this.routing.open();
-    this.vifProblems = this.routing.syncVifs(multicastDevices(ctx.config));
+    this.ensureOpen();
+  }
+
+  private ensureOpen(): boolean {
+    if (!this.routing.isOpen) {
+      try {
+        this.routing.open();
+        this.openError = null;
+      } catch (e) {
+        this.openError = (e as Error).message;
+        return false;
+      }
+    }
+    this.vifProblems = this.routing.syncVifs(this.devices);
+    return true;
   }
 
   async portsChanged(ctx: ApplierContext): Promise<void> {
-    if (this.routing.isOpen) this.vifProblems = this.routing.syncVifs(multicastDevices(ctx.config));
+    this.devices = multicastDevices(ctx.config);
+    if (this.routing.isOpen) this.vifProblems = this.routing.syncVifs(this.devices);
   }
 
-  async dump(): Promise<MrouteEntry[] | null> {
-    if (!this.routing.isOpen) return [];
+  async dump(ctx: ApplierContext): Promise<MrouteEntry[] | null> {
+    if (!ctx.config.multicast.enabled) return [];
+    // Not open: nothing of gleand's is in the kernel (closing flushed it); retry the open.
+    if (!this.routing.isOpen && !this.ensureOpen()) return [];
     const out: MrouteEntry[] = [];
     const stats = new Map<string, { packets: number; bytes: number; wrongIf: number }>();
     for (const family of [4, 6] as const) {
@@ -148,6 +174,10 @@ export class MrouteApplier implements Applier<'mroutes'> {
   }
 
   async apply(op: BatchOp, entries: MrouteEntry[]): Promise<ApplyOutcome> {
+    if (!this.routing.isOpen && op !== 'remove') {
+      const code = /EADDRINUSE/.test(this.openError ?? '') ? 'EADDRINUSE' : 'ENOTCONN';
+      return { applied: 0, failures: entries.map(() => code), noDevice: 0 };
+    }
     let applied = 0, noDevice = 0;
     const failures: string[] = [];
     for (const e of entries) {
@@ -186,7 +216,7 @@ export class MrouteApplier implements Applier<'mroutes'> {
   }
 
   status(): Record<string, unknown> {
-    return { mroutes: { ...this.counters, ...this.routing.counters, open: this.routing.isOpen, vifs: this.routing.vifTable(), vifProblems: this.vifProblems } };
+    return { mroutes: { ...this.counters, ...this.routing.counters, open: this.routing.isOpen, openError: this.openError, vifs: this.routing.vifTable(), vifProblems: this.vifProblems } };
   }
 
   stop(): void {
