@@ -66,6 +66,26 @@ export class DesiredState {
     }
   }
 
+  /**
+   * A change's entries into a builder that nets several changes into one delta (the
+   * same netting `DeltaAccumulator` gives their separate deltas): a bulk write of a
+   * chunk's bindings becomes one delta without one builder and key pass per binding.
+   */
+  applyTo(d: DeltaBuilder, change: BindingChange): void {
+    switch (change.kind) {
+      case 'added':
+        this.addTo(d, change.binding, this.ports.get(change.binding.port));
+        return;
+      case 'removed':
+      case 'expired':
+        this.removeFrom(d, change.binding, this.ports.get(change.binding.port));
+        return;
+      case 'refreshed':
+      case 'moved':
+        this.replaceIn(d, change.previous, this.ports.get(change.previous.port), change.binding, this.ports.get(change.binding.port));
+    }
+  }
+
   added(b: Binding): KernelDelta {
     const d = new DeltaBuilder();
     this.addTo(d, b, this.ports.get(b.port));
