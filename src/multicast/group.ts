@@ -154,13 +154,16 @@ export function applyRecord(g: GroupState, type: number, b: SourceList, t: Inter
 }
 
 /**
- * Run the group's timers up to `now` (RFC 3376 §6.3, §6.5). Returns false when the
- * group has no state left and must be deleted.
+ * Run the group's timers up to `now` (RFC 3376 §6.3, §6.5): `gone` when the group has no
+ * state left and must be deleted, `changed` when its membership (mode, sources, what is
+ * forwarded) changed, `same` otherwise.
  */
-export function expire(g: GroupState, now: Instant): boolean {
+export function expire(g: GroupState, now: Instant): 'gone' | 'changed' | 'same' {
+  let changed = false;
   if (g.v1HostUntil !== null && g.v1HostUntil <= now) g.v1HostUntil = null;
   if (g.v2HostUntil !== null && g.v2HostUntil <= now) g.v2HostUntil = null;
   if (g.mode === 'exclude' && g.groupTimer !== null && g.groupTimer <= now) {
+    changed = true;
     // §6.5: group timer expiry in EXCLUDE mode: to INCLUDE with the sources whose timers run; Y is deleted.
     for (const [k, s] of g.sources) if (s.timer === null || s.timer <= now) g.sources.delete(k);
     g.mode = 'include';
@@ -169,11 +172,13 @@ export function expire(g: GroupState, now: Instant): boolean {
   }
   for (const [k, s] of g.sources) {
     if (s.timer === null || s.timer > now) continue;
+    changed = true;
     // §6.3: INCLUDE: the source is deleted; EXCLUDE: it moves to the exclude list (Y).
     if (g.mode === 'include') g.sources.delete(k);
     else { s.timer = null; s.retransmissions = 0; }
   }
-  return g.mode === 'exclude' || g.sources.size > 0;
+  if (g.mode === 'include' && g.sources.size === 0) return 'gone';
+  return changed ? 'changed' : 'same';
 }
 
 /** The earliest timer of the group (its own, its sources', older hosts', query retransmissions). */

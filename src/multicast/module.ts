@@ -57,6 +57,8 @@ export class MulticastModule implements Module {
   private lastNow: Instant | null = null;
   /** Live `kernel` deltas of the forwarding entries: a join or a leave reaches the kernel at once. */
   private readonly mroutes = new MrouteDeltas();
+  /** Groups of ports removed by a reload, to re-evaluate upstream. */
+  private readonly removed: Record<Fam, Set<string>> = { 4: new Set(), 6: new Set() };
   private readonly counters: ModuleCounters = {
     disabled: 0, unknownPort: 0, upstreamReports: 0, dropped: {}, mrouteMiss: { nocache: 0, wrongvif: 0 }, sourcesLearnt: 0, sourcesRefused: 0,
   };
@@ -96,7 +98,12 @@ export class MulticastModule implements Module {
       params: paramsOf(c), ssm: this.ssm, asm: c.asm_policy, maxGroups: c.max_groups, maxSources: c.max_sources, reportRate: c.report_rate_limit,
     };
     const names = new Set(config.subscribers.map((s) => s.name));
-    for (const name of [...this.ports.keys()]) if (!names.has(name)) this.ports.delete(name);
+    for (const [name, p] of [...this.ports]) {
+      if (names.has(name)) continue;
+      // The port's groups leave the upstream membership with it.
+      for (const f of FAMILIES) for (const k of p.routers[f].groups.keys()) this.removed[f].add(k);
+      this.ports.delete(name);
+    }
     for (const s of config.subscribers) {
       const p = this.ports.get(s.name) ?? {
         name: s.name, device: s.device,
@@ -176,31 +183,49 @@ export class MulticastModule implements Module {
     return this.afterChange(now, out);
   }
 
-  /** After the routers changed: learnt sources of groups gone are forgotten, the upstream membership follows. */
+  /**
+   * After the routers changed: for the groups whose membership changed on some port,
+   * learnt sources of groups no port excludes any more are forgotten, and the upstream
+   * membership follows. Only those groups are looked at: a report costs its groups, not
+   * the whole table.
+   */
   private afterChange(now: Instant, out: Action[]): Action[] {
+    let changed = false;
     for (const f of FAMILIES) {
-      for (const g of [...this.learnt[f].keys()]) {
-        if (![...this.ports.values()].some((p) => p.routers[f].groups.get(g)?.mode === 'exclude')) this.learnt[f].delete(g);
+      const keys = this.removed[f];
+      for (const p of this.ports.values()) {
+        for (const k of p.routers[f].dirty) keys.add(k);
+        p.routers[f].dirty.clear();
       }
-      if (this.proxies) for (const a of this.proxies[f].update(this.membership(f, now), now)) out.push(a);
+      if (keys.size === 0) continue;
+      changed = true;
+      for (const g of keys) {
+        if (this.learnt[f].has(g) && ![...this.ports.values()].some((p) => p.routers[f].groups.get(g)?.mode === 'exclude')) this.learnt[f].delete(g);
+      }
+      if (this.proxies) for (const a of this.proxies[f].update(keys, this.membership(f, keys, now), now)) out.push(a);
+      keys.clear();
     }
-    for (const a of this.mroutes.update(this.desiredMroutes())) out.push(a);
+    // The forwarding entries follow only when some group changed (a report of nothing new
+    // costs no walk of the table).
+    if (changed) for (const a of this.mroutes.update(this.desiredMroutes())) out.push(a);
     return out;
   }
 
   /**
-   * The union of the ports' memberships (RFC 4605 §4.1 by the merge of RFC 3376 §3.2):
-   * EXCLUDE when any port excludes, with the intersection of the exclude lists minus
-   * every source a port wants; otherwise INCLUDE with the union of the include lists.
+   * The union of the ports' memberships of the groups `keys` (RFC 4605 §4.1 by the merge
+   * of RFC 3376 §3.2): EXCLUDE when any port excludes, with the intersection of the
+   * exclude lists minus every source a port wants; otherwise INCLUDE with the union of
+   * the include lists.
    */
-  private membership(f: Fam, now: Instant): Map<string, Membership> {
+  private membership(f: Fam, keys: ReadonlySet<string>, now: Instant): Map<string, Membership> {
     const byGroup = new Map<string, GroupState[]>();
-    for (const p of this.ports.values()) {
-      for (const [k, g] of p.routers[f].groups) {
-        const list = byGroup.get(k) ?? [];
-        list.push(g);
-        byGroup.set(k, list);
+    for (const k of keys) {
+      const list: GroupState[] = [];
+      for (const p of this.ports.values()) {
+        const g = p.routers[f].groups.get(k);
+        if (g) list.push(g);
       }
+      if (list.length > 0) byGroup.set(k, list);
     }
     const out = new Map<string, Membership>();
     for (const [k, gs] of byGroup) {

@@ -70,10 +70,12 @@ export class UpstreamProxy {
     return this.querierRv || this.rv;
   }
 
-  /** Bring the upstream membership to `desired` (by group key): state-change records for what changed. */
-  update(desired: ReadonlyMap<string, Membership>, now: Instant): Action[] {
-    let changed = false;
-    const keys = new Set([...this.reported.keys(), ...desired.keys()]);
+  /**
+   * Bring the upstream membership of the groups `keys` to `desired` (absent: no
+   * membership): state-change records for what changed.
+   */
+  update(keys: Iterable<string>, desired: ReadonlyMap<string, Membership>, now: Instant): Action[] {
+    const changed = new Set<string>();
     for (const k of keys) {
       const before = this.reported.get(k);
       let after = desired.get(k);
@@ -81,13 +83,14 @@ export class UpstreamProxy {
       if (after && after.mode === 'exclude' && this.isSsm(after.group)) after = undefined;
       if (after && after.mode === 'include' && after.sources.size === 0) after = undefined;
       if (sameMembership(before, after)) continue;
-      changed = true;
+      changed.add(k);
       this.noteChange(k, before, after);
       if (after) this.reported.set(k, after);
       else this.reported.delete(k);
     }
-    if (!changed) return [];
-    return this.sendPending(now);
+    if (changed.size === 0) return [];
+    // The change goes out now; the other groups' retransmissions keep their own schedule.
+    return this.sendPending(now, changed);
   }
 
   private noteChange(k: string, before: Membership | undefined, after: Membership | undefined): void {
@@ -112,10 +115,14 @@ export class UpstreamProxy {
     for (const [s, a] of lost) if (!mine.has(s)) { p.block.set(s, { address: a, left: rv }); p.allow.delete(s); }
   }
 
-  /** One state-change report with every group's pending records; the next retransmission is scheduled. */
-  private sendPending(now: Instant): Action[] {
+  /**
+   * One state-change report with the pending records of `only` (every pending group when
+   * absent, at the retransmission timer); the next retransmission is scheduled.
+   */
+  private sendPending(now: Instant, only?: ReadonlySet<string>): Action[] {
     const records: GroupRecord[] = [];
     for (const [k, p] of this.pending) {
+      if (only && !only.has(k)) continue;
       const m = this.reported.get(k);
       const group = p.group;
       if (p.filterLeft > 0) {
@@ -134,7 +141,9 @@ export class UpstreamProxy {
       }
       if (p.filterLeft === 0 && p.allow.size === 0 && p.block.size === 0) this.pending.delete(k);
     }
-    this.retransmitAt = this.pending.size > 0 ? addMs(now, Math.floor(this.randomUnit() * UNSOLICITED_REPORT_INTERVAL_MS)) : null;
+    // RFC 3376 §5.1: retransmissions at random intervals within the Unsolicited Report Interval.
+    if (this.pending.size === 0) this.retransmitAt = null;
+    else if (!only || this.retransmitAt === null) this.retransmitAt = addMs(now, Math.floor(this.randomUnit() * UNSOLICITED_REPORT_INTERVAL_MS));
     if (records.length === 0) return [];
     this.counters.stateChangeReports++;
     return this.reports(records);

@@ -30,6 +30,8 @@ const SUBSYSTEM = 'multicast';
 export class RouterPort {
   readonly groups = new Map<string, GroupState>();
   readonly counters: RouterCounters = newRouterCounters();
+  /** Groups whose membership changed since the module last looked (it reports them upstream). */
+  readonly dirty = new Set<string>();
   /** RFC 3376 §6.6.2: we are the querier until a query from a lower address arrives. */
   querier = true;
   otherQuerierUntil: Instant | null = null;
@@ -65,7 +67,7 @@ export class RouterPort {
     this.limiter.setRate(p.reportRate);
     for (const [k, g] of this.groups) {
       const ssm = p.ssm.has(g.address);
-      if (ssm !== g.ssm || (!ssm && p.asm === 'drop')) this.groups.delete(k);
+      if (ssm !== g.ssm || (!ssm && p.asm === 'drop')) { this.groups.delete(k); this.dirty.add(k); }
     }
   }
 
@@ -84,8 +86,14 @@ export class RouterPort {
     return this.policy.ssm.has(group);
   }
 
+  /**
+   * One received message. Timers of the groups it touches are run up to `now` first
+   * (`current`); the rest of the table waits for `poll`, so a report costs its groups,
+   * not the whole table.
+   */
   handle(m: GmpMessage, source: Uint8Array, now: Instant): Action[] {
-    const out = this.expire(now);
+    const out: Action[] = [];
+    this.expireQuerier(now, out);
     switch (m.kind) {
       case 'query':
         this.counters.received.queries++;
@@ -138,7 +146,7 @@ export class RouterPort {
     }
     // §6.6.1: a group(-and-source)-specific query with S clear lowers our timers to LMQT.
     if (q.group === null || q.suppress) return;
-    const g = this.groups.get(this.fam.format(q.group));
+    const g = this.current(this.fam.format(q.group), now);
     if (!g) return;
     const lmqt = addMs(now, lmqtMs(this.params));
     if (q.sources.length === 0) {
@@ -154,9 +162,9 @@ export class RouterPort {
   // ---- reports (RFC 3376 §6.4, RFC 4604 §3) ------------------------------------------
 
   /** The group's state, created within `max_groups`; null when refused or not routable. */
-  private groupFor(address: Uint8Array, out: Action[]): GroupState | null {
+  private groupFor(address: Uint8Array, now: Instant, out: Action[]): GroupState | null {
     const key = this.fam.format(address);
-    const g = this.groups.get(key);
+    const g = this.current(key, now);
     if (g) return g;
     if (this.groups.size >= this.policy.maxGroups) {
       this.counters.groupLimit++;
@@ -196,7 +204,7 @@ export class RouterPort {
         }, `mc-ssm-exclude:${this.port}`));
         continue;
       }
-      const existing = this.groups.get(this.fam.format(r.group));
+      const existing = this.current(this.fam.format(r.group), now);
       if (kind === 'asm' && existing && compatLevel(existing, now) < 3) {
         // RFC 3376 §7.3.2: older hosts present: BLOCK ignored, TO_EX's sources ignored.
         if (type === RECORD.BLOCK) { this.counters.compatIgnored++; continue; }
@@ -204,7 +212,7 @@ export class RouterPort {
       }
       // A record that would leave nothing (IS_IN / TO_IN / ALLOW / BLOCK of {} for a group we do not have) creates no state.
       if (!existing && type !== RECORD.IS_EX && type !== RECORD.TO_EX && (sources.length === 0 || type === RECORD.BLOCK)) continue;
-      const g = existing ?? this.groupFor(r.group, out);
+      const g = existing ?? this.groupFor(r.group, now, out);
       if (!g) continue;
       this.apply(g, type, this.boundedSources(g, sources, out), now, out);
     }
@@ -234,7 +242,8 @@ export class RouterPort {
   private apply(g: GroupState, type: number, b: Map<string, Uint8Array>, now: Instant, out: Action[]): void {
     const q = applyRecord(g, type, b, this.intervals, now);
     this.requestQueries(g, q, now, out);
-    if (!expire(g, now)) this.groups.delete(g.key);
+    this.dirty.add(g.key);
+    if (expire(g, now) === 'gone') this.groups.delete(g.key);
   }
 
   private onOldReport(level: 1 | 2, group: Uint8Array, now: Instant, out: Action[]): void {
@@ -248,7 +257,7 @@ export class RouterPort {
       return;
     }
     if (this.routable(group, out) === null) return;
-    const g = this.groupFor(group, out);
+    const g = this.groupFor(group, now, out);
     if (!g) return;
     // RFC 3376 §7.3.2: Older Host Present timer; the report is IS_EX({}) (§7.3.2 table).
     const until = addMs(now, ohpiMs(this.params));
@@ -267,7 +276,7 @@ export class RouterPort {
       }, `mc-ssm-leave:${this.port}`));
       return;
     }
-    const g = this.groups.get(this.fam.format(group));
+    const g = this.current(this.fam.format(group), now);
     if (!g) return;
     // RFC 3376 §7.3.2: IGMPv1 hosts present: Leave is ignored; otherwise it is TO_IN({}).
     if (compatLevel(g, now) === 1) { this.counters.compatIgnored++; return; }
@@ -351,11 +360,19 @@ export class RouterPort {
 
   // ---- timers ------------------------------------------------------------------------
 
-  /** Everything due by `now`: the other querier's timeout, general queries, retransmissions, group and source timers. */
-  expire(now: Instant): Action[] {
-    const out: Action[] = [];
+  /** The group's state with its timers run up to `now`; undefined when it has none (left). */
+  private current(key: string, now: Instant): GroupState | undefined {
+    const g = this.groups.get(key);
+    if (!g) return undefined;
+    const e = expire(g, now);
+    if (e !== 'same') this.dirty.add(key);
+    if (e === 'gone') { this.groups.delete(key); return undefined; }
+    return g;
+  }
+
+  /** §6.6.2: the other querier went away: we are querier again, and query at once. */
+  private expireQuerier(now: Instant, out: Action[]): void {
     if (!this.querier && this.otherQuerierUntil !== null && this.otherQuerierUntil <= now) {
-      // §6.6.2: the other querier went away: we are querier again, and query at once.
       this.querier = true;
       this.otherQuerier = null;
       this.otherQuerierUntil = null;
@@ -364,12 +381,20 @@ export class RouterPort {
       this.generalQueryAt = now;
     }
     if (this.querier && this.generalQueryAt !== null && this.generalQueryAt <= now) this.sendGeneral(now, out);
+  }
+
+  /** Everything due by `now`: the other querier's timeout, general queries, retransmissions, group and source timers. */
+  expire(now: Instant): Action[] {
+    const out: Action[] = [];
+    this.expireQuerier(now, out);
     for (const g of [...this.groups.values()]) {
       if (g.queryAt !== null && g.queryAt <= now) {
         if (this.querier) this.sendSpecific(g, now, out);
         else { g.queryAt = null; g.groupRetransmissions = 0; for (const s of g.sources.values()) s.retransmissions = 0; }
       }
-      if (!expire(g, now)) this.groups.delete(g.key);
+      const e = expire(g, now);
+      if (e !== 'same') this.dirty.add(g.key);
+      if (e === 'gone') this.groups.delete(g.key);
     }
     return out;
   }

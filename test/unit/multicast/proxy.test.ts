@@ -24,6 +24,14 @@ describe.each(FAMILIES)('upstream proxy (family $family)', ({ family, G, A, S1, 
     expect(upReports(c.runUntil(at(5000)))).toEqual([]);
   });
 
+  it('a change goes up alone: other groups\' retransmissions keep their own schedule (RFC 3376 §5.1)', () => {
+    const c = new McCore();
+    c.join('lan1', family, [[RT.ALLOW, G, [S1]]], at(0));
+    const other = family === 4 ? '232.9.9.9' : 'ff3e::9';
+    expect(upReports(c.join('lan1', family, [[RT.ALLOW, other, [S2]]], at(0)))).toEqual([`ALLOW(${other}: ${S2})`]);
+    expect(upReports(c.runUntil(at(1000)))).toEqual([`ALLOW(${G}: ${S1})`, `ALLOW(${other}: ${S2})`]);
+  });
+
   it('the union of the ports: a source leaves the upstream only when no port wants it', () => {
     const c = new McCore();
     c.join('lan1', family, [[RT.ALLOW, G, [S1]]], at(0));
