@@ -38,8 +38,8 @@ export interface ReloadVerdict {
 }
 
 /** Control-socket queries a driver answers from the kernel or its sockets. */
-export type DriverQuery = 'routes';
-export const DRIVER_QUERIES: readonly DriverQuery[] = ['routes'];
+export type DriverQuery = 'routes' | 'metrics';
+export const DRIVER_QUERIES: readonly DriverQuery[] = ['routes', 'metrics'];
 export const isDriverQuery = (q: string): q is DriverQuery => (DRIVER_QUERIES as readonly string[]).includes(q);
 
 /**

@@ -155,6 +155,25 @@ export class Runtime {
     const waits = new Set<Promise<void>>();
     let gate: Promise<unknown> | null = null;
     const after = () => (gate ??= Promise.all(waits));
+    // Held actions behind the same gate run from one reaction, in order (a bulk restore
+    // chunk holds a journal record per binding behind its one kernel batch), not one
+    // promise reaction each. `always`: it runs even when the wait failed (an answer).
+    type Held = { readonly run: () => unknown; readonly always: boolean };
+    let group: { readonly gate: Promise<unknown>; readonly held: Held[] } | null = null;
+    const hold = (run: () => unknown, always = false) => {
+      const gate = after();
+      if (group?.gate === gate) {
+        group.held.push({ run, always });
+        return;
+      }
+      const g = (group = { gate, held: [{ run, always }] });
+      gate.then(() => {
+        for (const h of g.held) h.run();
+      }, (e: unknown) => {
+        this.internalError(`waiting before ${g.held.length} held action(s)`, e);
+        for (const h of g.held) if (h.always) h.run();
+      });
+    };
     for (const a of actions) {
       if (a.kind === 'log') {
         this.log.log(a.level, a.subsystem, a.message, a.fields, a.key);
@@ -163,7 +182,7 @@ export class Runtime {
       if (a.kind === 'query-result') {
         // After the batch's kernel deltas: the binding the answer reports is in the kernel.
         const deliver = () => this.pendingQueries.get(a.id)?.(a.result);
-        if (waits.size > 0) after().then(deliver, deliver);
+        if (waits.size > 0) hold(deliver, true);
         else deliver();
         continue;
       }
@@ -187,7 +206,7 @@ export class Runtime {
           this.track(p);
         }
       } else if (waits.size > 0) {
-        after().then(run, (e: unknown) => this.internalError(`waiting before ${a.kind}`, e));
+        hold(run);
       } else {
         run();
       }

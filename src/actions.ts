@@ -35,6 +35,19 @@ export type Action =
       readonly upstream: boolean;
       readonly bytes: Uint8Array;
     }
+  /**
+   * Send a paging message (src/paging/PROTOCOL.md) out of subscriber port `port` from
+   * the paging port to `destinationPort`: wide cast (255.255.255.255, ff02::1) for
+   * AREA_ADVERT and PAGE, unicast to the host for REGISTER_ACK.
+   */
+  | {
+      readonly kind: 'paging-send';
+      readonly port: string;
+      readonly family: 4 | 6;
+      readonly destination: Uint8Array;
+      readonly destinationPort: number;
+      readonly payload: Uint8Array;
+    }
   /** Send a UDP payload toward the servers from the relay's server-side socket. */
   | {
       readonly kind: 'udp-send';

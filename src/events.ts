@@ -103,6 +103,27 @@ export type Event =
       readonly port: string | null;
       readonly upstream: boolean;
     }
+  /**
+   * A datagram to the paging port (src/paging/PROTOCOL.md) received on subscriber port
+   * `port`: REGISTER, DEREGISTER or PAGE_RESPONSE from a host. `mac` is the Ethernet
+   * source. Every byte is attacker-controlled.
+   */
+  | {
+      readonly kind: 'paging';
+      readonly port: string;
+      readonly family: 4 | 6;
+      readonly source: Uint8Array;
+      readonly sourcePort: number;
+      readonly mac: Uint8Array;
+      readonly payload: Uint8Array;
+    }
+  /**
+   * A packet toward an address of a dormant host, which the kernel diverted to gleand
+   * (and dropped) because the paging module asked for it (`PagingModule.diverted`), or a
+   * wide-cast packet on a paging port (`port` set). `bytes` start at the IP header.
+   * Every byte is attacker-controlled.
+   */
+  | { readonly kind: 'dormant'; readonly family: 4 | 6; readonly port: string | null; readonly bytes: Uint8Array }
   /** A port's link came up (or changed): its MAC and, for IPv6, its link-local address. */
   | {
       readonly kind: 'link';

@@ -13,7 +13,7 @@ import type { Instant } from './time';
  * another module's packets.
  */
 export type Claim =
-  | { readonly kind: 'config' | 'identity' | 'link' | 'restore' | 'leasequery' | 'recover' | 'tcp' | 'on-demand' | 'multicast' | 'mroute-miss' }
+  | { readonly kind: 'config' | 'identity' | 'link' | 'restore' | 'leasequery' | 'recover' | 'tcp' | 'on-demand' | 'multicast' | 'mroute-miss' | 'paging' | 'dormant' }
   /** Frames from subscriber ports; `ipProtocol` narrows (2 IGMP, 58 ICMPv6, 17 UDP). */
   | { readonly kind: 'packet'; readonly family: 4 | 6; readonly ipProtocol?: readonly number[] }
   /**

@@ -1,12 +1,6 @@
 import { table } from './table';
 
-/** `gleand bindings`: the binding table as the daemon holds it. */
-export function renderBindings(rows: Record<string, unknown>[]): string {
-  return table(['BINDING', 'PORT', 'MAC', 'VIA', 'EXPIRES', 'SOURCE'], rows.map((r) => [
-    String(r['binding']), String(r['port']), String(r['mac'] ?? '-'), String(r['via'] ?? '-'),
-    r['expiresInS'] === null ? 'never' : `${String(r['expiresInS'])} s`, String(r['source']),
-  ]));
-}
+/** `gleand bindings` is streamed: platform/cli/bindings-stream.ts. */
 
 interface KernelView {
   routes: { dst: string; via: string | null; device: string }[];

@@ -4,7 +4,7 @@ import { bytesEqual, formatAddress, formatMac, type Prefix } from '../wire/addre
 import type { Event } from '../events';
 import type { PortKernelConfig } from '../kernel/derive';
 import { DesiredState } from '../kernel/desired';
-import { DeltaAccumulator } from '../kernel/delta';
+import { DeltaAccumulator, DeltaBuilder } from '../kernel/delta';
 import { isEmptyDelta, type KernelState } from '../kernel/entries';
 import type { Claim, CoreQuery, Module } from '../module';
 import type { Instant } from '../time';
@@ -41,6 +41,8 @@ export interface BindingWriter {
    * read only (the RELEASE guard, on-demand location).
    */
   find(family: 4 | 6, address: Uint8Array, prefixLength?: number): Binding | null;
+  /** The bindings of one client id / DUID, read only (bulk restore places a lease without relay data by them). */
+  byClientId(family: 4 | 6, clientId: Uint8Array): Binding[];
   portSize(port: string): number;
   /** The owner's status document (`modules.bindings` of `gleand status --json`). */
   status(): Record<string, unknown>;
@@ -246,6 +248,10 @@ export class Bindings implements Module, BindingWriter {
     return this.table.find(family, address, prefixLength);
   }
 
+  byClientId(family: 4 | 6, clientId: Uint8Array): Binding[] {
+    return this.table.byClientId(family, clientId);
+  }
+
   entries(): IterableIterator<Binding> {
     return this.table.entries();
   }
@@ -269,12 +275,21 @@ export class Bindings implements Module, BindingWriter {
    */
   private toKernel(changes: readonly BindingChange[], logEach = true): Action[] {
     const actions: Action[] = [];
-    for (const c of changes) {
-      const delta = this.kernel.apply(c);
+    if (logEach) {
+      for (const c of changes) {
+        const delta = this.kernel.apply(c);
+        if (!isEmptyDelta(delta)) actions.push({ kind: 'kernel', delta });
+        // Renewals are the bulk of the traffic (every client, every T1): debug, so a
+        // router with 100k subscribers does not flood logd; new, moved and ended are info.
+        actions.push(log(c.kind === 'refreshed' ? 'debug' : 'info', 'bindings', c.kind, describe(c.binding)));
+      }
+    } else {
+      // A bulk write (a restore chunk, a port's bindings ended): one netted delta for all
+      // its changes, one kernel action — not a builder, a key pass and an action each.
+      const d = new DeltaBuilder();
+      for (const c of changes) this.kernel.applyTo(d, c);
+      const delta = d.build();
       if (!isEmptyDelta(delta)) actions.push({ kind: 'kernel', delta });
-      // Renewals are the bulk of the traffic (every client, every T1): debug, so a
-      // router with 100k subscribers does not flood logd; new, moved and ended are info.
-      if (logEach) actions.push(log(c.kind === 'refreshed' ? 'debug' : 'info', 'bindings', c.kind, describe(c.binding)));
     }
     for (const c of changes) {
       const ended = c.kind === 'removed' || c.kind === 'expired';

@@ -2,7 +2,8 @@ import type { UciDocument, UciSection, UciStatement } from './uci-ast';
 import { parseUci } from './uci';
 import {
   plannedOf, SECTION_KINDS,
-  type GlobalConfig, type LeasequeryConfig, type MulticastConfig, type SectionKind,
+  type GlobalConfig, type LeasequeryConfig, type MulticastConfig, type PagingAreaConfig, type PagingConfig,
+  type PagingHostConfig, type SectionKind,
   type SectionSchema, type SubscriberConfig, type UpstreamConfig,
 } from './schema';
 
@@ -13,6 +14,10 @@ export interface Config {
   readonly subscribers: readonly SubscriberConfig[];
   readonly leasequery: LeasequeryConfig;
   readonly multicast: MulticastConfig;
+  /** Dormant-host alerting (RFC 3154); `enabled` false when the file has no `paging` section. */
+  readonly paging: PagingConfig;
+  readonly pagingAreas: readonly PagingAreaConfig[];
+  readonly pagingHosts: readonly PagingHostConfig[];
 }
 
 /** One problem, located as `file:line:column` with the section and option it concerns. */
@@ -228,6 +233,41 @@ function finish(c: Collected, file: string, problems: ConfigProblem[]): void {
       problems.push({ ...at(mc, 'query_response_interval'), message: 'must be less than query_interval (RFC 3376 §8.3)' });
     }
   }
+  finishPaging(c, at, problems);
+}
+
+type At = (l: Located<unknown>, option?: string) => Omit<ConfigProblem, 'message'>;
+
+/** Paging (RFC 3154): areas name subscriber ports, hosts name areas and ports, every key is long enough. */
+function finishPaging(c: Collected, at: At, problems: ConfigProblem[]): void {
+  const subscribers = new Set(c.get('subscriber')!.map((s) => s.label));
+  const areas = new Set(c.get('paging_area')!.map((a) => a.label));
+  const paging = c.get('paging')![0];
+  // HMAC-SHA-256 keys shorter than 16 octets are guessable offline (RFC 2104 §3: at least L/2 is sensible).
+  const shortKey = (l: Located<Record<string, unknown>>, option: string) => {
+    const k = l.value[option] as Uint8Array | undefined;
+    if (k !== undefined && k.length < 16) problems.push({ ...at(l, option), message: `a key needs at least 16 octets, this one has ${k.length}` });
+  };
+  if (paging) shortKey(paging, 'key_master');
+  const ports = (l: Located<Record<string, unknown>>) => {
+    for (const p of l.value['port'] as string[]) {
+      if (!subscribers.has(p)) problems.push({ ...at(l, 'port'), message: `no 'subscriber' section named '${p}'` });
+    }
+  };
+  for (const a of c.get('paging_area')!) {
+    shortKey(a, 'key');
+    ports(a);
+    if ((a.value['port'] as string[]).length === 0) problems.push({ ...at(a), option: 'port', message: 'a paging area needs at least one port' });
+  }
+  for (const h of c.get('paging_host')!) {
+    shortKey(h, 'key');
+    ports(h);
+    const area = h.value['area'] as string | undefined;
+    if (area !== undefined && !areas.has(area)) problems.push({ ...at(h, 'area'), message: `no 'paging_area' section named '${area}'` });
+    if (h.value['key'] === undefined && paging?.value['key_master'] === undefined) {
+      problems.push({ ...at(h), option: 'key', message: 'needs a key, or key_master in the paging section' });
+    }
+  }
 }
 
 function toConfig(c: Collected): Config {
@@ -243,5 +283,8 @@ function toConfig(c: Collected): Config {
     subscribers: named<SubscriberConfig>('subscriber'),
     leasequery: single<LeasequeryConfig>('leasequery'),
     multicast: single<MulticastConfig>('multicast'),
+    paging: single<PagingConfig>('paging'),
+    pagingAreas: named<PagingAreaConfig>('paging_area'),
+    pagingHosts: named<PagingHostConfig>('paging_host'),
   };
 }

@@ -2,7 +2,7 @@ import {
   bool, hexBytes, ipv4, ipv6, oneOf, prefix, str, uint,
   type ValueType,
 } from './types';
-import type { Prefix } from '../wire/address';
+import { formatIPv4, formatIPv6, parseIPv4, parseIPv6, type Prefix } from '../wire/address';
 
 /**
  * The option schema: one table per UCI section type (CONVENTIONS 12). It is the
@@ -55,6 +55,26 @@ export type SectionValues<S extends SectionSchema> = {
   -readonly [K in keyof S]: S[K] extends Spec<infer T, infer P> ? (P extends true ? T : T | undefined) : never;
 };
 
+/** `ADDRESS:PORT` of a TCP listener: `192.0.2.1:9100`, `[2001:db8::1]:9100` (RFC 3986 §3.2.2 brackets). */
+export interface ListenAddress {
+  readonly family: 4 | 6;
+  readonly address: Uint8Array;
+  readonly port: number;
+}
+const listenAddress: ValueType<ListenAddress> = {
+  label: 'address:port',
+  parse(raw) {
+    const m = /^(?:\[([^\]]+)\]|([0-9.]+)):([0-9]{1,5})$/.exec(raw);
+    const port = m ? Number(m[3]) : NaN;
+    const v6 = m?.[1] !== undefined ? parseIPv6(m[1]) : null;
+    const v4 = m?.[2] !== undefined ? parseIPv4(m[2]) : null;
+    if (!m || (!v4 && !v6)) return { ok: false, error: `"${raw}" is not ADDRESS:PORT (IPv6 in brackets: [::1]:9100)` };
+    if (port < 1 || port > 65535) return { ok: false, error: `port ${port} is outside 1..65535` };
+    return { ok: true, value: v4 ? { family: 4, address: v4, port } : { family: 6, address: v6!, port } };
+  },
+  format: (v) => (v.family === 4 ? `${formatIPv4(v.address)}:${v.port}` : `[${formatIPv6(v.address)}]:${v.port}`),
+};
+
 const ssm4: Prefix = { family: 4, address: new Uint8Array([232, 0, 0, 0]), length: 8 };
 
 export const globalSchema = {
@@ -80,6 +100,8 @@ export const globalSchema = {
     'Journal of the binding table in RAM (tmpfs, never flash), read back when gleand restarts so a restart loses no binding; empty: none. It does not survive a reboot.'),
   nflog_group: option(uint(1, 65535), 4388,
     'NFLOG group (nfnetlink_log) over which the kernel hands gleand the packets that start a leasequery on demand (subscriber `on_demand`); no other listener may bind it.'),
+  metrics_listen: option(listenAddress, undefined,
+    'Serve `GET /metrics` (Prometheus text format, the same as `gleand metrics`) over HTTP on this ADDRESS:PORT, e.g. `192.0.2.1:9100` or `[2001:db8::1]:9100`. Unset: no listener. Bounded: 4 connections, 8 KiB of request, 5 s per request.'),
   recovery_window: option(uint(0, 86400), 120,
     'Seconds after a start during which gleand keeps every kernel entry of its own it finds while the bindings behind them are recovered; only entries nothing confirmed by then are removed (as FRR zebra -K).'),
 } satisfies SectionSchema;
@@ -181,6 +203,56 @@ export const multicastSchema = {
     'IGMP / MLD reports, Leaves and Dones per second accepted from one subscriber port (per family); excess is dropped and counted.'),
 } satisfies SectionSchema;
 
+// ---- paging (RFC 3154; issue 11; src/paging/PROTOCOL.md) -------------------------------
+
+/**
+ * The paging section's options. Their effects are built in the core (src/paging/module.ts,
+ * unit-tested against time) but the daemon has no paging socket, no divert of a dormant
+ * host's traffic and no Wake-on-LAN send yet, so the sections are marked `planned`.
+ */
+export const pagingSchema = {
+  enabled: option(bool, false,
+    'Dormant-host alerting (RFC 3154): track registered hosts, hold what arrives for a dormant one, page it (L3 PAGE and Wake-on-LAN), deliver in order once it answers. Off (or no `paging` section): nothing is sent, nothing is held.'),
+  port: option(uint(1, 65535), 3154,
+    'UDP port of the paging protocol, on both sides: gleand listens on it on the areas\' ports and sends adverts and pages to it (not an IANA-assigned port).'),
+  key_master: option(hexBytes(64), undefined,
+    'Master key (16–64 octets) from which every host without its own `paging_host` key gets HMAC-SHA-256(master, "gleand paging host key " ‖ host id) (RFC 3154 §4.2, §4.20): a host id is then any token the host registers with.'),
+  advert_interval: option(uint(1, 3600), 30,
+    'Seconds between AREA_ADVERTs on every port of every `paging_area` (RFC 3154 §4.10); a host that misses three re-registers (§4.14).'),
+  lifetime_max: option(uint(10, 65535), 3600,
+    'Longest registration lifetime granted, seconds; a host not refreshed by then is inactive (RFC 3154 §4.4).'),
+  pages_max: option(uint(1, 16), 3,
+    'PAGEs sent for one wake-up before the host is marked inactive, its held packets dropped and counted and paging stopped (RFC 3154 §3.1).'),
+  page_interval: option(uint(1, 60), 2,
+    'Seconds before the second PAGE of a wake-up; each later one waits twice as long (backoff, RFC 3154 §3.1).'),
+  area_page_rate: option(uint(1, 10_000), 100,
+    'PAGEs per second (and burst) one area may wide cast; more wait for the next token (RFC 3154 §3.1 DoS amplification, §4.23).'),
+  wakeups_per_hour: option(uint(1, 3600), 20,
+    'Wake-ups (paging sequences) one host may be put through per hour; packets beyond are dropped and counted, not paged (RFC 3154 §3.3 forced battery consumption).'),
+  held_per_host: option(uint(1, 64), 8, 'Packets held for one dormant host; more are dropped and counted (RFC 3154 §3.2).'),
+  held_total: option(uint(1, 100_000), 4096, 'Packets held across all dormant hosts (RFC 3154 §3.2).'),
+  held_total_bytes: option(uint(4096, 64 << 20), 4 << 20, 'Bytes held across all dormant hosts (RFC 3154 §3.2).'),
+  max_hosts: option(uint(1, 2_000_000), 100_000,
+    'Bound on tracked hosts; registrations beyond it are refused (REGISTER_ACK status 4) and counted (RFC 3154 §4.2).'),
+  inactive_hold: option(uint(0, 86400), 600,
+    'Seconds an inactive host stays known (its traffic dropped and counted, never paged) before it is forgotten (RFC 3154 §4.4).'),
+  wol: option(bool, true,
+    'Send a Wake-on-LAN magic packet to the MAC of a host registered in a WoL dormant mode, on its binding\'s port, with each PAGE (RFC 3154 §4.11).'),
+} satisfies SectionSchema;
+
+export const pagingAreaSchema = {
+  port: list(str(64), [], 'Subscriber section in this paging area (repeat; any mapping, independent of subnets: RFC 3154 §4.12). A port may be in several areas.'),
+  key: required(hexBytes(64), 'Area key (16–64 octets) that authenticates this area\'s AREA_ADVERTs (RFC 3154 §4.21); hosts of the area are given it.'),
+} satisfies SectionSchema;
+
+export const pagingHostSchema = {
+  key: option(hexBytes(64), undefined,
+    'The host\'s key (16–64 octets) for HMAC-SHA-256 of its messages and of its PAGEs (RFC 3154 §4.20, §4.22); unset: derived from `key_master`.'),
+  area: option(str(64), undefined, 'The only `paging_area` this host may register in; unset: any.'),
+  port: list(str(64), [],
+    'A customised paging area for this host (RFC 3154 §4.18): it is paged on exactly these subscriber sections, whatever area it names.'),
+} satisfies SectionSchema;
+
 export interface SectionKind {
   readonly type: string;
   readonly schema: SectionSchema;
@@ -196,6 +268,8 @@ export function plannedOf(kind: SectionKind, option: string): string | undefined
   return kind.schema[option]?.planned ?? kind.planned;
 }
 
+const PAGING_PLANNED = 'dormant-host alerting, issue 11: the core is built, the paging socket, the divert of a dormant host\'s traffic and the Wake-on-LAN send are not';
+
 export const SECTION_KINDS: readonly SectionKind[] = [
   { type: 'global', schema: globalSchema, cardinality: 'single', doc: 'Daemon-wide settings.' },
   { type: 'upstream', schema: upstreamSchema, cardinality: 'named',
@@ -206,6 +280,15 @@ export const SECTION_KINDS: readonly SectionKind[] = [
     doc: 'Leasequery: asking the DHCP servers what gleand does not know (RFC 4388). Built: DHCPv4 queries by IP, MAC and client id (RFC 4388) and DHCPv6 queries by address and client DUID (RFC 5007) from `gleand query`; DHCPv6 (RFC 5460) and DHCPv4 (RFC 6926) bulk leasequery at start and on `gleand recover`; DHCPv4 and DHCPv6 queries triggered by traffic (location on demand), switched on per port (`on_demand`).' },
   { type: 'multicast', schema: multicastSchema, cardinality: 'single',
     doc: 'IGMPv3/MLDv2 router on the subscriber ports with the SSM rules of RFC 4604 §3, and IGMP/MLD proxy toward one upstream (RFC 4605). Status: `gleand status` (per port and family: querier, counters), `gleand groups`.' },
+  { type: 'paging', schema: pagingSchema, cardinality: 'single',
+    doc: 'Dormant-host alerting (RFC 3154): gleand as Paging Agent, Tracking Agent and Dormant Monitoring Agent in one (§5), protocol in src/paging/PROTOCOL.md.',
+    planned: PAGING_PLANNED },
+  { type: 'paging_area', schema: pagingAreaSchema, cardinality: 'named',
+    doc: 'A fixed paging area (RFC 3154 §4.18): a set of subscriber ports; the section name is the area id hosts register with.',
+    planned: PAGING_PLANNED },
+  { type: 'paging_host', schema: pagingHostSchema, cardinality: 'named',
+    doc: 'A host with its own key or its own paging area; the section name is its host id.',
+    planned: PAGING_PLANNED },
 ];
 
 export type GlobalConfig = SectionValues<typeof globalSchema>;
@@ -213,3 +296,6 @@ export type UpstreamConfig = SectionValues<typeof upstreamSchema> & { readonly n
 export type SubscriberConfig = SectionValues<typeof subscriberSchema> & { readonly name: string };
 export type LeasequeryConfig = SectionValues<typeof leasequerySchema>;
 export type MulticastConfig = SectionValues<typeof multicastSchema>;
+export type PagingConfig = SectionValues<typeof pagingSchema>;
+export type PagingAreaConfig = SectionValues<typeof pagingAreaSchema> & { readonly name: string };
+export type PagingHostConfig = SectionValues<typeof pagingHostSchema> & { readonly name: string };

@@ -1,4 +1,4 @@
-import { eachKind, entryType, type EntryDelta, type EntryKind, type KernelDelta, type KernelEntries } from './entries';
+import { deltaSize, eachKind, entryType, type EntryDelta, type EntryKind, type KernelDelta, type KernelEntries } from './entries';
 
 /**
  * Collects add/remove operations and nets them per key: removing an entry and
@@ -117,8 +117,28 @@ class KindAccumulator<E> {
  */
 export class DeltaAccumulator {
   private readonly kinds = new Map<EntryKind, KindAccumulator<unknown>>();
+  /**
+   * The first delta, kept as it came until a second one needs folding in: a delta is
+   * already netted per key (a `DeltaBuilder`'s, or another accumulator's), so alone it
+   * is its own fold, and a batch that gets one delta (a bulk restore chunk, a client
+   * on an idle router) costs no key strings here.
+   */
+  private first: KernelDelta | null = null;
 
   push(delta: KernelDelta): void {
+    if (this.first === null && this.kinds.size === 0) {
+      this.first = delta;
+      return;
+    }
+    if (this.first !== null) {
+      const first = this.first;
+      this.first = null;
+      this.fold(first);
+    }
+    this.fold(delta);
+  }
+
+  private fold(delta: KernelDelta): void {
     eachKind((t) => {
       const d = delta[t.kind];
       if (!d.add.length && !d.remove.length && !d.replace.length) return;
@@ -135,12 +155,17 @@ export class DeltaAccumulator {
 
   /** Keys touched so far (the batch size bound). */
   get size(): number {
+    if (this.first !== null) {
+      const { added, removed, replaced } = deltaSize(this.first);
+      return added + removed + replaced;
+    }
     let n = 0;
     for (const k of this.kinds.values()) n += k.size;
     return n;
   }
 
   build(): KernelDelta {
+    if (this.first !== null) return this.first;
     const parts = eachKind((t) => [t.kind, this.kinds.get(t.kind)?.build() ?? { add: [], remove: [], replace: [] }]);
     return Object.fromEntries(parts) as unknown as KernelDelta;
   }

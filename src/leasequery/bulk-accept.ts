@@ -14,7 +14,7 @@ import { addMs, type Instant } from '../time';
 import { DHCP6_INFINITY } from '../wire';
 import { bytesEqual } from '../wire/address';
 import { answerPort } from './accept';
-import type { BulkLease, StoredRelay } from './bulk-message';
+import type { BulkLease } from './bulk-message';
 import type { LeaseAnswer } from './message';
 
 export type BulkRefusal = 'no-relay-data' | 'unknown-port' | 'other-relay' | 'expired' | 'bad-prefix'
@@ -25,10 +25,15 @@ export type BulkVerdict =
   | { readonly ok: true; readonly fields: BindingFields }
   | { readonly ok: false; readonly reason: BulkRefusal };
 
-/** A client's location learnt earlier in the same run, for a lease of it that came without relay data. */
+/**
+ * Where a client sits, learnt from an earlier lease of it (a binding of the same DUID),
+ * for a lease of it that came without relay data.
+ */
 export interface KnownClient {
   readonly port: string;
-  readonly relay: StoredRelay;
+  readonly linkLocal: Uint8Array | null;
+  readonly mac: Uint8Array | null;
+  readonly remoteId: Uint8Array | null;
 }
 
 export function acceptBulkLease(
@@ -36,14 +41,18 @@ export function acceptBulkLease(
 ): BulkVerdict {
   // PROTOCOLS.md: one lease per CLIENT_DATA, an address and a prefix of one client in
   // separate messages: a lease without relay data is placed by its DUID's other lease.
-  const relay = lease.relay ?? known?.relay ?? null;
-  if (!relay) return { ok: false, reason: 'no-relay-data' };
-  if (relay.relayId && ourRelayId && !bytesEqual(relay.relayId, ourRelayId)) return { ok: false, reason: 'other-relay' };
-  const port = relay.interfaceId ? ports.byInterface(relay.interfaceId) : undefined;
-  if (!port) return { ok: false, reason: 'unknown-port' };
+  const relay = lease.relay;
+  let place: KnownClient;
+  if (relay) {
+    if (relay.relayId && ourRelayId && !bytesEqual(relay.relayId, ourRelayId)) return { ok: false, reason: 'other-relay' };
+    const port = relay.interfaceId ? ports.byInterface(relay.interfaceId) : undefined;
+    if (!port) return { ok: false, reason: 'unknown-port' };
+    const linkLocal = isLinkLocal(relay.peerAddress) ? relay.peerAddress : null;
+    place = { port: port.cfg.name, linkLocal, mac: relay.mac ?? (linkLocal ? macFromEui64(linkLocal) : null), remoteId: relay.remoteId };
+  } else if (known) place = known;
+  else return { ok: false, reason: 'no-relay-data' };
   if (lease.validLifetime === 0) return { ok: false, reason: 'expired' };
   if (lease.kind === 'prefix' && (lease.prefixLength === 0 || lease.prefixLength > 128)) return { ok: false, reason: 'bad-prefix' };
-  const linkLocal = isLinkLocal(relay.peerAddress) ? relay.peerAddress : null;
   return {
     ok: true,
     fields: {
@@ -51,12 +60,12 @@ export function acceptBulkLease(
       kind: lease.kind,
       address: lease.address,
       prefixLength: lease.prefixLength,
-      port: port.cfg.name,
-      mac: relay.mac ?? (linkLocal ? macFromEui64(linkLocal) : null),
+      port: place.port,
+      mac: place.mac,
       clientId: lease.duid,
       circuitId: null,
-      remoteId: relay.remoteId,
-      linkLocal,
+      remoteId: place.remoteId,
+      linkLocal: place.linkLocal,
       // Lifetimes arrive already reduced by the time since the last transaction (PROTOCOLS.md).
       validUntil: lease.validLifetime === DHCP6_INFINITY ? null : addMs(now, lease.validLifetime * 1000),
       source: 'leasequery',

@@ -23,7 +23,7 @@ import type { Claim, Module } from '../module';
 import { PortMap } from '../relay/ports';
 import { earliest, type Instant } from '../time';
 import { cltIsAbsolute, LINK_UNSPECIFIED, utf8Bytes } from '../wire';
-import { formatHex, formatIPv4, formatIPv6 } from '../wire/address';
+import { bytesEqual, formatIPv4, formatIPv6 } from '../wire/address';
 import { acceptBulkLease, acceptBulkLease4, type BulkRefusal, type BulkVerdict, type KnownClient } from './bulk-accept';
 import type { BulkLease } from './bulk-message';
 import { BulkServer, type BulkAsk, type BulkSink, type BulkTimers } from './bulk-server';
@@ -47,8 +47,6 @@ interface Run {
   older: number;
   /** The most recent transaction seen per binding this run, and from which server. */
   readonly seen: Map<string, { readonly at: number; readonly server: string }>;
-  /** Where each client (by DUID) sits, from its leases that carried relay data. */
-  readonly clients: Map<string, KnownClient>;
 }
 
 export class BulkModule implements Module, BulkSink {
@@ -153,7 +151,7 @@ export class BulkModule implements Module, BulkSink {
     this.booted = true;
     this.bootDue = null;
     this.counters.runs++;
-    this.run = { trigger, startedAt: now, finishedAt: null, restored: 0, refreshed: 0, refused: {}, older: 0, seen: new Map(), clients: new Map() };
+    this.run = { trigger, startedAt: now, finishedAt: null, restored: 0, refreshed: 0, refused: {}, older: 0, seen: new Map() };
     const queries = this.queries();
     const actions: Action[] = [log('notice', 'bulk', 'bulk leasequery restore started', {
       trigger, servers: [...this.servers.keys()].join(','),
@@ -218,26 +216,43 @@ export class BulkModule implements Module, BulkSink {
     return this.random32() & 0xffffff;
   }
 
-  /** Leases of one message, installed through the owner at once (installing overlaps reading). */
+  /**
+   * Leases of the messages of one received chunk, installed through the owner in one
+   * write (installing overlaps reading: the next chunk is read while these go in).
+   */
   leases(server: BulkServer, leases: readonly BulkLease[], now: Instant): Action[] {
     const run = this.run!;
     const actions: Action[] = [];
     const gleans: Glean[] = [];
     for (const lease of leases) {
-      const duid = formatHex(lease.duid);
-      const verdict = acceptBulkLease(lease, this.ports!, this.relayId, run.clients.get(duid), now);
+      const known = lease.relay ? undefined : this.knownClient(lease.duid, gleans);
+      const verdict = acceptBulkLease(lease, this.ports!, this.relayId, known, now);
       if (!verdict.ok) {
         actions.push(this.refuse(run, server, verdict));
         continue;
       }
-      if (lease.relay && run.clients.size < this.maxTracked) run.clients.set(duid, { port: verdict.fields.port, relay: lease.relay });
       if (!this.mostRecent(run, server.label, 6, lease.address, lease.prefixLength, lease.cltS, now)) {
         run.older++;
         continue;
       }
+      // The table keeps its own copy; these fields are windows on the received chunk.
       gleans.push({ op: 'upsert', fields: verdict.fields });
     }
-    return [...actions, ...this.write(run, gleans, now)];
+    return actions.length === 0 ? this.write(run, gleans, now) : actions.concat(this.write(run, gleans, now));
+  }
+
+  /**
+   * Where a client whose lease came without relay data sits: its other lease in the same
+   * chunk, else a binding of its DUID (an earlier lease of the stream, already stored).
+   * Looked up only for such a lease, so the stream keeps no per-client record.
+   */
+  private knownClient(duid: Uint8Array, gleans: readonly Glean[]): KnownClient | undefined {
+    for (let i = gleans.length - 1; i >= 0; i--) {
+      const g = gleans[i]!;
+      if (g.op === 'upsert' && g.fields.family === 6 && g.fields.clientId && bytesEqual(g.fields.clientId, duid)) return g.fields;
+    }
+    const stored = this.bindings.byClientId(6, duid);
+    return stored[stored.length - 1];
   }
 
   /** One DHCPLEASEACTIVE of a DHCPv4 stream (RFC 6926 §7.4), installed at once. */
@@ -301,7 +316,6 @@ export class BulkModule implements Module, BulkSink {
     run.finishedAt = now;
     // What reconciled this run's streams is not needed once they ended: the bindings hold it.
     run.seen.clear();
-    run.clients.clear();
     return [log('notice', 'bulk', 'bulk leasequery restore finished', {
       trigger: run.trigger, restored: run.restored, refreshed: run.refreshed, older: run.older,
       refused: Object.values(run.refused).reduce((a, b) => a + (b ?? 0), 0), ms: now - run.startedAt,

@@ -69,6 +69,7 @@ export class DhcpModule implements Module {
       case 'recover': case 'tcp': return []; // not claimed: the bulk module's
       case 'on-demand': return []; // not claimed: the leasequery module's
       case 'multicast': case 'mroute-miss': return []; // not claimed: the multicast router's
+      case 'paging': case 'dormant': return []; // not claimed: the paging module's
     }
   }
 

@@ -215,7 +215,8 @@ async function main(): Promise<void> {
       process.stderr.write(`  rep ${rep + 1}: count-only ${r.ms.toFixed(0)} ms, gleand ${run.ms.toFixed(0)} ms ` +
         `(cpu ${run.cpuMs.toFixed(0)} ms of which sys ${run.sysMs.toFixed(0)}, RSS ${(run.rssKiB / 1024).toFixed(1)} MiB, restored ${run.restored}), ip -batch ${ipb.ms.toFixed(0)} ms\n` +
         `    gleand tcp ${JSON.stringify(run.tcp)}; kernel deltas ${run.kernel['deltas']} in ${run.kernel['liveBatches']} live batches, ` +
-        `${run.kernel['reconciles']} reconciles (${run.kernel['repairs']} repairs after ${run.kernel['monitorOverruns']} monitor overruns)\n`);
+        `${run.kernel['reconciles']} reconciles (${run.kernel['repairs']} repairs after ${run.kernel['monitorOverruns']} monitor overruns; ` +
+        `${run.kernel['liveDuringReconcile']} live batches inside one, ${run.kernel['digestsEqual']} kinds in step by digest)\n`);
     }
     await reboot(lab);
     const uptime1 = execFileSync('uptime', { encoding: 'utf8' }).trim();

@@ -24,6 +24,18 @@ import {
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 const say = (msg: string): void => console.log(msg);
 
+/**
+ * The reader of our stdout may go before we do: `npm run lab | tee lab.log` and Ctrl-C
+ * (tee dies first), or `| head`. A write then fails with EPIPE, which Node reports as
+ * an 'error' event on the stream; unhandled, that is an uncaught exception, and the lab
+ * quit at its next line of output instead of running until Ctrl-C. The lab's work is
+ * its namespaces, not its printing: a dead stdout or stderr is ignored, the lab runs on,
+ * and the signal handlers of lab.ts tear it down (SIGINT: exit 130).
+ */
+function surviveGoneReaders(): void {
+  for (const s of [process.stdout, process.stderr]) s.on('error', () => undefined);
+}
+
 function table(rows: string[][]): string {
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length)));
   return rows.map((r) => r.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd()).join('\n');
@@ -42,6 +54,7 @@ async function main(): Promise<void> {
   }
   if (cmd !== 'demo') throw new Error(`usage: cli.ts [demo|install|debs]`);
 
+  surviveGoneReaders();
   requireRootAndNetns();
   ensureLabPackages(say);
   installUncaughtTeardown();

@@ -36,6 +36,9 @@ export const LAB_DEBS: readonly string[] = [
   // the load test's generator and sink (test/bench/dhcpgen.c, dhcpsink.c) are built with cc
   'gcc',
   'libc6-dev',
+  // promtool, the metrics test's judge of the exposition format (19 MB download, 96 MB
+  // installed; it also brings the Prometheus server, which systemd hosts start on :9090)
+  'prometheus',
 ];
 
 /** Binary (absolute path) → Debian package that provides it. */
@@ -53,6 +56,7 @@ export const LAB_BINARIES: Readonly<Record<string, string>> = {
   '/usr/sbin/ethtool': 'ethtool',
   '/usr/bin/cc': 'gcc',
   '/usr/include/stdio.h': 'libc6-dev',
+  '/usr/bin/promtool': 'prometheus',
 };
 
 function binaryPresent(bin: string): boolean {

@@ -77,7 +77,7 @@ config upstream
       'test.conf:20:2: lan2.max_hops: 99 is outside 1..32',
       "test.conf:21:2: lan2.colour: unknown option for a 'subscriber' section",
       "test.conf:22:2: lan2.trusted: 'trusted' takes one value: use 'option', not 'list'",
-      "test.conf:24:1: @bogus[0]: unknown section type 'bogus' (known: global, upstream, subscriber, leasequery, multicast)",
+      "test.conf:24:1: @bogus[0]: unknown section type 'bogus' (known: global, upstream, subscriber, leasequery, multicast, paging, paging_area, paging_host)",
       // libuci counts named sections too when it numbers @type[i]
       "test.conf:25:1: @upstream[1]: a 'upstream' section needs a name: config upstream 'NAME'",
       "test.conf:18:2: lan2.device: device 'lan1' is already used by section 'lan1'",

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { BindingTable } from '../../../src/bindings/table';
 import type { PortKernelConfig } from '../../../src/kernel/derive';
+import { DeltaAccumulator, DeltaBuilder } from '../../../src/kernel/delta';
 import { DesiredState } from '../../../src/kernel/desired';
 import { diff } from '../../../src/kernel/diff';
 import { type KernelDelta, NEIGH, ROUTE, VERIFY, isEmptyDelta } from '../../../src/kernel/entries';
@@ -232,5 +233,96 @@ describe('DesiredState incremental changes', () => {
     expect(isEmptyDelta(d)).toBe(true);
     expect(kernel.routes.size).toBeGreaterThan(3);
     expect(kernel.neighbours.size).toBeGreaterThan(3);
+  });
+});
+
+describe('bulk writes: several changes netted into one delta', () => {
+  it('applyTo into one builder has the effect of the separate deltas folded by an accumulator (random walk, groups of 1–8)', () => {
+    const a = setup();
+    const b = setup();
+    const types = { routes: ROUTE, neighbours: NEIGH, verifies: VERIFY } as const;
+    type Kernel = Record<keyof typeof types, Map<string, unknown>>;
+    const kernelA: Kernel = { routes: new Map(), neighbours: new Map(), verifies: new Map() };
+    const kernelB: Kernel = { routes: new Map(), neighbours: new Map(), verifies: new Map() };
+    // A simulated kernel; `exact`: a removal must name the entry as the kernel holds it.
+    const applyDelta = (kernel: Kernel, d: KernelDelta, exact: boolean) => {
+      for (const kind of ['routes', 'neighbours', 'verifies'] as const) {
+        const m = kernel[kind];
+        const ty = types[kind] as { key(e: unknown): string; attrs(e: unknown): string };
+        for (const e of d[kind].remove) {
+          expect(m.has(ty.key(e))).toBe(true);
+          if (exact) expect(ty.attrs(e)).toBe(ty.attrs(m.get(ty.key(e))));
+          m.delete(ty.key(e));
+        }
+        for (const e of d[kind].replace) {
+          expect(m.has(ty.key(e))).toBe(true);
+          m.set(ty.key(e), e);
+        }
+        for (const e of d[kind].add) {
+          expect(m.has(ty.key(e))).toBe(false);
+          m.set(ty.key(e), e);
+        }
+      }
+    };
+    const text = (k: Kernel) => Object.fromEntries(Object.entries(k).map(([kind, m]) => {
+      const ty = types[kind as keyof typeof types] as { key(e: unknown): string; attrs(e: unknown): string };
+      return [kind, [...m.values()].map((e) => `${ty.key(e)} ${ty.attrs(e)}`).sort()];
+    }));
+    const rnd = prng(11);
+    for (let group = 0; group < 150; group++) {
+      const size = 1 + Math.floor(rnd() * 8);
+      const acc = new DeltaAccumulator();
+      const builder = new DeltaBuilder();
+      for (let i = 0; i < size; i++) {
+        const n = Math.floor(rnd() * 12);
+        const port = rnd() < 0.5 ? 'p1' : 'p2';
+        const m = Math.floor(rnd() * 4);
+        const keys = [...a.table.entries()];
+        const victim = rnd() < 0.25 ? keys[Math.floor(rnd() * keys.length)] : undefined;
+        if (victim) {
+          const ra = a.table.removeAddress(victim.family, victim.address, victim.prefixLength)!;
+          const rb = b.table.removeAddress(victim.family, victim.address, victim.prefixLength)!;
+          acc.push(a.desired.apply({ kind: 'removed', binding: ra }));
+          b.desired.applyTo(builder, { kind: 'removed', binding: rb });
+          continue;
+        }
+        const l = n < 4 ? lease4(`192.0.2.${n + 1}`, port, m, null)
+          : n < 8 ? lease6(`2001:db8::${n}`, 128, port, m, null) : lease6(`2001:db8:${n}::`, 60, port, m, null);
+        const ra = a.table.upsert(l, instant(group));
+        const rb = b.table.upsert(l, instant(group));
+        expect(rb.kind).toBe(ra.kind);
+        if (ra.kind !== 'rejected') acc.push(a.desired.apply(ra));
+        if (rb.kind !== 'rejected') b.desired.applyTo(builder, rb);
+      }
+      applyDelta(kernelA, acc.build(), false);
+      applyDelta(kernelB, builder.build(), true);
+      expect(text(kernelB)).toEqual(text(kernelA));
+    }
+    expect(kernelB.routes.size).toBeGreaterThan(3);
+    expect(show(diff(b.desired.state(b.table), {
+      routes: kernelB.routes.values(), neighbours: kernelB.neighbours.values(), verifies: kernelB.verifies.values(),
+    } as never))).toEqual({});
+  });
+
+  it('an accumulator given one delta hands back that delta; a second one is folded in', () => {
+    const { table, desired } = setup();
+    const r1 = table.upsert(lease6('2001:db8::5', 128, 'p1', 5, null), instant(0));
+    const r2 = table.upsert(lease6('2001:db8:5::', 56, 'p1', 5, null), instant(0));
+    if (r1.kind === 'rejected' || r2.kind === 'rejected') throw new Error('rejected');
+    const d1 = desired.apply(r1);
+    const d2 = desired.apply(r2);
+    const one = new DeltaAccumulator();
+    one.push(d1);
+    expect(one.build()).toBe(d1);
+    expect(one.size).toBe(5);
+    const two = new DeltaAccumulator();
+    two.push(d1);
+    two.push(d2);
+    expect(two.size).toBe(7);
+    expect(show(two.build())).toEqual({
+      'route add': ['2001:db8:5::/56 via fe80::5 dev eth1', '2001:db8::5/128 dev eth1'],
+      'neigh add': ['2001:db8::5 dev eth1 02:00:00:00:00:05', 'fe80::5 dev eth1 02:00:00:00:00:05'],
+      'verify add': ['2001:db8:5::/56 mac 02:00:00:00:00:05 dev eth1', '2001:db8::5/128 mac 02:00:00:00:00:05 dev eth1', 'fe80::5/128 mac 02:00:00:00:00:05 dev eth1'],
+    });
   });
 });
