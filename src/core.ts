@@ -39,18 +39,18 @@ function seeded(seed = 0x9e3779b9): () => number {
  * returned Agent only (events, actions, desired kernel state, status, queries).
  */
 export function createCore(now: Instant, opts: CoreOptions = {}): {
-  agent: Agent; bindings: Bindings; dhcp: DhcpModule; leasequery: LeasequeryModule; bulk: BulkModule; multicast: MulticastModule;
-  paging: PagingModule;
+  agent: Agent; bindings: Bindings; dhcp: DhcpModule; leasequery: LeasequeryModule; bulk: BulkModule; paging: PagingModule;
+  multicast: MulticastModule;
 } {
   const bindings = new Bindings();
   const dhcp = new DhcpModule(bindings);
   const random32 = opts.random32 ?? seeded();
   const leasequery = new LeasequeryModule(bindings, random32);
   const bulk = new BulkModule(bindings, random32);
-  const multicast = new MulticastModule(random32);
   // Inert without a `paging` section (enabled off): no timer, nothing sent, nothing held.
   const paging = new PagingModule(bindings, opts.paging ?? null);
+  const multicast = new MulticastModule(random32);
   return {
-    agent: new Agent(now, [bindings, dhcp, leasequery, bulk, multicast, paging]), bindings, dhcp, leasequery, bulk, multicast, paging,
+    agent: new Agent(now, [bindings, dhcp, leasequery, bulk, paging, multicast]), bindings, dhcp, leasequery, bulk, paging, multicast,
   };
 }

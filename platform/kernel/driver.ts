@@ -33,6 +33,24 @@ const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
  * second.
  */
 const REPAIR_DELAY_MS = 100;
+/**
+ * When the digests differ while live deltas are arriving (a restore of the snapshot or a
+ * bulk leasequery, a flood of new clients), the difference is mostly what is still on
+ * its way, which the live batches install anyway; the full diff would materialise the
+ * whole dump and desired state of the kind (tens of MiB at 200k bindings) and remember
+ * every key the live batches touch meanwhile. So the reconcile is tried again
+ * SETTLE_MS later, and goes to the full diff regardless once MAX_POSTPONE_MS have
+ * passed since its first try: a drift under constant churn is repaired late, never not.
+ */
+const SETTLE_MS = 1000;
+const MAX_POSTPONE_MS = 30_000;
+/**
+ * Keys of live batches a full diff remembers at most (~6 MiB of key strings). Past it,
+ * the state moved too much under the diff for its result to be worth applying: the
+ * reconcile is abandoned — nothing more of it applied — and tried again later, from a
+ * fresh postponement window.
+ */
+const MAX_OVERRIDDEN = 65_536;
 
 /** Live deltas folded into one batch; `done` settles once the batch is in the kernel. */
 interface LiveBatch {
@@ -69,11 +87,16 @@ export class KernelDriver implements Driver {
   private timer: NodeJS.Timeout | null = null;
   private repairTimer: NodeJS.Timeout | null = null;
   private readonly repairKinds = new Set<EntryKind>();
+  /** A reconcile put off while live deltas flow: its kinds, when it was first tried, its timer. */
+  private postponed: { kinds: Set<EntryKind>; why: string; since: number; timer: NodeJS.Timeout | null } | null = null;
   /** Appliers whose start failed (e.g. nft(8) missing for a moment): retried at each reconcile. */
   private readonly needsStart = new Set<EntryKind>();
   private open: LiveBatch | null = null;
   /** While a reconcile runs: the keys live batches changed under it, which it then leaves alone. */
   private overridden: Map<EntryKind, Set<string>> | null = null;
+  private overriddenKeys = 0;
+  /** The running reconcile remembered more than MAX_OVERRIDDEN keys: its diff is stale. */
+  private abandoned = false;
   private ifindex = new Map<string, number>();
   /** Until this instant (performance.now) after a start, reconciles remove nothing. */
   private recoverUntil = 0;
@@ -88,6 +111,10 @@ export class KernelDriver implements Driver {
     applied: 0, failed: 0, noDevice: 0, reconciles: 0, repairs: 0, monitorOverruns: 0,
     /** Live deltas received, the batches they were folded into, and those applied inside a reconcile. */
     deltas: 0, liveBatches: 0, liveDuringReconcile: 0,
+    /** Reconciles retried SETTLE_MS later: live deltas arrived while their digests were taken, or their full diff was abandoned. */
+    postponed: 0,
+    /** Full diffs dropped because live batches touched more than MAX_OVERRIDDEN keys under them. */
+    abandoned: 0,
     lastReconcile: { added: 0, removed: 0, replaced: 0 },
     errors: {} as Record<string, number>,
   };
@@ -300,6 +327,13 @@ export class KernelDriver implements Driver {
   }
 
   private remember(delta: KernelDelta, keys: Map<EntryKind, Set<string>>): void {
+    if (this.abandoned) return;
+    const n = deltaSize(delta);
+    if ((this.overriddenKeys += n.added + n.removed + n.replaced) > MAX_OVERRIDDEN) {
+      this.abandoned = true;
+      keys.clear();
+      return;
+    }
     for (const t of ENTRY_TYPES) {
       const d = delta[t.kind] as EntryDelta<never>;
       if (!d.add.length && !d.remove.length && !d.replace.length) continue;
@@ -338,6 +372,14 @@ export class KernelDriver implements Driver {
       }
     }
     this.refreshIfindexes();
+    const settled = this.postponed;
+    if (settled) {
+      // This run covers the kinds of a reconcile put off before it.
+      if (settled.timer) clearTimeout(settled.timer);
+      kinds = [...new Set([...kinds, ...settled.kinds])];
+      this.postponed = null;
+    }
+    const deltasBefore = this.counters.deltas;
     try {
       const delta = emptyDelta() as Record<EntryKind, EntryDelta<unknown>>;
       for (const t of ENTRY_TYPES) {
@@ -346,6 +388,11 @@ export class KernelDriver implements Driver {
         if (same === true) {
           this.counters.digestsEqual++;
           continue;
+        }
+        const since = settled?.since ?? performance.now();
+        if (why !== 'reload' && same === false && this.counters.deltas !== deltasBefore && performance.now() - since < MAX_POSTPONE_MS) {
+          this.postpone(why, kinds, since);
+          return;
         }
         // They differ: the full diff, against a fresh desired state. From here on live
         // batches are remembered, to be left alone by this reconcile's apply. Not during
@@ -357,6 +404,11 @@ export class KernelDriver implements Driver {
         if (actual === null) continue; // not known: nothing is removed on a guess
         delta[t.kind] = await this.diffSliced(t as { key(e: unknown): string; attrs(e: unknown): string },
           (this.ctx.desiredState()[t.kind] ?? []) as Iterable<unknown>, actual);
+        if (this.abandoned) break;
+      }
+      if (this.abandoned) {
+        this.abandon(why, kinds);
+        return;
       }
       if (performance.now() < this.recoverUntil) {
         for (const t of ENTRY_TYPES) {
@@ -367,13 +419,34 @@ export class KernelDriver implements Driver {
       this.counters.lastReconcile = deltaSize(delta as KernelDelta);
       this.counters.reconciles++;
       await this.apply(delta as KernelDelta, true);
+      if (this.abandoned) return this.abandon(why, kinds);
     } finally {
       this.overridden = null;
+      this.overriddenKeys = 0;
+      this.abandoned = false;
     }
     const { added, removed, replaced } = this.counters.lastReconcile;
     if (added + removed + replaced > 0 || why === 'start') {
       this.ctx.log(why === 'repair' ? 'notice' : 'info', 'kernel', 'reconciled', { why, added, removed, replaced });
     }
+  }
+
+  /** A stale full diff (MAX_OVERRIDDEN): counted, and tried again in a fresh postponement window. */
+  private abandon(why: string, kinds: readonly EntryKind[]): void {
+    this.counters.abandoned++;
+    this.postpone(why, kinds, performance.now());
+  }
+
+  /** Try the reconcile again SETTLE_MS from now (see SETTLE_MS); `since` is its first try. */
+  private postpone(why: string, kinds: readonly EntryKind[], since: number): void {
+    this.counters.postponed++;
+    const p = { kinds: new Set(kinds), why, since, timer: null as NodeJS.Timeout | null };
+    p.timer = setTimeout(() => {
+      p.timer = null;
+      if (this.postponed === p) this.reconcile(p.why, [...p.kinds]);
+    }, SETTLE_MS);
+    p.timer.unref();
+    this.postponed = p;
   }
 
   /**
@@ -450,6 +523,7 @@ export class KernelDriver implements Driver {
         const type = entryType(b.kind) as { key(e: unknown): string };
         entries = entries.filter((e) => !skip.has(type.key(e)));
       }
+      if (reconciling && this.abandoned) return; // the rest of a stale diff is not applied
       if (entries.length > 0) {
         const r = await applier.apply(b.op, entries, this.actx);
         this.counters.applied += r.applied;
@@ -482,6 +556,7 @@ export class KernelDriver implements Driver {
     if (this.timer) clearInterval(this.timer);
     if (this.repairTimer) clearTimeout(this.repairTimer);
     if (this.recoveryTimer) clearTimeout(this.recoveryTimer);
+    if (this.postponed?.timer) clearTimeout(this.postponed.timer);
     for (const m of this.monitors) m.monitor.close();
     this.monitors = [];
     await this.queue;

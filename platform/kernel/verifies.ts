@@ -72,6 +72,22 @@ export class VerifyApplier implements Applier<'verifies'> {
     return v.value.entries;
   }
 
+  /** `dump` streamed into `each` (a reconcile's digest), with the same repair of a missing table and sweep of orphans. */
+  async dumpEach(ctx: ApplierContext, each: (e: VerifyEntry) => void, restart: () => void): Promise<boolean> {
+    if (!this.verify) return false;
+    const deviceOf = (i: number) => ctx.deviceOf(i) ?? undefined;
+    let v = await this.verify.dumpEach(deviceOf, each, restart);
+    if (!v.ok && v.error.kind === 'errno' && v.error.code === 'ENOENT') {
+      this.rulesetReady = false;
+      await this.portsChanged(ctx);
+      restart(); // whatever a set read before the table went is void
+      v = await this.verify.dumpEach(deviceOf, each, restart);
+    }
+    if (!v.ok) return false;
+    if (v.value.orphans.length > 0) await this.verify.removeElements(v.value.orphans);
+    return true;
+  }
+
   async apply(op: BatchOp, entries: VerifyEntry[], ctx: ApplierContext): Promise<ApplyOutcome> {
     if (!this.verify) return { applied: 0, failures: entries.map(() => 'closed'), noDevice: 0 };
     let noDevice = 0;

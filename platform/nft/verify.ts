@@ -87,9 +87,6 @@ const isHostSet = (s: AllowSet): boolean => s.prefixLength === addressBits(s.fam
 const nftFailed = (run: { code: number | null; stderr: string; error: string | null }): NftError =>
   ({ kind: 'nft', reason: run.error ?? `nft -f exited ${String(run.code)}: ${run.stderr.trim()}` });
 
-/** Element-list messages decoded per turn of the event loop in a dump (each holds many elements). */
-const DUMP_SLICE_MESSAGES = 8;
-
 export class NftVerify {
   /** Prefix-length sets (not allow4/allow6) in the kernel with their rule, by name. */
   private prefixSets = new Map<string, AllowSet>();
@@ -394,40 +391,59 @@ export class NftVerify {
    * the table or a host set is gone (the caller loads the ruleset again).
    */
   async dump(deviceOf: (ifindex: number) => string | undefined): Promise<NftResult<VerifyDump>> {
+    const entries: VerifyEntry[] = [];
+    const r = await this.dumpEach(deviceOf, (e) => void entries.push(e), () => void (entries.length = 0));
+    return r.ok ? ok({ entries, ...r.value }) : r;
+  }
+
+  /**
+   * `dump`, handed to `each` entry by entry as the kernel's datagrams arrive and held
+   * nowhere (a reconcile digests 250k of them: platform/kernel/driver.ts); only the
+   * orphans and what did not decode are collected. `restart`: a set's dump is re-run by
+   * the engine (interrupted by a change, or overrun), so everything `each` saw is void
+   * and the sets read before it are read again after it.
+   */
+  async dumpEach(
+    deviceOf: (ifindex: number) => string | undefined, each: (e: VerifyEntry) => void, restart: () => void,
+  ): Promise<NftResult<Omit<VerifyDump, 'entries'>>> {
     const listed = await this.listAllowSets();
     if (!listed.ok) return listed;
     const names = new Set(listed.value.map((s) => allowSetName(s.family, s.prefixLength)));
     if (!names.has(NFT_NAMES.allow4) || !names.has(NFT_NAMES.allow6)) return err(errnoError(ENOENT));
     const prefixSets = listed.value.filter((s) => !isHostSet(s));
     this.prefixSets = new Map(prefixSets.map((s) => [allowSetName(s.family, s.prefixLength), s]));
-    const out: VerifyDump = { entries: [], orphans: [], skipped: [] };
-    for (const set of listed.value) {
-      const r = await this.nl.dump(dumpSetMessage(this.table, allowSetName(set.family, set.prefixLength)));
-      if (!r.ok) return r;
-      let decoded = 0;
-      for (const m of r.value) {
-        if (m.type !== nftType(NFT_MSG.NEWSETELEM)) continue;
-        // A dump of 200k elements must not hold the event loop: turn it every few messages.
-        if (++decoded % DUMP_SLICE_MESSAGES === 0) await new Promise<void>((resolve) => setImmediate(resolve));
+    const orphans: VerifyElement[] = [];
+    const skipped: DecodeError[] = [];
+    const pending = [...listed.value];
+    let read: AllowSet[] = [];
+    for (let set = pending.shift(); set !== undefined; set = pending.shift()) {
+      const s = set;
+      const r = await this.nl.dumpEach(dumpSetMessage(this.table, allowSetName(s.family, s.prefixLength)), (m) => {
+        if (m.type !== nftType(NFT_MSG.NEWSETELEM)) return;
         const list = decodeElementList(m);
-        if (!list.ok) {
-          out.skipped.push(list.error);
-          continue;
-        }
+        if (!list.ok) return void skipped.push(list.error);
         for (const raw of list.value.elements) {
-          const e = toVerifyElement(set, raw, m.offset);
+          const e = toVerifyElement(s, raw, m.offset);
           if (!e.ok) {
-            out.skipped.push(e.error);
+            skipped.push(e.error);
             continue;
           }
           const device = deviceOf(e.value.ifindex);
           const { family, mac, prefix, prefixLength } = e.value;
-          if (device === undefined) out.orphans.push(e.value);
-          else out.entries.push({ family, device, mac, prefix, prefixLength });
+          if (device === undefined) orphans.push(e.value);
+          else each({ family, device, mac, prefix, prefixLength });
         }
-      }
+      }, () => {
+        restart();
+        orphans.length = 0;
+        skipped.length = 0;
+        pending.unshift(...read);
+        read = [];
+      });
+      if (!r.ok) return r;
+      read.push(s);
     }
-    return ok(out);
+    return ok({ orphans, skipped });
   }
 
   /** Packets and bytes the verify chain dropped (the named counter, over nfnetlink). */

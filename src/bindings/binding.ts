@@ -44,6 +44,13 @@ export interface Binding {
   readonly updatedAt: Instant;
 }
 
+/**
+ * The fields of a binding its kernel entries are derived from (src/kernel/derive.ts):
+ * what a reconcile reads of each of 200k bindings, three times (once per entry kind),
+ * without the identifiers and times a whole `Binding` copies out of the table.
+ */
+export type KernelFacts = Pick<Binding, 'family' | 'kind' | 'address' | 'prefixLength' | 'port' | 'mac' | 'linkLocal'>;
+
 /** What a gleaner hands to `BindingTable.upsert`; the table stamps `updatedAt`. */
 export type BindingFields = Omit<Binding, 'updatedAt'> & { readonly updatedAt?: Instant };
 

@@ -1,5 +1,5 @@
 import type { Instant } from '../time';
-import type { Binding, BindingSource } from './binding';
+import type { Binding, BindingSource, KernelFacts } from './binding';
 import type { HeapSlots } from './expiry-heap';
 import { ByteInterner } from './interner';
 import { FNV_OFFSET, fnv1a, mix32 } from './slot-hash';
@@ -289,6 +289,30 @@ export class BindingStore implements HeapSlots {
       updatedAt: p.updatedAt[i]! as Instant,
     };
     return b;
+  }
+
+  /** The kernel-relevant fields of slot `s` (fresh arrays, like `read`). */
+  readKernelFacts(s: number, portName: string): KernelFacts {
+    const p = this.pages[s >> PAGE_BITS]!;
+    const i = s & MASK;
+    const f = p.flags[i]!;
+    const v6 = (f & F_V6) !== 0;
+    let linkLocal: Uint8Array | null = null;
+    if (f & F_LL) {
+      linkLocal = new Uint8Array(16);
+      linkLocal[0] = 0xfe;
+      linkLocal[1] = 0x80;
+      linkLocal.set(p.ll.subarray(i * 8, i * 8 + 8), 8);
+    }
+    return {
+      family: v6 ? 6 : 4,
+      kind: f & F_PREFIX ? 'prefix' : 'address',
+      address: p.addr.slice(i * 16, i * 16 + (v6 ? 16 : 4)),
+      prefixLength: p.plen[i]!,
+      port: portName,
+      mac: f & F_MAC ? p.mac.slice(i * 6, i * 6 + 6) : null,
+      linkLocal,
+    };
   }
 
   private flagsOf(s: number): number {

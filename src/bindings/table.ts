@@ -1,6 +1,6 @@
 import type { Instant } from '../time';
 import { bytesEqual } from '../wire/address';
-import { type Binding, type BindingFields, parseBindingKey } from './binding';
+import { type Binding, type BindingFields, type KernelFacts, parseBindingKey } from './binding';
 import { ExpiryHeap } from './expiry-heap';
 import { SlotHash, mix32 } from './slot-hash';
 import { BindingStore, CID_NEXT, CLIENT_ID, MAC_NEXT, PORT_NEXT, PORT_PREV, keyHash, macHash } from './store';
@@ -194,6 +194,13 @@ export class BindingTable {
    */
   *entries(): IterableIterator<Binding> {
     for (let s = 0; s < this.store.slots; s++) if (this.store.isLive(s)) yield this.readSlot(s);
+  }
+
+  /** `entries()` with only the fields kernel entries are derived from (a reconcile's desired state). */
+  *kernelFacts(): IterableIterator<KernelFacts> {
+    for (let s = 0; s < this.store.slots; s++) {
+      if (this.store.isLive(s)) yield this.store.readKernelFacts(s, this.portNames[this.store.port(s)]!);
+    }
   }
 
   /** When the next binding expires; null when none has a finite lifetime. */

@@ -1,4 +1,4 @@
-import type { Binding } from '../bindings/binding';
+import type { KernelFacts } from '../bindings/binding';
 import type { NeighEntry, RouteEntry, VerifyEntry } from './entries';
 
 /**
@@ -55,7 +55,7 @@ export interface PeerLink {
  * once, and validate.ts refuses link-local leases; so owned entries never collide
  * with each other or with the shared link-local ones.
  */
-export function ownedEntries(b: Binding, cfg: PortKernelConfig): OwnedEntries {
+export function ownedEntries(b: KernelFacts, cfg: PortKernelConfig): OwnedEntries {
   const out: OwnedEntries = { routes: [], neighbours: [], verifies: [] };
   const { device } = cfg;
   const host = b.kind === 'address';
@@ -78,7 +78,7 @@ export function ownedEntries(b: Binding, cfg: PortKernelConfig): OwnedEntries {
 }
 
 /** The shared link-local facts of an IPv6 binding with a known MAC and peer-address. */
-export function peerLinkOf(b: Binding, cfg: PortKernelConfig): PeerLink | null {
+export function peerLinkOf(b: KernelFacts, cfg: PortKernelConfig): PeerLink | null {
   if (b.family !== 6 || !b.linkLocal || !b.mac) return null;
   const neighbours = cfg.neighbours !== false;
   const verify = cfg.verify !== false;

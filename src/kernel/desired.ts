@@ -1,4 +1,4 @@
-import type { Binding } from '../bindings/binding';
+import type { Binding, KernelFacts } from '../bindings/binding';
 import type { BindingChange } from '../bindings/table';
 import { DeltaBuilder } from './delta';
 import {
@@ -15,6 +15,11 @@ import { PeerTable } from './peer-table';
 export interface BindingView {
   entries(): Iterable<Binding>;
   byPort(port: string): Binding[];
+  /**
+   * Every binding with only what its entries are derived from; the table's is cheaper
+   * than `entries()` (no identifiers copied out), which a view without it falls back to.
+   */
+  kernelFacts?(): Iterable<KernelFacts>;
 }
 
 export interface DesiredCounters {
@@ -122,7 +127,7 @@ export class DesiredState {
   state(view: BindingView): KernelState {
     const owned = <E>(pick: (o: ReturnType<typeof ownedEntries>) => E[]) =>
       function* (this: DesiredState): Generator<E> {
-        for (const b of view.entries()) {
+        for (const b of view.kernelFacts?.() ?? view.entries()) {
           const cfg = this.ports.get(b.port);
           if (cfg) yield* pick(ownedEntries(b, cfg));
         }

@@ -105,6 +105,29 @@ function procMem(pid: number): { rss: number; hwm: number } {
   return { rss: kib('VmRSS'), hwm: kib('VmHWM') };
 }
 
+/**
+ * Where a process's resident memory is, from /proc/<pid>/smaps: the brk heap (glibc
+ * malloc's main arena: ArrayBuffer backing stores, native allocations), anonymous
+ * mappings (V8's heap pages, other malloc arenas, thread stacks), and file-backed
+ * pages (node's binary and libraries).
+ */
+function smapsBreakdown(pid: number): Record<string, number> {
+  const out: Record<string, number> = { brk: 0, anon: 0, file: 0 };
+  let kind = 'anon';
+  for (const line of fs.readFileSync(`/proc/${pid}/smaps`, 'utf8').split('\n')) {
+    const head = /^[0-9a-f]+-[0-9a-f]+ \S+ \S+ \S+ \S+\s*(.*)$/.exec(line);
+    if (head) {
+      const name = head[1]!;
+      kind = name === '[heap]' ? 'brk' : name === '' || name.startsWith('[') ? 'anon' : 'file';
+      continue;
+    }
+    const rss = /^Rss:\s+(\d+) kB/.exec(line);
+    if (rss) out[kind]! += Number(rss[1]) * 1024;
+  }
+  return out;
+}
+const breakdown = (pid: number) => Object.entries(smapsBreakdown(pid)).map(([k, v]) => `${k} ${(v / MiB).toFixed(1)}`).join(', ');
+
 /** One `status` round trip over the control socket (the CLI's own client). */
 const status = (sock: string) => controlRequest(sock, { cmd: 'status' }) as Promise<Record<string, any>>;
 
@@ -157,7 +180,9 @@ ${PORTS.map((p, i) => `config subscriber '${p.name}'
   const log: string[] = [];
   const t0 = Date.now();
   const daemon = spawn(process.execPath, [...FLAGS, GLEAND_BUNDLE, 'run', '-c', conf], { stdio: ['ignore', 'pipe', 'pipe'] });
-  for (const s of [daemon.stdout!, daemon.stderr!]) s.on('data', (d: Buffer) => log.push(String(d)));
+  // GN_BENCH_DAEMON_LOG=<file>: the daemon's output kept whole (e.g. with --trace-gc in GN_BENCH_NODE_FLAGS).
+  const keep = process.env.GN_BENCH_DAEMON_LOG ? fs.createWriteStream(process.env.GN_BENCH_DAEMON_LOG) : null;
+  for (const s of [daemon.stdout!, daemon.stderr!]) s.on('data', (d: Buffer) => (keep ? keep.write(d) : log.push(String(d))));
   // status latency from another process (issue 7 item 3): over the restore and install,
   // then over one periodic reconcile of everything.
   let probe = statusProbe(sock);
@@ -172,7 +197,10 @@ ${PORTS.map((p, i) => `config subscriber '${p.name}'
       const s = await status(sock);
       const k = s.drivers.kernel, j = s.drivers.journal;
       const now = JSON.stringify([s.modules?.bindings?.bindings, k.applied, k.deltas, k.reconciles, k.recoveringForS, j.compactions, j.lines]);
-      if (process.env.GN_BENCH_DEBUG) console.error(`${(Date.now() - t0) / 1000} s ${(procMem(daemon.pid!).rss / MiB).toFixed(1)} MiB ${now}`);
+      if (process.env.GN_BENCH_DEBUG) {
+        console.error(`${(Date.now() - t0) / 1000} s ${(procMem(daemon.pid!).rss / MiB).toFixed(1)} MiB ${now} ` +
+          `postponed ${k.postponed} digestsEqual ${k.digestsEqual} liveDuringReconcile ${k.liveDuringReconcile}`);
+      }
       if (now !== last) {
         last = now;
         stableSince = Date.now();
@@ -188,6 +216,7 @@ ${PORTS.map((p, i) => `config subscriber '${p.name}'
     // Read /proc first: listing 650k kernel entries takes seconds, and a periodic
     // reconcile may start meanwhile.
     const d = procMem(daemon.pid!);
+    const idleBreakdown = breakdown(daemon.pid!);
     const b = procMem(bare.pid!);
     const counts = kernelCounts();
     const k = st.drivers.kernel;
@@ -196,8 +225,9 @@ ${PORTS.map((p, i) => `config subscriber '${p.name}'
     console.log(`gleand: ${st.modules.bindings.bindings} bindings restored from the snapshot, idle after ${ready.toFixed(1)} s; ` +
       `kernel (ip, nft): ${counts.routes} routes, ${counts.neighs} neighbours, ${counts.verifies} verify elements; ` +
       `${k.applied} applied, ${k.failed} refused`);
-    console.log(`bare node: VmRSS ${fmt(b.rss)} (reference)`);
-    console.log(`gleand idle: VmRSS ${fmt(d.rss)} = bare ${over(d.rss)}; target ≤ bare + 20 MB: ${d.rss - b.rss <= 20 * MB ? 'met' : 'NOT met'}`);
+    console.log(`bare node: VmRSS ${fmt(b.rss)} (reference; MiB by smaps: ${breakdown(bare.pid!)})`);
+    console.log(`gleand idle: VmRSS ${fmt(d.rss)} = bare ${over(d.rss)}; target ≤ bare + 20 MB: ${d.rss - b.rss <= 20 * MB ? 'met' : 'NOT met'} ` +
+      `(MiB by smaps: ${idleBreakdown})`);
     console.log(`gleand peak (VmHWM, restore + install): ${fmt(d.hwm)} = bare ${over(d.hwm)}; target ≤ bare + 40 MB: ${d.hwm - b.rss <= 40 * MB ? 'met' : 'NOT met'}`);
     const slow = (xs: number[]) => `${xs.filter((x) => x > 100).length} over 100 ms`;
     console.log(`status during restore and install: ${latency(duringRestore)}, ${slow(duringRestore)}`);
@@ -212,7 +242,7 @@ ${PORTS.map((p, i) => `config subscriber '${p.name}'
     const after = procMem(daemon.pid!);
     console.log(`status over a whole periodic reconcile of ${(counts.routes + counts.neighs + counts.verifies).toLocaleString('en')} entries ` +
       `(probed ${((Date.now() - t1) / 1000).toFixed(1)} s): ${latency(duringReconcile)}, ${slow(duringReconcile)}; ` +
-      `VmRSS after it ${fmt(after.rss)} = bare ${over(after.rss)}, VmHWM ${fmt(after.hwm)}`);
+      `VmRSS after it ${fmt(after.rss)} = bare ${over(after.rss)}, VmHWM ${fmt(after.hwm)} (MiB by smaps: ${breakdown(daemon.pid!)})`);
   } finally {
     await probe.stop().catch(() => undefined);
     daemon.kill('SIGTERM');

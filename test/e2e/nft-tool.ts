@@ -7,7 +7,7 @@
  *   {"op":"open","table":"gleand"}
  *   {"op":"ensure","ports":["eth1","eth2"],"relayPorts":["eth1"]}   relayPorts: those in relay mode (default none)
  *   {"op":"add","entries":[{"device":"eth1","mac":"02:00:00:00:00:0a","prefix":"10.1.0.10/32"}]}
- *   {"op":"remove","entries":[…]}   {"op":"dump"}   {"op":"counter"}
+ *   {"op":"remove","entries":[…]}   {"op":"dump"}   {"op":"dumpEach"}   {"op":"counter"}
  *   {"op":"probe","entry":{…}}      the kernel's raw answers to duplicate add / missing delete
  */
 import * as fs from 'node:fs';
@@ -93,6 +93,18 @@ async function main(): Promise<void> {
       const r = await need().dump(deviceOf);
       if (!r.ok) return r;
       return { ok: true, entries: r.value.entries.map(fromEntry), orphans: r.value.orphans.length, skipped: r.value.skipped };
+    },
+    // The same read streamed (NftVerify.dumpEach, what a reconcile's digest uses): the entries in
+    // the order handed over, and how many times the dump was re-run.
+    dumpEach: async () => {
+      const entries: EntryJson[] = [];
+      let restarts = 0;
+      const r = await need().dumpEach(deviceOf, (e) => void entries.push(fromEntry(e)), () => {
+        restarts++;
+        entries.length = 0;
+      });
+      if (!r.ok) return r;
+      return { ok: true, entries, restarts, orphans: r.value.orphans.length, skipped: r.value.skipped };
     },
     counter: async () => {
       const r = await need().dropCounter();

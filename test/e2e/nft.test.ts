@@ -221,6 +221,27 @@ describe('nft source verification (namespaces, nfnetlink, scapy)', () => {
     );
   });
 
+  it('streams a dump of thousands of elements, many datagrams per set, each entry handed over once (dumpEach)', async () => {
+    const many = Array.from({ length: 3000 }, (_, i) => ({
+      device: 'rb', mac: `02:00:00:cc:${((i >> 8) & 0xff).toString(16).padStart(2, '0')}:${(i & 0xff).toString(16).padStart(2, '0')}`,
+      prefix: `10.2.${100 + (i >> 8)}.${i & 0xff}/32`,
+    }));
+    expect(await worker!.call({ op: 'add', entries: many })).toEqual({ applied: 3000, already: 0, failures: [] });
+    const listed = (set: string) =>
+      (JSON.parse(inNs(NS.router, ['nft', '-j', 'list', 'set', 'inet', TABLE, set])).nftables.find((x: any) => x.set)?.set.elem ?? []).length;
+    const inKernel = listed('allow4') + listed('allow6') + listed('allow6_56');
+    expect(inKernel).toBe(3004); // nft(8)'s count, not gleand's
+    const streamed = await worker!.call({ op: 'dumpEach' });
+    expect(streamed.ok).toBe(true);
+    expect(streamed.restarts).toBe(0);
+    expect(streamed.skipped).toEqual([]);
+    expect(streamed.entries).toHaveLength(inKernel);
+    const all = new Set([leaseA4, leaseB4, leaseA6, leaseA6ll, ...many].map((e) => JSON.stringify(e)));
+    expect(new Set(streamed.entries.map((e: unknown) => JSON.stringify(e)))).toEqual(all);
+    expect(await worker!.call({ op: 'remove', entries: many })).toEqual({ applied: 3000, already: 0, failures: [] });
+    expect((await worker!.call({ op: 'dumpEach' })).entries).toHaveLength(4);
+  });
+
   it('a restart (new NftVerify, ensureRuleset) keeps the elements and re-creates the prefix rules', async () => {
     expect(await worker!.call({ op: 'open', table: TABLE })).toEqual({ ok: true });
     inNs(NS.router, ['nft', 'flush', 'chain', 'inet', TABLE, 'verify_prefix']); // as if the rules were lost

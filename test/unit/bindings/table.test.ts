@@ -201,3 +201,19 @@ describe('BindingTable with a limit below its minimum capacity', () => {
     expect(t.sweep(instant(20_000))).toHaveLength(40);
   });
 });
+
+describe('BindingTable.kernelFacts (what a reconcile derives the desired state from)', () => {
+  it('yields, for every live binding, exactly the kernel fields entries() has, and skips removed ones', () => {
+    const tb = table(100, 100);
+    tb.upsert(lease4('192.0.2.7', 'p1', 1, 60_000, { clientId: Uint8Array.of(1, 2, 3), circuitId: Uint8Array.of(9) }), t(0));
+    tb.upsert(lease6('2001:db8::5', 128, 'p2', 5, 60_000, { clientId: Uint8Array.of(0, 3, 0, 1), iaid: 7 }), t(0));
+    tb.upsert(lease6('2001:db8:100::', 56, 'p2', 5, null, { iaid: 8 }), t(0));
+    tb.upsert(lease6('2001:db8::6', 128, 'p1', null, 60_000), t(0));
+    tb.upsert(lease4('192.0.2.8', 'p1', 2, 60_000), t(0));
+    tb.remove('192.0.2.8/32');
+    const pick = ({ family, kind, address, prefixLength, port, mac, linkLocal }: any) => ({ family, kind, address, prefixLength, port, mac, linkLocal });
+    const facts = [...tb.kernelFacts()];
+    expect(facts).toHaveLength(4);
+    expect(facts).toStrictEqual([...tb.entries()].map(pick));
+  });
+});
