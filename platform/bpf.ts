@@ -23,9 +23,9 @@ const PACKET_OUTGOING = 4;
 const LD_W_ABS = 0x20, LD_H_ABS = 0x28, LD_B_ABS = 0x30, LD_H_IND = 0x48, LDX_B_MSH = 0xb1;
 const JEQ_K = 0x15, JSET_K = 0x45, RET_K = 0x06;
 
-type Insn = { code: number; jt?: string; jf?: string; k: number; label?: string };
+export type Insn = { code: number; jt?: string; jf?: string; k: number; label?: string };
 
-function assemble(prog: Insn[]): Uint8Array {
+export function assemble(prog: Insn[]): Uint8Array {
   const labels = new Map<string, number>();
   prog.forEach((p, i) => p.label && labels.set(p.label, i));
   const out = new Uint8Array(prog.length * 8);

@@ -6,8 +6,11 @@ import { dispatch } from './cli/dispatch';
 import { Output } from './cli/output';
 import { IdentityDriver } from './identity-driver';
 import { JournalDriver } from './journal';
+import { createAppliers } from './kernel/appliers';
 import { KernelDriver } from './kernel/driver';
 import { MetricsDriver } from './metrics-driver';
+import { MulticastDriver } from './multicast-driver';
+import { MulticastRouting } from './multicast-routing';
 import { OnDemandDriver } from './on-demand-driver';
 import { PacketDriver } from './packet-driver';
 import { PassiveDriver } from './passive-driver';
@@ -28,12 +31,15 @@ const RUN: Command = {
   options: [{ ...CONFIG_OPTION, doc: `the config file (default ${DEFAULT_CONFIG})` }],
   run: async (ctx) => {
     const c = ctx.flags.get('-c') ?? ctx.flags.get('--config');
+    // One multicast routing socket pair per namespace: the kernel applier installs the
+    // forwarding entries through it, the multicast driver reads its upcalls.
+    const routing = new MulticastRouting();
     const runtime: Runtime = new Runtime({
       configPath: typeof c === 'string' ? c : DEFAULT_CONFIG,
       core: (now) => createCore(now, { random32: () => randomBytes(4).readUInt32BE(0) }).agent,
       drivers: () => [
         new IdentityDriver(),
-        new KernelDriver(),
+        new KernelDriver((rtnl) => createAppliers(rtnl, routing)),
         new JournalDriver(),
         new PacketDriver(),
         new UdpDriver(),
@@ -41,6 +47,7 @@ const RUN: Command = {
         new TcpDriver(),
         // After the kernel driver: its ruleset creates the chain the verify chain jumps to.
         new OnDemandDriver(),
+        new MulticastDriver(routing),
         new MetricsDriver(() => runtime.status()),
       ],
     });

@@ -2,6 +2,7 @@ import { Agent } from './agent';
 import { Bindings } from './bindings/owner';
 import { BulkModule } from './leasequery/bulk';
 import { LeasequeryModule } from './leasequery/module';
+import { MulticastModule } from './multicast/module';
 import { PagingModule, type PagingPlatform } from './paging/module';
 import { DhcpModule } from './relay/module';
 import type { Instant } from './time';
@@ -39,6 +40,7 @@ function seeded(seed = 0x9e3779b9): () => number {
  */
 export function createCore(now: Instant, opts: CoreOptions = {}): {
   agent: Agent; bindings: Bindings; dhcp: DhcpModule; leasequery: LeasequeryModule; bulk: BulkModule; paging: PagingModule;
+  multicast: MulticastModule;
 } {
   const bindings = new Bindings();
   const dhcp = new DhcpModule(bindings);
@@ -47,5 +49,8 @@ export function createCore(now: Instant, opts: CoreOptions = {}): {
   const bulk = new BulkModule(bindings, random32);
   // Inert without a `paging` section (enabled off): no timer, nothing sent, nothing held.
   const paging = new PagingModule(bindings, opts.paging ?? null);
-  return { agent: new Agent(now, [bindings, dhcp, leasequery, bulk, paging]), bindings, dhcp, leasequery, bulk, paging };
+  const multicast = new MulticastModule(random32);
+  return {
+    agent: new Agent(now, [bindings, dhcp, leasequery, bulk, paging, multicast]), bindings, dhcp, leasequery, bulk, paging, multicast,
+  };
 }

@@ -3,6 +3,7 @@ import { readConfigFile } from '../config-file';
 import { controlRequest } from '../control';
 import { VERSION } from '../version';
 import { renderRoutes } from './bindings';
+import { groupsOf, renderGroups, renderMroutes } from './multicast';
 import { streamBindings } from './bindings-stream';
 import { DAEMON_OPTIONS, JSON_OPTION, UsageError, type Command, type CommandContext } from './command';
 import { DEFAULT_WAIT_S, queryExitCode, queryRequest, renderQuery } from './query';
@@ -51,6 +52,30 @@ export const CLIENT_COMMANDS: readonly Command[] = [
     summary: 'gleand\'s routes, neighbours and verify entries, read from the kernel',
     options: [JSON_OPTION, ...DAEMON_OPTIONS],
     run: (ctx) => ask(ctx, 'routes', renderRoutes),
+  },
+  {
+    name: 'groups',
+    synopsis: '[PORT] [--json] [-c FILE|-s SOCK]',
+    summary: 'IGMP/MLD membership per port and group (filter mode, sources and timers, compatibility, SSM)',
+    details: 'PORT narrows the rows to one subscriber port; --json prints the rows as one JSON array.',
+    options: [JSON_OPTION, ...DAEMON_OPTIONS],
+    maxArgs: 1,
+    run: async (ctx) => {
+      const rows = groupsOf(await controlRequest(ctx.socket(), { cmd: 'groups' }), ctx.args[0]);
+      await ctx.out.write(ctx.flags.has('--json') ? `${JSON.stringify(rows, null, 2)}\n` : `${renderGroups(rows)}\n`);
+      return 0;
+    },
+  },
+  {
+    name: 'mroutes',
+    synopsis: '[--json] [-c FILE|-s SOCK]',
+    summary: 'the kernel\'s multicast forwarding entries with its packet counters (as ip mroute shows them)',
+    options: [JSON_OPTION, ...DAEMON_OPTIONS],
+    run: async (ctx) => {
+      const r = (await controlRequest(ctx.socket(), { cmd: 'routes' })) as Record<string, unknown> | null;
+      await ctx.out.write(ctx.flags.has('--json') ? `${JSON.stringify(r?.['mroutes'] ?? null, null, 2)}\n` : `${renderMroutes(r)}\n`);
+      return 0;
+    },
   },
   {
     name: 'metrics',

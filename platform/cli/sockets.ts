@@ -24,6 +24,10 @@ export function socketRows(drivers: Obj): SocketRow[] {
   for (const p of list(packet['ports'])) {
     rows.push({ socket: `packet ${String(p['port'])} (${String(p['device'])})`, seen: num(p['seen']), read: num(p['read']), drops: num(p['drops']) });
   }
+  const mc = (drivers['multicast'] ?? {}) as Obj;
+  for (const d of list(mc['devices'])) {
+    rows.push({ socket: `packet igmp/mld ${String(d['port'])} (${String(d['device'])})`, seen: num(d['seen']), read: num(d['read']), drops: num(d['drops']) });
+  }
   const udp = (drivers['udp'] ?? {}) as Obj;
   for (const s of list(udp['sockets'])) {
     const name = `udp ${String(s['address']).includes(':') ? `[${String(s['address'])}]` : String(s['address'])}:${String(s['port'])}`;

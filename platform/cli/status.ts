@@ -1,3 +1,4 @@
+import { renderMulticastStatus } from './multicast';
 import { renderSockets } from './sockets';
 import { keyValues, table } from './table';
 
@@ -41,6 +42,8 @@ export function renderStatus(s: Record<string, unknown>): string {
   if (lq) out.push('', renderLeasequery(lq));
   const bulk = ((s['modules'] ?? {}) as Record<string, unknown>)['bulk'] as BulkStatus | undefined;
   if (bulk) out.push('', renderBulk(bulk));
+  const mc = renderMulticastStatus((s['drivers'] ?? {}) as Record<string, unknown>, (s['modules'] ?? {}) as Record<string, unknown>);
+  if (mc) out.push('', mc);
   out.push('', renderSockets((s['drivers'] ?? {}) as Record<string, unknown>));
   const control = s['control'] as Record<string, number> | null | undefined;
   if (control) {

@@ -228,6 +228,10 @@ function finish(c: Collected, file: string, problems: ConfigProblem[]): void {
     const up = mc.value['upstream'] as string | undefined;
     if (up === undefined) problems.push({ ...at(mc), option: 'upstream', message: 'required when multicast is enabled' });
     else if (!upstreamNames.has(up)) problems.push({ ...at(mc, 'upstream'), message: `no 'upstream' section named '${up}'` });
+    // RFC 3376 §8.3: the Query Response Interval must be less than the Query Interval.
+    if ((mc.value['query_response_interval'] as number) >= (mc.value['query_interval'] as number) * 10) {
+      problems.push({ ...at(mc, 'query_response_interval'), message: 'must be less than query_interval (RFC 3376 §8.3)' });
+    }
   }
   finishPaging(c, at, problems);
 }

@@ -180,21 +180,27 @@ export const leasequerySchema = {
 } satisfies SectionSchema;
 
 export const multicastSchema = {
-  enabled: option(bool, false, 'Act as IGMPv3/MLDv2 router on subscriber ports (RFC 3376, RFC 3810).'),
-  upstream: option(str(64), undefined, 'Name of the `upstream` section that joins channels as an SSM-aware host (RFC 4605).'),
-  ssm_range4: list(prefix(4), [ssm4], 'IPv4 SSM range (RFC 4607 §1: 232.0.0.0/8).'),
+  enabled: option(bool, false,
+    'Act as IGMPv3/MLDv2 router on every subscriber port (RFC 3376 §6, RFC 3810 §7) and as IGMP/MLD proxy host toward `upstream` (RFC 4605).'),
+  upstream: option(str(64), undefined,
+    'Name of the `upstream` section toward the multicast sources: the union of the ports\' subscriptions is reported there as an SSM-aware host (RFC 4605 §4.1, RFC 4604 §2), and forwarded traffic arrives there.'),
+  ssm_range4: list(prefix(4), [ssm4],
+    'IPv4 SSM range (RFC 4607 §1, RFC 4604 §2: default 232.0.0.0/8; repeat for several; the list replaces the default). Reports for these groups follow RFC 4604 §3: EXCLUDE records, IGMPv1/v2 reports and Leaves are ignored and counted.'),
   ssm_range6: list(prefix(6), [],
     'IPv6 SSM ranges in addition to FF3x::/96 for every scope x (RFC 4607 §1), which always applies.'),
   asm_policy: option(oneOf(['drop', 'allow'] as const), 'drop',
-    'Any-source (non-SSM) joins: `drop` ignores them (RFC 4604 §2.2.1), `allow` serves them.'),
-  max_groups: option(uint(1, 4096), 64, 'Bound on groups per port.'),
-  max_sources: option(uint(1, 1024), 64, 'Bound on sources per group.'),
-  robustness: option(uint(1, 7), 2, 'Robustness Variable (RFC 3376 §8.1).'),
-  query_interval: option(uint(1, 31744), 125, 'Query Interval, seconds (RFC 3376 §8.2).'),
+    'Groups outside the SSM range: `drop` ignores their reports (counted `asmDropped`); `allow` serves them with the whole RFC 3376 §6 state machine (EXCLUDE mode, older-version host compatibility, RFC 3376 §7.3.2).'),
+  max_groups: option(uint(1, 4096), 64, 'Bound on groups per subscriber port and family; more are refused and counted (`groupLimit`).'),
+  max_sources: option(uint(1, 1024), 64,
+    'Bound on sources per group on a port, and on sources learnt from traffic for an any-source group; more are refused and counted (`sourceLimit`).'),
+  robustness: option(uint(1, 7), 2, 'Robustness Variable (RFC 3376 §8.1): startup queries, last member queries and report retransmissions.'),
+  query_interval: option(uint(1, 31744), 125, 'Query Interval, seconds (RFC 3376 §8.2): between general queries.'),
   query_response_interval: option(uint(1, 3174), 100,
-    'Query Response Interval, tenths of a second (RFC 3376 §8.3).'),
+    'Query Response Interval, tenths of a second (RFC 3376 §8.3): the Max Resp Code of general queries; below `query_interval`.'),
   last_member_query_interval: option(uint(1, 255), 10,
-    'Last Member Query Interval, tenths of a second (RFC 3376 §8.8).'),
+    'Last Member Query Interval, tenths of a second (RFC 3376 §8.8): between group(-and-source) specific queries and their Max Resp Code.'),
+  report_rate_limit: option(uint(1, 100_000), 100,
+    'IGMP / MLD reports, Leaves and Dones per second accepted from one subscriber port (per family); excess is dropped and counted.'),
 } satisfies SectionSchema;
 
 // ---- paging (RFC 3154; issue 11; src/paging/PROTOCOL.md) -------------------------------
@@ -262,7 +268,6 @@ export function plannedOf(kind: SectionKind, option: string): string | undefined
   return kind.schema[option]?.planned ?? kind.planned;
 }
 
-const MULTICAST_PLANNED = 'the IGMPv3/MLDv2 SSM router, a later issue';
 const PAGING_PLANNED = 'dormant-host alerting, issue 11: the core is built, the paging socket, the divert of a dormant host\'s traffic and the Wake-on-LAN send are not';
 
 export const SECTION_KINDS: readonly SectionKind[] = [
@@ -273,8 +278,8 @@ export const SECTION_KINDS: readonly SectionKind[] = [
     doc: 'A subscriber-facing port. Name the section; the name is the port name in status and logs.' },
   { type: 'leasequery', schema: leasequerySchema, cardinality: 'single',
     doc: 'Leasequery: asking the DHCP servers what gleand does not know (RFC 4388). Built: DHCPv4 queries by IP, MAC and client id (RFC 4388) and DHCPv6 queries by address and client DUID (RFC 5007) from `gleand query`; DHCPv6 (RFC 5460) and DHCPv4 (RFC 6926) bulk leasequery at start and on `gleand recover`; DHCPv4 and DHCPv6 queries triggered by traffic (location on demand), switched on per port (`on_demand`).' },
-  { type: 'multicast', schema: multicastSchema, cardinality: 'single', doc: 'IGMPv3/MLDv2 SSM router.',
-    planned: MULTICAST_PLANNED },
+  { type: 'multicast', schema: multicastSchema, cardinality: 'single',
+    doc: 'IGMPv3/MLDv2 router on the subscriber ports with the SSM rules of RFC 4604 §3, and IGMP/MLD proxy toward one upstream (RFC 4605). Status: `gleand status` (per port and family: querier, counters), `gleand groups`.' },
   { type: 'paging', schema: pagingSchema, cardinality: 'single',
     doc: 'Dormant-host alerting (RFC 3154): gleand as Paging Agent, Tracking Agent and Dormant Monitoring Agent in one (§5), protocol in src/paging/PROTOCOL.md.',
     planned: PAGING_PLANNED },

@@ -1,4 +1,5 @@
 import { formatAddress, formatMac, formatPrefix } from '../wire/address';
+import { MROUTE } from './mroute';
 
 /**
  * Kernel entries gleand owns, as plain data, and the registry of their kinds.
@@ -112,7 +113,7 @@ export const VERIFY: EntryType<'verifies'> = {
 export type AnyEntryType = { [K in EntryKind]: EntryType<K> }[EntryKind];
 
 /** The registry: every kind gleand installs, in no particular order (ranks order them). */
-export const ENTRY_TYPES: readonly AnyEntryType[] = [ROUTE, NEIGH, VERIFY];
+export const ENTRY_TYPES: readonly AnyEntryType[] = [ROUTE, NEIGH, VERIFY, MROUTE];
 
 /**
  * Run `f` once per registered kind with the kind's type, so generic code (delta

@@ -13,3 +13,6 @@ export * from './dhcp6-options';
 export * from './dhcp6';
 export * from './peek';
 export * from './dhcp6-leasequery';
+export * from './mcast';
+export * from './igmp';
+export * from './mld';

@@ -56,7 +56,7 @@ describe('gleand daemon in the router namespace', () => {
 
   it('applies a valid file on SIGHUP, logging a warning per option that does nothing yet', async () => {
     fs.writeFileSync(gleand.configPath, labGleandConfig(lab, {
-      subscribers: [lab.subscribers[0]!], extra: "config multicast\n\toption max_groups '8'\n",
+      subscribers: [lab.subscribers[0]!], extra: "config paging\n\toption pages_max '8'\n",
     }));
     process.kill(gleand.pid, 'SIGHUP');
     const s = await until('the new config', async () => {
@@ -66,7 +66,7 @@ describe('gleand daemon in the router namespace', () => {
     expect(s.reloads).toBe(1);
     expect(s.ports.subscriber.map((p: { name: string }) => p.name)).toEqual(['sub0']);
     // a warning, not a refusal: the same line check-config prints
-    expect(gleand.proc.log()).toMatch(/warn config: .*gleand\.conf:\d+:\d+: warning: @multicast\[0\]\.max_groups: not built yet/);
+    expect(gleand.proc.log()).toMatch(/warn config: .*gleand\.conf:\d+:\d+: warning: @paging\[0\]\.pages_max: not built yet/);
   });
 
   it('stops on SIGTERM with exit code 0 and removes its control socket', async () => {

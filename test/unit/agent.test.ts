@@ -57,7 +57,7 @@ describe('Agent: events routed by claim', () => {
 
   it('a frame goes by IP protocol: a claimed protocol to its module, the rest of the family to the relay', () => {
     const core = started();
-    const igmp = new Recorder('multicast', [{ kind: 'packet', family: 4, ipProtocol: [2] }]);
+    const igmp = new Recorder('igmp-recorder', [{ kind: 'packet', family: 4, ipProtocol: [2] }]);
     core.agent.register(igmp);
     const frame = ipv4Packet(v4('198.51.100.9'), v4('224.0.0.22'), 0, 0, new Uint8Array(8));
     frame[9] = 2; // IGMP (RFC 3376 §4); the bytes after the header are the module's to judge

@@ -122,9 +122,9 @@ config upstream
 });
 
 describe('options whose feature is not built yet (schema `planned`)', () => {
-  it('every option of multicast is marked, and none of leasequery', () => {
+  it('no option of multicast or leasequery is marked', () => {
     const mc = SECTION_KINDS.find((k) => k.type === 'multicast')!;
-    for (const name of Object.keys(mc.schema)) expect(plannedOf(mc, name), `multicast.${name}`).toBeDefined();
+    for (const name of Object.keys(mc.schema)) expect(plannedOf(mc, name), `multicast.${name}`).toBeUndefined();
     const lq = SECTION_KINDS.find((k) => k.type === 'leasequery')!;
     expect(Object.keys(lq.schema).filter((n) => plannedOf(lq, n) === undefined))
       .toEqual(['enabled', 'v4', 'v6', 'bulk', 'timeout', 'max_outstanding', 'bulk_conn_timeout', 'bulk_data_timeout', 'bulk_max_retry', 'bulk_max_conns',
@@ -138,26 +138,17 @@ describe('options whose feature is not built yet (schema `planned`)', () => {
     expect(r.ok && r.config.leasequery.enabled && r.config.leasequery.v4).toBe(true);
   });
 
-  it('setting one loads, with one warning per option set, located like an error', () => {
+  it('multicast options, built now, load without a warning', () => {
     const r = loadConfig(`${base}\nconfig leasequery\n\toption bulk '1'\n\toption timeout '7'\n` +
       "\nconfig multicast\n\tlist ssm_range4 '232.1.0.0/16'\n", 'test.conf');
     if (!r.ok) throw new Error(r.problems.map(formatProblem).join('\n'));
-    expect(r.config.leasequery.bulk).toBe(true); // built (RFC 5460): no warning
-    expect(r.config.leasequery.timeout).toBe(7);
-    expect(r.warnings.map(formatWarning)).toEqual([
-      'test.conf:22:2: warning: @multicast[0].ssm_range4: not built yet (the IGMPv3/MLDv2 SSM router, a later issue); accepted and ignored',
-    ]);
+    expect(r.config.leasequery.bulk).toBe(true);
+    expect(r.config.multicast.ssm_range4.map(formatPrefix)).toEqual(['232.1.0.0/16']);
+    expect(r.warnings.map(formatWarning)).toEqual([]);
+    expect(loadConfig(`${base}\nconfig multicast\n`, 'test.conf').warnings).toEqual([]);
   });
 
-  it('an empty section of a planned feature warns once on its own line', () => {
-    const r = loadConfig(`${base}\nconfig multicast\n`, 'test.conf');
-    expect(r.ok).toBe(true);
-    expect(r.warnings.map(formatWarning)).toEqual([
-      'test.conf:17:1: warning: @multicast[0]: not built yet (the IGMPv3/MLDv2 SSM router, a later issue); this section is accepted and ignored',
-    ]);
-  });
-
-  it('warnings are reported beside errors, and a bad value of a planned option is still an error', () => {
+  it('a bad multicast value is an error; query_response_interval must stay below query_interval (RFC 3376 §8.3)', () => {
     const r = loadConfig(`${base}\nconfig leasequery\n\toption timeout '99'\n\nconfig multicast\n\tlist ssm_range4 '232.1.0.0/16'\n\toption asm_policy 'sometimes'\n`, 'test.conf');
     expect(r.ok).toBe(false);
     if (r.ok) return;
@@ -165,7 +156,10 @@ describe('options whose feature is not built yet (schema `planned`)', () => {
       'test.conf:18:2: @leasequery[0].timeout: 99 is outside 1..60',
       expect.stringMatching(/^test\.conf:22:2: @multicast\[0\]\.asm_policy: /),
     ]);
-    expect(r.warnings).toHaveLength(1); // ssm_range4; asm_policy is an error, not also a warning
+    const q = loadConfig(`${base}\nconfig multicast\n\toption enabled '1'\n\toption upstream 'wan'\n\toption query_interval '10'\n\toption query_response_interval '100'\n`, 'test.conf');
+    expect(q.ok ? [] : q.problems.map(formatProblem)).toEqual([
+      'test.conf:21:2: @multicast[0].query_response_interval: must be less than query_interval (RFC 3376 §8.3)',
+    ]);
   });
 
   it('a single option can be marked with planned()', () => {

@@ -251,9 +251,10 @@ export const quiet = (as: readonly Action[]): Action[] => as.filter((a) => a.kin
 
 export function delta(parts: {
   routes?: Partial<KernelDelta['routes']>; neighbours?: Partial<KernelDelta['neighbours']>; verifies?: Partial<KernelDelta['verifies']>;
+  mroutes?: Partial<KernelDelta['mroutes']>;
 }): Action {
   const e = <T>(p: Partial<{ add: T[]; remove: T[]; replace: T[] }> = {}) => ({ add: p.add ?? [], remove: p.remove ?? [], replace: p.replace ?? [] });
-  return { kind: 'kernel', delta: { routes: e(parts.routes), neighbours: e(parts.neighbours), verifies: e(parts.verifies) } };
+  return { kind: 'kernel', delta: { routes: e(parts.routes), neighbours: e(parts.neighbours), verifies: e(parts.verifies), mroutes: e(parts.mroutes) } };
 }
 
 export const dropLog = (port: string, reason: string, field?: string): Action => ({

@@ -1,0 +1,418 @@
+/**
+ * The multicast router of one family on one subscriber port (RFC 3376 §6, RFC 3810 §7):
+ * querier election, general queries with the startup count / interval, the per-group
+ * state tables (group.ts), group-specific and group-and-source-specific queries with
+ * their retransmissions, older-version host compatibility for groups outside the SSM
+ * range, and the SSM rules of RFC 4604 §3. Sans-IO: events in with `now`, packets out
+ * as `multicast-send` actions.
+ */
+import { log, type Action } from '../actions';
+import { RateLimiter } from '../relay/counters';
+import { addMs, earliest, type Instant } from '../time';
+import { bytesEqual } from '../wire/address';
+import { newRouterCounters, type RouterCounters } from './counters';
+import type { Family, GmpMessage, Level } from './family';
+import { RECORD, applyRecord, compatLevel, expire, groupDeadline, newGroup, type GroupState, type QueryRequest } from './group';
+import { gmiMs, lmqc, lmqtMs, ohpiMs, oqpiMs, sqiMs, type Params } from './params';
+import type { SsmRange } from './ssm';
+
+export interface RouterPolicy {
+  readonly params: Params;
+  readonly ssm: SsmRange;
+  readonly asm: 'drop' | 'allow';
+  readonly maxGroups: number;
+  readonly maxSources: number;
+  readonly reportRate: number;
+}
+
+const SUBSYSTEM = 'multicast';
+
+export class RouterPort {
+  readonly groups = new Map<string, GroupState>();
+  readonly counters: RouterCounters = newRouterCounters();
+  /** Groups whose membership changed since the module last looked (it reports them upstream). */
+  readonly dirty = new Set<string>();
+  /** RFC 3376 §6.6.2: we are the querier until a query from a lower address arrives. */
+  querier = true;
+  otherQuerierUntil: Instant | null = null;
+  /** The address of the querier when it is another router. */
+  otherQuerier: Uint8Array | null = null;
+  /** QRV / QQI adopted from the querier's queries while not querier (RFC 3376 §4.1.6, §4.1.7). */
+  private adoptedRv = 0;
+  private adoptedQiMs = 0;
+  private generalQueryAt: Instant | null;
+  private startupLeft: number;
+  private readonly limiter: RateLimiter;
+  /** Our address on the link: IGMP the port's giaddr, MLD its link-local; null: the platform fills it in. */
+  address: Uint8Array | null = null;
+
+  constructor(
+    readonly port: string,
+    readonly fam: Family,
+    private policy: RouterPolicy,
+    now: Instant,
+  ) {
+    this.generalQueryAt = now;
+    this.startupLeft = policy.params.rv;
+    this.limiter = new RateLimiter(policy.reportRate);
+  }
+
+  /**
+   * A reload: a group whose side of the SSM range changed, or an any-source group that
+   * `asm_policy drop` now refuses, is forgotten (its hosts report it again at the next
+   * query, and it is then treated by the new rules, RFC 4604 §2.2.2).
+   */
+  setPolicy(p: RouterPolicy): void {
+    this.policy = p;
+    this.limiter.setRate(p.reportRate);
+    for (const [k, g] of this.groups) {
+      const ssm = p.ssm.has(g.address);
+      if (ssm !== g.ssm || (!ssm && p.asm === 'drop')) { this.groups.delete(k); this.dirty.add(k); }
+    }
+  }
+
+  /** The variables in force: the configured ones, or the querier's while another router is querier. */
+  get params(): Params {
+    const p = this.policy.params;
+    if (this.querier) return p;
+    return { ...p, rv: this.adoptedRv || p.rv, qiMs: this.adoptedQiMs || p.qiMs };
+  }
+
+  private get intervals() {
+    return { gmiMs: gmiMs(this.params), lmqtMs: lmqtMs(this.params) };
+  }
+
+  isSsm(group: Uint8Array): boolean {
+    return this.policy.ssm.has(group);
+  }
+
+  /**
+   * One received message. Timers of the groups it touches are run up to `now` first
+   * (`current`); the rest of the table waits for `poll`, so a report costs its groups,
+   * not the whole table.
+   */
+  handle(m: GmpMessage, source: Uint8Array, now: Instant): Action[] {
+    const out: Action[] = [];
+    this.expireQuerier(now, out);
+    switch (m.kind) {
+      case 'query':
+        this.counters.received.queries++;
+        this.onQuery(m, source, now, out);
+        break;
+      case 'report':
+      case 'old-report':
+      case 'leave':
+        if (!this.limiter.admit(now)) {
+          this.counters.dropped['rate-limit'] = (this.counters.dropped['rate-limit'] ?? 0) + 1;
+          out.push(log('debug', SUBSYSTEM, 'report rate limit', { port: this.port, family: this.fam.family }, `mc-rate:${this.port}`));
+          break;
+        }
+        if (m.kind === 'report') { this.counters.received.reports++; this.onReport(m.records, now, out); }
+        else if (m.kind === 'old-report') { this.counters.received.oldReports++; this.onOldReport(m.level, m.group, now, out); }
+        else { this.counters.received.leaves++; this.onLeave(m.group, now, out); }
+        break;
+    }
+    return out;
+  }
+
+  // ---- querier election and queries received (RFC 3376 §6.6.1, §6.6.2) -------------
+
+  private onQuery(q: Extract<GmpMessage, { kind: 'query' }>, source: Uint8Array, now: Instant, out: Action[]): void {
+    const own = this.address ?? this.fam.unspecified;
+    if (bytesEqual(source, own)) return;
+    // Without a known address of our own we compare as the unspecified address, which no
+    // router's query beats: we stay querier (the platform fills in the real source).
+    if (compareBytes(source, own) >= 0) return;
+    if (this.querier) {
+      this.counters.querierLost++;
+      out.push(log('info', SUBSYSTEM, 'lost the querier election', {
+        port: this.port, family: this.fam.family, querier: this.fam.format(source), version: this.fam.versionName(q.level),
+      }, `mc-querier:${this.port}:${this.fam.family}`));
+      if (q.level < 3) {
+        // RFC 4604 §3.6 (RFC 3376 §7.3.1): losing to a lower-version router is an error to log.
+        this.counters.olderQuerier++;
+        out.push(log('error', SUBSYSTEM, 'lost the querier election to an older-version router', {
+          port: this.port, family: this.fam.family, querier: this.fam.format(source), version: this.fam.versionName(q.level),
+        }, `mc-older-querier:${this.port}:${this.fam.family}`));
+      }
+    }
+    this.querier = false;
+    this.otherQuerier = source;
+    this.otherQuerierUntil = addMs(now, oqpiMs(this.params));
+    this.generalQueryAt = null;
+    if (q.level === 3) {
+      if (q.qrv !== 0) this.adoptedRv = q.qrv;
+      if (q.qqiSec !== 0) this.adoptedQiMs = q.qqiSec * 1000;
+    }
+    // §6.6.1: a group(-and-source)-specific query with S clear lowers our timers to LMQT.
+    if (q.group === null || q.suppress) return;
+    const g = this.current(this.fam.format(q.group), now);
+    if (!g) return;
+    const lmqt = addMs(now, lmqtMs(this.params));
+    if (q.sources.length === 0) {
+      if (g.mode === 'exclude' && g.groupTimer !== null && g.groupTimer > lmqt) g.groupTimer = lmqt;
+      return;
+    }
+    for (const s of q.sources) {
+      const st = g.sources.get(this.fam.format(s));
+      if (st && st.timer !== null && st.timer > lmqt) st.timer = lmqt;
+    }
+  }
+
+  // ---- reports (RFC 3376 §6.4, RFC 4604 §3) ------------------------------------------
+
+  /** The group's state, created within `max_groups`; null when refused or not routable. */
+  private groupFor(address: Uint8Array, now: Instant, out: Action[]): GroupState | null {
+    const key = this.fam.format(address);
+    const g = this.current(key, now);
+    if (g) return g;
+    if (this.groups.size >= this.policy.maxGroups) {
+      this.counters.groupLimit++;
+      out.push(log('warn', SUBSYSTEM, 'max_groups reached: group refused', { port: this.port, group: key }, `mc-max-groups:${this.port}`));
+      return null;
+    }
+    const fresh = newGroup(address, key, this.isSsm(address));
+    this.groups.set(key, fresh);
+    return fresh;
+  }
+
+  /** Filter records the router never acts on; true when the record's group is to be processed. */
+  private routable(group: Uint8Array, out: Action[]): 'ssm' | 'asm' | null {
+    if (this.fam.isLinkLocalGroup(group)) { this.counters.linkScopeIgnored++; return null; }
+    if (this.isSsm(group)) return 'ssm';
+    if (this.policy.asm === 'drop') {
+      this.counters.asmDropped++;
+      out.push(log('debug', SUBSYSTEM, 'any-source group ignored (asm_policy drop)', { port: this.port, group: this.fam.format(group) }, `mc-asm:${this.port}`));
+      return null;
+    }
+    return 'asm';
+  }
+
+  private onReport(records: readonly { type: number; group: Uint8Array; sources: readonly Uint8Array[] }[], now: Instant, out: Action[]): void {
+    for (const r of records) {
+      if (r.type < RECORD.IS_IN || r.type > RECORD.BLOCK) { this.counters.unknownRecord++; continue; }
+      if (!this.fam.isMulticast(r.group)) { this.counters.dropped['not-multicast'] = (this.counters.dropped['not-multicast'] ?? 0) + 1; continue; }
+      const kind = this.routable(r.group, out);
+      if (kind === null) continue;
+      const type = r.type;
+      let sources = r.sources;
+      if (kind === 'ssm' && (type === RECORD.IS_EX || type === RECORD.TO_EX)) {
+        // RFC 4604 §3.1: ignore the record, process the report's other records.
+        this.counters.ssmExcludeIgnored++;
+        out.push(log('warn', SUBSYSTEM, 'EXCLUDE record for an SSM group ignored (RFC 4604 §3.1)', {
+          port: this.port, group: this.fam.format(r.group), record: type,
+        }, `mc-ssm-exclude:${this.port}`));
+        continue;
+      }
+      const existing = this.current(this.fam.format(r.group), now);
+      if (kind === 'asm' && existing && compatLevel(existing, now) < 3) {
+        // RFC 3376 §7.3.2: older hosts present: BLOCK ignored, TO_EX's sources ignored.
+        if (type === RECORD.BLOCK) { this.counters.compatIgnored++; continue; }
+        if (type === RECORD.TO_EX && sources.length > 0) { this.counters.compatIgnored++; sources = []; }
+      }
+      // A record that would leave nothing (IS_IN / TO_IN / ALLOW / BLOCK of {} for a group we do not have) creates no state.
+      if (!existing && type !== RECORD.IS_EX && type !== RECORD.TO_EX && (sources.length === 0 || type === RECORD.BLOCK)) continue;
+      const g = existing ?? this.groupFor(r.group, now, out);
+      if (!g) continue;
+      this.apply(g, type, this.boundedSources(g, sources, out), now, out);
+    }
+  }
+
+  /** The record's sources as a map, without the new ones beyond `max_sources` (counted). */
+  private boundedSources(g: GroupState, sources: readonly Uint8Array[], out: Action[]): Map<string, Uint8Array> {
+    const b = new Map<string, Uint8Array>();
+    let room = this.policy.maxSources - g.sources.size;
+    let refused = 0;
+    for (const s of sources) {
+      const k = this.fam.format(s);
+      if (b.has(k)) continue;
+      if (!g.sources.has(k)) {
+        if (room <= 0) { refused++; continue; }
+        room--;
+      }
+      b.set(k, s);
+    }
+    if (refused > 0) {
+      this.counters.sourceLimit += refused;
+      out.push(log('warn', SUBSYSTEM, 'max_sources reached: sources refused', { port: this.port, group: g.key, refused }, `mc-max-sources:${this.port}`));
+    }
+    return b;
+  }
+
+  private apply(g: GroupState, type: number, b: Map<string, Uint8Array>, now: Instant, out: Action[]): void {
+    const q = applyRecord(g, type, b, this.intervals, now);
+    this.requestQueries(g, q, now, out);
+    this.dirty.add(g.key);
+    if (expire(g, now) === 'gone') this.groups.delete(g.key);
+  }
+
+  private onOldReport(level: 1 | 2, group: Uint8Array, now: Instant, out: Action[]): void {
+    if (this.fam.isLinkLocalGroup(group)) { this.counters.linkScopeIgnored++; return; }
+    if (this.isSsm(group)) {
+      // RFC 4604 §3.5: no forwarding state from an older report for an SSM group, no compatibility mode.
+      this.counters.ssmOldReportIgnored++;
+      out.push(log('warn', SUBSYSTEM, `${this.fam.versionName(level)} report for an SSM group ignored (RFC 4604 §3.5)`, {
+        port: this.port, group: this.fam.format(group),
+      }, `mc-ssm-old:${this.port}`));
+      return;
+    }
+    if (this.routable(group, out) === null) return;
+    const g = this.groupFor(group, now, out);
+    if (!g) return;
+    // RFC 3376 §7.3.2: Older Host Present timer; the report is IS_EX({}) (§7.3.2 table).
+    const until = addMs(now, ohpiMs(this.params));
+    if (level === 1) g.v1HostUntil = until;
+    else g.v2HostUntil = until;
+    this.apply(g, RECORD.IS_EX, new Map(), now, out);
+  }
+
+  private onLeave(group: Uint8Array, now: Instant, out: Action[]): void {
+    if (this.fam.isLinkLocalGroup(group)) { this.counters.linkScopeIgnored++; return; }
+    if (this.isSsm(group)) {
+      // RFC 4604 §3.7.
+      this.counters.ssmLeaveIgnored++;
+      out.push(log('warn', SUBSYSTEM, `${this.fam.name === 'IGMP' ? 'IGMPv2 Leave' : 'MLDv1 Done'} for an SSM group ignored (RFC 4604 §3.7)`, {
+        port: this.port, group: this.fam.format(group),
+      }, `mc-ssm-leave:${this.port}`));
+      return;
+    }
+    const g = this.current(this.fam.format(group), now);
+    if (!g) return;
+    // RFC 3376 §7.3.2: IGMPv1 hosts present: Leave is ignored; otherwise it is TO_IN({}).
+    if (compatLevel(g, now) === 1) { this.counters.compatIgnored++; return; }
+    this.apply(g, RECORD.TO_IN, new Map(), now, out);
+  }
+
+  // ---- queries sent (RFC 3376 §6.6.3) ------------------------------------------------
+
+  /** "Send Q(G)" / "Send Q(G,X)": only the querier sends; timers lowered, retransmissions armed. */
+  private requestQueries(g: GroupState, q: QueryRequest, now: Instant, out: Action[]): void {
+    if (!this.querier || (!q.group && q.sources.length === 0)) return;
+    const p = this.params;
+    const lmqt = addMs(now, lmqtMs(p));
+    if (q.group) {
+      // §6.6.3.1: lower the group timer to LMQT, send now and [LMQC − 1] more every LMQI.
+      if (g.groupTimer !== null && g.groupTimer > lmqt) g.groupTimer = lmqt;
+      g.groupRetransmissions = lmqc(p);
+    }
+    for (const s of q.sources) {
+      // §6.6.3.2: sources whose timer is above LMQT get [LMQC] retransmissions and LMQT.
+      const st = g.sources.get(this.fam.format(s));
+      if (!st || st.timer === null || st.timer <= lmqt) continue;
+      st.retransmissions = lmqc(p);
+      st.timer = lmqt;
+    }
+    this.sendSpecific(g, now, out);
+  }
+
+  /** One round of the group's pending specific queries; the next is LMQI later. */
+  private sendSpecific(g: GroupState, now: Instant, out: Action[]): void {
+    const p = this.params;
+    const lmqt = addMs(now, lmqtMs(p));
+    const level = g.ssm ? 3 : compatLevel(g, now);
+    const base = { maxRespMs: p.lmqiMs, qrv: p.rv, qqiSec: Math.floor(p.qiMs / 1000) };
+    if (g.groupRetransmissions > 0) {
+      g.groupRetransmissions--;
+      // §6.6.3.1: S set while the group timer is above LMQT (a report refreshed it).
+      const suppress = g.groupTimer !== null && g.groupTimer > lmqt;
+      out.push(this.send({ ...base, level: level === 3 ? 3 : 2, group: g.address, suppress, sources: [] }));
+      this.counters.sent.groupQueries++;
+    }
+    const above: Uint8Array[] = [];
+    const below: Uint8Array[] = [];
+    for (const s of g.sources.values()) {
+      if (s.retransmissions <= 0) continue;
+      s.retransmissions--;
+      (s.timer !== null && s.timer > lmqt ? above : below).push(s.address);
+    }
+    // §6.6.3.2: two queries, S set for sources above LMQT and clear for the others; an empty one is not sent.
+    for (const [list, suppress] of [[above, true], [below, false]] as const) {
+      if (list.length === 0) continue;
+      for (const chunk of chunks(list, this.maxQuerySources())) {
+        out.push(this.send({ ...base, level: 3, group: g.address, suppress, sources: chunk }));
+        this.counters.sent.sourceQueries++;
+      }
+    }
+    const more = g.groupRetransmissions > 0 || [...g.sources.values()].some((s) => s.retransmissions > 0);
+    g.queryAt = more ? addMs(now, p.lmqiMs) : null;
+  }
+
+  /** Sources that fit one query in a 1280-byte IPv6 / 576-byte IPv4 minimum MTU packet. */
+  private maxQuerySources(): number {
+    return this.fam.family === 4 ? Math.floor((576 - 24 - 12) / 4) : Math.floor((1280 - 48 - 28) / 16);
+  }
+
+  private send(spec: { level: Level; group: Uint8Array | null; maxRespMs: number; suppress: boolean; qrv: number; qqiSec: number; sources: readonly Uint8Array[] }): Action {
+    return {
+      kind: 'multicast-send', family: this.fam.family, port: this.port, upstream: false,
+      bytes: this.fam.buildQuery(this.address ?? this.fam.unspecified, spec),
+    };
+  }
+
+  private sendGeneral(now: Instant, out: Action[]): void {
+    const p = this.policy.params;
+    out.push(this.send({ level: 3, group: null, maxRespMs: p.qriMs, suppress: false, qrv: p.rv, qqiSec: Math.floor(p.qiMs / 1000), sources: [] }));
+    this.counters.sent.generalQueries++;
+    // RFC 3376 §8.6, §8.7: [Startup Query Count] queries [Startup Query Interval] apart, then every QI.
+    if (this.startupLeft > 0) this.startupLeft--;
+    this.generalQueryAt = addMs(now, this.startupLeft > 0 ? sqiMs(p) : p.qiMs);
+  }
+
+  // ---- timers ------------------------------------------------------------------------
+
+  /** The group's state with its timers run up to `now`; undefined when it has none (left). */
+  private current(key: string, now: Instant): GroupState | undefined {
+    const g = this.groups.get(key);
+    if (!g) return undefined;
+    const e = expire(g, now);
+    if (e !== 'same') this.dirty.add(key);
+    if (e === 'gone') { this.groups.delete(key); return undefined; }
+    return g;
+  }
+
+  /** §6.6.2: the other querier went away: we are querier again, and query at once. */
+  private expireQuerier(now: Instant, out: Action[]): void {
+    if (!this.querier && this.otherQuerierUntil !== null && this.otherQuerierUntil <= now) {
+      this.querier = true;
+      this.otherQuerier = null;
+      this.otherQuerierUntil = null;
+      this.adoptedRv = 0;
+      this.adoptedQiMs = 0;
+      this.generalQueryAt = now;
+    }
+    if (this.querier && this.generalQueryAt !== null && this.generalQueryAt <= now) this.sendGeneral(now, out);
+  }
+
+  /** Everything due by `now`: the other querier's timeout, general queries, retransmissions, group and source timers. */
+  expire(now: Instant): Action[] {
+    const out: Action[] = [];
+    this.expireQuerier(now, out);
+    for (const g of [...this.groups.values()]) {
+      if (g.queryAt !== null && g.queryAt <= now) {
+        if (this.querier) this.sendSpecific(g, now, out);
+        else { g.queryAt = null; g.groupRetransmissions = 0; for (const s of g.sources.values()) s.retransmissions = 0; }
+      }
+      const e = expire(g, now);
+      if (e !== 'same') this.dirty.add(g.key);
+      if (e === 'gone') this.groups.delete(g.key);
+    }
+    return out;
+  }
+
+  nextDeadline(): Instant | null {
+    let d: Instant | null = this.querier ? this.generalQueryAt : this.otherQuerierUntil;
+    for (const g of this.groups.values()) d = earliest(d, groupDeadline(g));
+    return d;
+  }
+}
+
+function compareBytes(a: Uint8Array, b: Uint8Array): number {
+  for (let i = 0; i < Math.min(a.length, b.length); i++) if (a[i] !== b[i]) return a[i]! - b[i]!;
+  return a.length - b.length;
+}
+
+function chunks<T>(xs: readonly T[], n: number): T[][] {
+  const out: T[][] = [];
+  for (let i = 0; i < xs.length; i += n) out.push(xs.slice(i, i + n));
+  return out;
+}

@@ -1,0 +1,19 @@
+import { describe, expect, it } from 'vitest';
+import { MrouteDeltas } from '../../../src/kernel/mroute-delta';
+import type { MrouteEntry } from '../../../src/kernel/mroute';
+import { parseIPv4 } from '../../../src/wire/address';
+
+const e = (src: string, oifs: string[]): MrouteEntry => ({ family: 4, source: parseIPv4(src)!, group: parseIPv4('232.1.1.1')!, iif: 'up0', oifs });
+const mroutes = (as: ReturnType<MrouteDeltas['update']>) => (as[0] as { delta: { mroutes: unknown } } | undefined)?.delta.mroutes;
+
+describe('MrouteDeltas: live deltas of derived forwarding entries', () => {
+  it('a join adds, another port joining replaces (same (S, G), other oifs), a leave removes; no change is no action', () => {
+    const d = new MrouteDeltas();
+    expect(mroutes(d.update([e('10.0.0.2', ['eth1'])]))).toEqual({ add: [e('10.0.0.2', ['eth1'])], remove: [], replace: [] });
+    expect(d.update([e('10.0.0.2', ['eth1'])])).toEqual([]);
+    expect(mroutes(d.update([e('10.0.0.2', ['eth1', 'eth2'])]))).toEqual({ add: [], remove: [], replace: [e('10.0.0.2', ['eth1', 'eth2'])] });
+    expect(mroutes(d.update([]))).toEqual({ add: [], remove: [e('10.0.0.2', ['eth1', 'eth2'])], replace: [] });
+    const a = d.update([e('10.0.0.3', ['eth1'])]);
+    expect(a[0]).toMatchObject({ kind: 'kernel', delta: { routes: { add: [] }, neighbours: { add: [] }, verifies: { add: [] } } });
+  });
+});
