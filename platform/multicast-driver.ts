@@ -10,7 +10,11 @@ import { hasZeroSource, multicastMac, withSource } from './multicast-frame';
 import type { Upcall } from './multicast-mrt';
 import type { MulticastRouting } from './multicast-routing';
 import { loadNative, NAME_BYTES, type NativeBinding } from './native';
-import { HOST_LE } from './netlink/wire';
+import {
+  ETH_P_ALL, ETH_P_IP, ETH_P_IPV6, PACKET_ADD_MEMBERSHIP, PACKET_MR_ALLMULTI, SOCKADDR_LL_BYTES, SOL_PACKET,
+  htons, packetMreq, setReceiveBuffer, sockaddrLl,
+} from './packet-socket';
+import { packetStatistics } from './native/meminfo';
 import { SendQueue } from './send-queue';
 
 /**
@@ -30,19 +34,11 @@ import { SendQueue } from './send-queue';
  * Send: the same socket, to the MAC derived from the IP destination; an all-zero source
  * is the device's address (see multicast-frame.ts).
  */
-const ETH_P_ALL = 0x0003;
-const ETH_P_IP = 0x0800;
-const ETH_P_IPV6 = 0x86dd;
-const SOL_PACKET = 263;
-const PACKET_ADD_MEMBERSHIP = 1;
-const PACKET_MR_ALLMULTI = 2;
-const SOCKADDR_LL_BYTES = 20;
 /** Receive buffer per device: a report burst of a few hundred hosts, not a flood. */
 const RCVBUF_BYTES = 256 << 10;
 /** Reports read per readiness callback, so a flooded port does not starve the others. */
 export const MULTICAST_READ_BUDGET = 32;
 
-const htons = (x: number) => ((x & 0xff) << 8) | (x >> 8);
 
 interface Member {
   /** Section name: a subscriber port, or the upstream section for the upstream device. */
@@ -139,21 +135,11 @@ export class MulticastDriver implements Driver {
     // The filter goes on before bind, so no unfiltered frame is ever queued.
     let rc = n.attachFilter(fd, igmpMldFilter());
     if (rc < 0) return fail('SO_ATTACH_FILTER', rc);
-    const sa = new Uint8Array(SOCKADDR_LL_BYTES);
-    const v = new DataView(sa.buffer);
-    v.setUint16(0, k.AF_PACKET, HOST_LE);
-    v.setUint16(2, ETH_P_ALL, false);
-    v.setInt32(4, link.ifindex, HOST_LE);
-    rc = n.bind(fd, sa);
+    rc = n.bind(fd, sockaddrLl(n, ETH_P_ALL, link.ifindex));
     if (rc < 0) return fail('bind', rc);
-    const mreq = new Uint8Array(16);
-    new DataView(mreq.buffer).setInt32(0, link.ifindex, HOST_LE);
-    new DataView(mreq.buffer).setUint16(4, PACKET_MR_ALLMULTI, HOST_LE);
-    rc = n.setsockopt(fd, SOL_PACKET, PACKET_ADD_MEMBERSHIP, mreq);
+    rc = n.setsockopt(fd, SOL_PACKET, PACKET_ADD_MEMBERSHIP, packetMreq(link.ifindex, PACKET_MR_ALLMULTI));
     if (rc < 0) return fail('PACKET_ADD_MEMBERSHIP', rc);
-    const size = new Uint8Array(4);
-    new DataView(size.buffer).setInt32(0, RCVBUF_BYTES, HOST_LE);
-    if (n.setsockopt(fd, k.SOL_SOCKET, k.SO_RCVBUFFORCE, size) < 0) n.setsockopt(fd, k.SOL_SOCKET, k.SO_RCVBUF, size);
+    setReceiveBuffer(n, fd, RCVBUF_BYTES);
     rc = n.startRecv(fd, (errno, data, lengths, names) => this.receive(device, errno, data, lengths, names), MULTICAST_READ_BUDGET);
     if (rc < 0) return fail('startRecv', rc);
     n.ref(fd, false);
@@ -228,15 +214,8 @@ export class MulticastDriver implements Driver {
     }
     const protocol = a.family === 4 ? ETH_P_IP : ETH_P_IPV6;
     const ifindex = s.link.ifindex;
-    const k = this.native.constants;
-    s.queue.push(bytes, (names, at) => {
-      const v = new DataView(names.buffer, names.byteOffset + at, SOCKADDR_LL_BYTES);
-      v.setUint16(0, k.AF_PACKET, HOST_LE);
-      v.setUint16(2, protocol, false);
-      v.setInt32(4, ifindex, HOST_LE);
-      names[at + 11] = 6;
-      names.set(mac, at + 12);
-    }, a.port);
+    const to = sockaddrLl(this.native, protocol, ifindex, mac);
+    s.queue.push(bytes, (names, at) => names.set(to, at), a.port);
   }
 
   /** IPv4: the device's primary address; IPv6: its link-local (RFC 3810 §5.1.14). */
@@ -265,13 +244,11 @@ export class MulticastDriver implements Driver {
   }
 
   status(): Record<string, unknown> {
-    const k = this.native?.constants;
     for (const s of this.sockets.values()) {
-      const st = k ? this.native.getsockopt(s.fd, k.SOL_PACKET, k.PACKET_STATISTICS, 8) : -1;
-      if (typeof st === 'number' || st.byteLength < 8) continue;
-      const v = new DataView(st.buffer, st.byteOffset);
-      s.seen += v.getUint32(0, HOST_LE);
-      s.drops += v.getUint32(4, HOST_LE);
+      const st = this.native ? packetStatistics(this.native, s.fd) : null;
+      if (!st) continue;
+      s.seen += st.seen;
+      s.drops += st.drops;
     }
     const devices = [...this.sockets.values()].map((s) => ({
       port: s.member.port, upstream: s.member.upstream, device: s.link.device,

@@ -6,6 +6,11 @@ import type { Driver, DriverContext, ReloadVerdict } from './driver';
 import { linkInfo, type LinkInfo } from './links';
 import { LL_STATUS_AT, loadNative, NAME_BYTES, type NativeBinding } from './native';
 import { HOST_LE } from './netlink/wire';
+import {
+  ETH_P_ALL, ETH_P_IP, ETH_P_IPV6, PACKET_ADD_MEMBERSHIP, PACKET_MR_MULTICAST, SOCKADDR_LL_BYTES, SOL_PACKET,
+  htons, int32, packetMreq, setReceiveBuffer, sockaddrLl,
+} from './packet-socket';
+import { packetStatistics } from './native/meminfo';
 import { SendQueue } from './send-queue';
 
 /**
@@ -16,45 +21,19 @@ import { SendQueue } from './send-queue';
  * MAC directly, with no ARP or ND (RFC 2131 §4.1). A BPF filter keeps everything but
  * DHCP in the kernel.
  */
-const ETH_P_ALL = 0x0003;
-const ETH_P_IP = 0x0800;
-const ETH_P_IPV6 = 0x86dd;
-const SOL_PACKET = 263;
-const PACKET_ADD_MEMBERSHIP = 1;
-const PACKET_MR_MULTICAST = 0;
 /** sll_pkttype of a frame the host sends (linux/if_packet.h). */
 const PACKET_OUTGOING = 4;
 /** All_DHCP_Relay_Agents_and_Servers ff02::1:2 (RFC 8415 §7.1) as an Ethernet group (RFC 2464 §7). */
-const ALL_DHCP_RELAYS_MAC = [0x33, 0x33, 0x00, 0x01, 0x00, 0x02];
+const ALL_DHCP_RELAYS_MAC = new Uint8Array([0x33, 0x33, 0x00, 0x01, 0x00, 0x02]);
 
-const htons = (x: number) => ((x & 0xff) << 8) | (x >> 8);
 
-function sockaddrLl(native: NativeBinding, protocol: number, ifindex: number, mac?: Uint8Array): Uint8Array {
-  const sa = new Uint8Array(20);
-  const v = new DataView(sa.buffer);
-  // sll_family and sll_ifindex are host-endian; sll_protocol is network order.
-  v.setUint16(0, native.constants.AF_PACKET, HOST_LE);
-  v.setUint16(2, protocol, false); // sll_protocol, network order
-  v.setInt32(4, ifindex, HOST_LE);
-  if (mac) {
-    sa[11] = 6; // sll_halen
-    sa.set(mac, 12);
-  }
-  return sa;
-}
 
-const SOCKADDR_LL_BYTES = 20;
 
 /** tpacket_auxdata.tp_status as the addon stored it (u32, host order), read without a DataView. */
 const llStatus = (b: Uint8Array, at: number): number => (HOST_LE
   ? b[at]! | (b[at + 1]! << 8) | (b[at + 2]! << 16) | (b[at + 3]! << 24)
   : (b[at]! << 24) | (b[at + 1]! << 16) | (b[at + 2]! << 8) | b[at + 3]!) >>> 0;
 
-function int32(v: number): Uint8Array {
-  const b = new Uint8Array(4);
-  new DataView(b.buffer).setInt32(0, v, HOST_LE);
-  return b;
-}
 
 /** Receive buffer per port socket (SO_RCVBUFFORCE, else SO_RCVBUF up to rmem_max). */
 export const PACKET_RCVBUF_BYTES = 4 << 20;
@@ -140,19 +119,12 @@ export class PacketDriver implements Driver {
     if (rc < 0) return fail('SO_ATTACH_FILTER', rc);
     rc = n.bind(fd, sockaddrLl(n, ETH_P_ALL, link.ifindex));
     if (rc < 0) return fail('bind', rc);
-    const mreq = new Uint8Array(16);
-    new DataView(mreq.buffer).setInt32(0, link.ifindex, HOST_LE);
-    new DataView(mreq.buffer).setUint16(4, PACKET_MR_MULTICAST, HOST_LE);
-    new DataView(mreq.buffer).setUint16(6, 6, HOST_LE);
-    mreq.set(ALL_DHCP_RELAYS_MAC, 8);
-    rc = n.setsockopt(fd, SOL_PACKET, PACKET_ADD_MEMBERSHIP, mreq);
+    rc = n.setsockopt(fd, SOL_PACKET, PACKET_ADD_MEMBERSHIP, packetMreq(link.ifindex, PACKET_MR_MULTICAST, ALL_DHCP_RELAYS_MAC));
     if (rc < 0) return fail('PACKET_ADD_MEMBERSHIP', rc);
     // Each frame's tp_status: whether its UDP checksum is filled in yet (see checksumState).
     rc = n.setsockopt(fd, SOL_PACKET, k.PACKET_AUXDATA, int32(1));
     if (rc < 0) return fail('PACKET_AUXDATA', rc);
-    const size = new Uint8Array(4);
-    new DataView(size.buffer).setInt32(0, PACKET_RCVBUF_BYTES, HOST_LE);
-    if (n.setsockopt(fd, k.SOL_SOCKET, k.SO_RCVBUFFORCE, size) < 0) n.setsockopt(fd, k.SOL_SOCKET, k.SO_RCVBUF, size);
+    setReceiveBuffer(n, fd, PACKET_RCVBUF_BYTES);
     rc = n.startRecv(fd, (errno, data, lengths, names) => this.receive(s.name, errno, data, lengths, names), PACKET_READ_BUDGET);
     if (rc < 0) return fail('startRecv', rc);
     const queue = new SendQueue<string>(n, fd, SOCKADDR_LL_BYTES, (count) => { this.counters.sent += count; },
@@ -240,13 +212,11 @@ export class PacketDriver implements Driver {
   }
 
   status(): Record<string, unknown> {
-    const k = this.native?.constants;
     for (const s of this.sockets.values()) {
-      const st = k ? this.native.getsockopt(s.fd, k.SOL_PACKET, k.PACKET_STATISTICS, 8) : -1;
-      if (typeof st === 'number' || st.byteLength < 8) continue;
-      const v = new DataView(st.buffer, st.byteOffset);
-      s.seen += v.getUint32(0, HOST_LE);
-      s.drops += v.getUint32(4, HOST_LE);
+      const st = this.native ? packetStatistics(this.native, s.fd) : null;
+      if (!st) continue;
+      s.seen += st.seen;
+      s.drops += st.drops;
     }
     const ports = [...this.sockets.values()].map((s) => ({
       port: s.port, device: s.link.device, ifindex: s.link.ifindex, read: s.read, seen: s.seen, drops: s.drops,

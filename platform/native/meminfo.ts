@@ -21,3 +21,17 @@ export function socketMeminfo(native: NativeBinding, fd: number): Uint32Array | 
 export function socketDrops(native: NativeBinding, fd: number): number | null {
   return socketMeminfo(native, fd)?.[SK_MEMINFO_DROPS] ?? null;
 }
+
+/**
+ * A packet socket's PACKET_STATISTICS (`struct tpacket_stats`, host order): `seen` is
+ * tp_packets, every frame the socket's filter passed, `drops` tp_drops, those the kernel
+ * dropped for a full buffer. Reading resets both, so callers sum them. Null when the
+ * kernel refused.
+ */
+export function packetStatistics(native: NativeBinding, fd: number): { seen: number; drops: number } | null {
+  const k = native.constants;
+  const st = native.getsockopt(fd, k.SOL_PACKET, k.PACKET_STATISTICS, 8);
+  if (typeof st === 'number' || st.byteLength < 8) return null;
+  const v = new Uint32Array(st.buffer.slice(st.byteOffset, st.byteOffset + 8));
+  return { seen: v[0]!, drops: v[1]! };
+}
