@@ -5,7 +5,7 @@ import { FNV_OFFSET, SlotHash, fnv1a, mix32 } from './slot-hash';
  * circuit and remote ids). A binding stores a 4-byte id instead of a string: all
  * bindings of one client share its DUID, all bindings of a port its circuit id.
  *
- * Per distinct value: its bytes in the arena, 10 bytes of columns and 5–10 bytes of
+ * Per distinct value: its bytes in the arena, 9 bytes of columns and 5–10 bytes of
  * hash index; no JS object. Released bytes stay in the arena as garbage until it is
  * half garbage, then the arena is compacted in place (ids do not change).
  */
@@ -14,7 +14,8 @@ export class ByteInterner {
   private top = 0;
   private garbage = 0;
   private off = new Uint32Array(16);
-  private len = new Uint16Array(16);
+  /** Lengths: ids are at most 255 bytes (MAX_ID_LENGTH, validate.ts). */
+  private len = new Uint8Array(16);
   /** References per id; 0 = free id (its `off` links the free list, plus one). */
   private refs = new Uint32Array(16);
   private ids = 0;
@@ -31,7 +32,7 @@ export class ByteInterner {
     return this.arena.byteLength + this.off.byteLength + this.len.byteLength + this.refs.byteLength + this.index.bytes;
   }
 
-  /** The id of `value`, one more reference to it. */
+  /** The id of `value` (at most 255 bytes), one more reference to it. */
   intern(value: Uint8Array): number {
     const found = this.find(value);
     if (found >= 0) {
@@ -96,7 +97,7 @@ export class ByteInterner {
     if (this.ids === this.off.length) {
       const cap = Math.ceil(this.ids * 1.5);
       this.off = grown(this.off, new Uint32Array(cap));
-      this.len = grown(this.len, new Uint16Array(cap));
+      this.len = grown(this.len, new Uint8Array(cap));
       this.refs = grown(this.refs, new Uint32Array(cap));
     }
     return this.ids++;

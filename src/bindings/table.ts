@@ -74,7 +74,6 @@ export class BindingTable {
   private readonly portNames: string[] = [];
   private readonly portHead: number[] = [];
   private readonly portCount: number[] = [];
-  private readonly scratch = new Uint8Array(16);
   private count = 0;
   private limits: BindingTableLimits;
   readonly counters: BindingCounters = {
@@ -264,7 +263,7 @@ export class BindingTable {
     if (this.count >= this.limits.maxBindings) return this.reject('table-full', -1);
     if (this.portFull(b.port)) return this.reject('port-full', -1);
     if (this.portIds.size >= MAX_PORTS && !this.portIds.has(b.port)) return this.reject('table-full', -1);
-    const s = this.store.alloc();
+    const s = this.store.alloc(b.family === 6);
     this.place(s, { ...b, updatedAt: now });
     this.keys.insert(s);
     this.count++;
@@ -365,11 +364,8 @@ export class BindingTable {
   private findSlot(family: 4 | 6, address: Uint8Array, prefixLength: number): number {
     const v6 = family === 6;
     if (address.length !== (v6 ? 16 : 4)) return -1;
-    const a = this.scratch;
-    a.fill(0);
-    a.set(address);
     const st = this.store;
-    return this.keys.find(keyHash(v6, prefixLength, a, 0), (s) => st.keyEquals(s, v6, prefixLength, a));
+    return this.keys.find(keyHash(v6, prefixLength, address, 0), (s) => st.keyEquals(s, v6, prefixLength, address));
   }
 
   private macHead(mac: Uint8Array): number {

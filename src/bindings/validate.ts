@@ -33,7 +33,8 @@ export function invalidDetail(b: BindingFields): string | null {
   for (const id of [b.clientId, b.circuitId, b.remoteId]) {
     if (id !== null && (id.length === 0 || id.length > MAX_ID_LENGTH)) return 'identifier length';
   }
-  if (b.iaid !== undefined && !(Number.isInteger(b.iaid) && b.iaid >= 0 && b.iaid <= 0xffffffff)) return 'iaid';
+  // The IAID is DHCPv6's (RFC 8415 §12); an IPv4 binding has none (the table keeps no room for one).
+  if (b.iaid !== undefined && (b.family !== 6 || !(Number.isInteger(b.iaid) && b.iaid >= 0 && b.iaid <= 0xffffffff))) return 'iaid';
   if (b.linkLocal !== null && (b.family !== 6 || !isLinkLocal64(b.linkLocal))) return 'link-local';
   if (b.validUntil !== null && !Number.isFinite(b.validUntil)) return 'validUntil';
   return null;

@@ -8,7 +8,7 @@
  * then prints JS heap + ArrayBuffer bytes per binding, measured with
  * process.memoryUsage() after a forced GC.
  */
-import { SLOT_BYTES } from '../../../src/bindings/store';
+import { SLOT_BYTES_V4, SLOT_BYTES_V6 } from '../../../src/bindings/store';
 import { BindingTable } from '../../../src/bindings/table';
 import { DesiredState } from '../../../src/kernel/desired';
 import type { PortKernelConfig } from '../../../src/kernel/derive';
@@ -103,9 +103,9 @@ console.log(`gc exposed: ${gc !== undefined}; bindings: ${table.size} (${v4Count
 console.log(`table:         ${per(afterTable, before)}`);
 console.log(`desired state: ${per(afterDesired, afterTable)} (${desired.peerCount} shared link-local records)`);
 // Where the table's bytes go (private fields read for this report only).
-const t = table as unknown as Record<'store' | 'keys' | 'macs' | 'clients' | 'heap', { bytes: number; cap?: number; ids?: { bytes: number; size: number } }>;
+const t = table as unknown as Record<'store' | 'keys' | 'macs' | 'clients' | 'heap', { bytes: number; cap?: number; columnBytes?: number; ids?: { bytes: number; size: number } }>;
 const b = (n: number) => `${(n / 2 ** 20).toFixed(2)} MiB (${(n / table.size).toFixed(1)} B/binding)`;
-console.log(`  columns ${b(t.store.cap! * SLOT_BYTES)} [${SLOT_BYTES} B/slot, ${t.store.cap} slots]`);
+console.log(`  columns ${b(t.store.columnBytes!)} [${SLOT_BYTES_V4} B/v4 slot, ${SLOT_BYTES_V6} B/v6 slot, ${t.store.cap} slots]`);
 console.log(`  ids     ${b(t.store.ids!.bytes)} [${t.store.ids!.size} distinct]`);
 for (const k of ['keys', 'macs', 'clients', 'heap'] as const) console.log(`  ${k.padEnd(7)} ${b(t[k].bytes)}`);
 console.log(`  total   ${b(table.bytes)}`);

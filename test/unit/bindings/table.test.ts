@@ -217,3 +217,51 @@ describe('BindingTable.kernelFacts (what a reconcile derives the desired state f
     expect(facts).toStrictEqual([...tb.entries()].map(pick));
   });
 });
+
+describe('BindingTable column size (issue 7: bindings in as few bytes as the family needs)', () => {
+  const fill = (n: number, lease: (i: number) => Parameters<BindingTable['upsert']>[0]) => {
+    const tb = new BindingTable({ maxBindings: n, maxPerPort: () => n }, 16);
+    for (let i = 0; i < n; i++) expect(tb.upsert(lease(i), t(0)).kind).toBe('added');
+    return tb;
+  };
+  // 8,192 bindings: two full pages, indexes at their usual load.
+  const N = 8192;
+  it('keeps an IPv4 binding in at most 112 bytes of columns, ids and indexes (140 with 16-byte addresses and 8-byte times)', () => {
+    const tb = fill(N, (i) => lease4(`10.0.${i >> 8}.${i & 255}`, 'p1', i, 3_600_000 + i, { clientId: Uint8Array.of(1, i >> 8, i & 255) }));
+    expect(tb.bytes / N).toBeLessThan(112);
+    expect(tb.checkIntegrity()).toEqual([]);
+  });
+  it('keeps an IPv6 binding in at most 136 bytes of columns, ids and indexes (140 before)', () => {
+    const tb = fill(N, (i) => lease6(`2001:db8::${i.toString(16)}`, 128, 'p1', i, 3_600_000 + i, { clientId: Uint8Array.of(1, i >> 8, i & 255), iaid: i }));
+    expect(tb.bytes / N).toBeLessThan(136);
+    expect(tb.checkIntegrity()).toEqual([]);
+  });
+});
+
+describe('BindingTable times (store.ts)', () => {
+  it('keeps a lease end to the millisecond and the last update in whole seconds', () => {
+    const tb = table();
+    tb.upsert(lease4('192.0.2.1', 'p1', 1, 1500), t(700));
+    const b = tb.get('192.0.2.1/32')!;
+    expect(b.validUntil).toBe(1500);
+    expect(b.updatedAt).toBe(0);
+    expect(tb.sweep(t(1499))).toEqual([]);
+    expect(tb.sweep(t(1500)).map(keyOf)).toEqual(['192.0.2.1/32']);
+  });
+  it('keeps times before the clock origin (restored bindings) and far ahead, in order', () => {
+    const tb = table();
+    const far = 400 * 86_400_000 + 123; // past 2^32 ms
+    tb.upsert(lease4('192.0.2.1', 'p1', 1, far), t(-5_000_000));
+    tb.upsert(lease4('192.0.2.2', 'p1', 2, far + 1), t(-5_000_000));
+    tb.upsert(lease4('192.0.2.3', 'p1', 3, 2 ** 32 - 1), t(-5_000_000));
+    const b = tb.get('192.0.2.1/32')!;
+    expect(b.updatedAt).toBe(-5_000_000);
+    expect(b.validUntil).toBe(far);
+    expect(tb.sweep(t(far)).map((x) => x.validUntil)).toEqual([2 ** 32 - 1, far]);
+    expect(tb.nextExpiry()).toBe(far + 1);
+  });
+  it('refuses an IAID on an IPv4 binding (RFC 8415 §12: it is DHCPv6\'s)', () => {
+    const tb = table();
+    expect(tb.upsert(lease4('192.0.2.1', 'p1', 1, 60_000, { iaid: 3 }), t(0))).toMatchObject({ kind: 'rejected', reason: 'invalid' });
+  });
+});

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { EntryDigest } from '../../../src/kernel/digest';
-import type { RouteEntry } from '../../../src/kernel/entries';
-import { v4 } from '../bindings/fixtures';
+import { ENTRY_TYPES, type Entry, type EntryKind, type KernelEntries, type RouteEntry } from '../../../src/kernel/entries';
+import { mac, prng, v4, v6 } from '../bindings/fixtures';
 
 const host = (a: string, device = 'eth1'): RouteEntry => ({ family: 4, dst: v4(a), dstLen: 32, device, gateway: null });
 const digest = (xs: RouteEntry[], seed = 7) => {
@@ -43,4 +43,52 @@ describe('EntryDigest (reconcile without holding both sides)', () => {
     for (const x of xs) d.add(x);
     expect(d.equals(digest(xs))).toBe(true);
   });
+});
+
+describe('EntryDigest hashes the fields the key and attributes are made of', () => {
+  const one = <K extends EntryKind>(kind: K, e: KernelEntries[K]) => {
+    const d = new EntryDigest(kind, 11);
+    d.add(e);
+    return d;
+  };
+  // Small domains, so that equal and unequal entries both come up often.
+  const pick = <T>(rnd: () => number, xs: readonly T[]): T => xs[Math.floor(rnd() * xs.length)]!;
+  /** The same bytes as a view at an offset into a bigger buffer, as a dump decodes them. */
+  const inBuffer = (b: Uint8Array) => {
+    const buf = new Uint8Array(b.length + 7);
+    buf.set(b, 5);
+    return buf.subarray(5, 5 + b.length);
+  };
+  const gens: { [K in EntryKind]?: (rnd: () => number) => KernelEntries[K] } = {
+    routes: (rnd) => {
+      const family = pick(rnd, [4, 6] as const);
+      const addr = family === 4 ? v4(pick(rnd, ['192.0.2.1', '192.0.2.2'])) : v6(pick(rnd, ['2001:db8::1', '2001:db8:1::']));
+      return { family, dst: addr, dstLen: pick(rnd, [family === 4 ? 32 : 128, 24]), device: pick(rnd, ['eth1', 'eth10', 'eth']), gateway: rnd() < 0.5 ? null : inBuffer(family === 4 ? v4('192.0.2.9') : v6(pick(rnd, ['fe80::1', 'fe80::2']))) };
+    },
+    neighbours: (rnd) => {
+      const family = pick(rnd, [4, 6] as const);
+      return { family, address: inBuffer(family === 4 ? v4(pick(rnd, ['192.0.2.1', '192.0.2.2'])) : v6('2001:db8::1')), device: pick(rnd, ['eth1', 'eth2']), lladdr: mac(pick(rnd, [1, 2])) };
+    },
+    verifies: (rnd) => {
+      const family = pick(rnd, [4, 6] as const);
+      return { family, prefix: family === 4 ? v4('192.0.2.1') : inBuffer(v6(pick(rnd, ['2001:db8::', '2001:db8:1::']))), prefixLength: pick(rnd, [32, 56, 64]), mac: inBuffer(mac(pick(rnd, [1, 2]))), device: pick(rnd, ['eth1', 'eth11']) };
+    },
+  };
+  for (const t of ENTRY_TYPES) {
+    it(`agrees on two ${t.kind} entries exactly when their key and attributes are the same text`, () => {
+      const gen = gens[t.kind] as ((rnd: () => number) => Entry) | undefined;
+      expect(gen, `a generator for ${t.kind}`).toBeDefined();
+      const rnd = prng(5);
+      const text = (e: Entry) => `${(t.key as (e: Entry) => string)(e)}|${(t.attrs as (e: Entry) => string)(e)}`;
+      let same = 0;
+      for (let i = 0; i < 400; i++) {
+        const x = gen!(rnd);
+        const y = gen!(rnd);
+        const eq = text(x) === text(y);
+        same += eq ? 1 : 0;
+        expect(one(t.kind, x as never).equals(one(t.kind, y as never)), `${text(x)} vs ${text(y)}`).toBe(eq);
+      }
+      expect(same).toBeGreaterThan(5);
+    });
+  }
 });
