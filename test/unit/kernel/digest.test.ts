@@ -73,6 +73,12 @@ describe('EntryDigest hashes the fields the key and attributes are made of', () 
       const family = pick(rnd, [4, 6] as const);
       return { family, prefix: family === 4 ? v4('192.0.2.1') : inBuffer(v6(pick(rnd, ['2001:db8::', '2001:db8:1::']))), prefixLength: pick(rnd, [32, 56, 64]), mac: inBuffer(mac(pick(rnd, [1, 2]))), device: pick(rnd, ['eth1', 'eth11']) };
     },
+    mroutes: (rnd) => {
+      const family = pick(rnd, [4, 6] as const);
+      const source = family === 4 ? v4(pick(rnd, ['192.0.2.1', '192.0.2.2'])) : v6(pick(rnd, ['2001:db8::1', '2001:db8::2']));
+      const group = family === 4 ? v4(pick(rnd, ['232.1.1.1', '232.1.1.2'])) : v6('ff3e::8000:1');
+      return { family, source: inBuffer(source), group, iif: pick(rnd, ['eth0', 'eth00']), oifs: pick(rnd, [['eth1'], ['eth1', 'eth2'], ['eth12']]) };
+    },
   };
   for (const t of ENTRY_TYPES) {
     it(`agrees on two ${t.kind} entries exactly when their key and attributes are the same text`, () => {
