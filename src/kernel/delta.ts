@@ -1,6 +1,16 @@
 import { deltaSize, eachKind, entryType, type EntryDelta, type EntryKind, type KernelDelta, type KernelEntries } from './entries';
 
 /**
+ * For each replace a `DeltaBuilder` emitted, the entry it replaces (what the kernel
+ * holds). A delta's `replace` carries only the new entry, which is all the kernel needs
+ * for NLM_F_REPLACE; but when an accumulator then folds in a removal of the same key,
+ * the removal must name the old entry: RTM_DELROUTE with the new device or gateway
+ * does not match the route in the kernel (ESRCH), which would stay until a reconcile.
+ * Weak, so it lives exactly as long as the delta's entries.
+ */
+const replaced = new WeakMap<object, unknown>();
+
+/**
  * Collects add/remove operations and nets them per key: removing an entry and
  * adding it back is nothing, adding it back with other attributes is a replace.
  * This is what lets a binding change be applied as "remove old, add new" without
@@ -30,8 +40,10 @@ class KindBuilder<E> {
     for (const { before, after } of this.ops.values()) {
       if (before === null && after !== null) out.add.push(after);
       else if (before !== null && after === null) out.remove.push(before);
-      else if (before !== null && after !== null && this.type.attrs(before) !== this.type.attrs(after))
+      else if (before !== null && after !== null && this.type.attrs(before) !== this.type.attrs(after)) {
         out.replace.push(after);
+        replaced.set(after as object, before);
+      }
     }
     return out;
   }
@@ -70,7 +82,7 @@ export class DeltaBuilder {
  * and what it must have after the last.
  */
 interface KeyHistory<E> {
-  before: E | null | 'unknown';
+  before: E | null | 'unknown'; // 'unknown': a replace from a diff, whose old entry is not known
   after: E | null;
   /** The last entry seen for the key (a removal needs one). */
   last: E;
@@ -94,7 +106,8 @@ class KindAccumulator<E> {
       h.last = e;
       return;
     }
-    this.keys.set(k, { before: op === 'add' ? null : op === 'remove' ? e : 'unknown', after, last: e });
+    const before = op === 'add' ? null : op === 'remove' ? e : ((replaced.get(e as object) as E | undefined) ?? 'unknown');
+    this.keys.set(k, { before, after, last: e });
   }
 
   build(): EntryDelta<E> {
