@@ -182,8 +182,11 @@ export interface NftRun {
   readonly error: string | null;
 }
 
-/** Runs `nft -f -` with the script on stdin. Never throws. */
-export function runNftScript(nftPath: string, script: string, timeoutMs = 10_000): Promise<NftRun> {
+/**
+ * Runs `nft -f -` with the script on stdin. Never throws. `onSpawn` gets the child's
+ * PID, which is also the netlink portid of its transaction (see `NftVerify.madeBy`).
+ */
+export function runNftScript(nftPath: string, script: string, timeoutMs = 10_000, onSpawn?: (pid: number) => void): Promise<NftRun> {
   return new Promise((resolve) => {
     let stderr = '';
     let settled = false;
@@ -194,6 +197,7 @@ export function runNftScript(nftPath: string, script: string, timeoutMs = 10_000
       resolve(r);
     };
     const child = spawn(nftPath, ['-f', '-'], { stdio: ['pipe', 'ignore', 'pipe'] });
+    if (child.pid !== undefined) onSpawn?.(child.pid);
     const timer = setTimeout(() => {
       child.kill('SIGKILL'); // our own child only
       done({ code: null, stderr, error: `nft timed out after ${timeoutMs} ms` });
