@@ -28,7 +28,7 @@ import {
 import { BATCH_OVERHEAD, messageEncodingLength, type NfMessage } from './message';
 import { NFT_NAMES, addressBits, allowSetName, isTableName, parseAllowSetName, type AllowSet } from './names';
 import { Nfnl, errnoError, type NfnlError, type NfnlOptions, type NfnlResult } from './nfnl';
-import { prefixSetsScript, rulesetScript, runNftScript, type NftRun } from './ruleset';
+import { prefixSetsScript, ranNft, rulesetScript, runNftScript } from './ruleset';
 
 export type NftError =
   | NfnlError
@@ -87,16 +87,11 @@ const isHostSet = (s: AllowSet): boolean => s.prefixLength === addressBits(s.fam
 const nftFailed = (run: { code: number | null; stderr: string; error: string | null }): NftError =>
   ({ kind: 'nft', reason: run.error ?? `nft -f exited ${String(run.code)}: ${run.stderr.trim()}` });
 
-/** nft(8) runs whose notifications are still recognised as gleand's (`madeBy`). */
-const NFT_PIDS_KEPT = 8;
-
 export class NftVerify {
   /** Prefix-length sets (not allow4/allow6) in the kernel with their rule, by name. */
   private prefixSets = new Map<string, AllowSet>();
   /** Set creations run one at a time (each rewrites verify_prefix whole). */
   private creating: Promise<unknown> = Promise.resolve();
-  /** PIDs of the last few nft(8) children this driver ran, newest last (see `madeBy`). */
-  private readonly nftPids: number[] = [];
 
   private constructor(
     private readonly nl: Nfnl,
@@ -136,31 +131,16 @@ export class NftVerify {
   }
 
   /**
-   * Whether an nf_tables notification with this netlink portid is this driver's own
-   * change: one of its nfnetlink socket, or of an nft(8) it ran (the ruleset load, a
-   * prefix-length set and its rule). nft binds its socket with portid 0, so the kernel
-   * autobinds it to the process's PID (netlink_autobind tries the tgid first), and
-   * nf_tables stamps each notification of its transaction with that portid. The last
-   * NFT_PIDS_KEPT children are remembered: their notifications may be read after they
-   * exit. Should the PID have been taken as a portid (a socket bound by hand to that
-   * number), nft gets another one and its change is taken for someone else's — one
-   * repair that finds nothing to do, as before.
+   * Whether an nf_tables notification with this netlink portid is gleand's own change:
+   * of this driver's nfnetlink socket, or of an nft(8) gleand ran (`ranNft`).
    */
   madeBy(portId: number): boolean {
-    return portId === this.nl.portId || (portId > 0 && this.nftPids.includes(portId));
-  }
-
-  /** `nft -f` with the script, its PID remembered for `madeBy`. */
-  private runNft(script: string): Promise<NftRun> {
-    return runNftScript(this.nftPath, script, undefined, (pid) => {
-      this.nftPids.push(pid);
-      if (this.nftPids.length > NFT_PIDS_KEPT) this.nftPids.shift();
-    });
+    return portId === this.nl.portId || ranNft(portId);
   }
 
   /** Remove the whole table (its rules, sets and elements): gleand moved to another table. */
   async deleteTable(): Promise<NftResult<void>> {
-    const run = await this.runNft(`add table inet ${this.table}\ndelete table inet ${this.table}\n`);
+    const run = await runNftScript(this.nftPath, `add table inet ${this.table}\ndelete table inet ${this.table}\n`);
     this.prefixSets.clear();
     return run.error !== null || run.code !== 0 ? err(nftFailed(run)) : ok(undefined);
   }
@@ -175,10 +155,10 @@ export class NftVerify {
     const listed = await this.listAllowSets();
     const existing = listed.ok ? listed.value.filter((s) => !isHostSet(s)) : [];
     let recreated = false;
-    let run = await this.runNft(rulesetScript(this.table, { prefixSets: existing }));
+    let run = await runNftScript(this.nftPath, rulesetScript(this.table, { prefixSets: existing }));
     if (run.error === null && run.code !== 0) {
       recreated = true;
-      run = await this.runNft(rulesetScript(this.table, { recreate: true }));
+      run = await runNftScript(this.nftPath, rulesetScript(this.table, { recreate: true }));
     }
     if (run.error !== null || run.code !== 0) return err(nftFailed(run));
     this.prefixSets = new Map((recreated ? [] : existing).map((s) => [allowSetName(s.family, s.prefixLength), s]));
@@ -216,7 +196,7 @@ export class NftVerify {
       const listed = await this.listAllowSets();
       if (!listed.ok) return listed;
       const all = [...listed.value.filter((s) => !isHostSet(s)), ...missing];
-      const r = await this.runNft(prefixSetsScript(this.table, all));
+      const r = await runNftScript(this.nftPath, prefixSetsScript(this.table, all));
       if (r.error !== null || r.code !== 0) return err(nftFailed(r));
       for (const s of all) this.prefixSets.set(allowSetName(s.family, s.prefixLength), s);
       return ok(undefined);
