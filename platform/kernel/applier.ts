@@ -57,6 +57,12 @@ export interface Applier<K extends EntryKind> {
    * an applier recognises its own changes by its socket's portid.
    */
   concerns(m: NlMessage, ctx: ApplierContext): boolean;
+  /**
+   * Whether a notification stamped with this portid is this applier's own change (the
+   * test `concerns` starts with). When every applier on a monitor has it, the monitor
+   * drops their own notifications from the header alone, without framing them.
+   */
+  madeBy?(portId: number): boolean;
   stop(): void;
   status?(): Record<string, unknown>;
   /** The key of this kind's rows in `gleand routes --json` (stable for scripts). */

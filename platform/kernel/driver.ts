@@ -246,6 +246,10 @@ export class KernelDriver implements Driver {
     }
     for (const [protocol, groups] of byProtocol) {
       const mine = this.appliers.filter((a) => a.monitor.protocol === protocol);
+      // gleand's own changes (nearly every notification during a restore) are dropped
+      // before framing when every applier of the protocol can tell them by portid.
+      const ownPortId = mine.every((a) => a.madeBy !== undefined)
+        ? (pid: number) => mine.every((a) => a.madeBy!(pid)) : undefined;
       const m = RtnlMonitor.open([...groups], {
         onMessage: (msg) => {
           for (const a of mine) if (a.concerns(msg, this.actx)) this.scheduleRepair(a.kind);
@@ -254,7 +258,7 @@ export class KernelDriver implements Driver {
           this.counters.monitorOverruns++;
           for (const a of mine) this.scheduleRepair(a.kind);
         },
-      }, { protocol, ref: false });
+      }, { protocol, ref: false, ownPortId });
       if (isOsError(m)) {
         this.ctx.log('warn', 'kernel', 'netlink monitor unavailable: changes by others are repaired at the periodic reconcile',
           { protocol, error: m.code }, `monitor:${protocol}`);

@@ -68,13 +68,18 @@ export class NeighbourApplier implements Applier<'neighbours'> {
     await withdrawByDump(this, old);
   }
 
+  /** The notifications of gleand's own rtnetlink requests carry its socket's portid. */
+  madeBy(portId: number): boolean {
+    return portId === this.rtnl.portId;
+  }
+
   /**
    * A neighbour of gleand's protocol on a subscriber device was deleted or changed by
    * someone else (`ip neigh del`, `ip neigh replace … lladdr other`): the kernel keeps
    * NDA_PROTOCOL across a replace and reports it on deletion.
    */
   concerns(m: NlMessage, ctx: ApplierContext): boolean {
-    if ((m.type !== RTM_NEWNEIGH && m.type !== RTM_DELNEIGH) || m.pid === this.rtnl.portId) return false;
+    if ((m.type !== RTM_NEWNEIGH && m.type !== RTM_DELNEIGH) || this.madeBy(m.pid)) return false;
     const d = decodeNeigh(m);
     if (!d.ok) return false;
     return d.value.protocol === ctx.config.global.route_protocol && ctx.deviceOf(d.value.ifindex) !== null;

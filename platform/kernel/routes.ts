@@ -65,6 +65,11 @@ export class RouteApplier implements Applier<'routes'> {
     await withdrawByDump(this, old);
   }
 
+  /** The notifications of gleand's own rtnetlink requests carry its socket's portid. */
+  madeBy(portId: number): boolean {
+    return portId === this.rtnl.portId;
+  }
+
   /**
    * Someone else added, replaced or deleted a route in gleand's table that is either
    * tagged with gleand's protocol or on a subscriber device: ours may be gone or
@@ -75,7 +80,7 @@ export class RouteApplier implements Applier<'routes'> {
    * the new route); the periodic reconcile puts ours back.
    */
   concerns(m: NlMessage, ctx: ApplierContext): boolean {
-    if ((m.type !== RTM_NEWROUTE && m.type !== RTM_DELROUTE) || m.pid === this.rtnl.portId) return false;
+    if ((m.type !== RTM_NEWROUTE && m.type !== RTM_DELROUTE) || this.madeBy(m.pid)) return false;
     const d = decodeRoute(m);
     if (!d.ok) return false;
     const r = d.value;

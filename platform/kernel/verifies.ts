@@ -112,13 +112,14 @@ export class VerifyApplier implements Applier<'verifies'> {
   }
 
   /**
-   * An nf_tables change to gleand's table that gleand's socket did not make (an element
-   * deleted by `nft delete element`, the table flushed or deleted). The ruleset load by
-   * nft(8) comes from another socket too, and so does the creation of a prefix-length
-   * set (once per length in use); the repair they trigger finds nothing to do.
+   * An nf_tables change to gleand's table that gleand did not make (an element deleted
+   * by `nft delete element`, the table flushed or deleted). The ruleset load and the
+   * creation of a prefix-length set go through nft(8), another socket: `madeBy` knows
+   * its portids too, so they trigger no repair — which, during a bulk restore, would
+   * fall through to a full diff with hundreds of live batches applied inside it.
    */
   concerns(m: NlMessage, ctx: ApplierContext): boolean {
-    if (m.type >> 8 !== NFNL_SUBSYS_NFTABLES || m.pid === this.verify?.portId) return false;
+    if (m.type >> 8 !== NFNL_SUBSYS_NFTABLES || this.madeBy(m.pid)) return false;
     const msg = m.type & 0xff;
     if (msg === NFT_MSG.NEWGEN || m.payload.length < NFGENMSG_LEN || m.payload[0] !== NFPROTO.INET) return false;
     const attrs = splitAttrs(m.payload.subarray(NFGENMSG_LEN), 'nft notification', NFGENMSG_LEN);
@@ -127,6 +128,11 @@ export class VerifyApplier implements Applier<'verifies'> {
     if (!name) return false;
     const nul = name.data.indexOf(0);
     return new TextDecoder().decode(nul < 0 ? name.data : name.data.subarray(0, nul)) === ctx.config.global.nft_table;
+  }
+
+  /** Its nfnetlink socket's portid, or an nft(8) gleand ran (NftVerify.madeBy). */
+  madeBy(portId: number): boolean {
+    return this.verify?.madeBy(portId) === true;
   }
 
   row(v: VerifyEntry): Record<string, unknown> {

@@ -7,7 +7,7 @@
 import { NETLINK_ROUTE } from './constants';
 import { splitMessages, type NlMessage } from './message';
 import { ENOBUFS, NetlinkSocket, isOsError, errnoName, type OsError } from './socket';
-import type { DecodeError } from './wire';
+import { HOST_LE, NLMSG_HDRLEN, type DecodeError } from './wire';
 
 export interface MonitorHandlers {
   onMessage(m: NlMessage): void;
@@ -24,6 +24,32 @@ export interface MonitorOptions {
   readonly rcvbufBytes?: number;
   /** Keep the process alive while open; default true. */
   readonly ref?: boolean;
+  /**
+   * Whether a netlink portid is the owner's own (its request sockets'): a datagram whose
+   * every message carries such a portid is dropped from its headers alone, before any
+   * message is framed — during a restore nearly every notification is gleand's own
+   * change, one per entry installed, and framing them was garbage for nothing.
+   */
+  readonly ownPortId?: (portId: number) => boolean;
+}
+
+/** u32 at `off` in host byte order (netlink headers are host-endian). */
+function u32(b: Uint8Array, off: number): number {
+  return HOST_LE
+    ? (b[off]! | (b[off + 1]! << 8) | (b[off + 2]! << 16) | (b[off + 3]! << 24)) >>> 0
+    : ((b[off]! << 24) | (b[off + 1]! << 16) | (b[off + 2]! << 8) | b[off + 3]!) >>> 0;
+}
+
+/** True when every message of a well-formed datagram has an own portid (nlmsghdr: len, type, flags, seq, pid). */
+export function allOwn(g: Uint8Array, own: (portId: number) => boolean): boolean {
+  let off = 0;
+  while (off < g.length) {
+    if (g.length - off < NLMSG_HDRLEN) return false;
+    const len = u32(g, off);
+    if (len < NLMSG_HDRLEN || len > g.length - off || !own(u32(g, off + 12))) return false;
+    off += (len + 3) & ~3;
+  }
+  return off > 0;
 }
 
 export class RtnlMonitor {
@@ -39,7 +65,9 @@ export class RtnlMonitor {
           return h.onOverrun();
         }
         if (errno !== 0) return h.onError?.({ errno, code: errnoName(errno) });
+        const own = opts.ownPortId;
         for (const g of grams) {
+          if (own !== undefined && allOwn(g, own)) continue;
           const { messages, error } = splitMessages(g);
           for (const m of messages) h.onMessage(m);
           if (error !== null) h.onError?.(error);

@@ -182,6 +182,25 @@ export interface NftRun {
   readonly error: string | null;
 }
 
+/** nft(8) runs whose notifications are still recognised as this process's (`ranNft`). */
+const NFT_PIDS_KEPT = 16;
+/** PIDs of the last NFT_PIDS_KEPT nft(8) children of this process, newest last. */
+const nftPids: number[] = [];
+
+/**
+ * Whether an nf_tables notification stamped with this netlink portid comes from an
+ * nft(8) this process ran (the verify ruleset, a prefix-length set, the on-demand
+ * chains). nft binds its socket with portid 0, so the kernel autobinds it to the
+ * process's PID (netlink_autobind tries the tgid first), and nf_tables stamps every
+ * notification of the transaction with the sender's portid. The last few children are
+ * remembered, not only running ones: their notifications may be read after they exit.
+ * Should the PID already be some socket's portid, nft gets another one and its change
+ * is taken for someone else's: one repair that finds nothing to do.
+ */
+export function ranNft(portId: number): boolean {
+  return portId > 0 && nftPids.includes(portId);
+}
+
 /** Runs `nft -f -` with the script on stdin. Never throws. */
 export function runNftScript(nftPath: string, script: string, timeoutMs = 10_000): Promise<NftRun> {
   return new Promise((resolve) => {
@@ -194,6 +213,10 @@ export function runNftScript(nftPath: string, script: string, timeoutMs = 10_000
       resolve(r);
     };
     const child = spawn(nftPath, ['-f', '-'], { stdio: ['pipe', 'ignore', 'pipe'] });
+    if (child.pid !== undefined) {
+      nftPids.push(child.pid);
+      if (nftPids.length > NFT_PIDS_KEPT) nftPids.shift();
+    }
     const timer = setTimeout(() => {
       child.kill('SIGKILL'); // our own child only
       done({ code: null, stderr, error: `nft timed out after ${timeoutMs} ms` });

@@ -28,7 +28,7 @@ import {
 import { BATCH_OVERHEAD, messageEncodingLength, type NfMessage } from './message';
 import { NFT_NAMES, addressBits, allowSetName, isTableName, parseAllowSetName, type AllowSet } from './names';
 import { Nfnl, errnoError, type NfnlError, type NfnlOptions, type NfnlResult } from './nfnl';
-import { prefixSetsScript, rulesetScript, runNftScript } from './ruleset';
+import { prefixSetsScript, ranNft, rulesetScript, runNftScript } from './ruleset';
 
 export type NftError =
   | NfnlError
@@ -128,6 +128,14 @@ export class NftVerify {
 
   get portId(): number {
     return this.nl.portId;
+  }
+
+  /**
+   * Whether an nf_tables notification with this netlink portid is gleand's own change:
+   * of this driver's nfnetlink socket, or of an nft(8) gleand ran (`ranNft`).
+   */
+  madeBy(portId: number): boolean {
+    return portId === this.nl.portId || ranNft(portId);
   }
 
   /** Remove the whole table (its rules, sets and elements): gleand moved to another table. */

@@ -9,6 +9,9 @@
  *   {"op":"add","entries":[{"device":"eth1","mac":"02:00:00:00:00:0a","prefix":"10.1.0.10/32"}]}
  *   {"op":"remove","entries":[…]}   {"op":"dump"}   {"op":"dumpEach"}   {"op":"counter"}
  *   {"op":"probe","entry":{…}}      the kernel's raw answers to duplicate add / missing delete
+ *   {"op":"applierStart","table":"t","ports":["eth1"]}   a VerifyApplier (the daemon's) and an nf_tables monitor
+ *   {"op":"applierAdd","entries":[…]}   through the applier (a new prefix length runs nft(8))
+ *   {"op":"notes"}   every nf_tables notification so far, each with the applier's `concerns` verdict
  */
 import * as fs from 'node:fs';
 import * as readline from 'node:readline';
@@ -20,6 +23,13 @@ import { NFT_MSG } from '../../platform/nft/constants';
 import { elementListMessage, verifyElementKey } from '../../platform/nft/element';
 import { Nfnl } from '../../platform/nft/nfnl';
 import { NftVerify, type ApplyResult } from '../../platform/nft/verify';
+import { NETLINK_NETFILTER } from '../../platform/nft/constants';
+import { RtnlMonitor } from '../../platform/netlink/monitor';
+import type { NlMessage } from '../../platform/netlink/message';
+import { isOsError } from '../../platform/netlink/socket';
+import { NFNLGRP_NFTABLES, VerifyApplier } from '../../platform/kernel/verifies';
+import type { ApplierContext } from '../../platform/kernel/applier';
+import type { Config } from '../../src/config/config';
 
 interface EntryJson {
   readonly device: string;
@@ -70,6 +80,11 @@ const applyJson = (r: ApplyResult): unknown => ({
 async function main(): Promise<void> {
   let nft: NftVerify | null = null;
   let table = 'gleand';
+  const applier = new VerifyApplier();
+  let actx: ApplierContext | null = null;
+  let monitor: RtnlMonitor | null = null;
+  let overruns = 0;
+  const notes: NlMessage[] = [];
   const need = (): NftVerify => {
     if (nft === null) throw new Error('send {"op":"open"} first');
     return nft;
@@ -111,6 +126,42 @@ async function main(): Promise<void> {
       return r.ok ? { ok: true, packets: Number(r.value.packets), bytes: Number(r.value.bytes) } : r;
     },
     probe: async (c) => probe(table, toEntry(c.entry as EntryJson)),
+    applierStart: async (c) => {
+      const ports = c.ports as string[];
+      const config = {
+        global: { nft_table: String(c.table) },
+        subscribers: ports.map((device) => ({ device, verify_source: true, mode: 'passive' })),
+      } as unknown as Config;
+      actx = { config, ifindexOf, deviceOf: (i) => deviceOf(i) ?? null };
+      const m = RtnlMonitor.open([NFNLGRP_NFTABLES], { onMessage: (msg) => void notes.push(msg), onOverrun: () => void overruns++ },
+        { protocol: NETLINK_NETFILTER, ref: false });
+      if (isOsError(m)) return { ok: false, error: m.code };
+      monitor = m;
+      await applier.start(actx); // the ruleset load: nft(8)
+      return { ok: true };
+    },
+    applierAdd: async (c) => {
+      if (actx === null) throw new Error('send {"op":"applierStart"} first');
+      return applier.apply('add', (c.entries as EntryJson[]).map(toEntry), actx);
+    },
+    // Notifications are queued on the monitor in the order the kernel committed them, so
+    // once a marker transaction made after everything else is read, all earlier ones are.
+    notes: async () => {
+      if (actx === null) throw new Error('send {"op":"applierStart"} first');
+      const marker = `gleand_marker_${process.pid}`;
+      const { execFileSync } = await import('node:child_process');
+      execFileSync('nft', ['add', 'table', 'inet', marker]);
+      execFileSync('nft', ['delete', 'table', 'inet', marker]);
+      const isMarker = (m: NlMessage) => (m.type & 0xff) === NFT_MSG.DELTABLE && Buffer.from(m.payload).includes(marker);
+      while (!notes.some(isMarker)) {
+        if (overruns > 0) return { ok: false, error: 'monitor overrun' };
+        await new Promise((r) => setTimeout(r, 5));
+      }
+      const ctx = actx;
+      const out = notes.map((m) => ({ msg: m.type & 0xff, subsys: m.type >> 8, pid: m.pid, concerns: applier.concerns(m, ctx) }));
+      notes.length = 0;
+      return { ok: true, notes: out };
+    },
   };
   const rl = readline.createInterface({ input: process.stdin });
   for await (const line of rl) {
@@ -126,6 +177,8 @@ async function main(): Promise<void> {
     process.stdout.write(`${JSON.stringify(answer, (_k, v: unknown) => (typeof v === 'bigint' ? Number(v) : v))}\n`);
   }
   (nft as NftVerify | null)?.close();
+  applier.stop();
+  (monitor as RtnlMonitor | null)?.close();
 }
 
 /**

@@ -375,4 +375,33 @@ describe('nft source verification (namespaces, nfnetlink, scapy)', () => {
     const d = await worker!.call({ op: 'dump' });
     expect(d.entries).toEqual([leaseB4]);
   });
+  // The daemon's applier with the daemon's monitor: nft(8) loads the ruleset and creates
+  // a prefix-length set from another netlink socket. Taken for someone else's change, each
+  // started a repair, and one during a bulk restore fell through to a full diff with the
+  // live batches applied inside it (twice the CPU and memory). Its own table, deleted after.
+  it('nft(8) run by the applier (ruleset load, a new prefix-length set) is not taken for a change by someone else; `nft delete element` is', async () => {
+    const table = 'gleand_own';
+    try {
+      expect(await worker!.call({ op: 'applierStart', table, ports: ['ra', 'rb'] })).toEqual({ ok: true });
+      const added = await worker!.call({ op: 'applierAdd', entries: [leaseA6, { device: 'rb', mac: mB, prefix: '2001:db8:200::/48' }, leaseB4] });
+      expect(added).toEqual({ applied: 3, failures: [], noDevice: 0 });
+      // nft(8) itself shows the sets it created
+      expect(inNs(NS.router, ['nft', 'list', 'set', 'inet', table, 'allow6_56'])).toContain('2001:db8:100::');
+      expect(inNs(NS.router, ['nft', 'list', 'set', 'inet', table, 'allow6_48'])).toContain('2001:db8:200::');
+      const ours = await worker!.call({ op: 'notes' });
+      expect(ours.ok).toBe(true);
+      const NEWSET = 9;
+      const NEWRULE = 6;
+      // the monitor did see nft's transactions: the table, its sets and rules
+      expect(ours.notes.filter((n: any) => n.msg === NEWSET).length).toBeGreaterThanOrEqual(5);
+      expect(ours.notes.some((n: any) => n.msg === NEWRULE)).toBe(true);
+      expect(ours.notes.filter((n: any) => n.concerns)).toEqual([]);
+      // someone else's change to the table is still seen
+      inNs(NS.router, ['nft', 'delete', 'element', 'inet', table, 'allow4', `{ "rb" . ${mB} . 10.2.0.20 }`]);
+      const theirs = await worker!.call({ op: 'notes' });
+      expect(theirs.notes.filter((n: any) => n.concerns).length).toBeGreaterThan(0);
+    } finally {
+      inNs(NS.router, ['nft', 'delete', 'table', 'inet', table]);
+    }
+  });
 });
