@@ -67,7 +67,11 @@ async function status(): Promise<Record<string, unknown> | null> {
   if (r.status !== 0) return null;
   try { return JSON.parse(r.out.slice(r.out.indexOf('{'))) as Record<string, unknown>; } catch { return null; }
 }
-/** /sys/block/vdb/stat's writes completed and sectors written (Documentation/block/stat.rst). */
+/**
+ * /sys/block/vdb/stat's writes completed and sectors written (Documentation/block/stat.rst).
+ * Sectors are the measure: every `sync` adds a completed write that carries no sector
+ * (the cache flush ext4 sends down), so the writes count moves with the test's own syncs.
+ */
 const writes = (stat: string): [number, number] => {
   const f = stat.trim().split(/\s+/).map(Number);
   return [f[4]!, f[6]!];
@@ -165,7 +169,7 @@ describe('the test image under qemu (TCG), the router of a lab', () => {
     const files = (await con.run('find /overlay -type f | sort')).out.trim().split('\n');
     expect(files).toEqual(['/overlay/etc/config/gleand', '/overlay/etc/gleand/relay-id', '/overlay/etc/rc.local']);
     expect(duid).toMatch(/^[0-9a-f:]+\n$/);
-    expect(afterStart[0]).toBeGreaterThan(atHandover[0]);
+    expect(afterStart[1]).toBeGreaterThan(atHandover[1]);
     console.log(`flash: ${atHandover[0]} writes (${atHandover[1]} sectors) before gleand (the mount), ` +
       `${afterStart[0] - atHandover[0]} writes (${afterStart[1] - atHandover[1]} sectors) for the relay DUID`);
   });
@@ -189,7 +193,7 @@ describe('the test image under qemu (TCG), the router of a lab', () => {
     }, COMMAND_MS, 2000);
     expect(rows).toHaveLength(1);
     expect(rows[0]!.binding).toContain(address);
-    expect(rows[0]!.port).toBe('lan1');
+    expect(rows[0]!.port).toBe(sub.name); // the UCI section of the port whose device is lan1
     expect(rows[0]!.mac).toBe(sub.mac);
     // The VM forwards for it: the subscriber reaches the server along gleand's host route.
     await until('a ping from the subscriber to the server through the VM', async () =>
@@ -204,7 +208,7 @@ describe('the test image under qemu (TCG), the router of a lab', () => {
       return s && s['pid'] !== pid ? s : null;
     }, BOOT_MS, 1000);
     expect(again['pid']).not.toBe(pid);
-    expect(await flashWrites()).toEqual(afterStart);
+    expect((await flashWrites())[1]).toBe(afterStart[1]);
   }, BOOT_MS);
 
   it(`the client renews ${RENEWALS} times through the VM (minutes of running, a reload): still no flash write`, async () => {
@@ -214,9 +218,11 @@ describe('the test image under qemu (TCG), the router of a lab', () => {
     expect(client.lease(4)!.address).toBe(address);
     const s = (await status())!;
     expect(Object.keys(s['lastReload'] as object).length).toBeGreaterThan(0);
-    expect(await flashWrites()).toEqual(afterStart);
+    const now = await flashWrites();
+    expect(now[1]).toBe(afterStart[1]);
     expect((await con.run('cat /overlay/etc/gleand/relay-id')).out).toBe(duid);
-    console.log(`flash: no write from gleand's first start through the lease, a respawn, a reload and ${RENEWALS} renewals`);
+    console.log(`flash: ${now[1] - afterStart[1]} sectors written from gleand's first start through the lease, a respawn, ` +
+      `a reload and ${RENEWALS} renewals (${now[0] - afterStart[0]} writes: the test's syncs)`);
   }, 5 * RENEWALS * LEASE_S * 1000);
 
   it('a UCI edit + reload is applied (SIGHUP); an invalid edit is refused by reload and the daemon keeps running', async () => {
