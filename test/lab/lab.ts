@@ -696,6 +696,35 @@ export class Lab {
     return station;
   }
 
+  /**
+   * Hands the router's part to a router outside the lab (the firmware image under qemu):
+   * the router namespace gives up its addresses and becomes a plain switch, each port
+   * (upstream first, then one per subscriber) bridged with a tap device that a VM started
+   * in this namespace opens by name (`-netdev tap,ifname=`). Returns the taps in port
+   * order. They go with the namespace at teardown.
+   */
+  async routerTaps(): Promise<string[]> {
+    const R = this.router;
+    const ipn = (args: string[]): Promise<ExecResult> => this.exec(null, ['ip', '-n', R.ns, ...args]);
+    // Its addresses are the VM's now: the namespace must not answer ARP/ND for them.
+    await ipn(['addr', 'flush', 'dev', R.upstreamDev]);
+    await ipn(['addr', 'del', `${R.gateway4}/32`, 'dev', 'lo']);
+    await ipn(['addr', 'del', `${R.gateway6}/128`, 'dev', 'lo']);
+    const taps: string[] = [];
+    for (const [i, port] of [R.upstreamDev, ...this.subscribers.map((s) => s.routerDev)].entries()) {
+      const br = `br${i}`;
+      const tap = `tap${i}`;
+      await ipn(['link', 'add', br, 'type', 'bridge']); // STP off: ports forward at once
+      await this.sysctls(R.ns, { [`net.ipv6.conf.${br}.disable_ipv6`]: 1 });
+      await ipn(['tuntap', 'add', 'dev', tap, 'mode', 'tap']);
+      await ipn(['link', 'set', port, 'master', br]);
+      await ipn(['link', 'set', tap, 'master', br]);
+      for (const d of [tap, br]) await ipn(['link', 'set', d, 'up']);
+      taps.push(tap);
+    }
+    return taps;
+  }
+
   private note(msg: string): void {
     this.logFn(`[lab ${this.prefix}] ${msg}`);
   }
@@ -1337,6 +1366,11 @@ export interface GleandConfigOverrides {
   controlSocket?: string;
   stateDir?: string;
   upstreamName?: string;
+  /** The devices as the router running gleand names them (default: the lab's veths). */
+  upstreamDevice?: string;
+  subscriberDevice?: (sub: LabSubscriber) => string;
+  /** The bindings snapshot file (default: under the lab's directory). */
+  snapshot?: string;
   subscribers?: LabSubscriber[];
   /** Extra options per section, appended after the standard ones (arrays become `list`). */
   global?: Record<string, string | string[]>;
@@ -1362,17 +1396,17 @@ export function labGleandConfig(lab: Lab, o: GleandConfigOverrides = {}): string
         option log_level '${o.logLevel ?? 'debug'}'
         option control_socket '${o.controlSocket ?? `${lab.dir}/gleand.sock`}'
         option state_dir '${o.stateDir ?? `${lab.dir}/state`}'
-        option snapshot '${lab.dir}/snapshot/bindings'
+        option snapshot '${o.snapshot ?? `${lab.dir}/snapshot/bindings`}'
 ${uciOptions(o.global ?? {})}
 config upstream '${up}'
-        option device '${lab.router.upstreamDev}'
+        option device '${o.upstreamDevice ?? lab.router.upstreamDev}'
         list dhcpv4_server '${lab.server.ipv4}'
         list dhcpv6_server '${lab.server.ipv6}'
 ${uciOptions(o.upstream ?? {})}`;
   for (const sub of o.subscribers ?? lab.subscribers) {
     s += `
 config subscriber '${sub.name}'
-        option device '${sub.routerDev}'
+        option device '${o.subscriberDevice?.(sub) ?? sub.routerDev}'
         option upstream '${up}'
         option giaddr '${lab.router.gateway4}'
         option link_address '${lab.router.gateway6}'
