@@ -191,6 +191,7 @@ export class MulticastModule implements Module {
    */
   private afterChange(now: Instant, out: Action[]): Action[] {
     let changed = false;
+    const byGroup = new Map<string, MrouteEntry[]>();
     for (const f of FAMILIES) {
       const keys = this.removed[f];
       for (const p of this.ports.values()) {
@@ -203,11 +204,22 @@ export class MulticastModule implements Module {
         if (this.learnt[f].has(g) && ![...this.ports.values()].some((p) => p.routers[f].groups.get(g)?.mode === 'exclude')) this.learnt[f].delete(g);
       }
       if (this.proxies) for (const a of this.proxies[f].update(keys, this.membership(f, keys, now), now)) out.push(a);
+      // The forwarding entries of the changed groups only: a report costs its groups'
+      // ports, not the whole table (the other groups' entries cannot have changed).
+      if (this.upstream && this.lastNow !== null) {
+        for (const k of keys) {
+          const states: [PortState, GroupState][] = [];
+          for (const p of this.ports.values()) {
+            const g = p.routers[f].groups.get(k);
+            if (g) states.push([p, g]);
+          }
+          const entries = states.length ? [...this.groupMroutes(f, k, states[0]![1].address, states, this.lastNow)] : [];
+          byGroup.set(`${f} ${k}`, entries);
+        }
+      }
       keys.clear();
     }
-    // The forwarding entries follow only when some group changed (a report of nothing new
-    // costs no walk of the table).
-    if (changed) for (const a of this.mroutes.update(this.desiredMroutes())) out.push(a);
+    if (changed) for (const a of this.mroutes.updateGroups(byGroup)) out.push(a);
     return out;
   }
 
@@ -268,15 +280,19 @@ export class MulticastModule implements Module {
           groups.set(k, e);
         }
       }
-      for (const [k, { address, states }] of groups) {
-        const candidates = new Map<string, Uint8Array>();
-        for (const [, g] of states) for (const [s, st] of g.sources) if (st.timer !== null) candidates.set(s, st.address);
-        for (const [s, a] of this.learnt[f].get(k) ?? []) candidates.set(s, a);
-        for (const [s, source] of candidates) {
-          const oifs = [...new Set(states.filter(([, g]) => forwards(g, s, now)).map(([p]) => p.device))].sort();
-          if (oifs.length > 0) yield { family: f, source, group: address, iif: this.upstream.device, oifs };
-        }
-      }
+      for (const [k, { address, states }] of groups) yield* this.groupMroutes(f, k, address, states, now);
+    }
+  }
+
+  /** The forwarding entries of one group, from the ports that hold it (`states`). */
+  private *groupMroutes(f: Fam, k: string, address: Uint8Array, states: readonly [PortState, GroupState][], now: Instant): Iterable<MrouteEntry> {
+    if (!this.upstream) return;
+    const candidates = new Map<string, Uint8Array>();
+    for (const [, g] of states) for (const [s, st] of g.sources) if (st.timer !== null) candidates.set(s, st.address);
+    for (const [s, a] of this.learnt[f].get(k) ?? []) candidates.set(s, a);
+    for (const [s, source] of candidates) {
+      const oifs = [...new Set(states.filter(([, g]) => forwards(g, s, now)).map(([p]) => p.device))].sort();
+      if (oifs.length > 0) yield { family: f, source, group: address, iif: this.upstream.device, oifs };
     }
   }
 

@@ -37,3 +37,13 @@ for (const flags of [[], ['--optimize-for-size', '--max-semi-space-size=1']]) {
   spawnSync(process.execPath, ['--expose-gc', ...flags, bundle, 'rss'], { stdio: 'inherit' });
 }
 fs.rmSync(bundle, { force: true });
+
+// The multicast router (issue 9): IGMPv3 / MLDv2 reports/s beside decode alone, and RSS with 1,000 ports × 10 groups × 10 sources,
+// bundled and run by plain node with the init script's flags (test/bench/multicast.ts).
+const mcBundle = path.join(os.tmpdir(), `gleand-mc-bench-${process.pid}.js`);
+buildSync({ entryPoints: [path.join(__dirname, 'multicast.ts')], bundle: true, platform: 'node', outfile: mcBundle, logLevel: 'error' });
+console.log('\n== multicast: reports/s through the core (1,000 ports) vs decode alone; RSS with 1,000 ports × 10 groups × 10 sources ==');
+for (const args of [['rate'], ['rss', '4'], ['rss', '6']]) {
+  spawnSync(process.execPath, ['--expose-gc', '--optimize-for-size', '--max-semi-space-size=1', mcBundle, ...args], { stdio: 'inherit' });
+}
+fs.rmSync(mcBundle, { force: true });

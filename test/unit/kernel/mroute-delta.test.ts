@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { MrouteDeltas } from '../../../src/kernel/mroute-delta';
+import { MrouteDeltas, mrouteGroupKey } from '../../../src/kernel/mroute-delta';
 import type { MrouteEntry } from '../../../src/kernel/mroute';
 import { parseIPv4 } from '../../../src/wire/address';
 
@@ -15,5 +15,19 @@ describe('MrouteDeltas: live deltas of derived forwarding entries', () => {
     expect(mroutes(d.update([]))).toEqual({ add: [], remove: [e('10.0.0.2', ['eth1', 'eth2'])], replace: [] });
     const a = d.update([e('10.0.0.3', ['eth1'])]);
     expect(a[0]).toMatchObject({ kind: 'kernel', delta: { routes: { add: [] }, neighbours: { add: [] }, verifies: { add: [] } } });
+  });
+
+  it('updateGroups diffs only the named groups: the others keep their entries, and a later full update agrees', () => {
+    const d = new MrouteDeltas();
+    const g2 = (src: string, oifs: string[]): MrouteEntry => ({ ...e(src, oifs), group: parseIPv4('232.1.1.2')! });
+    d.update([e('10.0.0.2', ['eth1']), g2('10.0.0.2', ['eth1'])]);
+    const k1 = mrouteGroupKey(4, parseIPv4('232.1.1.1')!);
+    expect(k1).toBe('4 232.1.1.1');
+    // Group 1 gains a port; group 2 is not named, so nothing of it is removed.
+    expect(mroutes(d.updateGroups(new Map([[k1, [e('10.0.0.2', ['eth1', 'eth2'])]]])))).toEqual({ add: [], remove: [], replace: [e('10.0.0.2', ['eth1', 'eth2'])] });
+    expect(d.update([e('10.0.0.2', ['eth1', 'eth2']), g2('10.0.0.2', ['eth1'])])).toEqual([]);
+    // A group left by every port: named with no entries, its entries go.
+    expect(mroutes(d.updateGroups(new Map([[k1, []]])))).toEqual({ add: [], remove: [e('10.0.0.2', ['eth1', 'eth2'])], replace: [] });
+    expect(d.update([g2('10.0.0.2', ['eth1'])])).toEqual([]);
   });
 });
