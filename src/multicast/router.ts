@@ -294,25 +294,43 @@ export class RouterPort {
       // §6.6.3.1: lower the group timer to LMQT, send now and [LMQC − 1] more every LMQI.
       if (g.groupTimer !== null && g.groupTimer > lmqt) g.groupTimer = lmqt;
       g.groupRetransmissions = lmqc(p);
+      g.groupQueryAt = now;
     }
     for (const s of q.sources) {
-      // §6.6.3.2: sources whose timer is above LMQT get [LMQC] retransmissions and LMQT.
+      // §6.6.3.2: sources whose timer is above LMQT get their own [LMQC] count, due now, and
+      // LMQT; a source already being queried (timer at or below LMQT) keeps its count and cadence.
       const st = g.sources.get(this.fam.format(s));
       if (!st || st.timer === null || st.timer <= lmqt) continue;
       st.retransmissions = lmqc(p);
+      st.queryAt = now;
       st.timer = lmqt;
     }
     this.sendSpecific(g, now, out);
   }
 
-  /** One round of the group's pending specific queries; the next is LMQI later. */
+  /** Forget the group's pending specific queries (we are no longer querier). */
+  private cancelSpecific(g: GroupState): void {
+    g.groupRetransmissions = 0;
+    g.groupQueryAt = null;
+    g.queryAt = null;
+    for (const s of g.sources.values()) { s.retransmissions = 0; s.queryAt = null; }
+  }
+
+  /**
+   * The group's specific queries due by `now`: the group query and each source on its own
+   * schedule (§6.6.3.1, §6.6.3.2), so a later request never sends the pending ones early.
+   * Each one sent is due again LMQI later while its count lasts.
+   */
   private sendSpecific(g: GroupState, now: Instant, out: Action[]): void {
     const p = this.params;
     const lmqt = addMs(now, lmqtMs(p));
     const level = g.ssm ? 3 : compatLevel(g, now);
     const base = { maxRespMs: p.lmqiMs, qrv: p.rv, qqiSec: Math.floor(p.qiMs / 1000) };
-    if (g.groupRetransmissions > 0) {
+    const next = addMs(now, p.lmqiMs);
+    const due = (at: Instant | null) => at !== null && at <= now;
+    if (g.groupRetransmissions > 0 && due(g.groupQueryAt)) {
       g.groupRetransmissions--;
+      g.groupQueryAt = g.groupRetransmissions > 0 ? next : null;
       // §6.6.3.1: S set while the group timer is above LMQT (a report refreshed it).
       const suppress = g.groupTimer !== null && g.groupTimer > lmqt;
       out.push(this.send({ ...base, level: level === 3 ? 3 : 2, group: g.address, suppress, sources: [] }));
@@ -321,8 +339,9 @@ export class RouterPort {
     const above: Uint8Array[] = [];
     const below: Uint8Array[] = [];
     for (const s of g.sources.values()) {
-      if (s.retransmissions <= 0) continue;
+      if (s.retransmissions <= 0 || !due(s.queryAt)) continue;
       s.retransmissions--;
+      s.queryAt = s.retransmissions > 0 ? next : null;
       (s.timer !== null && s.timer > lmqt ? above : below).push(s.address);
     }
     // §6.6.3.2: two queries, S set for sources above LMQT and clear for the others; an empty one is not sent.
@@ -333,8 +352,9 @@ export class RouterPort {
         this.counters.sent.sourceQueries++;
       }
     }
-    const more = g.groupRetransmissions > 0 || [...g.sources.values()].some((s) => s.retransmissions > 0);
-    g.queryAt = more ? addMs(now, p.lmqiMs) : null;
+    let at: Instant | null = g.groupRetransmissions > 0 ? g.groupQueryAt : null;
+    for (const s of g.sources.values()) if (s.retransmissions > 0) at = earliest(at, s.queryAt);
+    g.queryAt = at;
   }
 
   /** Sources that fit one query in a 1280-byte IPv6 / 576-byte IPv4 minimum MTU packet. */
@@ -390,7 +410,7 @@ export class RouterPort {
     for (const g of [...this.groups.values()]) {
       if (g.queryAt !== null && g.queryAt <= now) {
         if (this.querier) this.sendSpecific(g, now, out);
-        else { g.queryAt = null; g.groupRetransmissions = 0; for (const s of g.sources.values()) s.retransmissions = 0; }
+        else this.cancelSpecific(g);
       }
       const e = expire(g, now);
       if (e !== 'same') this.dirty.add(g.key);
