@@ -71,9 +71,8 @@ export class MulticastModule implements Module {
       case 'config': return this.configure(event.config, now);
       case 'link': {
         const p = this.ports.get(event.port);
-        // RFC 3810 §5.1.14: queries leave from the link-local address.
-        if (p) p.routers[6].address = event.linkLocal;
-        return [];
+        // RFC 3810 §5.1.14: queries leave from the link-local address; without one MLD defers.
+        return p ? p.routers[6].setAddress(event.linkLocal, now) : [];
       }
       case 'multicast': return this.onPacket(event, now);
       case 'mroute-miss': return this.onMiss(event);
@@ -104,15 +103,16 @@ export class MulticastModule implements Module {
       for (const f of FAMILIES) for (const k of p.routers[f].groups.keys()) this.removed[f].add(k);
       this.ports.delete(name);
     }
+    const startup: Action[] = [];
     for (const s of config.subscribers) {
       const p = this.ports.get(s.name) ?? {
         name: s.name, device: s.device,
-        routers: { 4: new RouterPort(s.name, IGMP, policy, now), 6: new RouterPort(s.name, MLD, policy, now) },
+        routers: { 4: new RouterPort(s.name, IGMP, policy, now, s.giaddr ?? null), 6: new RouterPort(s.name, MLD, policy, now, null) },
       };
       p.device = s.device;
       for (const f of FAMILIES) p.routers[f].setPolicy(policy);
-      // The port's giaddr is our IGMP source; without one the platform fills in the device's address.
-      p.routers[4].address = s.giaddr ?? null;
+      // The port's giaddr is our IGMP address (query source, election); without one IGMP defers (RFC 3376 §6.6.2).
+      startup.push(...p.routers[4].setAddress(s.giaddr ?? null, now));
       this.ports.set(s.name, p);
     }
     const up = config.upstreams.find((u) => u.name === c.upstream);
@@ -126,7 +126,7 @@ export class MulticastModule implements Module {
     }
     if (!this.upstream) this.proxies = null;
     for (const f of FAMILIES) this.proxies?.[f].setRobustness(c.robustness);
-    return this.afterChange(now, this.poll(now));
+    return this.afterChange(now, [...startup, ...this.poll(now)]);
   }
 
   private onPacket(e: Extract<Event, { kind: 'multicast' }>, now: Instant): Action[] {

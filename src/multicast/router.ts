@@ -32,8 +32,11 @@ export class RouterPort {
   readonly counters: RouterCounters = newRouterCounters();
   /** Groups whose membership changed since the module last looked (it reports them upstream). */
   readonly dirty = new Set<string>();
-  /** RFC 3376 §6.6.2: we are the querier until a query from a lower address arrives. */
-  querier = true;
+  /**
+   * RFC 3376 §6.6.2: we are the querier until a query from a lower address arrives; without
+   * an address of our own we cannot take part in the election and are not querier.
+   */
+  querier: boolean;
   otherQuerierUntil: Instant | null = null;
   /** The address of the querier when it is another router. */
   otherQuerier: Uint8Array | null = null;
@@ -43,18 +46,62 @@ export class RouterPort {
   private generalQueryAt: Instant | null;
   private startupLeft: number;
   private readonly limiter: RateLimiter;
-  /** Our address on the link: IGMP the port's giaddr, MLD its link-local; null: the platform fills it in. */
-  address: Uint8Array | null = null;
 
+  /**
+   * `address`: ours on the link, the source of our queries and what the election compares
+   * (IGMP the port's giaddr, MLD its link-local, RFC 3810 §5.1.14); null: not known (yet).
+   */
   constructor(
     readonly port: string,
     readonly fam: Family,
     private policy: RouterPolicy,
     now: Instant,
+    private ownAddress: Uint8Array | null,
   ) {
-    this.generalQueryAt = now;
+    this.querier = ownAddress !== null;
+    if (!this.querier) this.counters.querierDeferred++;
+    this.generalQueryAt = this.querier ? now : null;
     this.startupLeft = policy.params.rv;
     this.limiter = new RateLimiter(policy.reportRate);
+  }
+
+  get address(): Uint8Array | null {
+    return this.ownAddress;
+  }
+
+  /**
+   * Our address came, changed or went (a reload's giaddr, the platform's link-local).
+   * RFC 3376 §6.6.2 / RFC 3810 §7.6.2: a router without an address cannot win the election,
+   * so it defers — not querier, still listening — and counts it; with an address it takes
+   * part again: querier at once (with the startup queries, §8.6) unless a lower-addressed
+   * querier is present, whose Other Querier Present timer then decides.
+   */
+  setAddress(a: Uint8Array | null, now: Instant): Action[] {
+    const had = this.ownAddress;
+    if (had === a || (had !== null && a !== null && bytesEqual(had, a))) return [];
+    this.ownAddress = a;
+    const ctx = { port: this.port, family: this.fam.family };
+    if (a === null) {
+      if (!this.querier) return [];
+      this.querier = false;
+      this.generalQueryAt = null;
+      this.counters.querierDeferred++;
+      return [log('warn', SUBSYSTEM, 'no address of our own: not querier until we have one (RFC 3376 §6.6.2)', ctx, `mc-no-address:${this.port}:${this.fam.family}`)];
+    }
+    if (this.querier) return [];
+    if (this.otherQuerier !== null && compareBytes(this.otherQuerier, a) < 0) return [];
+    this.becomeQuerier(now);
+    this.startupLeft = this.params.rv;
+    return [log('info', SUBSYSTEM, 'address known: querier', { ...ctx, address: this.fam.format(a) }, `mc-querier:${this.port}:${this.fam.family}`)];
+  }
+
+  private becomeQuerier(now: Instant): void {
+    this.querier = true;
+    this.otherQuerier = null;
+    this.otherQuerierUntil = null;
+    this.adoptedRv = 0;
+    this.adoptedQiMs = 0;
+    this.generalQueryAt = now;
   }
 
   /**
@@ -118,11 +165,12 @@ export class RouterPort {
   // ---- querier election and queries received (RFC 3376 §6.6.1, §6.6.2) -------------
 
   private onQuery(q: Extract<GmpMessage, { kind: 'query' }>, source: Uint8Array, now: Instant, out: Action[]): void {
-    const own = this.address ?? this.fam.unspecified;
-    if (bytesEqual(source, own)) return;
-    // Without a known address of our own we compare as the unspecified address, which no
-    // router's query beats: we stay querier (the platform fills in the real source).
-    if (compareBytes(source, own) >= 0) return;
+    const own = this.address;
+    // A query from the unspecified address (a snooping switch's, RFC 4541 §2.1.1) elects nobody.
+    if (bytesEqual(source, this.fam.unspecified)) return;
+    if (own !== null && bytesEqual(source, own)) return;
+    // §6.6.2: the lower address wins; without an address of our own any querier does.
+    if (own !== null && compareBytes(source, own) >= 0) return;
     if (this.querier) {
       this.counters.querierLost++;
       out.push(log('info', SUBSYSTEM, 'lost the querier election', {
@@ -390,15 +438,17 @@ export class RouterPort {
     return g;
   }
 
-  /** §6.6.2: the other querier went away: we are querier again, and query at once. */
+  /** §6.6.2: the other querier went away: we are querier again (if we have an address), and query at once. */
   private expireQuerier(now: Instant, out: Action[]): void {
     if (!this.querier && this.otherQuerierUntil !== null && this.otherQuerierUntil <= now) {
-      this.querier = true;
-      this.otherQuerier = null;
-      this.otherQuerierUntil = null;
-      this.adoptedRv = 0;
-      this.adoptedQiMs = 0;
-      this.generalQueryAt = now;
+      if (this.address !== null) this.becomeQuerier(now);
+      else {
+        // Still without an address: the other querier is gone, we keep deferring.
+        this.otherQuerier = null;
+        this.otherQuerierUntil = null;
+        this.adoptedRv = 0;
+        this.adoptedQiMs = 0;
+      }
     }
     if (this.querier && this.generalQueryAt !== null && this.generalQueryAt <= now) this.sendGeneral(now, out);
   }

@@ -40,6 +40,13 @@ ${subscriberExtra}
 config subscriber 'lan2'
 	option device 'eth2'
 	option upstream 'wan'
+	option giaddr '203.0.113.1'
+	option relay_v4 '0'
+	option relay_v6 '0'
+
+config subscriber 'lan3'
+	option device 'eth3'
+	option upstream 'wan'
 	option relay_v4 '0'
 	option relay_v6 '0'
 
@@ -156,8 +163,9 @@ export class McCore {
   readonly agent: Agent;
   readonly mc: MulticastModule;
   /**
-   * `linkLocals`: the ports' link-local addresses as the platform reports them at start
-   * (MLD queries leave from them, RFC 3810 §5.1.14); false: none known yet.
+   * `linkLocals`: lan1's and lan2's link-local addresses as the platform reports them at
+   * start (MLD queries leave from them, RFC 3810 §5.1.14); false: none known yet. lan3 has
+   * neither a giaddr nor a link-local: the port without an address of its own.
    */
   constructor(extra = '', subscriberExtra = '', random = () => 0, linkLocals: boolean = true) {
     const c = createCore(T0, { random32: random });
