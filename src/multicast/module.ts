@@ -14,7 +14,7 @@ import { MrouteDeltas } from '../kernel/mroute-delta';
 import type { Claim, CoreQuery, Module } from '../module';
 import { earliest, msBetween, type Instant } from '../time';
 import { IGMP, MLD, familyOf, type Family, type GmpDrop } from './family';
-import { compatLevel, forwards, type GroupState } from './group';
+import { forwards, type GroupState } from './group';
 import { paramsOf } from './params';
 import { UpstreamProxy, type Membership } from './proxy';
 import { RouterPort, type RouterPolicy } from './router';
@@ -300,7 +300,7 @@ export class MulticastModule implements Module {
         for (const g of r.groups.values()) {
           rows.push({
             port: p.name, family: f, group: g.key, filterMode: g.mode, ssm: g.ssm,
-            compatibility: r.fam.versionName(g.ssm ? 3 : compatLevel(g, now)),
+            compatibility: r.fam.versionName(r.groupLevel(g, now)),
             groupTimerMs: left(g.groupTimer),
             sources: [...g.sources.values()].map((s) => ({ source: r.fam.format(s.address), timerMs: left(s.timer), forwarding: forwards(g, r.fam.format(s.address), now) })),
           });
@@ -318,7 +318,8 @@ export class MulticastModule implements Module {
       ports: Object.fromEntries([...this.ports.values()].map((p) => [p.name, Object.fromEntries(FAMILIES.map((f) => {
         const r = p.routers[f];
         return [r.fam.name, {
-          querier: r.querier, otherQuerier: r.otherQuerier ? r.fam.format(r.otherQuerier) : null,
+          querier: r.querier, address: r.address ? r.fam.format(r.address) : null,
+          compatibility: r.fam.versionName(t === null ? 3 : r.portLevel(t)), otherQuerier: r.otherQuerier ? r.fam.format(r.otherQuerier) : null,
           otherQuerierMs: r.otherQuerierUntil !== null && t !== null ? Math.max(0, msBetween(t, r.otherQuerierUntil)) : null,
           groups: r.groups.size, counters: r.counters,
         }];

@@ -13,7 +13,7 @@ import { bytesEqual } from '../wire/address';
 import { newRouterCounters, type RouterCounters } from './counters';
 import type { Family, GmpMessage, Level } from './family';
 import { RECORD, applyRecord, compatLevel, expire, groupDeadline, newGroup, type GroupState, type QueryRequest } from './group';
-import { gmiMs, lmqc, lmqtMs, ohpiMs, oqpiMs, sqiMs, type Params } from './params';
+import { gmiMs, lmqc, lmqtMs, ohpiMs, oqpiMs, ovqpiMs, sqiMs, type Params } from './params';
 import type { SsmRange } from './ssm';
 
 export interface RouterPolicy {
@@ -43,6 +43,9 @@ export class RouterPort {
   /** QRV / QQI adopted from the querier's queries while not querier (RFC 3376 §4.1.6, §4.1.7). */
   private adoptedRv = 0;
   private adoptedQiMs = 0;
+  /** RFC 3376 §7.3.1 / RFC 3810 §8.3.1: Older Version Querier Present timers of the port. */
+  private v1QuerierUntil: Instant | null = null;
+  private v2QuerierUntil: Instant | null = null;
   private generalQueryAt: Instant | null;
   private startupLeft: number;
   private readonly limiter: RateLimiter;
@@ -133,6 +136,22 @@ export class RouterPort {
     return this.policy.ssm.has(group);
   }
 
+  /** RFC 3376 §7.3.1: the port's compatibility mode, the lowest version whose Older Version Querier Present timer runs. */
+  portLevel(now: Instant): Level {
+    if (this.v1QuerierUntil !== null && this.v1QuerierUntil > now) return 1;
+    if (this.v2QuerierUntil !== null && this.v2QuerierUntil > now) return 2;
+    return 3;
+  }
+
+  /**
+   * The version a group is handled in: the lower of its hosts' (§7.3.2) and the port's
+   * (§7.3.1) compatibility modes; an SSM group is always IGMPv3 / MLDv2 (RFC 4604 §3.5, §3.6).
+   */
+  groupLevel(g: GroupState, now: Instant): Level {
+    if (g.ssm) return 3;
+    return Math.min(compatLevel(g, now), this.portLevel(now)) as Level;
+  }
+
   /**
    * One received message. Timers of the groups it touches are run up to `now` first
    * (`current`); the rest of the table waits for `poll`, so a report costs its groups,
@@ -169,6 +188,7 @@ export class RouterPort {
     // A query from the unspecified address (a snooping switch's, RFC 4541 §2.1.1) elects nobody.
     if (bytesEqual(source, this.fam.unspecified)) return;
     if (own !== null && bytesEqual(source, own)) return;
+    if (q.level !== 3) this.olderQuerierSeen(q.level, source, now, out);
     // §6.6.2: the lower address wins; without an address of our own any querier does.
     if (own !== null && compareBytes(source, own) >= 0) return;
     if (this.querier) {
@@ -205,6 +225,27 @@ export class RouterPort {
       const st = g.sources.get(this.fam.format(s));
       if (st && st.timer !== null && st.timer > lmqt) st.timer = lmqt;
     }
+  }
+
+  /**
+   * RFC 3376 §7.3.1 / RFC 3810 §8.3.1: an older-version query (from any router, querier or
+   * not) starts its Older Version Querier Present timer (RV·QI + QRI): the port's groups
+   * outside the SSM range are handled in that version (§7.3.2 rules, older-version group
+   * queries). SSM groups stay IGMPv3 / MLDv2 and the condition is an error to log (RFC 4604
+   * §3.6). General queries stay IGMPv3 / MLDv2 too: they also ask about the SSM groups, and
+   * an older query would move the hosts' SSM joins into an older mode (RFC 3376 §7.2.1);
+   * older routers read them as queries of their version (RFC 3376 §7.3.1, RFC 2236 §4).
+   */
+  private olderQuerierSeen(level: 1 | 2, source: Uint8Array, now: Instant, out: Action[]): void {
+    const before = this.portLevel(now);
+    const until = addMs(now, ovqpiMs(this.params));
+    if (level === 1) this.v1QuerierUntil = until;
+    else this.v2QuerierUntil = until;
+    if (this.portLevel(now) >= before) return;
+    this.counters.olderQuerierMode++;
+    out.push(log('error', SUBSYSTEM, `older-version querier present: any-source groups in ${this.fam.versionName(level)} compatibility mode (RFC 3376 §7.3.1); SSM groups cannot be served in it and stay ${this.fam.versionName(3)} (RFC 4604 §3.6)`, {
+      port: this.port, family: this.fam.family, querier: this.fam.format(source), version: this.fam.versionName(level),
+    }, `mc-older-mode:${this.port}:${this.fam.family}`));
   }
 
   // ---- reports (RFC 3376 §6.4, RFC 4604 §3) ------------------------------------------
@@ -253,8 +294,9 @@ export class RouterPort {
         continue;
       }
       const existing = this.current(this.fam.format(r.group), now);
-      if (kind === 'asm' && existing && compatLevel(existing, now) < 3) {
-        // RFC 3376 §7.3.2: older hosts present: BLOCK ignored, TO_EX's sources ignored.
+      const level = kind === 'ssm' ? 3 : existing ? this.groupLevel(existing, now) : this.portLevel(now);
+      if (level < 3) {
+        // RFC 3376 §7.3.2 (§7.3.1 for the port's mode): older hosts or querier present: BLOCK ignored, TO_EX's sources ignored.
         if (type === RECORD.BLOCK) { this.counters.compatIgnored++; continue; }
         if (type === RECORD.TO_EX && sources.length > 0) { this.counters.compatIgnored++; sources = []; }
       }
@@ -327,7 +369,7 @@ export class RouterPort {
     const g = this.current(this.fam.format(group), now);
     if (!g) return;
     // RFC 3376 §7.3.2: IGMPv1 hosts present: Leave is ignored; otherwise it is TO_IN({}).
-    if (compatLevel(g, now) === 1) { this.counters.compatIgnored++; return; }
+    if (this.groupLevel(g, now) === 1) { this.counters.compatIgnored++; return; }
     this.apply(g, RECORD.TO_IN, new Map(), now, out);
   }
 
@@ -372,7 +414,7 @@ export class RouterPort {
   private sendSpecific(g: GroupState, now: Instant, out: Action[]): void {
     const p = this.params;
     const lmqt = addMs(now, lmqtMs(p));
-    const level = g.ssm ? 3 : compatLevel(g, now);
+    const level = this.groupLevel(g, now);
     const base = { maxRespMs: p.lmqiMs, qrv: p.rv, qqiSec: Math.floor(p.qiMs / 1000) };
     const next = addMs(now, p.lmqiMs);
     const due = (at: Instant | null) => at !== null && at <= now;
@@ -457,6 +499,9 @@ export class RouterPort {
   expire(now: Instant): Action[] {
     const out: Action[] = [];
     this.expireQuerier(now, out);
+    // §7.3.1: the Older Version Querier Present timeout ends the port's compatibility mode.
+    if (this.v1QuerierUntil !== null && this.v1QuerierUntil <= now) this.v1QuerierUntil = null;
+    if (this.v2QuerierUntil !== null && this.v2QuerierUntil <= now) this.v2QuerierUntil = null;
     for (const g of [...this.groups.values()]) {
       if (g.queryAt !== null && g.queryAt <= now) {
         if (this.querier) this.sendSpecific(g, now, out);
@@ -471,6 +516,8 @@ export class RouterPort {
 
   nextDeadline(): Instant | null {
     let d: Instant | null = this.querier ? this.generalQueryAt : this.otherQuerierUntil;
+    if (this.v1QuerierUntil !== null) d = earliest(d, this.v1QuerierUntil);
+    if (this.v2QuerierUntil !== null) d = earliest(d, this.v2QuerierUntil);
     for (const g of this.groups.values()) d = earliest(d, groupDeadline(g));
     return d;
   }
