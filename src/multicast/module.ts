@@ -43,6 +43,9 @@ interface ModuleCounters {
   sourcesRefused: number;
 }
 
+/** Link-locals remembered for ports: more than any configuration has subscribers. */
+const LINK_LOCALS_MAX = 4096;
+
 export class MulticastModule implements Module {
   readonly name = 'multicast';
   readonly claims: readonly Claim[] = [{ kind: 'config' }, { kind: 'link' }, { kind: 'multicast' }, { kind: 'mroute-miss' }];
@@ -59,6 +62,8 @@ export class MulticastModule implements Module {
   private readonly mroutes = new MrouteDeltas();
   /** Groups of ports removed by a reload, to re-evaluate upstream. */
   private readonly removed: Record<Fam, Set<string>> = { 4: new Set(), 6: new Set() };
+  /** The platform's last word on each port's link-local (bounded: the configured ports and a few more). */
+  private readonly linkLocals = new Map<string, Uint8Array | null>();
   private readonly counters: ModuleCounters = {
     disabled: 0, unknownPort: 0, upstreamReports: 0, dropped: {}, mrouteMiss: { nocache: 0, wrongvif: 0 }, sourcesLearnt: 0, sourcesRefused: 0,
   };
@@ -72,6 +77,9 @@ export class MulticastModule implements Module {
       case 'link': {
         const p = this.ports.get(event.port);
         // RFC 3810 §5.1.14: queries leave from the link-local address; without one MLD defers.
+        // Kept for a port the configuration does not have yet (the platform may tell first).
+        this.linkLocals.set(event.port, event.linkLocal);
+        if (this.linkLocals.size > LINK_LOCALS_MAX) this.linkLocals.delete(this.linkLocals.keys().next().value!);
         return p ? p.routers[6].setAddress(event.linkLocal, now) : [];
       }
       case 'multicast': return this.onPacket(event, now);
@@ -107,7 +115,7 @@ export class MulticastModule implements Module {
     for (const s of config.subscribers) {
       const p = this.ports.get(s.name) ?? {
         name: s.name, device: s.device,
-        routers: { 4: new RouterPort(s.name, IGMP, policy, now, s.giaddr ?? null), 6: new RouterPort(s.name, MLD, policy, now, null) },
+        routers: { 4: new RouterPort(s.name, IGMP, policy, now, s.giaddr ?? null), 6: new RouterPort(s.name, MLD, policy, now, this.linkLocals.get(s.name) ?? null) },
       };
       p.device = s.device;
       for (const f of FAMILIES) p.routers[f].setPolicy(policy);

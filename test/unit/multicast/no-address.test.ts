@@ -45,3 +45,15 @@ describe('querier election without our own address', () => {
     expect(port(c, 6, 'lan1', 1000)).toMatchObject({ querier: false, otherQuerier: 'fe80::1' });
   });
 });
+
+describe('the link-local told before the configuration', () => {
+  it('a link event that comes before the port is configured is kept: MLD is querier from the start', async () => {
+    const { createCore } = await import('../../../src/core');
+    const { multicastConfig, T0 } = await import('./kit');
+    const c = createCore(T0, { random32: () => 0 });
+    c.agent.handle({ kind: 'link', port: 'lan1', up: true, mac: null, linkLocal: ip('fe80::5') }, T0);
+    const out = c.agent.handle({ kind: 'config', config: multicastConfig() }, T0);
+    expect(queries(out, 'lan1')).toContain('GQ v3');
+    expect(queries(out, 'lan1').filter((q) => q === 'GQ v3')).toHaveLength(2); // IGMP and MLD
+  });
+});
