@@ -234,7 +234,7 @@ export class RouterPort {
    * queries). SSM groups stay IGMPv3 / MLDv2 and the condition is an error to log (RFC 4604
    * §3.6). General queries stay IGMPv3 / MLDv2 too: they also ask about the SSM groups, and
    * an older query would move the hosts' SSM joins into an older mode (RFC 3376 §7.2.1);
-   * older routers read them as queries of their version (RFC 3376 §7.3.1, RFC 2236 §4).
+   * an older router reads them by their first octets as its own version's (RFC 3376 §7.1).
    */
   private olderQuerierSeen(level: 1 | 2, source: Uint8Array, now: Instant, out: Action[]): void {
     const before = this.portLevel(now);
