@@ -25,6 +25,10 @@ export interface RouterCounters {
   /** Querier election (RFC 3376 §6.6.2): times another router won, and won with IGMPv1/v2 / MLDv1 (RFC 4604 §3.6). */
   querierLost: number;
   olderQuerier: number;
+  /** RFC 3376 §6.6.2: times the port was left without an address of its own (no giaddr / no link-local yet) and deferred the querier role. */
+  querierDeferred: number;
+  /** RFC 3376 §7.3.1 / RFC 3810 §8.3.1: times an older-version query moved the port into an older compatibility mode (any-source groups only). */
+  olderQuerierMode: number;
 }
 
 export const newRouterCounters = (): RouterCounters => ({
@@ -32,5 +36,5 @@ export const newRouterCounters = (): RouterCounters => ({
   sent: { generalQueries: 0, groupQueries: 0, sourceQueries: 0 },
   dropped: {},
   ssmExcludeIgnored: 0, ssmOldReportIgnored: 0, ssmLeaveIgnored: 0, asmDropped: 0, unknownRecord: 0, linkScopeIgnored: 0,
-  compatIgnored: 0, groupLimit: 0, sourceLimit: 0, querierLost: 0, olderQuerier: 0,
+  compatIgnored: 0, groupLimit: 0, sourceLimit: 0, querierLost: 0, olderQuerier: 0, querierDeferred: 0, olderQuerierMode: 0,
 });

@@ -19,8 +19,10 @@ export interface SourceState {
   readonly address: Uint8Array;
   /** When the source timer expires; null: stopped (EXCLUDE mode's Y list). */
   timer: Instant | null;
-  /** Group-and-source-specific query retransmissions left (RFC 3376 §6.6.3.2). */
+  /** Group-and-source-specific queries left for this source (RFC 3376 §6.6.3.2: [LMQC] each). */
   retransmissions: number;
+  /** When this source's next query is due; null: none pending. Its own cadence, LMQI apart. */
+  queryAt: Instant | null;
 }
 
 export interface GroupState {
@@ -34,16 +36,18 @@ export interface GroupState {
   /** RFC 3376 §7.3.2 Older Host Present timers (never set for SSM groups, RFC 4604 §3.5). */
   v1HostUntil: Instant | null;
   v2HostUntil: Instant | null;
-  /** Group-specific query retransmissions left (RFC 3376 §6.6.3.1). */
+  /** Group-specific queries left (RFC 3376 §6.6.3.1), apart from the sources' counts. */
   groupRetransmissions: number;
-  /** When the next group-specific / group-and-source query retransmission is due. */
+  /** When the next group-specific query is due; null: none pending. */
+  groupQueryAt: Instant | null;
+  /** The earliest of `groupQueryAt` and the sources' `queryAt`: when the port must look at the group's queries. */
   queryAt: Instant | null;
 }
 
 export function newGroup(address: Uint8Array, key: string, ssm: boolean): GroupState {
   return {
     address, key, ssm, mode: 'include', groupTimer: null, sources: new Map(), v1HostUntil: null, v2HostUntil: null,
-    groupRetransmissions: 0, queryAt: null,
+    groupRetransmissions: 0, groupQueryAt: null, queryAt: null,
   };
 }
 
@@ -75,7 +79,7 @@ export function compatLevel(g: GroupState, now: Instant): Level {
 const setTimer = (g: GroupState, key: string, address: Uint8Array, timer: Instant | null): void => {
   const s = g.sources.get(key);
   if (s) s.timer = timer;
-  else g.sources.set(key, { address, timer, retransmissions: 0 });
+  else g.sources.set(key, { address, timer, retransmissions: 0, queryAt: null });
 };
 /** Sources with a running timer: INCLUDE's A, EXCLUDE's X. */
 const running = (g: GroupState): string[] => [...g.sources].filter(([, s]) => s.timer !== null).map(([k]) => k);
@@ -169,13 +173,14 @@ export function expire(g: GroupState, now: Instant): 'gone' | 'changed' | 'same'
     g.mode = 'include';
     g.groupTimer = null;
     g.groupRetransmissions = 0;
+    g.groupQueryAt = null;
   }
   for (const [k, s] of g.sources) {
     if (s.timer === null || s.timer > now) continue;
     changed = true;
     // §6.3: INCLUDE: the source is deleted; EXCLUDE: it moves to the exclude list (Y).
     if (g.mode === 'include') g.sources.delete(k);
-    else { s.timer = null; s.retransmissions = 0; }
+    else { s.timer = null; s.retransmissions = 0; s.queryAt = null; }
   }
   if (g.mode === 'include' && g.sources.size === 0) return 'gone';
   return changed ? 'changed' : 'same';

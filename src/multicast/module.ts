@@ -14,7 +14,7 @@ import { MrouteDeltas } from '../kernel/mroute-delta';
 import type { Claim, CoreQuery, Module } from '../module';
 import { earliest, msBetween, type Instant } from '../time';
 import { IGMP, MLD, familyOf, type Family, type GmpDrop } from './family';
-import { compatLevel, forwards, type GroupState } from './group';
+import { forwards, type GroupState } from './group';
 import { paramsOf } from './params';
 import { UpstreamProxy, type Membership } from './proxy';
 import { RouterPort, type RouterPolicy } from './router';
@@ -43,6 +43,9 @@ interface ModuleCounters {
   sourcesRefused: number;
 }
 
+/** Link-locals remembered for ports: more than any configuration has subscribers. */
+const LINK_LOCALS_MAX = 4096;
+
 export class MulticastModule implements Module {
   readonly name = 'multicast';
   readonly claims: readonly Claim[] = [{ kind: 'config' }, { kind: 'link' }, { kind: 'multicast' }, { kind: 'mroute-miss' }];
@@ -59,6 +62,8 @@ export class MulticastModule implements Module {
   private readonly mroutes = new MrouteDeltas();
   /** Groups of ports removed by a reload, to re-evaluate upstream. */
   private readonly removed: Record<Fam, Set<string>> = { 4: new Set(), 6: new Set() };
+  /** The platform's last word on each port's link-local (bounded: the configured ports and a few more). */
+  private readonly linkLocals = new Map<string, Uint8Array | null>();
   private readonly counters: ModuleCounters = {
     disabled: 0, unknownPort: 0, upstreamReports: 0, dropped: {}, mrouteMiss: { nocache: 0, wrongvif: 0 }, sourcesLearnt: 0, sourcesRefused: 0,
   };
@@ -71,9 +76,11 @@ export class MulticastModule implements Module {
       case 'config': return this.configure(event.config, now);
       case 'link': {
         const p = this.ports.get(event.port);
-        // RFC 3810 §5.1.14: queries leave from the link-local address.
-        if (p) p.routers[6].address = event.linkLocal;
-        return [];
+        // RFC 3810 §5.1.14: queries leave from the link-local address; without one MLD defers.
+        // Kept for a port the configuration does not have yet (the platform may tell first).
+        this.linkLocals.set(event.port, event.linkLocal);
+        if (this.linkLocals.size > LINK_LOCALS_MAX) this.linkLocals.delete(this.linkLocals.keys().next().value!);
+        return p ? p.routers[6].setAddress(event.linkLocal, now) : [];
       }
       case 'multicast': return this.onPacket(event, now);
       case 'mroute-miss': return this.onMiss(event);
@@ -104,15 +111,16 @@ export class MulticastModule implements Module {
       for (const f of FAMILIES) for (const k of p.routers[f].groups.keys()) this.removed[f].add(k);
       this.ports.delete(name);
     }
+    const startup: Action[] = [];
     for (const s of config.subscribers) {
       const p = this.ports.get(s.name) ?? {
         name: s.name, device: s.device,
-        routers: { 4: new RouterPort(s.name, IGMP, policy, now), 6: new RouterPort(s.name, MLD, policy, now) },
+        routers: { 4: new RouterPort(s.name, IGMP, policy, now, s.giaddr ?? null), 6: new RouterPort(s.name, MLD, policy, now, this.linkLocals.get(s.name) ?? null) },
       };
       p.device = s.device;
       for (const f of FAMILIES) p.routers[f].setPolicy(policy);
-      // The port's giaddr is our IGMP source; without one the platform fills in the device's address.
-      p.routers[4].address = s.giaddr ?? null;
+      // The port's giaddr is our IGMP address (query source, election); without one IGMP defers (RFC 3376 §6.6.2).
+      startup.push(...p.routers[4].setAddress(s.giaddr ?? null, now));
       this.ports.set(s.name, p);
     }
     const up = config.upstreams.find((u) => u.name === c.upstream);
@@ -126,7 +134,7 @@ export class MulticastModule implements Module {
     }
     if (!this.upstream) this.proxies = null;
     for (const f of FAMILIES) this.proxies?.[f].setRobustness(c.robustness);
-    return this.afterChange(now, this.poll(now));
+    return this.afterChange(now, [...startup, ...this.poll(now)]);
   }
 
   private onPacket(e: Extract<Event, { kind: 'multicast' }>, now: Instant): Action[] {
@@ -316,7 +324,7 @@ export class MulticastModule implements Module {
         for (const g of r.groups.values()) {
           rows.push({
             port: p.name, family: f, group: g.key, filterMode: g.mode, ssm: g.ssm,
-            compatibility: r.fam.versionName(g.ssm ? 3 : compatLevel(g, now)),
+            compatibility: r.fam.versionName(r.groupLevel(g, now)),
             groupTimerMs: left(g.groupTimer),
             sources: [...g.sources.values()].map((s) => ({ source: r.fam.format(s.address), timerMs: left(s.timer), forwarding: forwards(g, r.fam.format(s.address), now) })),
           });
@@ -334,7 +342,8 @@ export class MulticastModule implements Module {
       ports: Object.fromEntries([...this.ports.values()].map((p) => [p.name, Object.fromEntries(FAMILIES.map((f) => {
         const r = p.routers[f];
         return [r.fam.name, {
-          querier: r.querier, otherQuerier: r.otherQuerier ? r.fam.format(r.otherQuerier) : null,
+          querier: r.querier, address: r.address ? r.fam.format(r.address) : null,
+          compatibility: r.fam.versionName(t === null ? 3 : r.portLevel(t)), otherQuerier: r.otherQuerier ? r.fam.format(r.otherQuerier) : null,
           otherQuerierMs: r.otherQuerierUntil !== null && t !== null ? Math.max(0, msBetween(t, r.otherQuerierUntil)) : null,
           groups: r.groups.size, counters: r.counters,
         }];

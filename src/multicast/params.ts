@@ -31,5 +31,7 @@ export const sqiMs = (p: Params): number => Math.floor(p.qiMs / 4);
 /** Last Member Query Count (§8.9): RV; Last Member Query Time (§8.14): LMQI × LMQC. */
 export const lmqc = (p: Params): number => p.rv;
 export const lmqtMs = (p: Params): number => p.lmqiMs * p.rv;
+/** Older Version Querier Present Timeout (§8.12): RV × QI + QRI. */
+export const ovqpiMs = (p: Params): number => p.rv * p.qiMs + p.qriMs;
 /** Older Host Present Interval (§8.13): RV × QI + QRI. */
 export const ohpiMs = (p: Params): number => p.rv * p.qiMs + p.qriMs;

@@ -13,7 +13,7 @@ import { bytesEqual } from '../wire/address';
 import { newRouterCounters, type RouterCounters } from './counters';
 import type { Family, GmpMessage, Level } from './family';
 import { RECORD, applyRecord, compatLevel, expire, groupDeadline, newGroup, type GroupState, type QueryRequest } from './group';
-import { gmiMs, lmqc, lmqtMs, ohpiMs, oqpiMs, sqiMs, type Params } from './params';
+import { gmiMs, lmqc, lmqtMs, ohpiMs, oqpiMs, ovqpiMs, sqiMs, type Params } from './params';
 import type { SsmRange } from './ssm';
 
 export interface RouterPolicy {
@@ -32,29 +32,79 @@ export class RouterPort {
   readonly counters: RouterCounters = newRouterCounters();
   /** Groups whose membership changed since the module last looked (it reports them upstream). */
   readonly dirty = new Set<string>();
-  /** RFC 3376 §6.6.2: we are the querier until a query from a lower address arrives. */
-  querier = true;
+  /**
+   * RFC 3376 §6.6.2: we are the querier until a query from a lower address arrives; without
+   * an address of our own we cannot take part in the election and are not querier.
+   */
+  querier: boolean;
   otherQuerierUntil: Instant | null = null;
   /** The address of the querier when it is another router. */
   otherQuerier: Uint8Array | null = null;
   /** QRV / QQI adopted from the querier's queries while not querier (RFC 3376 §4.1.6, §4.1.7). */
   private adoptedRv = 0;
   private adoptedQiMs = 0;
+  /** RFC 3376 §7.3.1 / RFC 3810 §8.3.1: Older Version Querier Present timers of the port. */
+  private v1QuerierUntil: Instant | null = null;
+  private v2QuerierUntil: Instant | null = null;
   private generalQueryAt: Instant | null;
   private startupLeft: number;
   private readonly limiter: RateLimiter;
-  /** Our address on the link: IGMP the port's giaddr, MLD its link-local; null: the platform fills it in. */
-  address: Uint8Array | null = null;
 
+  /**
+   * `address`: ours on the link, the source of our queries and what the election compares
+   * (IGMP the port's giaddr, MLD its link-local, RFC 3810 §5.1.14); null: not known (yet).
+   */
   constructor(
     readonly port: string,
     readonly fam: Family,
     private policy: RouterPolicy,
     now: Instant,
+    private ownAddress: Uint8Array | null,
   ) {
-    this.generalQueryAt = now;
+    this.querier = ownAddress !== null;
+    if (!this.querier) this.counters.querierDeferred++;
+    this.generalQueryAt = this.querier ? now : null;
     this.startupLeft = policy.params.rv;
     this.limiter = new RateLimiter(policy.reportRate);
+  }
+
+  get address(): Uint8Array | null {
+    return this.ownAddress;
+  }
+
+  /**
+   * Our address came, changed or went (a reload's giaddr, the platform's link-local).
+   * RFC 3376 §6.6.2 / RFC 3810 §7.6.2: a router without an address cannot win the election,
+   * so it defers — not querier, still listening — and counts it; with an address it takes
+   * part again: querier at once (with the startup queries, §8.6) unless a lower-addressed
+   * querier is present, whose Other Querier Present timer then decides.
+   */
+  setAddress(a: Uint8Array | null, now: Instant): Action[] {
+    const had = this.ownAddress;
+    if (had === a || (had !== null && a !== null && bytesEqual(had, a))) return [];
+    this.ownAddress = a;
+    const ctx = { port: this.port, family: this.fam.family };
+    if (a === null) {
+      if (!this.querier) return [];
+      this.querier = false;
+      this.generalQueryAt = null;
+      this.counters.querierDeferred++;
+      return [log('warn', SUBSYSTEM, 'no address of our own: not querier until we have one (RFC 3376 §6.6.2)', ctx, `mc-no-address:${this.port}:${this.fam.family}`)];
+    }
+    if (this.querier) return [];
+    if (this.otherQuerier !== null && compareBytes(this.otherQuerier, a) < 0) return [];
+    this.becomeQuerier(now);
+    this.startupLeft = this.params.rv;
+    return [log('info', SUBSYSTEM, 'address known: querier', { ...ctx, address: this.fam.format(a) }, `mc-querier:${this.port}:${this.fam.family}`)];
+  }
+
+  private becomeQuerier(now: Instant): void {
+    this.querier = true;
+    this.otherQuerier = null;
+    this.otherQuerierUntil = null;
+    this.adoptedRv = 0;
+    this.adoptedQiMs = 0;
+    this.generalQueryAt = now;
   }
 
   /**
@@ -84,6 +134,22 @@ export class RouterPort {
 
   isSsm(group: Uint8Array): boolean {
     return this.policy.ssm.has(group);
+  }
+
+  /** RFC 3376 §7.3.1: the port's compatibility mode, the lowest version whose Older Version Querier Present timer runs. */
+  portLevel(now: Instant): Level {
+    if (this.v1QuerierUntil !== null && this.v1QuerierUntil > now) return 1;
+    if (this.v2QuerierUntil !== null && this.v2QuerierUntil > now) return 2;
+    return 3;
+  }
+
+  /**
+   * The version a group is handled in: the lower of its hosts' (§7.3.2) and the port's
+   * (§7.3.1) compatibility modes; an SSM group is always IGMPv3 / MLDv2 (RFC 4604 §3.5, §3.6).
+   */
+  groupLevel(g: GroupState, now: Instant): Level {
+    if (g.ssm) return 3;
+    return Math.min(compatLevel(g, now), this.portLevel(now)) as Level;
   }
 
   /**
@@ -118,11 +184,13 @@ export class RouterPort {
   // ---- querier election and queries received (RFC 3376 §6.6.1, §6.6.2) -------------
 
   private onQuery(q: Extract<GmpMessage, { kind: 'query' }>, source: Uint8Array, now: Instant, out: Action[]): void {
-    const own = this.address ?? this.fam.unspecified;
-    if (bytesEqual(source, own)) return;
-    // Without a known address of our own we compare as the unspecified address, which no
-    // router's query beats: we stay querier (the platform fills in the real source).
-    if (compareBytes(source, own) >= 0) return;
+    const own = this.address;
+    // A query from the unspecified address (a snooping switch's, RFC 4541 §2.1.1) elects nobody.
+    if (bytesEqual(source, this.fam.unspecified)) return;
+    if (own !== null && bytesEqual(source, own)) return;
+    if (q.level !== 3) this.olderQuerierSeen(q.level, source, now, out);
+    // §6.6.2: the lower address wins; without an address of our own any querier does.
+    if (own !== null && compareBytes(source, own) >= 0) return;
     if (this.querier) {
       this.counters.querierLost++;
       out.push(log('info', SUBSYSTEM, 'lost the querier election', {
@@ -157,6 +225,27 @@ export class RouterPort {
       const st = g.sources.get(this.fam.format(s));
       if (st && st.timer !== null && st.timer > lmqt) st.timer = lmqt;
     }
+  }
+
+  /**
+   * RFC 3376 §7.3.1 / RFC 3810 §8.3.1: an older-version query (from any router, querier or
+   * not) starts its Older Version Querier Present timer (RV·QI + QRI): the port's groups
+   * outside the SSM range are handled in that version (§7.3.2 rules, older-version group
+   * queries). SSM groups stay IGMPv3 / MLDv2 and the condition is an error to log (RFC 4604
+   * §3.6). General queries stay IGMPv3 / MLDv2 too: they also ask about the SSM groups, and
+   * an older query would move the hosts' SSM joins into an older mode (RFC 3376 §7.2.1);
+   * an older router reads them by their first octets as its own version's (RFC 3376 §7.1).
+   */
+  private olderQuerierSeen(level: 1 | 2, source: Uint8Array, now: Instant, out: Action[]): void {
+    const before = this.portLevel(now);
+    const until = addMs(now, ovqpiMs(this.params));
+    if (level === 1) this.v1QuerierUntil = until;
+    else this.v2QuerierUntil = until;
+    if (this.portLevel(now) >= before) return;
+    this.counters.olderQuerierMode++;
+    out.push(log('error', SUBSYSTEM, `older-version querier present: any-source groups in ${this.fam.versionName(level)} compatibility mode (RFC 3376 §7.3.1); SSM groups cannot be served in it and stay ${this.fam.versionName(3)} (RFC 4604 §3.6)`, {
+      port: this.port, family: this.fam.family, querier: this.fam.format(source), version: this.fam.versionName(level),
+    }, `mc-older-mode:${this.port}:${this.fam.family}`));
   }
 
   // ---- reports (RFC 3376 §6.4, RFC 4604 §3) ------------------------------------------
@@ -205,8 +294,9 @@ export class RouterPort {
         continue;
       }
       const existing = this.current(this.fam.format(r.group), now);
-      if (kind === 'asm' && existing && compatLevel(existing, now) < 3) {
-        // RFC 3376 §7.3.2: older hosts present: BLOCK ignored, TO_EX's sources ignored.
+      const level = kind === 'ssm' ? 3 : existing ? this.groupLevel(existing, now) : this.portLevel(now);
+      if (level < 3) {
+        // RFC 3376 §7.3.2 (§7.3.1 for the port's mode): older hosts or querier present: BLOCK ignored, TO_EX's sources ignored.
         if (type === RECORD.BLOCK) { this.counters.compatIgnored++; continue; }
         if (type === RECORD.TO_EX && sources.length > 0) { this.counters.compatIgnored++; sources = []; }
       }
@@ -279,7 +369,7 @@ export class RouterPort {
     const g = this.current(this.fam.format(group), now);
     if (!g) return;
     // RFC 3376 §7.3.2: IGMPv1 hosts present: Leave is ignored; otherwise it is TO_IN({}).
-    if (compatLevel(g, now) === 1) { this.counters.compatIgnored++; return; }
+    if (this.groupLevel(g, now) === 1) { this.counters.compatIgnored++; return; }
     this.apply(g, RECORD.TO_IN, new Map(), now, out);
   }
 
@@ -294,25 +384,43 @@ export class RouterPort {
       // §6.6.3.1: lower the group timer to LMQT, send now and [LMQC − 1] more every LMQI.
       if (g.groupTimer !== null && g.groupTimer > lmqt) g.groupTimer = lmqt;
       g.groupRetransmissions = lmqc(p);
+      g.groupQueryAt = now;
     }
     for (const s of q.sources) {
-      // §6.6.3.2: sources whose timer is above LMQT get [LMQC] retransmissions and LMQT.
+      // §6.6.3.2: sources whose timer is above LMQT get their own [LMQC] count, due now, and
+      // LMQT; a source already being queried (timer at or below LMQT) keeps its count and cadence.
       const st = g.sources.get(this.fam.format(s));
       if (!st || st.timer === null || st.timer <= lmqt) continue;
       st.retransmissions = lmqc(p);
+      st.queryAt = now;
       st.timer = lmqt;
     }
     this.sendSpecific(g, now, out);
   }
 
-  /** One round of the group's pending specific queries; the next is LMQI later. */
+  /** Forget the group's pending specific queries (we are no longer querier). */
+  private cancelSpecific(g: GroupState): void {
+    g.groupRetransmissions = 0;
+    g.groupQueryAt = null;
+    g.queryAt = null;
+    for (const s of g.sources.values()) { s.retransmissions = 0; s.queryAt = null; }
+  }
+
+  /**
+   * The group's specific queries due by `now`: the group query and each source on its own
+   * schedule (§6.6.3.1, §6.6.3.2), so a later request never sends the pending ones early.
+   * Each one sent is due again LMQI later while its count lasts.
+   */
   private sendSpecific(g: GroupState, now: Instant, out: Action[]): void {
     const p = this.params;
     const lmqt = addMs(now, lmqtMs(p));
-    const level = g.ssm ? 3 : compatLevel(g, now);
+    const level = this.groupLevel(g, now);
     const base = { maxRespMs: p.lmqiMs, qrv: p.rv, qqiSec: Math.floor(p.qiMs / 1000) };
-    if (g.groupRetransmissions > 0) {
+    const next = addMs(now, p.lmqiMs);
+    const due = (at: Instant | null) => at !== null && at <= now;
+    if (g.groupRetransmissions > 0 && due(g.groupQueryAt)) {
       g.groupRetransmissions--;
+      g.groupQueryAt = g.groupRetransmissions > 0 ? next : null;
       // §6.6.3.1: S set while the group timer is above LMQT (a report refreshed it).
       const suppress = g.groupTimer !== null && g.groupTimer > lmqt;
       out.push(this.send({ ...base, level: level === 3 ? 3 : 2, group: g.address, suppress, sources: [] }));
@@ -321,8 +429,9 @@ export class RouterPort {
     const above: Uint8Array[] = [];
     const below: Uint8Array[] = [];
     for (const s of g.sources.values()) {
-      if (s.retransmissions <= 0) continue;
+      if (s.retransmissions <= 0 || !due(s.queryAt)) continue;
       s.retransmissions--;
+      s.queryAt = s.retransmissions > 0 ? next : null;
       (s.timer !== null && s.timer > lmqt ? above : below).push(s.address);
     }
     // §6.6.3.2: two queries, S set for sources above LMQT and clear for the others; an empty one is not sent.
@@ -333,8 +442,9 @@ export class RouterPort {
         this.counters.sent.sourceQueries++;
       }
     }
-    const more = g.groupRetransmissions > 0 || [...g.sources.values()].some((s) => s.retransmissions > 0);
-    g.queryAt = more ? addMs(now, p.lmqiMs) : null;
+    let at: Instant | null = g.groupRetransmissions > 0 ? g.groupQueryAt : null;
+    for (const s of g.sources.values()) if (s.retransmissions > 0) at = earliest(at, s.queryAt);
+    g.queryAt = at;
   }
 
   /** Sources that fit one query in a 1280-byte IPv6 / 576-byte IPv4 minimum MTU packet. */
@@ -370,15 +480,17 @@ export class RouterPort {
     return g;
   }
 
-  /** §6.6.2: the other querier went away: we are querier again, and query at once. */
+  /** §6.6.2: the other querier went away: we are querier again (if we have an address), and query at once. */
   private expireQuerier(now: Instant, out: Action[]): void {
     if (!this.querier && this.otherQuerierUntil !== null && this.otherQuerierUntil <= now) {
-      this.querier = true;
-      this.otherQuerier = null;
-      this.otherQuerierUntil = null;
-      this.adoptedRv = 0;
-      this.adoptedQiMs = 0;
-      this.generalQueryAt = now;
+      if (this.address !== null) this.becomeQuerier(now);
+      else {
+        // Still without an address: the other querier is gone, we keep deferring.
+        this.otherQuerier = null;
+        this.otherQuerierUntil = null;
+        this.adoptedRv = 0;
+        this.adoptedQiMs = 0;
+      }
     }
     if (this.querier && this.generalQueryAt !== null && this.generalQueryAt <= now) this.sendGeneral(now, out);
   }
@@ -387,10 +499,13 @@ export class RouterPort {
   expire(now: Instant): Action[] {
     const out: Action[] = [];
     this.expireQuerier(now, out);
+    // §7.3.1: the Older Version Querier Present timeout ends the port's compatibility mode.
+    if (this.v1QuerierUntil !== null && this.v1QuerierUntil <= now) this.v1QuerierUntil = null;
+    if (this.v2QuerierUntil !== null && this.v2QuerierUntil <= now) this.v2QuerierUntil = null;
     for (const g of [...this.groups.values()]) {
       if (g.queryAt !== null && g.queryAt <= now) {
         if (this.querier) this.sendSpecific(g, now, out);
-        else { g.queryAt = null; g.groupRetransmissions = 0; for (const s of g.sources.values()) s.retransmissions = 0; }
+        else this.cancelSpecific(g);
       }
       const e = expire(g, now);
       if (e !== 'same') this.dirty.add(g.key);
@@ -401,6 +516,8 @@ export class RouterPort {
 
   nextDeadline(): Instant | null {
     let d: Instant | null = this.querier ? this.generalQueryAt : this.otherQuerierUntil;
+    if (this.v1QuerierUntil !== null) d = earliest(d, this.v1QuerierUntil);
+    if (this.v2QuerierUntil !== null) d = earliest(d, this.v2QuerierUntil);
     for (const g of this.groups.values()) d = earliest(d, groupDeadline(g));
     return d;
   }

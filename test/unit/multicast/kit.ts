@@ -40,6 +40,13 @@ ${subscriberExtra}
 config subscriber 'lan2'
 	option device 'eth2'
 	option upstream 'wan'
+	option giaddr '203.0.113.1'
+	option relay_v4 '0'
+	option relay_v6 '0'
+
+config subscriber 'lan3'
+	option device 'eth3'
+	option upstream 'wan'
 	option relay_v4 '0'
 	option relay_v6 '0'
 
@@ -155,11 +162,22 @@ export const logs = (actions: readonly Action[]): string[] =>
 export class McCore {
   readonly agent: Agent;
   readonly mc: MulticastModule;
-  constructor(extra = '', subscriberExtra = '', random = () => 0) {
+  /**
+   * `linkLocals`: lan1's and lan2's link-local addresses as the platform reports them at
+   * start (MLD queries leave from them, RFC 3810 §5.1.14); false: none known yet. lan3 has
+   * neither a giaddr nor a link-local: the port without an address of its own.
+   */
+  constructor(extra = '', subscriberExtra = '', random = () => 0, linkLocals: boolean = true) {
     const c = createCore(T0, { random32: random });
     this.agent = c.agent;
     this.mc = c.multicast;
     this.startup = this.agent.handle({ kind: 'config', config: multicastConfig(extra, subscriberExtra) }, T0);
+    if (linkLocals) {
+      for (const [port, a] of [['lan1', 'fe80::5'], ['lan2', 'fe80::6']] as const) {
+        this.startup.push(...this.agent.handle({ kind: 'link', port, up: true, mac: null, linkLocal: ip(a) }, T0));
+      }
+      this.startup.push(...this.agent.poll(T0));
+    }
   }
   readonly startup: Action[];
   packet(port: string, family: 4 | 6, bytes: Uint8Array, now: Instant, upstream = false): Action[] {
@@ -173,6 +191,14 @@ export class McCore {
     return this.agent.poll(now);
   }
   /** Poll at every deadline up to `until`, collecting what went out. */
+  /** Poll at every deadline up to `until`: the queries sent on `port`, each as "ms: query" from T0. */
+  timeline(until: Instant, port = 'lan1'): string[] {
+    const out: string[] = [];
+    for (let d = this.agent.nextDeadline(); d !== null && d <= until; d = this.agent.nextDeadline()) {
+      for (const q of queries(this.agent.poll(d), port)) out.push(`${d - T0}: ${q}`);
+    }
+    return out;
+  }
   runUntil(until: Instant): Action[] {
     const out: Action[] = [];
     for (let d = this.agent.nextDeadline(); d !== null && d <= until; d = this.agent.nextDeadline()) out.push(...this.agent.poll(d));
