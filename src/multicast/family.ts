@@ -12,18 +12,7 @@ import { IPV6_ROUTER_ALERT_HBH, hasMldRouterAlert, mldHeader, mldPacket, type Ml
 export type Level = 1 | 2 | 3;
 
 export type GmpMessage =
-  | {
-      readonly kind: 'query';
-      readonly level: Level;
-      /** null: a General Query. */
-      readonly group: Uint8Array | null;
-      readonly maxRespMs: number;
-      readonly suppress: boolean;
-      /** 0 when absent (older versions) or when the querier said 0. */
-      readonly qrv: number;
-      readonly qqiSec: number;
-      readonly sources: readonly Uint8Array[];
-    }
+  | ({ readonly kind: 'query' } & QuerySpec)
   | { readonly kind: 'report'; readonly records: readonly GroupRecord[] }
   | { readonly kind: 'old-report'; readonly level: 1 | 2; readonly group: Uint8Array }
   | { readonly kind: 'leave'; readonly group: Uint8Array };
@@ -43,11 +32,14 @@ export type Parsed =
 
 const bad = (reason: GmpDrop, field?: string): Parsed => ({ ok: false, reason, ...(field ? { field } : {}) });
 
+/** A query's fields, as received (`GmpMessage` kind `query`) and as the router sends one. */
 export interface QuerySpec {
   readonly level: Level;
+  /** null: a General Query. */
   readonly group: Uint8Array | null;
   readonly maxRespMs: number;
   readonly suppress: boolean;
+  /** 0 when absent (older versions) or when the querier said 0. */
   readonly qrv: number;
   readonly qqiSec: number;
   readonly sources: readonly Uint8Array[];
