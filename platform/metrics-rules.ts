@@ -23,6 +23,7 @@ export const LABEL_MAPS: readonly (readonly [pattern: string, label: string])[] 
   ['unexpectedType', 'type'],
   ['unclaimed', 'socket'],
   ['lastReconcile', 'change'],
+  ['reconciled', 'change'],
 ];
 
 /**
@@ -46,6 +47,8 @@ export const SKIP_PATHS: ReadonlySet<string> = new Set([
 /** Array elements: the fields that name the element become labels. */
 export const ARRAY_LABELS: Readonly<Record<string, readonly string[]>> = {
   'drivers.kernel.sockets': ['socket'],
+  // one row per entry kind (or kind_class: routes_host, routes_pd) and family
+  'drivers.kernel.entries': ['kind', 'family'],
   'drivers.udp.sockets': ['address', 'port'],
   'drivers.packet.ports': ['port', 'device'],
   'drivers.passive.kernelDrops': ['device', 'family'],
@@ -64,6 +67,7 @@ export const GAUGE_KEYS: ReadonlySet<string> = new Set([
   'outstanding', 'queued', 'connections', 'lines', 'compactedTo', 'sockets', 'uptimeMs', 'rssBytes',
   'configGeneration', 'retryInMs', 'startedMsAgo', 'durationMs', 'recoveringForS', 'rcvbufBytes',
   'expiresInMs', 'pollIntervalMs', 'nextPollInMs', 'groups', 'sources', 'members', 'entries', 'listening',
+  'drivers.kernel.entries.desired', 'drivers.kernel.entries.installed', 'lastReconcileMsAgo', 'readBackMsAgo',
 ]);
 /** Every numeric field under these is a gauge (the figures of the last run, not running totals). */
 export const GAUGE_MAPS: ReadonlySet<string> = new Set(['lastReconcile', 'backoff']);
@@ -83,6 +87,11 @@ export const HELP: Readonly<Record<string, string>> = {
   gleand_kernel_reconciles_total: 'Reconciliations of the kernel state (dump, diff, apply) run.',
   gleand_kernel_repairs_total: 'Reconciliations that found and repaired a difference.',
   gleand_kernel_last_reconcile: 'Entries the last reconciliation changed, by change.',
+  gleand_kernel_reconciled_total: 'Entries reconciliations changed (added, removed, replaced), summed over every reconciliation.',
+  gleand_kernel_last_reconcile_age_seconds: 'Seconds since the last reconciliation finished.',
+  gleand_kernel_read_back_age_seconds: 'Seconds since the kernel was last read back for the entry kind read back longest ago.',
+  gleand_kernel_entries_desired: 'Kernel entries the core wants, by kind (routes_host, routes_pd, neighbours, verifies, mroutes) and family.',
+  gleand_kernel_entries_installed: 'Kernel entries in the kernel as gleand knows them (the last read-back, moved by every change applied since), by kind and family.',
   gleand_uptime_seconds: 'Seconds since the daemon started.',
   gleand_rss_bytes: 'Resident set size of the daemon.',
   gleand_info: 'Version of the running daemon (value 1).',

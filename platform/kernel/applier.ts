@@ -17,6 +17,12 @@ export interface ApplyOutcome {
   readonly failures: readonly string[];
   /** Entries skipped because their device does not exist. */
   readonly noDevice: number;
+  /**
+   * Indexes (into the entries applied) of those the operation did not change in the
+   * kernel: refused, skipped for a missing device, or removed when already gone. The
+   * driver's count of installed entries moves by the others (platform/kernel/counts.ts).
+   */
+  readonly missed: ReadonlySet<number>;
 }
 
 /**

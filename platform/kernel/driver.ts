@@ -13,6 +13,7 @@ import { linkInfo } from '../links';
 import { RtnlMonitor, Rtnl, isOsError } from '../netlink';
 import type { AnyApplier, Applier, ApplierContext } from './applier';
 import { createAppliers } from './appliers';
+import { EntryCounts, type Tally } from './counts';
 import { withdrawByDump } from './outcome';
 
 /** Netlink protocols by number, for the socket names in `status`. */
@@ -116,8 +117,14 @@ export class KernelDriver implements Driver {
     /** Full diffs dropped because live batches touched more than MAX_OVERRIDDEN keys under them. */
     abandoned: 0,
     lastReconcile: { added: 0, removed: 0, replaced: 0 },
+    /** What every reconcile's diff changed, summed (lastReconcile is the last one's). */
+    reconciled: { added: 0, removed: 0, replaced: 0 },
     errors: {} as Record<string, number>,
   };
+  /** Entries desired and installed by kind, class and family (status, metrics). */
+  private readonly counts = new EntryCounts();
+  /** performance.now() when the last reconcile finished its apply (or found every kind in step). */
+  private lastReconcileAt: number | null = null;
 
   constructor(private readonly makeAppliers: (rtnl: Rtnl) => AnyApplier[] = createAppliers) {}
 
@@ -298,6 +305,7 @@ export class KernelDriver implements Driver {
   execute(a: Action): Promise<void> | void {
     if (a.kind !== 'kernel' || this.stopped) return;
     this.counters.deltas++;
+    this.counts.desiredChanged(a.delta);
     let batch = this.open;
     if (!batch || batch.acc.size >= MAX_LIVE_KEYS) {
       let resolve!: () => void;
@@ -406,6 +414,7 @@ export class KernelDriver implements Driver {
         this.overridden ??= new Map();
         const actual = same === false ? await this.dumpKind(t.kind) : same;
         if (actual === null) continue; // not known: nothing is removed on a guess
+        if (same === false) this.readBack(t.kind, actual);
         delta[t.kind] = await this.diffSliced(t as { key(e: unknown): string; attrs(e: unknown): string },
           (this.ctx.desiredState()[t.kind] ?? []) as Iterable<unknown>, actual);
         if (this.abandoned) break;
@@ -424,6 +433,11 @@ export class KernelDriver implements Driver {
       this.counters.reconciles++;
       await this.apply(delta as KernelDelta, true);
       if (this.abandoned) return this.abandon(why, kinds);
+      const last = this.counters.lastReconcile, sum = this.counters.reconciled;
+      sum.added += last.added;
+      sum.removed += last.removed;
+      sum.replaced += last.replaced;
+      this.lastReconcileAt = performance.now();
     } finally {
       this.overridden = null;
       this.overriddenKeys = 0;
@@ -463,11 +477,16 @@ export class KernelDriver implements Driver {
    */
   private async inStep(kind: EntryKind): Promise<boolean | unknown[] | null> {
     const want = new EntryDigest(kind, this.seed);
+    const wanted = EntryCounts.tally(kind);
+    const deltasBefore = this.counters.deltas;
     let n = 0;
     for (const e of this.ctx.desiredState()[kind] ?? []) {
       want.add(e as never);
+      wanted.add(e as never);
       if (++n % SLICE === 0) await this.turn();
     }
+    // The walk counted what the core wants, unless a delta changed it under the walk.
+    if (this.counters.deltas === deltasBefore) this.counts.setDesired(wanted);
     const have = new EntryDigest(kind, this.seed);
     const a = this.appliers.find((x) => x.kind === kind)! as Applier<EntryKind>;
     if (!a.dumpEach) {
@@ -475,6 +494,7 @@ export class KernelDriver implements Driver {
       this.overridden ??= new Map();
       const all = await this.dumpKind(kind);
       if (all === null) return null;
+      this.readBack(kind, all);
       for (const e of all) {
         have.add(e as never);
         if (++n % SLICE === 0) await this.turn();
@@ -484,12 +504,27 @@ export class KernelDriver implements Driver {
     // No turn of the loop during the dump, so no live batch lands in the middle of it; one
     // queued meanwhile is applied after this reconcile, and is what the digest left out.
     let done: boolean;
+    const found = EntryCounts.tally(kind);
     try {
-      done = await a.dumpEach(this.actx, (e) => have.add(e as never), () => have.reset());
+      done = await a.dumpEach(this.actx, (e) => {
+        have.add(e as never);
+        found.add(e as never);
+      }, () => {
+        have.reset();
+        found.reset();
+      });
     } catch {
       done = false;
     }
+    if (done) this.counts.setInstalled(found, performance.now());
     return done && have.equals(want);
+  }
+
+  /** A whole dump of `kind`: the installed count is what it holds. */
+  private readBack(kind: EntryKind, entries: readonly unknown[]): void {
+    const t = EntryCounts.tally(kind);
+    for (const e of entries) t.add(e as never);
+    this.counts.setInstalled(t as Tally<EntryKind>, performance.now());
   }
 
   /** `diffEntries`, turning the event loop every SLICE entries of either side. */
@@ -530,6 +565,7 @@ export class KernelDriver implements Driver {
       if (reconciling && this.abandoned) return; // the rest of a stale diff is not applied
       if (entries.length > 0) {
         const r = await applier.apply(b.op, entries, this.actx);
+        this.counts.applied(b.kind, b.op, entries, r.missed);
         this.counters.applied += r.applied;
         this.counters.noDevice += r.noDevice;
         for (const code of r.failures) {
@@ -579,6 +615,13 @@ export class KernelDriver implements Driver {
       { socket: 'rtnl', drops: this.rtnl?.kernelDrops() ?? null },
       ...this.monitors.map((m) => ({ socket: `monitor/${PROTOCOL_NAMES[m.protocol] ?? m.protocol}`, drops: m.monitor.kernelDrops() })),
     ];
-    return { ...this.counters, recoveringForS: recovering, needsStart: [...this.needsStart], rtnl: this.rtnl?.stats, ...appliers, sockets };
+    const now = performance.now();
+    return {
+      ...this.counters,
+      lastReconcileMsAgo: this.lastReconcileAt === null ? null : Math.round(now - this.lastReconcileAt),
+      readBackMsAgo: this.counts.readBackAgeMs(now),
+      entries: this.counts.rows(),
+      recoveringForS: recovering, needsStart: [...this.needsStart], rtnl: this.rtnl?.stats, ...appliers, sockets,
+    };
   }
 }

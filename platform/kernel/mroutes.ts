@@ -176,14 +176,16 @@ export class MrouteApplier implements Applier<'mroutes'> {
   async apply(op: BatchOp, entries: MrouteEntry[]): Promise<ApplyOutcome> {
     if (!this.routing.isOpen && op !== 'remove') {
       const code = /EADDRINUSE/.test(this.openError ?? '') ? 'EADDRINUSE' : 'ENOTCONN';
-      return { applied: 0, failures: entries.map(() => code), noDevice: 0 };
+      return { applied: 0, failures: entries.map(() => code), noDevice: 0, missed: new Set(entries.keys()) };
     }
     let applied = 0, noDevice = 0;
     const failures: string[] = [];
-    for (const e of entries) {
+    const missed = new Set<number>();
+    for (const [i, e] of entries.entries()) {
       const err = op === 'remove'
         ? this.routing.delMfc(e.family, e.source, e.group, e.iif)
         : this.routing.addMfc(e.family, e.source, e.group, e.iif, e.oifs);
+      if (err !== null) missed.add(i);
       if (err === null || (op === 'remove' && GONE.has(err))) {
         applied++;
         if (op === 'remove') this.counters.mfcRemoved++;
@@ -195,7 +197,7 @@ export class MrouteApplier implements Applier<'mroutes'> {
         failures.push(err);
       }
     }
-    return { applied, failures, noDevice };
+    return { applied, failures, noDevice, missed };
   }
 
   /** The socket goes: the kernel flushes every VIF and entry with it. */

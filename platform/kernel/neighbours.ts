@@ -57,11 +57,11 @@ export class NeighbourApplier implements Applier<'neighbours'> {
   }
 
   async apply(op: BatchOp, entries: NeighEntry[], ctx: ApplierContext): Promise<ApplyOutcome> {
-    const { resolved, noDevice } = resolveDevices(entries, ctx, (e, ifindex): Neighbour => ({
+    const res = resolveDevices(entries, ctx, (e, ifindex): Neighbour => ({
       dst: e.address, ifindex, lladdr: e.lladdr, protocol: ctx.config.global.route_protocol,
     }));
-    const r = op === 'remove' ? await this.rtnl.deleteNeighbours(resolved) : await this.rtnl.addNeighbours(resolved);
-    return outcome(r, op === 'remove' ? GONE : null, noDevice);
+    const r = op === 'remove' ? await this.rtnl.deleteNeighbours(res.resolved) : await this.rtnl.addNeighbours(res.resolved);
+    return outcome(r, op === 'remove' ? GONE : null, res, entries.length);
   }
 
   async withdraw(old: ApplierContext): Promise<void> {

@@ -3,28 +3,48 @@ import type { EntryKind, KernelEntries } from '../../src/kernel/entries';
 import type { Applier, ApplierContext, ApplyOutcome } from './applier';
 
 /** Entries mapped to their device's ifindex; those whose device is missing are counted. */
-export function resolveDevices<E extends { device: string }, T>(
-  entries: readonly E[], ctx: ApplierContext, f: (e: E, ifindex: number) => T,
-): { resolved: T[]; noDevice: number } {
-  const resolved: T[] = [];
-  let noDevice = 0;
-  for (const e of entries) {
-    const i = ctx.ifindexOf(e.device);
-    if (i === undefined) noDevice++;
-    else resolved.push(f(e, i));
-  }
-  return { resolved, noDevice };
+export interface Resolved<T> {
+  readonly resolved: T[];
+  readonly noDevice: number;
+  /** For each resolved request, the index of its entry; entries not in it had no device. */
+  readonly at: readonly number[];
 }
 
-/** A netlink batch result as an outcome; `gone` codes are success when removing. */
-export function outcome(r: BatchResult, gone: ReadonlySet<string> | null, noDevice: number): ApplyOutcome {
+export function resolveDevices<E extends { device: string }, T>(
+  entries: readonly E[], ctx: ApplierContext, f: (e: E, ifindex: number) => T,
+): Resolved<T> {
+  const resolved: T[] = [];
+  const at: number[] = [];
+  let noDevice = 0;
+  entries.forEach((e, j) => {
+    const i = ctx.ifindexOf(e.device);
+    if (i === undefined) noDevice++;
+    else {
+      resolved.push(f(e, i));
+      at.push(j);
+    }
+  });
+  return { resolved, noDevice, at };
+}
+
+/**
+ * A netlink batch result as an outcome; `gone` codes are success when removing (though
+ * the removal changed nothing: `missed`).
+ */
+export function outcome<T>(r: BatchResult, gone: ReadonlySet<string> | null, res: Resolved<T>, count: number): ApplyOutcome {
   const failures: string[] = [];
-  for (const err of r.failures.values()) {
+  const missed = new Set<number>();
+  if (res.noDevice > 0) {
+    const resolved = new Set(res.at);
+    for (let j = 0; j < count; j++) if (!resolved.has(j)) missed.add(j);
+  }
+  for (const [i, err] of r.failures) {
+    missed.add(res.at[i]!);
     const code = err.kind === 'errno' ? err.code : err.kind;
     if (gone?.has(code)) continue;
     failures.push(code);
   }
-  return { applied: r.done, failures, noDevice };
+  return { applied: r.done, failures, noDevice: res.noDevice, missed };
 }
 
 /**

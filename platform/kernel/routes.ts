@@ -53,12 +53,12 @@ export class RouteApplier implements Applier<'routes'> {
 
   async apply(op: BatchOp, entries: RouteEntry[], ctx: ApplierContext): Promise<ApplyOutcome> {
     const g = ctx.config.global;
-    const { resolved, noDevice } = resolveDevices(entries, ctx, (e, oif): Route => ({
+    const res = resolveDevices(entries, ctx, (e, oif): Route => ({
       dst: e.dst, dstLen: e.dstLen, oif, table: g.route_table, protocol: g.route_protocol,
       ...(e.gateway ? { gateway: e.gateway } : { scope: RT_SCOPE.LINK }),
     }));
-    const r = op === 'remove' ? await this.rtnl.deleteRoutes(resolved) : await this.rtnl.addRoutes(resolved, { replace: true });
-    return outcome(r, op === 'remove' ? GONE : null, noDevice);
+    const r = op === 'remove' ? await this.rtnl.deleteRoutes(res.resolved) : await this.rtnl.addRoutes(res.resolved, { replace: true });
+    return outcome(r, op === 'remove' ? GONE : null, res, entries.length);
   }
 
   async withdraw(old: ApplierContext): Promise<void> {

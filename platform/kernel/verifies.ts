@@ -89,7 +89,7 @@ export class VerifyApplier implements Applier<'verifies'> {
   }
 
   async apply(op: BatchOp, entries: VerifyEntry[], ctx: ApplierContext): Promise<ApplyOutcome> {
-    if (!this.verify) return { applied: 0, failures: entries.map(() => 'closed'), noDevice: 0 };
+    if (!this.verify) return { applied: 0, failures: entries.map(() => 'closed'), noDevice: 0, missed: new Set(entries.keys()) };
     let noDevice = 0;
     const ifindexOf = (d: string) => {
       const i = ctx.ifindexOf(d);
@@ -100,7 +100,9 @@ export class VerifyApplier implements Applier<'verifies'> {
     // An entry whose device is missing is counted once, as noDevice, like the other kinds.
     const failures = [...r.failures.values()].filter((e) => e.kind !== 'unknown-device')
       .map((e) => (e.kind === 'errno' ? e.code : e.kind));
-    return { applied: r.applied, failures, noDevice };
+    // A removal nft answered ENOENT for (`already`) is not attributable to its element
+    // here; it is counted as removed until the next read-back (platform/kernel/counts.ts).
+    return { applied: r.applied, failures, noDevice, missed: new Set(r.failures.keys()) };
   }
 
   /** The old table goes whole: the new one is loaded by `start` and filled by the reconcile. */

@@ -72,11 +72,19 @@ export interface EntryType<K extends EntryKind = EntryKind> {
   readonly rank: number;
   /** Order among kinds when removing (lower first). */
   readonly removeRank: number;
+  /**
+   * The classes a kind is counted by in `status` and the metrics (with the family), when
+   * it has more than one: `of` must depend on the key alone, so a replace never moves
+   * an entry from one class to another.
+   */
+  readonly classes?: { readonly names: readonly string[]; of(e: KernelEntries[K]): string };
 }
 
 /**
  * Route identity in a table is the destination (one metric, no TOS for ours). Routes
- * are added after the neighbours they resolve through and removed before them.
+ * are added after the neighbours they resolve through and removed before them. They are
+ * counted as host routes (/32, /128: a leased address) and delegated prefixes (shorter:
+ * RFC 8415 §6.3), told by the destination's length, which is part of the key.
  */
 export const ROUTE: EntryType<'routes'> = {
   kind: 'routes',
@@ -84,6 +92,7 @@ export const ROUTE: EntryType<'routes'> = {
   attrs: (r) => (r.gateway ? `via ${formatAddress(r.family, r.gateway)} dev ${r.device}` : `dev ${r.device}`),
   rank: 1,
   removeRank: 0,
+  classes: { names: ['host', 'pd'], of: (r) => (r.dstLen === (r.family === 4 ? 32 : 128) ? 'host' : 'pd') },
 };
 
 /** Neighbour identity is (device, address); the link-layer address is the attribute. */

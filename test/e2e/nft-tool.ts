@@ -142,7 +142,8 @@ async function main(): Promise<void> {
     },
     applierAdd: async (c) => {
       if (actx === null) throw new Error('send {"op":"applierStart"} first');
-      return applier.apply('add', (c.entries as EntryJson[]).map(toEntry), actx);
+      const r = await applier.apply('add', (c.entries as EntryJson[]).map(toEntry), actx);
+      return { ...r, missed: [...r.missed] }; // a Set has no JSON form
     },
     // Notifications are queued on the monitor in the order the kernel committed them, so
     // once a marker transaction made after everything else is read, all earlier ones are.

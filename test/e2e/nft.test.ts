@@ -384,7 +384,7 @@ describe('nft source verification (namespaces, nfnetlink, scapy)', () => {
     try {
       expect(await worker!.call({ op: 'applierStart', table, ports: ['ra', 'rb'] })).toEqual({ ok: true });
       const added = await worker!.call({ op: 'applierAdd', entries: [leaseA6, { device: 'rb', mac: mB, prefix: '2001:db8:200::/48' }, leaseB4] });
-      expect(added).toEqual({ applied: 3, failures: [], noDevice: 0 });
+      expect(added).toEqual({ applied: 3, failures: [], noDevice: 0, missed: [] });
       // nft(8) itself shows the sets it created
       expect(inNs(NS.router, ['nft', 'list', 'set', 'inet', table, 'allow6_56'])).toContain('2001:db8:100::');
       expect(inNs(NS.router, ['nft', 'list', 'set', 'inet', table, 'allow6_48'])).toContain('2001:db8:200::');

@@ -43,7 +43,7 @@ function memoryApplier<K extends EntryKind>(kind: K, key: (e: KernelEntries[K]) 
     },
     apply: async (op, entries) => {
       for (const e of entries) (op === 'remove' ? held.delete(key(e)) : held.set(key(e), e));
-      return { applied: entries.length, failures: [], noDevice: 0 };
+      return { applied: entries.length, failures: [], noDevice: 0, missed: new Set<number>() };
     },
     tag: () => kind, withdraw: async () => {}, concerns: () => false, stop: () => {}, row: () => ({}),
   };

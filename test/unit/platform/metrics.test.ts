@@ -40,6 +40,24 @@ describe('metrics from status', () => {
     expect(t).not.toMatch(/enabled|state/);
   });
 
+  it('kernel entry counts are gauges by kind and family; reconcile results by change', () => {
+    const t = text({ drivers: { kernel: {
+      entries: [
+        { kind: 'routes_host', family: 4, desired: 3, installed: 2 },
+        { kind: 'verifies', family: 6, desired: 0, installed: 0 },
+      ],
+      reconciled: { added: 5, removed: 1, replaced: 0 },
+      lastReconcileMsAgo: 2500, readBackMsAgo: null,
+    } } });
+    expect(t).toMatch(/^# HELP gleand_kernel_entries_desired .+\n# TYPE gleand_kernel_entries_desired gauge$/m);
+    expect(t).toContain('gleand_kernel_entries_desired{kind="routes_host",family="4"} 3\n');
+    expect(t).toContain('gleand_kernel_entries_desired{kind="verifies",family="6"} 0\n');
+    expect(t).toMatch(/^# TYPE gleand_kernel_entries_installed gauge\ngleand_kernel_entries_installed\{kind="routes_host",family="4"\} 2$/m);
+    expect(t).toContain('gleand_kernel_reconciled_total{change="added"} 5\n');
+    expect(t).toContain('# TYPE gleand_kernel_last_reconcile_age_seconds gauge\ngleand_kernel_last_reconcile_age_seconds 2.5\n');
+    expect(t).not.toContain('read_back'); // null: never read back yet, no sample
+  });
+
   it('escapes label values and samples of one name stay together', () => {
     const t = text({ modules: { dhcp: { ports: { 'a"b\\c\nd': { gleaned: 1 }, x: { gleaned: 2 } } } } });
     expect(t).toContain('gleand_dhcp_gleaned_total{port="a\\"b\\\\c\\nd"} 1\ngleand_dhcp_gleaned_total{port="x"} 2\n');
