@@ -2,7 +2,8 @@
 // HTTP endpoint, checked with Prometheus' own `promtool check metrics` while bindings
 // (a real dhclient's lease) and drops (frames scapy sends with giaddr set) are present,
 // scraped from another namespace by a Python client, bound only where configured (ss),
-// and bounded (connections, request size, time).
+// and bounded (connections, request size, time). The kernel entry gauges are judged by
+// ip(8) and nft(8): what they list of gleand's must be what the gauges say.
 // Needs root, network namespaces and promtool (Debian's prometheus): fails loudly, never skips.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -23,6 +24,8 @@ function promtool(text: string): { code: number | null; out: string } {
   return { code: r.status, out: `${r.stdout}${r.stderr}`.trim() };
 }
 
+const sortKeys = (o: Record<string, number>) => Object.fromEntries(Object.entries(o).sort(([a], [b]) => a.localeCompare(b)));
+
 /** The value of one sample, by name and exact labels; null when absent. */
 function sample(text: string, name: string, labels: Record<string, string> = {}): number | null {
   const want = Object.entries(labels).map(([k, v]) => `${k}="${v}"`);
@@ -33,6 +36,40 @@ function sample(text: string, name: string, labels: Record<string, string> = {})
     if (have.length === want.length && want.every((w) => have.includes(w))) return Number(m[3]);
   }
   return null;
+}
+
+interface NftSet { set?: { name: string; elem?: unknown[] } }
+
+/**
+ * gleand's kernel entries as ip(8) and nft(8) list them in the router namespace, keyed
+ * as the `gleand_kernel_entries_*` gauges are (kind/family): routes tagged with gleand's
+ * protocol (a host route prints without its /32 or /128), permanent neighbours carrying
+ * its protocol, and the elements of its nft allow sets.
+ */
+async function kernelCounts(lab: Lab): Promise<Record<string, number>> {
+  const out: Record<string, number> = {};
+  const bump = (k: string) => (out[k] = (out[k] ?? 0) + 1);
+  for (const family of [4, 6] as const) {
+    const routes = JSON.parse((await lab.exec(lab.router.ns, ['ip', '-j', `-${family}`, 'route', 'show', 'proto', '201'])).stdout || '[]') as { dst: string }[];
+    for (const r of routes) bump(`routes_${r.dst.includes('/') ? 'pd' : 'host'}/${family}`);
+    const neigh = JSON.parse((await lab.exec(lab.router.ns, ['ip', '-j', '-d', `-${family}`, 'neigh', 'show', 'nud', 'permanent'])).stdout || '[]') as { protocol?: string | number }[];
+    for (const n of neigh) if (String(n.protocol) === '201') bump(`neighbours/${family}`);
+  }
+  const table = JSON.parse((await lab.exec(lab.router.ns, ['nft', '-j', 'list', 'table', 'inet', 'gleand'])).stdout) as { nftables: NftSet[] };
+  for (const item of table.nftables) {
+    const m = item.set ? /^allow([46])/.exec(item.set.name) : null;
+    if (m) for (let i = 0; i < (item.set!.elem ?? []).length; i++) bump(`verifies/${m[1]}`);
+  }
+  return out;
+}
+
+/** The gauge `name` by kind/family, every sample of it. */
+function byKind(text: string, name: string): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const m of text.matchAll(new RegExp(`^${name}\\{kind="([a-z_]+)",family="([46])"\\} (\\d+)$`, 'gm'))) {
+    if (Number(m[3]) > 0) out[`${m[1]}/${m[2]}`] = Number(m[3]);
+  }
+  return sortKeys(out);
 }
 
 describe('gleand metrics (Prometheus text format)', () => {
@@ -66,10 +103,12 @@ describe('gleand metrics (Prometheus text format)', () => {
     } catch {
       throw new Error('METRICS E2E FAILED: needs promtool (apt-get install prometheus; npm run lab:install)');
     }
-    lab = await createLab({ subscribers: 2 });
+    lab = await createLab({ subscribers: 3 });
     g = lab.startGleand(labGleandConfig(lab));
     await g.ready();
     lease = await lab.startClient(0, 'dhclient4').waitLease(4, 45_000);
+    // an address and a delegated prefix (IA_NA + IA_PD): host route, PD route, neighbours, verify entries of v6
+    await lab.startClient(2, 'dhclient6napd').waitLease(undefined, 45_000);
     // DHCPDISCOVERs that already carry a giaddr, from below an untrusted port: dropped (RFC 3046 §2.1)
     const sub = lab.subscribers[1]!;
     await lab.exec(sub.ns, [PY, '-c',
@@ -104,6 +143,27 @@ describe('gleand metrics (Prometheus text format)', () => {
     expect(sample(text, 'gleand_socket_kernel_drops_total', { socket: `packet sub0 (${lab.subscribers[0]!.routerDev})` })).toBe(0);
     // the server never saw the dropped DISCOVERs: dhcpd logs none from that MAC
     expect(lab.dhcpd4!.log()).not.toContain(`DHCPDISCOVER from ${lab.subscribers[1]!.mac}`);
+  });
+
+  it('the kernel entry gauges are what ip route, ip neigh and nft list show', async () => {
+    const found = await until('the gauges to match the kernel', async () => {
+      const text = await metrics();
+      const kernel = await kernelCounts(lab);
+      const installed = byKind(text, 'gleand_kernel_entries_installed');
+      return JSON.stringify(installed) === JSON.stringify(sortKeys(kernel)) ? { text, kernel } : null;
+    });
+    // the leases are there in every kind: v4 host route, v6 host and PD routes, neighbours, verify elements
+    for (const k of ['routes_host/4', 'routes_host/6', 'routes_pd/6', 'neighbours/4', 'neighbours/6', 'verifies/4', 'verifies/6']) {
+      expect(found.kernel[k], k).toBeGreaterThanOrEqual(1);
+    }
+    // what the core wants is what is in: nothing refused, nothing pending
+    expect(byKind(found.text, 'gleand_kernel_entries_desired')).toEqual(byKind(found.text, 'gleand_kernel_entries_installed'));
+    // zeros are samples too (a gauge that disappears at zero cannot be graphed)
+    expect(sample(found.text, 'gleand_kernel_entries_installed', { kind: 'mroutes', family: '4' })).toBe(0);
+    expect(found.text).toMatch(/^# TYPE gleand_kernel_entries_installed gauge$/m);
+    expect(found.text).toMatch(/^# TYPE gleand_kernel_last_reconcile_age_seconds gauge$/m);
+    expect(sample(found.text, 'gleand_kernel_reconciled_total', { change: 'added' })).not.toBeNull();
+    expect(promtool(found.text)).toEqual({ code: 0, out: '' });
   });
 
   it('serves GET /metrics only once metrics_listen is set, only on that address', async () => {
