@@ -12,6 +12,7 @@ import type { Driver, DriverContext, DriverQuery, ReloadVerdict } from '../drive
 import { linkInfo } from '../links';
 import { RtnlMonitor, Rtnl, isOsError } from '../netlink';
 import type { AnyApplier, Applier, ApplierContext } from './applier';
+import { LoopBudget } from '../loop-budget';
 import { createAppliers } from './appliers';
 import { EntryCounts, type Tally } from './counts';
 import { withdrawByDump } from './outcome';
@@ -23,10 +24,15 @@ const BATCH = 1024;
 /** Keys one coalesced live batch may touch before the next deltas start another. */
 const MAX_LIVE_KEYS = 8192;
 /**
- * Entries a reconcile diffs between two turns of the event loop: a reconcile of 200k
- * entries must not keep the control socket or the packet path waiting.
+ * Milliseconds a reconcile works (walks the desired state, digests, diffs) between two
+ * turns of the event loop: a reconcile of 200k entries must not keep the control socket
+ * or the packet path waiting (issue 7 item 3: `status` within 100 ms, and an answer takes
+ * a few turns: accept, read, write). In time, not entries: an entry costs several times
+ * more on a loaded router, and an nft element more than a route.
  */
-const SLICE = 1024;
+const SLICE_MS = 4;
+/** Entries the diff hands back at a time, for the budget to be checked (src/kernel/diff.ts). */
+const DIFF_STEP = 128;
 const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
 /**
  * Notifications come in bursts (`ip route flush`, a table deleted): collect them for
@@ -123,6 +129,8 @@ export class KernelDriver implements Driver {
   };
   /** Entries desired and installed by kind, class and family (status, metrics). */
   private readonly counts = new EntryCounts();
+  /** The current slice of a reconcile's work (SLICE_MS). */
+  private readonly budget = new LoopBudget(SLICE_MS);
   /** performance.now() when the last reconcile finished its apply (or found every kind in step). */
   private lastReconcileAt: number | null = null;
 
@@ -361,6 +369,7 @@ export class KernelDriver implements Driver {
     await nextTurn();
     const b = this.open;
     if (b && b.acc.size > 0) await this.flushLive(b);
+    this.budget.restart();
   }
 
   reconcile(why: string, kinds: readonly EntryKind[] = ENTRY_TYPES.map((t) => t.kind)): void {
@@ -369,7 +378,7 @@ export class KernelDriver implements Driver {
 
   /**
    * Dump, diff against the desired state, apply; `kinds` limits it to some entry kinds.
-   * The diff is sliced (SLICE entries per turn of the event loop) and the apply awaits
+   * The diff is sliced (SLICE_MS of work per turn of the event loop) and the apply awaits
    * each batch, so a large reconcile never holds the loop for long.
    */
   private async reconcileNow(why: string, kinds: readonly EntryKind[]): Promise<void> {
@@ -471,7 +480,7 @@ export class KernelDriver implements Driver {
    * Whether the kernel holds exactly the desired entries of `kind`, told by digests of
    * both sides (src/kernel/digest.ts) without holding either: the desired state is
    * generated and the dump streamed, each folded into its digest as it comes, the loop
-   * turned every SLICE entries. True: nothing to do. False: they differ, or the streamed
+   * turned every SLICE_MS. True: nothing to do. False: they differ, or the streamed
    * dump failed — the full diff decides. A kind without a streamed dump is dumped whole: its entries are
    * returned when they differ, for the full diff to use, or null when the dump failed.
    */
@@ -479,11 +488,11 @@ export class KernelDriver implements Driver {
     const want = new EntryDigest(kind, this.seed);
     const wanted = EntryCounts.tally(kind);
     const deltasBefore = this.counters.deltas;
-    let n = 0;
+    this.budget.restart();
     for (const e of this.ctx.desiredState()[kind] ?? []) {
       want.add(e as never);
       wanted.add(e as never);
-      if (++n % SLICE === 0) await this.turn();
+      if (this.budget.spent()) await this.turn();
     }
     // The walk counted what the core wants, unless a delta changed it under the walk.
     if (this.counters.deltas === deltasBefore) this.counts.setDesired(wanted);
@@ -497,7 +506,7 @@ export class KernelDriver implements Driver {
       this.readBack(kind, all);
       for (const e of all) {
         have.add(e as never);
-        if (++n % SLICE === 0) await this.turn();
+        if (this.budget.spent()) await this.turn();
       }
       return have.equals(want) ? true : all;
     }
@@ -527,12 +536,13 @@ export class KernelDriver implements Driver {
     this.counts.setInstalled(t as Tally<EntryKind>, performance.now());
   }
 
-  /** `diffEntries`, turning the event loop every SLICE entries of either side. */
+  /** `diffEntries`, turning the event loop whenever a slice has used its SLICE_MS. */
   private async diffSliced<E>(type: { key(e: E): string; attrs(e: E): string }, desired: Iterable<E>, actual: readonly E[]): Promise<EntryDelta<E>> {
-    const steps = diffInSteps(type, desired, actual, SLICE);
+    const steps = diffInSteps(type, desired, actual, DIFF_STEP);
+    this.budget.restart();
     for (let r = steps.next(); ; r = steps.next()) {
       if (r.done) return r.value;
-      await this.turn();
+      if (this.budget.spent(DIFF_STEP)) await this.turn();
     }
   }
 

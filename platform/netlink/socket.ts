@@ -49,10 +49,12 @@ export interface NetlinkSocketOptions {
 
 /**
  * `recvBudget` of the request sockets (rtnetlink, nfnetlink): a dump datagram holds up
- * to ~32 KiB, a few hundred routes or set elements, so a turn of the loop decodes a few
- * thousand entries at most (~10-20 ms on a loaded 2-core router).
+ * to ~32 KiB, a few hundred routes or set elements, so a turn of the loop decodes about
+ * a thousand entries at most. At 16 datagrams, a reconcile's dump of 66k nft elements
+ * held the loop 20-30 ms per callback unloaded (profiled in test/bench/kernel-live.ts),
+ * and a `status` answer waits behind several callbacks (accept, read, write).
  */
-export const DUMP_READ_BUDGET = 16;
+export const DUMP_READ_BUDGET = 4;
 
 export type Receiver = (errno: number, datagrams: Uint8Array[]) => void;
 

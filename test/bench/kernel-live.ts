@@ -32,7 +32,7 @@ import { KernelDriver } from '../../platform/kernel/driver';
 import { Runtime } from '../../platform/runtime';
 import { pdPrefix } from './netlink-routes-shared';
 import { rerunInNamespace, sh } from './netns';
-import { latency, statusProbe } from './status-probe';
+import { latency, loopDelay, statusProbe } from './status-probe';
 
 const N = Number(process.env.GN_BENCH_CLIENTS ?? 20_000);
 const GROWTH = 1000;
@@ -165,21 +165,25 @@ config subscriber 'lan1'
 
   // 2. N clients as fast as the loop takes them, with status probed from another process.
   const probe = statusProbe(sock);
+  const held = loopDelay();
   const t0 = performance.now();
   await feed(rt, base, base + N);
   await settle(sink, base + N);
   const tAll = performance.now() - t0;
   const duringFlood = await probe.stop();
+  const heldFlood = held.stop();
   const counts = kernelCounts();
   const s = rt.status() as { drivers: { kernel: { deltas: number; liveBatches: number; failed: number } }; rssBytes: number };
   const large = await perEntry(base + N);
 
   // 3. A full reconcile of everything (a reload reconciles), status probed meanwhile.
   const probe2 = statusProbe(sock);
+  const held2 = loopDelay();
   const r0 = performance.now();
   await rt.reload();
   const tReconcile = performance.now() - r0;
   const duringReconcile = await probe2.stop();
+  const heldReconcile = held2.stop();
   await rt.stop('bench');
 
   // Reference: ip -batch of the same routes and neighbours (what ip(8) needs for them).
@@ -211,8 +215,9 @@ config subscriber 'lan1'
     `${((rnEntries / tAll) / (lines6.length / tIp)).toFixed(2)}×`);
   console.log(`  cost per entry, ${GROWTH} new clients: into a table of ${GROWTH} clients ${small.us.toFixed(1)} µs, ` +
     `into ${(counts.total).toLocaleString('en')} entries ${large.us.toFixed(1)} µs (ratio ${(large.us / small.us).toFixed(2)})`);
-  console.log(`  status while clients arrive: ${latency(duringFlood)}`);
-  console.log(`  status during a full reconcile of ${(counts.total + large.added).toLocaleString('en')} entries (${(tReconcile / 1000).toFixed(2)} s): ${latency(duringReconcile)}`);
+  console.log(`  status while clients arrive: ${latency(duringFlood)}; ${heldFlood}`);
+  console.log(`  status during a full reconcile of ${(counts.total + large.added).toLocaleString('en')} entries (${(tReconcile / 1000).toFixed(2)} s): ${latency(duringReconcile)}; ${heldReconcile}`);
+  console.log(`  load at the end ${os.loadavg().map((x) => x.toFixed(2)).join(' ')}`);
 }
 
 if (process.env.GN_NETNS) inner().then(() => process.exit(0), (e) => { console.error(e); process.exit(1); });

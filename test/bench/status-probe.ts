@@ -4,6 +4,7 @@
  * another, 5 ms apart, until told to stop. Issue 7 item 3: every answer within 100 ms.
  */
 import { spawn } from 'node:child_process';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 
 /** `status` round trips from a separate process, one after another, until told to stop. */
 export function statusProbe(sock: string) {
@@ -32,3 +33,21 @@ export const quantile = (xs: number[], q: number) => {
 };
 export const latency = (xs: number[]) => `${xs.length} answers, p50 ${quantile(xs, 0.5).toFixed(1)} ms, p99 ${quantile(xs, 0.99).toFixed(1)} ms, max ${Math.max(...xs).toFixed(1)} ms`;
 
+
+/**
+ * How long the event loop of this process was held, from inside (perf_hooks' delay
+ * histogram, 10 ms resolution): the daemon's side of the `status` latency, without the
+ * prober's own scheduling. On a loaded machine it still includes the time the process
+ * waited for a CPU.
+ */
+export function loopDelay() {
+  const h = monitorEventLoopDelay({ resolution: 10 });
+  h.enable();
+  return {
+    stop: (): string => {
+      h.disable();
+      const ms = (ns: number) => (ns / 1e6).toFixed(1);
+      return `loop delay p99 ${ms(h.percentile(99))} ms, max ${ms(h.max)} ms`;
+    },
+  };
+}
