@@ -104,6 +104,12 @@ function kernelCounts() {
   return { routes, neighs, verifies: elems, total: routes + neighs + elems };
 }
 
+/** CPU seconds this process used since `from` (user + system; V8's helper threads included). */
+const cpuSeconds = (from: NodeJS.CpuUsage): number => {
+  const d = process.cpuUsage(from);
+  return (d.user + d.system) / 1e6;
+};
+
 async function feed(rt: Runtime, from: number, to: number): Promise<void> {
   for (let i = from; i < to; i++) {
     const [p, u] = events(i);
@@ -166,10 +172,12 @@ config subscriber 'lan1'
   // 2. N clients as fast as the loop takes them, with status probed from another process.
   const probe = statusProbe(sock);
   const held = loopDelay();
+  const c0 = process.cpuUsage();
   const t0 = performance.now();
   await feed(rt, base, base + N);
   await settle(sink, base + N);
   const tAll = performance.now() - t0;
+  const cpuAll = cpuSeconds(c0);
   const duringFlood = await probe.stop();
   const heldFlood = held.stop();
   const counts = kernelCounts();
@@ -180,8 +188,10 @@ config subscriber 'lan1'
   const probe2 = statusProbe(sock);
   const held2 = loopDelay();
   const r0 = performance.now();
+  const rc0 = process.cpuUsage();
   await rt.reload();
   const tReconcile = performance.now() - r0;
+  const cpuReconcile = cpuSeconds(rc0);
   const duringReconcile = await probe2.stop();
   const heldReconcile = held2.stop();
   await rt.stop('bench');
@@ -207,7 +217,7 @@ config subscriber 'lan1'
   console.log(`${N} DHCPv6 clients (IA_NA + IA_PD), verify_source ${process.env.GN_BENCH_VERIFY === '0' ? 'off' : 'on'}, after ${base} clients:`);
   console.log(`  gleand: ${Math.round((N / tAll) * 1000).toLocaleString('en')} clients/s; all ${counts.total.toLocaleString('en')} entries in ` +
     `(${counts.routes} routes, ${counts.neighs} neighbours, ${counts.verifies} verify elements) when the last reply left: ` +
-    `${(tAll / 1000).toFixed(2)} s (replies wait for their entries)`);
+    `${(tAll / 1000).toFixed(2)} s (replies wait for their entries); CPU ${cpuAll.toFixed(2)} s`);
   console.log(`  ${s.drivers.kernel.deltas.toLocaleString('en')} deltas in ${s.drivers.kernel.liveBatches.toLocaleString('en')} batches, ` +
     `${s.drivers.kernel.failed} refused; RSS ${(s.rssBytes / 1048576).toFixed(1)} MiB`);
   console.log(`  reference ip -6 -batch of the same ${(lines6.length).toLocaleString('en')} routes + neighbours (no verify): ` +
@@ -216,7 +226,7 @@ config subscriber 'lan1'
   console.log(`  cost per entry, ${GROWTH} new clients: into a table of ${GROWTH} clients ${small.us.toFixed(1)} µs, ` +
     `into ${(counts.total).toLocaleString('en')} entries ${large.us.toFixed(1)} µs (ratio ${(large.us / small.us).toFixed(2)})`);
   console.log(`  status while clients arrive: ${latency(duringFlood)}; ${heldFlood}`);
-  console.log(`  status during a full reconcile of ${(counts.total + large.added).toLocaleString('en')} entries (${(tReconcile / 1000).toFixed(2)} s): ${latency(duringReconcile)}; ${heldReconcile}`);
+  console.log(`  status during a full reconcile of ${(counts.total + large.added).toLocaleString('en')} entries (${(tReconcile / 1000).toFixed(2)} s, CPU ${cpuReconcile.toFixed(2)} s): ${latency(duringReconcile)}; ${heldReconcile}`);
   console.log(`  load at the end ${os.loadavg().map((x) => x.toFixed(2)).join(' ')}`);
 }
 
