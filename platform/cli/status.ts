@@ -1,3 +1,4 @@
+import { renderKernelEntries } from './kernel-entries';
 import { renderMulticastStatus } from './multicast';
 import { renderSockets } from './sockets';
 import { keyValues, table } from './table';
@@ -44,6 +45,8 @@ export function renderStatus(s: Record<string, unknown>): string {
   if (bulk) out.push('', renderBulk(bulk));
   const mc = renderMulticastStatus((s['drivers'] ?? {}) as Record<string, unknown>, (s['modules'] ?? {}) as Record<string, unknown>);
   if (mc) out.push('', mc);
+  const kernel = renderKernelEntries((s['drivers'] ?? {}) as Record<string, unknown>);
+  if (kernel) out.push('', kernel);
   out.push('', renderSockets((s['drivers'] ?? {}) as Record<string, unknown>));
   const control = s['control'] as Record<string, number> | null | undefined;
   if (control) {
