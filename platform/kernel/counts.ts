@@ -43,9 +43,11 @@ const ROW_KEYS = new Map(ENTRY_TYPES.map((t) => {
  * - *installed*: set from each read-back of the kernel (a reconcile's dump, streamed into
  *   its digest or taken whole), then moved by the entries each applied batch got into or
  *   out of the kernel. An add is a create-or-replace, so one that re-adds an entry the
- *   kernel held already counts twice — this happens when a restore after a restart
- *   re-adds the entries the recovery window kept — until the next read-back (the
- *   reconcile after the restore, or the one closing the window) sets the count again.
+ *   kernel held already counts twice. That is what a restore after a restart does to
+ *   the entries the recovery window kept, so inside the window the driver reads the
+ *   kernel back once the restore's batches pause for a second (`recount` in driver.ts).
+ *   Elsewhere (an entry someone else added with gleand's tag) it lasts until the next
+ *   reconcile.
  */
 export class EntryCounts {
   private readonly desired = new Map<string, number>();

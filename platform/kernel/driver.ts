@@ -122,6 +122,8 @@ export class KernelDriver implements Driver {
     postponed: 0,
     /** Full diffs dropped because live batches touched more than MAX_OVERRIDDEN keys under them. */
     abandoned: 0,
+    /** Counts of the kernel's entries after a restore inside a recovery window (see `recount`). */
+    recounts: 0,
     lastReconcile: { added: 0, removed: 0, replaced: 0 },
     /** What every reconcile's diff changed, summed (lastReconcile is the last one's). */
     reconciled: { added: 0, removed: 0, replaced: 0 },
@@ -129,6 +131,8 @@ export class KernelDriver implements Driver {
   };
   /** Entries desired and installed by kind, class and family (status, metrics). */
   private readonly counts = new EntryCounts();
+  /** A count of the kernel's entries due SETTLE_MS after the last live batch of a recovery window (see `recount`). */
+  private recountTimer: NodeJS.Timeout | null = null;
   /** The current slice of a reconcile's work (SLICE_MS). */
   private readonly budget = new LoopBudget(SLICE_MS);
   /** performance.now() when the last reconcile finished its apply (or found every kind in step). */
@@ -341,6 +345,7 @@ export class KernelDriver implements Driver {
       }
       this.counters.liveBatches++;
       await this.apply(delta);
+      if (performance.now() < this.recoverUntil && deltaSize(delta).added > 0) this.scheduleRecount();
     } finally {
       batch.resolve();
     }
@@ -529,6 +534,43 @@ export class KernelDriver implements Driver {
     return done && have.equals(want);
   }
 
+  /**
+   * In a recovery window the kernel still holds the previous run's entries, and the
+   * restore (snapshot, bulk leasequery) re-adds them: an add that finds its entry in
+   * place changes nothing, yet counts one more (platform/kernel/counts.ts). So once the
+   * live batches of the window pause for SETTLE_MS, the kernel's entries are counted
+   * again — a dump of each kind into a tally, no digest, no diff — instead of waiting
+   * for the reconcile that closes the window.
+   */
+  private scheduleRecount(): void {
+    if (this.recountTimer) clearTimeout(this.recountTimer);
+    this.recountTimer = setTimeout(() => {
+      this.recountTimer = null;
+      void this.enqueue(() => this.recount());
+    }, SETTLE_MS);
+    this.recountTimer.unref();
+  }
+
+  private async recount(): Promise<void> {
+    for (const a of this.appliers as Applier<EntryKind>[]) {
+      if (this.needsStart.has(a.kind)) continue;
+      if (!a.dumpEach) {
+        const all = await this.dumpKind(a.kind);
+        if (all !== null) this.readBack(a.kind, all);
+        continue;
+      }
+      const found = EntryCounts.tally(a.kind);
+      let done = false;
+      try {
+        done = await a.dumpEach(this.actx, (e) => found.add(e), () => found.reset());
+      } catch {
+        done = false;
+      }
+      if (done) this.counts.setInstalled(found, performance.now());
+    }
+    this.counters.recounts++;
+  }
+
   /** A whole dump of `kind`: the installed count is what it holds. */
   private readBack(kind: EntryKind, entries: readonly unknown[]): void {
     const t = EntryCounts.tally(kind);
@@ -607,6 +649,7 @@ export class KernelDriver implements Driver {
     if (this.repairTimer) clearTimeout(this.repairTimer);
     if (this.recoveryTimer) clearTimeout(this.recoveryTimer);
     if (this.postponed?.timer) clearTimeout(this.postponed.timer);
+    if (this.recountTimer) clearTimeout(this.recountTimer);
     for (const m of this.monitors) m.monitor.close();
     this.monitors = [];
     await this.queue;

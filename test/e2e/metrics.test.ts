@@ -166,6 +166,19 @@ describe('gleand metrics (Prometheus text format)', () => {
     expect(promtool(found.text)).toEqual({ code: 0, out: '' });
   });
 
+  it('after a restart (kill -9) over kept entries, the installed gauges come back to what the kernel holds', async () => {
+    process.kill(g.pid, 'SIGKILL');
+    await g.proc.exited;
+    g = lab.startGleand(labGleandConfig(lab));
+    await g.ready();
+    await until('the gauges to match the kernel after the restart', async () => {
+      const text = await metrics();
+      const installed = byKind(text, 'gleand_kernel_entries_installed');
+      return JSON.stringify(installed) === JSON.stringify(sortKeys(await kernelCounts(lab))) &&
+        JSON.stringify(byKind(text, 'gleand_kernel_entries_desired')) === JSON.stringify(installed) ? true : null;
+    });
+  });
+
   it('serves GET /metrics only once metrics_listen is set, only on that address', async () => {
     expect(await listeners()).toEqual([]);
     fs.writeFileSync(g.configPath, labGleandConfig(lab, { global: { metrics_listen: `${lab.router.ipv4}:${PORT}` } }));
