@@ -133,6 +133,8 @@ export class KernelDriver implements Driver {
   private readonly counts = new EntryCounts();
   /** A count of the kernel's entries due SETTLE_MS after the last live batch of a recovery window (see `recount`). */
   private recountTimer: NodeJS.Timeout | null = null;
+  /** performance.now() of the last recount: one per MAX_POSTPONE_MS at most. */
+  private lastRecountAt = -Infinity;
   /** The current slice of a reconcile's work (SLICE_MS). */
   private readonly budget = new LoopBudget(SLICE_MS);
   /** performance.now() when the last reconcile finished its apply (or found every kind in step). */
@@ -540,18 +542,22 @@ export class KernelDriver implements Driver {
    * place changes nothing, yet counts one more (platform/kernel/counts.ts). So once the
    * live batches of the window pause for SETTLE_MS, the kernel's entries are counted
    * again — a dump of each kind into a tally, no digest, no diff — instead of waiting
-   * for the reconcile that closes the window.
+   * for the reconcile that closes the window. A recount dumps every kind (650k entries
+   * at 200k bindings), so there is one per MAX_POSTPONE_MS at most: clients arriving one
+   * by one in the window do not each cause one.
    */
   private scheduleRecount(): void {
     if (this.recountTimer) clearTimeout(this.recountTimer);
+    const wait = Math.max(SETTLE_MS, this.lastRecountAt + MAX_POSTPONE_MS - performance.now());
     this.recountTimer = setTimeout(() => {
       this.recountTimer = null;
       void this.enqueue(() => this.recount());
-    }, SETTLE_MS);
+    }, wait);
     this.recountTimer.unref();
   }
 
   private async recount(): Promise<void> {
+    this.lastRecountAt = performance.now();
     for (const a of this.appliers as Applier<EntryKind>[]) {
       if (this.needsStart.has(a.kind)) continue;
       if (!a.dumpEach) {
