@@ -41,7 +41,14 @@ export function assemble(prog: Insn[]): Uint8Array {
   return out;
 }
 
-export function dhcpFilter(): Uint8Array {
+/**
+ * `pagingPort`: on a port of a paging area, host messages to the paging port pass too
+ * (IPv4 and IPv6 UDP, same placement as DHCP): the packet socket already reports the
+ * ingress port and the Ethernet source that the paging agent checks a REGISTER
+ * against (src/paging/PROTOCOL.md §6), so no second socket per port is needed.
+ */
+export function dhcpFilter(pagingPort: number | null = null): Uint8Array {
+  const paging = (label: string): Insn[] => pagingPort === null ? [] : [{ code: JEQ_K, k: pagingPort, jt: 'accept', jf: 'drop', label }];
   return assemble([
     { code: LD_W_ABS, k: SKF_AD_OFF + SKF_AD_PKTTYPE },
     { code: JEQ_K, k: PACKET_OUTGOING, jt: 'out', jf: 'proto' },
@@ -55,12 +62,14 @@ export function dhcpFilter(): Uint8Array {
     { code: JSET_K, k: 0x1fff, jt: 'drop', jf: 'ihl' },
     { code: LDX_B_MSH, k: 0, label: 'ihl' },
     { code: LD_H_IND, k: 2 },
-    { code: JEQ_K, k: 67, jt: 'accept', jf: 'drop' },
+    { code: JEQ_K, k: 67, jt: 'accept', jf: pagingPort === null ? 'drop' : 'paging4' },
+    ...paging('paging4'),
     // IPv6: next header UDP, destination port 547.
     { code: LD_B_ABS, k: 6, label: 'v6' },
     { code: JEQ_K, k: 17, jt: 'port6', jf: 'drop' },
     { code: LD_H_ABS, k: 42, label: 'port6' },
-    { code: JEQ_K, k: 547, jt: 'accept', jf: 'drop' },
+    { code: JEQ_K, k: 547, jt: 'accept', jf: pagingPort === null ? 'drop' : 'paging6' },
+    ...paging('paging6'),
     // Outgoing: only server → client replies.
     { code: LD_H_ABS, k: SKF_AD_OFF + SKF_AD_PROTOCOL, label: 'out' },
     { code: JEQ_K, k: 0x0800, jt: 'out4', jf: 'out6?' },

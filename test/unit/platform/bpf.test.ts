@@ -73,4 +73,17 @@ describe('subscriber port packet filter (platform/bpf.ts)', () => {
     expect(run(filter, PACKET_OUTGOING, 0x0800, frag)).toBe(0);
     expect(run(filter, PACKET_HOST, 0x0800, frag)).toBe(0);
   });
+
+  it('on a paging area port, passes host messages to the paging port too (both families), nothing else more', () => {
+    const paging = dhcpFilter(3154);
+    const p4 = (type: number, sport: number, dport: number) =>
+      run(paging, type, 0x0800, ipv4Packet(v4('10.0.0.2'), v4('10.1.0.1'), sport, dport, new Uint8Array(8))) > 0;
+    const p6 = (type: number, sport: number, dport: number) =>
+      run(paging, type, 0x86dd, ipv6Packet(v6('fe80::2'), v6('fe80::1'), sport, dport, new Uint8Array(8))) > 0;
+    expect([p4(PACKET_HOST, 40000, 3154), p6(PACKET_HOST, 40000, 3154), p4(PACKET_BROADCAST, 3154, 3154)]).toEqual([true, true, true]);
+    expect([p4(PACKET_HOST, 68, 67), p6(PACKET_HOST, 546, 547), p4(PACKET_OUTGOING, 67, 68)]).toEqual([true, true, true]);
+    expect([p4(PACKET_HOST, 3154, 3155), p6(PACKET_HOST, 3154, 53), p4(PACKET_OUTGOING, 3154, 3154)]).toEqual([false, false, false]);
+    // without a paging port the DHCP filter is unchanged
+    expect(pass4(PACKET_HOST, 40000, 3154)).toBe(false);
+  });
 });
