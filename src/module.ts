@@ -26,11 +26,12 @@ export type Claim =
 /**
  * Control-socket queries the core answers: `bindings` (`gleand bindings`), `journal`
  * (every binding as a snapshot record, for compacting the journal), `groups` (`gleand
- * groups`: the multicast router's per-port group state, JSON-safe rows).
+ * groups`: the multicast router's per-port group state, JSON-safe rows), `hosts` (`gleand
+ * hosts`: the paging agent's tracked hosts, JSON-safe rows, streamed).
  */
-export type CoreQuery = 'bindings' | 'journal' | 'groups';
+export type CoreQuery = 'bindings' | 'journal' | 'groups' | 'hosts';
 /** The ones the control socket answers (`journal` is the platform's own). */
-const CONTROL_QUERIES: readonly CoreQuery[] = ['bindings', 'groups'];
+const CONTROL_QUERIES: readonly CoreQuery[] = ['bindings', 'groups', 'hosts'];
 export const isControlQuery = (q: string): q is CoreQuery => (CONTROL_QUERIES as readonly string[]).includes(q);
 
 /**
