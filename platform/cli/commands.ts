@@ -4,6 +4,7 @@ import { controlRequest } from '../control';
 import { VERSION } from '../version';
 import { renderRoutes } from './bindings';
 import { groupsOf, renderGroups, renderMroutes } from './multicast';
+import { streamHosts } from './hosts';
 import { streamBindings } from './bindings-stream';
 import { DAEMON_OPTIONS, JSON_OPTION, UsageError, type Command, type CommandContext } from './command';
 import { DEFAULT_WAIT_S, queryExitCode, queryRequest, renderQuery } from './query';
@@ -76,6 +77,15 @@ export const CLIENT_COMMANDS: readonly Command[] = [
       await ctx.out.write(ctx.flags.has('--json') ? `${JSON.stringify(r?.['mroutes'] ?? null, null, 2)}\n` : `${renderMroutes(r)}\n`);
       return 0;
     },
+  },
+  {
+    name: 'hosts',
+    synopsis: '[--json] [-c FILE|-s SOCK]',
+    summary: 'the paging agent\'s tracked hosts (state, area, last page, held packets), streamed',
+    details: 'RFC 3154 dormant-host alerting (src/paging/PROTOCOL.md); its counters are in status.\n'
+      + '--json prints the rows as one JSON array.',
+    options: [JSON_OPTION, ...DAEMON_OPTIONS],
+    run: streamHosts,
   },
   {
     name: 'metrics',
