@@ -66,6 +66,8 @@ export type RegisterCause = 'sleep' | 'refresh' | 'epoch' | 'area' | 'missed-adv
 export type HostReport =
   | { readonly event: 'registered' | 're-registered'; readonly cause: RegisterCause; readonly area: string; readonly lifetimeS: number; readonly epoch: number }
   | { readonly event: 'dormant' }
+  /** The first authenticated advert, and every one with a newer epoch or another area. */
+  | { readonly event: 'advert'; readonly area: string; readonly epoch: number; readonly intervalS: number }
   | { readonly event: 'paged'; readonly attempt: number; readonly counter: string }
   | { readonly event: 'awake'; readonly cause: 'page' | 'wake' | 'no-answer' }
   | { readonly event: 'refused'; readonly status: number; readonly area: string }
@@ -133,8 +135,8 @@ export class PagingHost {
         this.wantSleep = true;
         return this.state === 'active' && !this.pending ? this.register('sleep', now) : [];
       case 'wake':
+        // Sent whatever this process believes: an earlier run may have registered the host.
         this.wantSleep = false;
-        if (this.state !== 'dormant' && !this.pending) return [];
         return this.deregister(PAGING_DEREGISTER.ACTIVE, now);
       case 'stop':
         this.wantSleep = false;
@@ -219,25 +221,27 @@ export class PagingHost {
     }
     if (!this.advertReplay.accept(m.epoch, m.counter)) return this.reject('replay', now);
     const newer = m.epoch > this.epoch;
+    const heard: HostAction[] = newer || moved || this.area === null ? [report({ event: 'advert', area: m.id, epoch: m.epoch, intervalS })] : [];
     this.learn(m.epoch, from, false);
     this.area = m.id;
     this.advertIntervalMs = Math.max(1, intervalS) * 1000;
     this.lastAdvertAt = now;
-    if (this.pending?.kind === 'register' && newer) return this.register(this.pending.cause, now);
-    if (this.pending) return [];
-    if (this.state === 'dormant' && (newer || moved)) return this.register(newer ? 'epoch' : 'area', now);
-    if (this.state === 'active' && this.wantSleep) return this.register('sleep', now);
-    return [];
+    if (this.pending?.kind === 'register' && newer) return [...heard, ...this.register(this.pending.cause, now)];
+    if (this.pending) return heard;
+    if (this.state === 'dormant' && (newer || moved)) return [...heard, ...this.register(newer ? 'epoch' : 'area', now)];
+    if (this.state === 'active' && this.wantSleep) return [...heard, ...this.register('sleep', now)];
+    return heard;
   }
 
-  /** PAGE for this host (§4.9, §4.22): answer at once; a dormant host is awake now. */
+  /**
+   * PAGE for this host (§4.9, §4.22): a dormant host is awake now, and answers. The
+   * reports come before the PAGE_RESPONSE: the caller lifts its sleep (a drop rule, a
+   * powered-down link) on `awake` before the answer releases the held packets (§4.15).
+   */
   private onPage(m: PagingMessage, attempt: number, from: Peer): HostAction[] {
     this.learn(m.epoch, from);
     this.counters.pages++;
-    const out: HostAction[] = [
-      this.send({ type: 'page-response', paged: m.counter }),
-      report({ event: 'paged', attempt, counter: m.counter.toString() }),
-    ];
+    const out: HostAction[] = [report({ event: 'paged', attempt, counter: m.counter.toString() })];
     // An attempt after the first while awake: the agent missed the answer; answering is all.
     if (this.state === 'dormant' || this.pending?.kind === 'register') {
       this.state = 'active';
@@ -246,6 +250,7 @@ export class PagingHost {
       this.refreshAt = null;
       out.push(report({ event: 'awake', cause: 'page' }));
     }
+    out.push(this.send({ type: 'page-response', paged: m.counter }));
     return out;
   }
 

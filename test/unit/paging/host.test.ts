@@ -33,6 +33,7 @@ describe('paging host: register, dormant, page, awake (PROTOCOL.md §5.1)', () =
   it('registers on the first authenticated advert, sleeps, answers the PAGE and gets the held packets in order', () => {
     const { c, w, first } = dormantLaptop();
     expect(first.reports).toEqual([
+      { event: 'advert', area: 'lobby', epoch: EPOCH, intervalS: 30 },
       { event: 'registered', cause: 'sleep', area: 'lobby', lifetimeS: 600, epoch: EPOCH },
       { event: 'dormant' },
     ]);
@@ -96,7 +97,8 @@ describe('paging host: register, dormant, page, awake (PROTOCOL.md §5.1)', () =
 
   it('an ACK status ≠ 0 leaves it awake and it does not insist', () => {
     const { w, first } = dormantLaptop({ area: 'lobby', addresses: [v4('198.51.100.8')] });
-    expect(first.reports).toEqual([{ event: 'refused', status: 2, area: 'lobby' }]);
+    expect(events(first)).toEqual(['advert', 'refused']);
+    expect(first.reports[1]).toEqual({ event: 'refused', status: 2, area: 'lobby' });
     expect(w.host.hostState()).toBe('active');
     expect(w.advance(at(60_000)).hostSent).toEqual([]);
   });
@@ -119,7 +121,7 @@ describe('paging host: refresh and re-registration (RFC 3154 §4.4, §4.10, §4.
     const restarted = agentCore(EPOCH + 1);
     w.c = restarted;
     const s = w.run(restarted.first, [], at(5000));
-    expect(s.reports).toEqual([{ event: 're-registered', cause: 'epoch', area: 'lobby', lifetimeS: 600, epoch: EPOCH + 1 }]);
+    expect(s.reports).toEqual([{ event: 'advert', area: 'lobby', epoch: EPOCH + 1, intervalS: 30 }, { event: 're-registered', cause: 'epoch', area: 'lobby', lifetimeS: 600, epoch: EPOCH + 1 }]);
     expect(decode(s.hostSent[0]!).epoch).toBe(EPOCH + 1);
     expect(status(restarted)['hosts']).toEqual({ dormant: 1, paging: 0, active: 0, inactive: 0 });
     // And it is paged by the new agent.
@@ -130,6 +132,7 @@ describe('paging host: refresh and re-registration (RFC 3154 §4.4, §4.10, §4.
     const hall = `\nconfig paging_area 'hall'\n\tlist port 'lan1'\n\toption key '${Buffer.from(AREA_KEY).toString('hex')}'\n`;
     const { c, w, first } = dormantLaptop({ area: null, anyAreaKey: AREA_KEY, areaKeys: new Map() }, pagingConfig() + hall);
     expect(first.reports.filter((r) => r.event !== 'rejected')).toEqual([
+      { event: 'advert', area: 'lobby', epoch: EPOCH, intervalS: 30 },
       { event: 'registered', cause: 'sleep', area: 'lobby', lifetimeS: 600, epoch: EPOCH }, { event: 'dormant' }]);
     expect(w.host.status()['rejected']).toEqual({ 'other-area': 1 });
     w.advance(at(60_000));
@@ -139,6 +142,7 @@ describe('paging host: refresh and re-registration (RFC 3154 §4.4, §4.10, §4.
     w.run(c.agent.handle({ kind: 'config', config: config(moved) }, at(61_000)), [], at(61_000));
     const s = w.advance(at(200_000));
     expect(s.reports.filter((r) => r.event !== 'rejected')).toEqual([
+      { event: 'advert', area: 'hall', epoch: EPOCH, intervalS: 30 },
       { event: 're-registered', cause: 'area', area: 'hall', lifetimeS: 600, epoch: EPOCH }]);
     // Its own area went silent at 60 s: it moved at the first hall advert past 1.5 intervals.
     expect(status(c)['hosts']).toMatchObject({ dormant: 1 });
@@ -212,7 +216,7 @@ describe('paging host: forged and replayed agent messages are ignored and counte
     expect(h.status()['rejected']).toEqual({});
     const restarted = agentCore(EPOCH + 1);
     w.c = restarted;
-    expect(events(w.run(restarted.first, [], at(121_000)))).toEqual(['re-registered']);
+    expect(events(w.run(restarted.first, [], at(121_000)))).toEqual(['advert', 're-registered']);
   });
 });
 
