@@ -1,0 +1,202 @@
+// Dormant-host alerting end to end (RFC 3154; src/paging/PROTOCOL.md; issue 11), with
+// real ISC dhcpd and the real host (`gleand host listen`, the same bundle): subscriber
+// 0's namespace leases an address through gleand, registers, and goes dormant — an nft
+// input filter in its namespace drops everything but the paging port (or, in WoL mode,
+// but Wake-on-LAN), as a sleeping NIC would.
+//   (a) L3: datagrams from the server's namespace toward it are held (tshark at the host
+//       sees none of them while it sleeps; `nft list set` has its address), it is paged
+//       (tshark sees the PAGE), `gleand host listen` answers and lifts its filter, and
+//       every held datagram arrives, in order, counted by a listener in its namespace;
+//   (b) WoL: the same with a host that only a magic packet to its MAC wakes (tshark);
+//   (c) a forged REGISTER and a replayed one are rejected and counted, never answered;
+//   (d) an unresponsive host is paged `pages_max` times (tshark), then no more, and is
+//       inactive.
+// Needs root: fails loudly.
+import * as fs from 'node:fs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  createLab, ensureLabPackages, GLEAND_BUNDLE, labGleandConfig, requireRootAndNetns, tsharkFields,
+  type GleandHandle, type Lab, type LabProcess,
+} from '../lab/lab';
+import {
+  hostEvents, pagingFrames, pagingSections, SLEEP_TABLE, startPagingHost, TYPE, wolWakerScript,
+} from '../lab/paging';
+import { until } from '../lab/wait';
+
+const PY = '/usr/bin/python3';
+const PAGES_MAX = 3;
+const LISTEN = `import socket
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.bind(('0.0.0.0', 9999))
+print('listening', flush=True)
+while True:
+    d, a = s.recvfrom(4096)
+    print('got', d.decode(errors='replace'), flush=True)
+`;
+
+describe('dormant-host alerting (RFC 3154) with the real host', () => {
+  let lab: Lab;
+  let gleand: GleandHandle;
+  let address: string;
+  let listener: LabProcess;
+  let host: LabProcess | null = null;
+  /** The capture at the host in (b): its REGISTER is replayed in (c). */
+  let wolPcap = '';
+  const R = () => lab.router.ns;
+  const sub = () => lab.subscribers[0]!;
+  const gl = async (...argv: string[]) => (await lab.exec(R(), [process.execPath, GLEAND_BUNDLE, ...argv, '-c', gleand.configPath])).stdout;
+  const paging = async () => JSON.parse(await gl('status', '--json')).modules.paging as Record<string, any>;
+  const divertSet = async () => (await lab.exec(R(), ['nft', 'list', 'set', 'inet', 'gleand', 'dormant4'], { check: false })).stdout;
+  const got = (word: string) => listener.log().split('\n').filter((l) => l.startsWith('got ') && l.includes(word)).map((l) => l.slice(4));
+  const sendBurst = (tag: string, n: number) => lab.exec(lab.server.ns, [PY, '-c',
+    `import socket\ns = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)\n`
+    + `for i in range(1, ${n + 1}): s.sendto(('${tag}-%d' % i).encode(), ('${address}', 9999))`]);
+  const sleeping = async () => (await lab.exec(sub().ns, ['nft', 'list', 'tables'])).stdout.includes(`inet ${SLEEP_TABLE}`);
+
+  /** A fresh host process registered and asleep: its `dormant` event, its filter on, its address diverted. */
+  async function dormantHost(id: string, mode: 'l3' | 'wol'): Promise<LabProcess> {
+    if (host) await host.stop('SIGTERM');
+    const p = (host = startPagingHost(lab, sub(), { id, mode }));
+    await until(`${id} dormant`, async () => hostEvents(p).some((e) => e['event'] === 'hook' && e['hook'] === 'on-dormant'), 60_000)
+      .catch((e: Error) => { throw new Error(`${e.message}\nhost:\n${p.log()}\ngleand:\n${gleand.proc.log().slice(-3000)}`); });
+    expect(await sleeping()).toBe(true);
+    await until('the divert in the kernel', async () => (await divertSet()).includes(address));
+    return p;
+  }
+
+  beforeAll(async () => {
+    requireRootAndNetns();
+    ensureLabPackages();
+    expect(fs.existsSync(GLEAND_BUNDLE), 'npm run build first').toBe(true);
+    lab = await createLab({ subscribers: 2 });
+    gleand = lab.startGleand(labGleandConfig(lab, { extra: pagingSections(lab, { pagesMax: PAGES_MAX }) }));
+    await gleand.ready();
+    const lease = await lab.startClient(0, 'udhcpc').waitLease(4, 45_000).catch((e: Error) => {
+      throw new Error(`${e.message}\n${gleand.proc.log().slice(-4000)}`);
+    });
+    address = lease.address!;
+    listener = lab.spawn(sub().ns, [PY, '-u', '-c', LISTEN], { name: 'listen-host' });
+    await until('the listener', async () => listener.log().includes('listening'));
+    // The lease works before anyone sleeps.
+    await until('the host reachable', async () => {
+      await sendBurst('hello', 1);
+      return got('hello-1').length > 0;
+    });
+  }, 180_000);
+
+  afterAll(async () => {
+    await lab?.teardown();
+  });
+
+  it('wires the platform: paging on with a wall-clock epoch, no "not built yet"', async () => {
+    const p = await paging();
+    expect(p['enabled']).toBe(true);
+    expect(Math.abs(p['epoch'] - Date.now() / 1000)).toBeLessThan(600);
+    expect(gleand.proc.log()).not.toMatch(/not built yet/);
+  });
+
+  it('(a) L3: held while dormant, paged, answered, delivered in order; the host filter lifted on the page', async () => {
+    const cap = await lab.capture(sub().ns, sub().dev, 'udp', 'paging-l3');
+    const p = await dormantHost('h0', 'l3');
+    const rows = JSON.parse(await gl('hosts', '--json')) as Record<string, unknown>[];
+    expect(rows).toEqual([expect.objectContaining({ id: 'h0', state: 'dormant', area: 'lobby', port: 'sub0', addresses: [address] })]);
+    await sendBurst('held', 5);
+    await until('five datagrams at the host', async () => got('held-').length === 5, 30_000)
+      .catch((e: Error) => { throw new Error(`${e.message}\nhost:\n${p.log()}\ngleand:\n${gleand.proc.log().slice(-3000)}`); });
+    expect(got('held-')).toEqual(['held-1', 'held-2', 'held-3', 'held-4', 'held-5']);
+    expect(await sleeping()).toBe(false);
+    expect(hostEvents(p).filter((e) => e['event'] === 'hook' && e['hook'] === 'on-page').map((e) => e['status'])).toEqual([0]);
+    const pcap = await cap.stop();
+    const frames = await pagingFrames(pcap);
+    const page = frames.find((f) => f.type === TYPE.PAGE && f.dst === '255.255.255.255');
+    const response = frames.find((f) => f.type === TYPE.PAGE_RESPONSE && f.src === address);
+    expect(page, 'a PAGE on the host\'s port').toBeDefined();
+    expect(response, 'the host\'s PAGE_RESPONSE').toBeDefined();
+    // On the wire at the host: no held datagram before it answered, then all five in order.
+    const data = (await tsharkFields(pcap, 'udp.dstport == 9999', ['frame.time_relative', 'udp.payload']))
+      .map(([t, hex]) => ({ t: Number(t), text: Buffer.from((hex ?? '').replace(/:/g, ''), 'hex').toString() }));
+    const held = data.filter((d) => d.text.startsWith('held-'));
+    expect(held.map((d) => d.text)).toEqual(['held-1', 'held-2', 'held-3', 'held-4', 'held-5']);
+    expect(held[0]!.t).toBeGreaterThan(response!.time);
+    expect(page!.time).toBeLessThan(response!.time);
+    const s = await paging();
+    expect(s['held']).toBeGreaterThanOrEqual(5);
+    expect(s['delivered']).toBeGreaterThanOrEqual(5);
+    // The divert is lifted once the held packets are out.
+    await until('the divert gone', async () => !(await divertSet()).includes(address));
+  }, 120_000);
+
+  it('(b) WoL: only a magic packet to its MAC wakes it; then the PAGE is answered and the held datagrams delivered', async () => {
+    const waker = lab.spawn(sub().ns, [PY, '-u', '-c', wolWakerScript(sub().mac)], { name: 'wol-waker' });
+    await until('the waker', async () => waker.log().includes('listening'));
+    const cap = await lab.capture(sub().ns, sub().dev, 'udp', 'paging-wol');
+    await dormantHost('h0', 'wol');
+    await sendBurst('wol', 3);
+    await until('three datagrams at the host', async () => got('wol-').length === 3, 30_000);
+    expect(got('wol-')).toEqual(['wol-1', 'wol-2', 'wol-3']);
+    expect(waker.log()).toContain('woke');
+    const pcap = (wolPcap = await cap.stop());
+    const magic = await tsharkFields(pcap, `udp.dstport == 9 && eth.dst == ${sub().mac}`, ['udp.payload']);
+    const want = `ffffffffffff${sub().mac.replace(/:/g, '').repeat(16)}`;
+    expect(magic.length).toBeGreaterThanOrEqual(1);
+    expect(magic[0]![0]!.replace(/:/g, '')).toBe(want);
+    expect((await paging())['wol']).toBeGreaterThanOrEqual(1);
+    await waker.stop('SIGTERM');
+  }, 120_000);
+
+  it('(c) a forged and a replayed REGISTER are rejected, counted, and not answered', async () => {
+    // The host's last REGISTER, as it crossed the wire in (b): replayed verbatim.
+    const frames = await pagingFrames(wolPcap);
+    const register = frames.filter((f) => f.type === TYPE.REGISTER && f.src === address).at(-1)!;
+    expect(register).toBeDefined();
+    const cap = await lab.capture(sub().ns, sub().dev, `udp port 3154`, 'paging-forged');
+    const before = await paging();
+    const forged = register.payload.slice(0, -64) + '00'.repeat(32);
+    await lab.exec(sub().ns, [PY, '-c',
+      `import socket\ns = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)\ns.bind(('0.0.0.0', 40123))\n`
+      + `s.sendto(bytes.fromhex('${forged}'), ('${lab.router.gateway4}', 3154))\n`
+      + `s.sendto(bytes.fromhex('${register.payload}'), ('${lab.router.gateway4}', 3154))`]);
+    const after = await until('both rejections counted', async () => {
+      const s = await paging();
+      const r = s['rejected'] as Record<string, number>;
+      const b = before['rejected'] as Record<string, number>;
+      return (r['bad-mac'] ?? 0) > (b['bad-mac'] ?? 0) && (r['replay'] ?? 0) > (b['replay'] ?? 0) ? s : null;
+    });
+    expect(after['registrations']).toBe(before['registrations']);
+    // Nothing went back to the forger's port.
+    const pcap = await cap.stop();
+    const acks = await tsharkFields(pcap, 'udp.dstport == 40123', ['frame.number']);
+    expect(acks).toEqual([]);
+  }, 60_000);
+
+  it(`(d) an unresponsive host is paged ${PAGES_MAX} times, then no more, and is inactive`, async () => {
+    const cap = await lab.capture(sub().ns, sub().dev, 'udp port 3154', 'paging-unanswered');
+    const p = await dormantHost('h0', 'l3');
+    const before = await paging();
+    // The host dies asleep: no DEREGISTER, its filter stays, nobody answers a PAGE.
+    await p.stop('SIGKILL');
+    host = null;
+    await sendBurst('lost', 2);
+    await until('the host inactive (unanswered)', async () => {
+      const s = await paging();
+      return ((s['inactive'] as Record<string, number>)['unanswered'] ?? 0) > ((before['inactive'] as Record<string, number>)['unanswered'] ?? 0);
+    }, 60_000);
+    // More traffic: dropped and counted, never paged again.
+    await sendBurst('after', 2);
+    await until('the later traffic dropped as inactive', async () =>
+      (((await paging())['dropped'] as Record<string, number>)['inactive'] ?? 0) >= 2);
+    const pcap = await cap.stop();
+    const pages = (await pagingFrames(pcap)).filter((f) => f.type === TYPE.PAGE);
+    expect(pages.length).toBe(PAGES_MAX);
+    expect(got('lost-')).toEqual([]);
+    const rows = JSON.parse(await gl('hosts', '--json')) as Record<string, unknown>[];
+    expect(rows).toEqual(expect.arrayContaining([expect.objectContaining({ id: 'h0', state: 'inactive' })]));
+  }, 120_000);
+
+  it('paging counters reach gleand metrics well-formed', async () => {
+    const text = await gl('metrics');
+    const lines = text.split('\n').filter((l) => /paging/.test(l) && !l.startsWith('#'));
+    expect(lines.length).toBeGreaterThan(0);
+    for (const l of lines) expect(l).toMatch(/^[a-zA-Z_:][a-zA-Z0-9_:]*(\{[^}]*\})? -?[0-9.e+]+$/);
+  });
+});
