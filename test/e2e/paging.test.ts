@@ -119,6 +119,10 @@ describe('dormant-host alerting (RFC 3154) with the real host', () => {
     expect(held.map((d) => d.text)).toEqual(['held-1', 'held-2', 'held-3', 'held-4', 'held-5']);
     expect(held[0]!.t).toBeGreaterThan(response!.time);
     expect(page!.time).toBeLessThan(response!.time);
+    // Measured at the host's NIC (tshark): PAGE → PAGE_RESPONSE (the host's hook and its
+    // answer) and PAGE_RESPONSE → the last held datagram (gleand releasing all five).
+    console.log(`paging (a): first PAGE → PAGE_RESPONSE ${((response!.time - page!.time) * 1000).toFixed(1)} ms; `
+      + `PAGE_RESPONSE → 5th held datagram ${((held[4]!.t - response!.time) * 1000).toFixed(1)} ms`);
     const s = await paging();
     expect(s['held']).toBeGreaterThanOrEqual(5);
     expect(s['delivered']).toBeGreaterThanOrEqual(5);
