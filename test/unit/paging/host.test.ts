@@ -57,6 +57,14 @@ describe('paging host: register, dormant, page, awake (PROTOCOL.md §5.1)', () =
     expect(status(c)).toMatchObject({ responses: 2, delivered: 2 });
   });
 
+  it('on a PAGE the reports come first, the PAGE_RESPONSE last: the caller lifts its sleep before the held packets are released', () => {
+    const { c, w } = dormantLaptop();
+    const out = c.agent.handle(dormant(datagram(CORRESPONDENT, LAPTOP_ADDRESS, 1)), at(1000));
+    const page = out.find((a) => a.kind === 'paging-send' && a.port === 'lan1')!;
+    const actions = w.host.handle({ kind: 'datagram', payload: (page as { payload: Uint8Array }).payload, from: AGENT }, at(1000));
+    expect(actions.map((a) => (a.kind === 'report' ? a.report.event : a.kind))).toEqual(['paged', 'awake', 'send']);
+  });
+
   it('several packets held before the answer arrive in order; a later PAGE attempt is answered again', () => {
     const { w } = dormantLaptop();
     w.cut = true; // the PAGE_RESPONSE is lost
@@ -217,6 +225,31 @@ describe('paging host: forged and replayed agent messages are ignored and counte
     const restarted = agentCore(EPOCH + 1);
     w.c = restarted;
     expect(events(w.run(restarted.first, [], at(121_000)))).toEqual(['advert', 're-registered']);
+  });
+});
+
+describe('paging host: what an ACK must answer, and an epoch nobody acknowledges', () => {
+  it('an authenticated REGISTER_ACK for a counter it never sent does not make it dormant', () => {
+    const c = agentCore();
+    const w = new Wire(c, new PagingHost(laptopSettings()));
+    w.cut = true;
+    w.input({ kind: 'sleep' }, T0);
+    w.run(c.first, [], T0);
+    expect(w.host.hostState()).toBe('registering');
+    const stray = forge('laptop', { type: 'register-ack', status: 0, lifetimeS: 600, acked: 42n, area: 'lobby' }, LAPTOP_KEY, EPOCH, 5000n);
+    expect(w.host.handle({ kind: 'datagram', payload: stray, from: AGENT }, at(10))).toEqual([
+      { kind: 'report', report: { event: 'rejected', reason: 'unmatched-ack', count: 1 } }]);
+    expect(w.host.hostState()).toBe('registering');
+  });
+
+  it('a forged newer epoch whose REGISTER nobody answers is dropped: the next genuine advert registers it again', () => {
+    const { c, w } = dormantLaptop();
+    const forged = forge('lobby', { type: 'advert', intervalS: 30 }, AREA_KEY, 0xfffffff0);
+    w.run([], w.host.handle({ kind: 'datagram', payload: forged, from: AGENT }, at(100)), at(100));
+    expect(w.host.hostState()).toBe('registering');
+    const s = w.advance(at(31_000));
+    expect(events(s).filter((e) => e !== 'rejected')).toEqual(['no-answer', 'awake', 'registered', 'dormant']);
+    expect(status(c)['hosts']).toMatchObject({ dormant: 1 });
   });
 });
 
