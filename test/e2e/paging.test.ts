@@ -202,6 +202,36 @@ describe('dormant-host alerting (RFC 3154) with the real host', () => {
     expect(rows).toEqual(expect.arrayContaining([expect.objectContaining({ id: 'h0', state: 'inactive' })]));
   }, 120_000);
 
+  it('(e) IPv6: a host on subscriber 1 with a DHCPv6 address is held, paged on ff02::1 and delivered in order', async () => {
+    const s1 = lab.subscribers[1]!;
+    const lease = await lab.startClient(1, 'dhclient6').waitLease(6, 60_000);
+    const a6 = lease.address!;
+    const listen6 = lab.spawn(s1.ns, [PY, '-u', '-c', LISTEN.replace('AF_INET,', 'AF_INET6,').replace("'0.0.0.0'", "'::'")], { name: 'listen-host6' });
+    await until('the v6 listener', async () => listen6.log().includes('listening'));
+    const send6 = (tag: string, n: number) => lab.exec(lab.server.ns, [PY, '-c',
+      `import socket\ns = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)\n`
+      + `for i in range(1, ${n + 1}): s.sendto(('${tag}-%d' % i).encode(), ('${a6}', 9999))`]);
+    const got6 = (w: string) => listen6.log().split('\n').filter((l) => l.startsWith('got ') && l.includes(w)).map((l) => l.slice(4));
+    await until('the v6 host reachable', async () => { await send6('hello6', 1); return got6('hello6-1').length > 0; }, 30_000);
+    const cap = await lab.capture(s1.ns, s1.dev, 'udp', 'paging-v6');
+    const h6 = startPagingHost(lab, s1, { id: 'h6', mode: 'l3', family: 6 });
+    await until('h6 dormant', async () => hostEvents(h6).some((e) => e['event'] === 'hook' && e['hook'] === 'on-dormant'), 60_000)
+      .catch((e: Error) => { throw new Error(`${e.message}\nhost:\n${h6.log()}\ngleand:\n${gleand.proc.log().slice(-3000)}`); });
+    await until('the v6 divert in the kernel', async () =>
+      (await lab.exec(R(), ['nft', 'list', 'set', 'inet', 'gleand', 'dormant6'])).stdout.includes(a6));
+    await send6('held6', 4);
+    await until('four datagrams at the v6 host', async () => got6('held6-').length === 4, 30_000)
+      .catch((e: Error) => { throw new Error(`${e.message}\nhost:\n${h6.log()}\ngleand:\n${gleand.proc.log().slice(-3000)}`); });
+    expect(got6('held6-')).toEqual(['held6-1', 'held6-2', 'held6-3', 'held6-4']);
+    const frames = await pagingFrames(await cap.stop());
+    const page = frames.find((f) => f.type === TYPE.PAGE && f.dst === 'ff02::1');
+    const response = frames.find((f) => f.type === TYPE.PAGE_RESPONSE && f.src.startsWith('fe80:'));
+    expect(page, 'a PAGE to ff02::1').toBeDefined();
+    expect(response, 'the host\'s PAGE_RESPONSE from its link-local').toBeDefined();
+    expect(page!.src).toMatch(/^fe80:/); // the port's link-local, as the relay and the querier use
+    await h6.stop('SIGTERM');
+  }, 150_000);
+
   it('paging counters reach gleand metrics well-formed', async () => {
     const text = await gl('metrics');
     const lines = text.split('\n').filter((l) => /paging/.test(l) && !l.startsWith('#'));

@@ -44,13 +44,17 @@ export function sleepScript(mode: 'l3' | 'wol'): string {
   const pass = mode === 'l3' ? `udp dport ${PAGING_PORT} accept` : `udp dport ${WOL_PORT} accept`;
   return `add table inet ${SLEEP_TABLE}\n`
     + `add chain inet ${SLEEP_TABLE} input { type filter hook input priority -400; policy drop; }\n`
-    + `add rule inet ${SLEEP_TABLE} input ${pass}\n`;
+    + `add rule inet ${SLEEP_TABLE} input ${pass}\n`
+    // Neighbour discovery passes, as ARP does (an inet table never sees ARP): NICs with
+    // ND offload answer it asleep, and the host must reach the router to answer a page.
+    + `add rule inet ${SLEEP_TABLE} input icmpv6 type { nd-neighbor-solicit, nd-neighbor-advert } accept\n`;
 }
 
 export interface PagingHostOptions {
   readonly id: string;
   readonly mode: 'l3' | 'wol';
   readonly awakeS?: number;
+  readonly family?: 4 | 6;
 }
 
 /**
@@ -64,7 +68,7 @@ export function startPagingHost(lab: Lab, sub: LabSubscriber, o: PagingHostOptio
   // Idempotent: in WoL mode the waker may have lifted it already.
   const onPage = `nft delete table inet ${SLEEP_TABLE} 2>/dev/null; true`;
   return lab.spawn(sub.ns, [process.execPath, GLEAND_BUNDLE, 'host', 'listen', '--id', o.id, '--master', MASTER_HEX,
-    '--area-key', AREA_HEX, '--iface', sub.dev, '--mode', o.mode, '--port', String(PAGING_PORT),
+    '--area-key', AREA_HEX, '--iface', sub.dev, '--mode', o.mode, '--family', String(o.family ?? 4), '--port', String(PAGING_PORT),
     '--awake', String(o.awakeS ?? 3600), '--on-dormant', onDormant, '--on-page', onPage], { name: `paging-host-${o.id}` });
 }
 
@@ -106,10 +110,10 @@ while True:
 /** Paging messages in a capture: [frame time, source, destination, type, udp payload hex]. */
 export async function pagingFrames(pcap: string): Promise<{ time: number; src: string; dst: string; type: number; payload: string }[]> {
   const rows = await tsharkFields(pcap, `udp.dstport == ${PAGING_PORT} || udp.srcport == ${PAGING_PORT}`,
-    ['frame.time_relative', 'ip.src', 'ip.dst', 'udp.payload']);
-  return rows.map(([t, src, dst, hex]) => {
+    ['frame.time_relative', 'ip.src', 'ip.dst', 'ipv6.src', 'ipv6.dst', 'udp.payload']);
+  return rows.map(([t, src, dst, src6, dst6, hex]) => {
     const payload = (hex ?? '').replace(/:/g, '');
-    return { time: Number(t), src: src ?? '', dst: dst ?? '', type: parseInt(payload.slice(2, 4), 16), payload };
+    return { time: Number(t), src: src || src6 || '', dst: dst || dst6 || '', type: parseInt(payload.slice(2, 4), 16), payload };
   });
 }
 
