@@ -40,6 +40,9 @@ describe('dormant-host alerting (RFC 3154) with the real host', () => {
   let address: string;
   let listener: LabProcess;
   let host: LabProcess | null = null;
+  /** Subscriber 1's IPv6 host from (e): its listener and address (the port (f) must leave unaffected). */
+  let listen6: LabProcess;
+  let a6 = '';
   /** The capture at the host in (b): its REGISTER is replayed in (c). */
   let wolPcap = '';
   const R = () => lab.router.ns;
@@ -205,8 +208,8 @@ describe('dormant-host alerting (RFC 3154) with the real host', () => {
   it('(e) IPv6: a host on subscriber 1 with a DHCPv6 address is held, paged on ff02::1 and delivered in order', async () => {
     const s1 = lab.subscribers[1]!;
     const lease = await lab.startClient(1, 'dhclient6').waitLease(6, 60_000);
-    const a6 = lease.address!;
-    const listen6 = lab.spawn(s1.ns, [PY, '-u', '-c', LISTEN.replace('AF_INET,', 'AF_INET6,').replace("'0.0.0.0'", "'::'")], { name: 'listen-host6' });
+    a6 = lease.address!;
+    listen6 = lab.spawn(s1.ns, [PY, '-u', '-c', LISTEN.replace('AF_INET,', 'AF_INET6,').replace("'0.0.0.0'", "'::'")], { name: 'listen-host6' });
     await until('the v6 listener', async () => listen6.log().includes('listening'));
     const send6 = (tag: string, n: number) => lab.exec(lab.server.ns, [PY, '-c',
       `import socket\ns = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)\n`
@@ -229,7 +232,47 @@ describe('dormant-host alerting (RFC 3154) with the real host', () => {
     expect(page, 'a PAGE to ff02::1').toBeDefined();
     expect(response, 'the host\'s PAGE_RESPONSE from its link-local').toBeDefined();
     expect(page!.src).toMatch(/^fe80:/); // the port's link-local, as the relay and the querier use
-    await h6.stop('SIGTERM');
+    // h6 stays awake (active: nothing diverted) — (f) uses its port as the unaffected one.
+    expect(JSON.parse(await gl('hosts', '--json'))).toEqual(expect.arrayContaining([expect.objectContaining({ id: 'h6', state: 'active' })]));
+  }, 150_000);
+
+  it('(f) a flood toward a dormant host stays within the held and paging bounds, dropped in the kernel; another port is unaffected', async () => {
+    const FLOOD = 3000;
+    const HELD_PER_HOST = 8; // the paging section's default
+    // (d) left its sleeping filter (the host died asleep); this host sleeps for WoL only and nobody wakes it.
+    await lab.exec(sub().ns, ['nft', 'delete', 'table', 'inet', SLEEP_TABLE], { check: false });
+    const counter = async () => Number(JSON.parse((await lab.exec(R(), ['nft', '-j', 'list', 'counter', 'inet', 'gleand', 'paging_divert_drop'])).stdout)
+      .nftables.find((x: { counter?: unknown }) => x.counter).counter.packets);
+    const cap = await lab.capture(sub().ns, sub().dev, 'udp', 'paging-flood');
+    await dormantHost('h0', 'wol');
+    const before = await paging();
+    const dropsBefore = await counter();
+    const copiesBefore = JSON.parse(await gl('status', '--json')).drivers['on-demand'].dormant as number;
+    await sendBurst('flood', FLOOD);
+    const side = lab.exec(lab.server.ns, [PY, '-c',
+      `import socket\nsocket.socket(socket.AF_INET6, socket.SOCK_DGRAM).sendto(b'side-1', ('${a6}', 9999))`]);
+    await side;
+    await until('the datagram on the other port', async () => listen6.log().includes('got side-1'));
+    // Every flood packet was dropped by the divert rule, none reached the host.
+    await until('the kernel counted the flood', async () => (await counter()) - dropsBefore >= FLOOD);
+    const during = await paging();
+    expect(during['heldNow']).toBeLessThanOrEqual(HELD_PER_HOST);
+    const dropped = during['dropped'] as Record<string, number>;
+    expect((dropped['held-per-address'] ?? 0) - ((before['dropped'] as Record<string, number>)['held-per-address'] ?? 0)).toBeGreaterThan(0);
+    await until('the flooded host inactive (unanswered)', async () =>
+      ((await paging())['inactive'] as Record<string, number>)['unanswered']! > (before['inactive'] as Record<string, number>)['unanswered']!, 60_000);
+    const pcap = await cap.stop();
+    expect(await tsharkFields(pcap, 'udp.dstport == 9999', ['frame.number'])).toEqual([]);
+    // One wake-up for the whole flood: pages_max PAGEs after the host's last REGISTER, no more.
+    const frames = await pagingFrames(pcap);
+    const lastRegister = frames.filter((f) => f.type === TYPE.REGISTER).at(-1)!.time;
+    expect(frames.filter((f) => f.type === TYPE.PAGE && f.time > lastRegister).length).toBe(PAGES_MAX);
+    // The copies to gleand are rate-limited in the kernel (DIVERT_COPY_PER_S, burst as many): not one per packet.
+    const copies = (JSON.parse(await gl('status', '--json')).drivers['on-demand'].dormant as number) - copiesBefore;
+    expect(copies).toBeGreaterThan(0);
+    expect(copies).toBeLessThan(FLOOD);
+    console.log(`paging (f): ${FLOOD} datagrams flooded, ${copies} NFLOG copies, held at most ${during['heldNow']}, `
+      + `rss ${(JSON.parse(await gl('status', '--json')).rssBytes / 1048576).toFixed(1)} MiB`);
   }, 150_000);
 
   it('paging counters reach gleand metrics well-formed', async () => {
