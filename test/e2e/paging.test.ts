@@ -103,6 +103,9 @@ describe('dormant-host alerting (RFC 3154) with the real host', () => {
     const p = await dormantHost('h0', 'l3');
     const rows = JSON.parse(await gl('hosts', '--json')) as Record<string, unknown>[];
     expect(rows).toEqual([expect.objectContaining({ id: 'h0', state: 'dormant', area: 'lobby', port: 'sub0', addresses: [address] })]);
+    const human = await gl('hosts');
+    expect(human).toMatch(new RegExp(`^HOST\\s+STATE\\s+AREA.*\\nh0\\s+dormant\\s+lobby\\s+sub0\\s+${address.replace(/\./g, '\\.')}\\s`, 'm'));
+    expect(human).toMatch(/^1 host$/m);
     // The divert is a kernel entry like the others: removed by hand, it is put back.
     await lab.exec(R(), ['nft', 'delete', 'element', 'inet', 'gleand', 'dormant4', `{ ${address} }`]);
     await until('the divert repaired', async () => (await divertSet()).includes(address));

@@ -90,6 +90,8 @@ describe('paging: REGISTER (RFC 3154 §4.3, §4.20)', () => {
     expect(kinds(out)).toEqual(['paging-send', 'kernel']);
     const ack = sent(out)[0]!;
     expect([ack.port, [...ack.destination].join('.'), ack.destinationPort]).toEqual(['lan1', '198.51.100.7', 40000]);
+    // unicast at Ethernet too: to the MAC of the frame it answers (no ARP toward a host about to sleep)
+    expect([...ack.destinationMac!]).toEqual([...laptop.mac]);
     expect(read(ack.payload, laptop.key).body).toEqual({ type: 'register-ack', status: 0, lifetimeS: 600, acked: 1n, area: 'lobby' });
     expect(status(c)['hosts']).toEqual({ dormant: 1, paging: 0, active: 0, inactive: 0 });
     // after the ack, its address is diverted to gleand (the kernel entry, src/kernel/divert.ts)
