@@ -154,6 +154,11 @@ export class DivertApplier implements Applier<'diverts'> {
    */
   async apply(op: BatchOp, entries: DivertEntry[], ctx: ApplierContext): Promise<ApplyOutcome> {
     if (entries.length === 0) return { applied: 0, failures: [], noDevice: 0 };
+    // Paging turned off by a reload: `portsChanged` removed the sets with their elements
+    // (a removal is done), and the reload's reconcile runs before the core has seen the
+    // new config, so it may still add what the module withdraws with that config: nothing
+    // to add to, and no failure to report.
+    if (!ctx.config.paging.enabled) return { applied: op === 'remove' ? entries.length : 0, failures: [], noDevice: 0 };
     const t = `inet ${ctx.config.global.nft_table}`;
     const verb = op === 'remove' ? 'delete' : 'add';
     const line = (es: readonly DivertEntry[], family: 4 | 6) => {

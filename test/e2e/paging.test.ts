@@ -278,6 +278,26 @@ describe('dormant-host alerting (RFC 3154) with the real host', () => {
       + `rss ${(JSON.parse(await gl('status', '--json')).rssBytes / 1048576).toFixed(1)} MiB`);
   }, 150_000);
 
+  it('(g) a reload turning paging off removes the divert ruleset and forgets the hosts; on again, it comes back', async () => {
+    const chain = async () => (await lab.exec(R(), ['nft', 'list', 'table', 'inet', 'gleand'])).stdout;
+    const reload = async (text: string, generation: number) => {
+      fs.writeFileSync(gleand.configPath, text);
+      process.kill(gleand.pid, 'SIGHUP');
+      await until(`config generation ${generation}`, async () => JSON.parse(await gl('status', '--json')).configGeneration === generation);
+    };
+    const gen = JSON.parse(await gl('status', '--json')).configGeneration as number;
+    await reload(labGleandConfig(lab), gen + 1);
+    const t = await chain();
+    expect(t).not.toContain('paging_divert');
+    expect(t).not.toContain('dormant4');
+    expect((await paging())['enabled']).toBe(false);
+    expect(JSON.parse(await gl('hosts', '--json'))).toEqual([]);
+    expect(gleand.proc.log()).not.toMatch(/reloaded, partly refused/);
+    await reload(labGleandConfig(lab, { extra: pagingSections(lab, { pagesMax: PAGES_MAX }) }), gen + 2);
+    await until('the divert chain back', async () => (await chain()).includes('prefix "gleand-dormant"'));
+    expect((await paging())['enabled']).toBe(true);
+  }, 60_000);
+
   it('paging counters reach gleand metrics well-formed', async () => {
     const text = await gl('metrics');
     const lines = text.split('\n').filter((l) => /paging/.test(l) && !l.startsWith('#'));
