@@ -10,7 +10,11 @@
 //   (b) WoL: the same with a host that only a magic packet to its MAC wakes (tshark);
 //   (c) a forged REGISTER and a replayed one are rejected and counted, never answered;
 //   (d) an unresponsive host is paged `pages_max` times (tshark), then no more, and is
-//       inactive.
+//       inactive;
+//   (e) IPv6: a DHCPv6 host on subscriber 1, paged on ff02::1 from the port's link-local;
+//   (f) a flood toward a dormant host: every packet dropped by the divert (nft counter),
+//       copies rate-limited, at most held_per_host held, one wake-up, the other port fine;
+//   (g) a reload turning paging off removes the divert ruleset; on again, it is back.
 // Needs root: fails loudly.
 import * as fs from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
