@@ -50,6 +50,8 @@ export const LAB_DEBS: readonly string[] = [
   'qemu-system-x86',
   'squashfs-tools',
   'e2fsprogs',
+  // the reference of the multicast join benchmark: the kernel forwarding static (S, G) entries
+  'smcroute',
 ];
 
 /** Binary (absolute path) → Debian package that provides it. */
@@ -76,6 +78,7 @@ export const LAB_BINARIES: Readonly<Record<string, string>> = {
   '/usr/bin/qemu-system-x86_64': 'qemu-system-x86',
   '/usr/bin/mksquashfs': 'squashfs-tools',
   '/usr/sbin/mkfs.ext4': 'e2fsprogs',
+  '/usr/sbin/smcrouted': 'smcroute',
 };
 
 function binaryPresent(bin: string): boolean {
