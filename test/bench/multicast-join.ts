@@ -173,8 +173,10 @@ async function main(): Promise<void> {
       const ch = CHANNEL[fam];
       console.log(`  IPv${fam} (${ch.source}, ${ch.group}):`);
       console.log(`    gleand (report → entry → packet):        ${row(g.first[fam])}`);
-      console.log(`      join → ALLOW report on the port (tshark):  ${row(g.split[fam].map((x) => x.joinToReport))}`);
-      console.log(`      report → entry in the kernel (ip monitor): ${row(g.split[fam].map((x) => x.reportToEntry))}`);
+      // Linux sends a state-change report 2 jiffies after the socket option at the earliest
+      // (igmp_ifc_start_timer / mld_ifc_start_work: 8 ms at HZ=250): the host's, under any router.
+      console.log(`      join → ALLOW report on the port (tshark):  ${row(g.split[fam].map((x) => x.joinToReport))}  (the host's kernel)`);
+      console.log(`      report → entry in the kernel (ip monitor): ${row(g.split[fam].map((x) => x.reportToEntry))}  (gleand)`);
       console.log(`      entry → first packet at the subscriber:    ${row(g.split[fam].map((x) => x.entryToFirst))}`);
       console.log(`    reference, smcroute static entry (packet path only): ${row(ref.first[fam])}`);
       console.log(`    gleand / reference: ${(pct(g.first[fam], 50) / pct(ref.first[fam], 50)).toFixed(1)}× (medians), ` +
