@@ -11,9 +11,13 @@
  * gleand: per repetition the subscriber joins, waits for the first datagram and closes its
  * socket (the kernel reports the leave); the next join waits until the kernel's entry is
  * gone (the traffic stopped) and the host's leave reports are over. The split of each join,
- * all on the same wall clock: the subscriber's ALLOW report on the router's port (tshark
- * there), the forwarding entry in the kernel (`ip -ts monitor mroute`: the kernel's
- * RTM_NEWROUTE of the entry), the first datagram at the subscriber.
+ * all on the same wall clock: the subscriber's ALLOW report on the router's port, the first
+ * datagram of the channel forwarded out of that port (the entry is in the kernel: between
+ * joins the port carries none), both stamped by the kernel in tshark's capture there, and
+ * the first datagram at the subscriber's socket. Not `ip -ts monitor mroute` for the entry:
+ * its stamp is taken when the `ip` process gets to print, and under load it came up to
+ * 120 ms after the datagram the entry forwarded (the split went negative); nor an `ip
+ * mroute` poll, which is only as fine as one exec (~10 ms under load).
  * Reference: smcrouted holds static entries of the same channels (gleand stopped: one
  * multicast router per namespace), so the datagrams are on the subscriber's wire before
  * the join, and join → first packet is the packet path alone (the host's socket filter
@@ -27,7 +31,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import {
   createLab, ensureLabPackages, GLEAND_BUNDLE, installUncaughtTeardown, labGleandConfig, requireRootAndNetns, tsharkFields,
-  type Lab, type LabProcess, type LabSubscriber,
+  type Lab, type LabSubscriber,
 } from '../lab/lab';
 import {
   MC, firstPacket, kernelMroute, kernelMroutes, prepareMulticastLab, startSender, startSmcroute, type FirstPacket,
@@ -59,17 +63,13 @@ function pct(xs: readonly number[], p: number): number {
 const row = (xs: readonly number[]) =>
   `median ${pct(xs, 50).toFixed(2)}  p90 ${pct(xs, 90).toFixed(2)}  max ${Math.max(...xs).toFixed(2)} ms`;
 
-interface Split { joinToReport: number; reportToEntry: number; entryToFirst: number }
+interface Split { joinToReport: number; reportToForwarded: number; forwardedToFirst: number }
 
-/** `ip -ts monitor mroute` lines: "[2026-11-30T07:01:02.123456] (10.0.0.2,232.1.1.1) Iif: … Oifs: …" (TZ=UTC). */
-function entryAdds(log: string, ch: { source: string; group: string }): number[] {
-  const out: number[] = [];
-  for (const line of log.split('\n')) {
-    const m = /^\[(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)\.(\d{6})\] (?!Deleted)\((\S+?),\s*(\S+?)\)/.exec(line);
-    if (!m || m[3] !== ch.source || m[4] !== ch.group) continue;
-    out.push(Date.parse(`${m[1]}Z`) / 1000 + Number(m[2]) / 1e6);
-  }
-  return out;
+/** Times (s) of the channel's datagrams leaving the router by the port, in the port's capture. */
+async function forwarded(pcap: string, fam: Fam): Promise<number[]> {
+  const ch = CHANNEL[fam];
+  const filter = fam === 4 ? `ip.src == ${ch.source} and ip.dst == ${ch.group}` : `ipv6.src == ${ch.source} and ipv6.dst == ${ch.group}`;
+  return (await tsharkFields(pcap, `udp.dstport == ${MC.port} and ${filter}`, ['frame.time_epoch'])).map(([t]) => Number(t));
 }
 
 /** Times (s) of the subscriber's reports that ALLOW the channel's source (RFC 3376 §4.2.12, RFC 3810 §5.2.12 record type 5). */
@@ -85,8 +85,7 @@ async function allowReports(pcap: string, fam: Fam): Promise<number[]> {
 const firstAfter = (times: readonly number[], from: number) => times.find((t) => t >= from) ?? NaN;
 
 async function withGleand(lab: Lab, sub: LabSubscriber): Promise<{ first: Record<Fam, number[]>; split: Record<Fam, Split[]> }> {
-  const capture = await lab.capture(lab.router.ns, sub.routerDev, 'igmp or (ip6 and not udp)', 'mc-join-reports');
-  const monitor: LabProcess = lab.spawn(lab.router.ns, ['ip', '-ts', 'monitor', 'mroute'], { name: 'mroute-monitor', env: { ...process.env, TZ: 'UTC' } });
+  const capture = await lab.capture(lab.router.ns, sub.routerDev, `igmp or (ip6 and not udp) or udp dst port ${MC.port}`, 'mc-join-port');
   const gleand = lab.startGleand(labGleandConfig(lab, {
     logLevel: 'info',
     extra: `config multicast 'mc'
@@ -110,17 +109,18 @@ async function withGleand(lab: Lab, sub: LabSubscriber): Promise<{ first: Record
   }
   await gleand.stop();
   await until('the kernel to flush gleand\'s entries', async () => (await kernelMroutes(lab, 4)).length + (await kernelMroutes(lab, 6)).length === 0, 10_000);
-  await monitor.stop('SIGTERM');
   const pcap = await capture.stop();
-  const log = fs.readFileSync(monitor.logPath, 'utf8');
   const split: Record<Fam, Split[]> = { 4: [], 6: [] };
   for (const fam of [4, 6] as const) {
     const reports = await allowReports(pcap, fam);
-    const adds = entryAdds(log, CHANNEL[fam]);
+    const out = await forwarded(pcap, fam);
     for (const j of joins[fam]) {
       const report = firstAfter(reports, j.join);
-      const entry = firstAfter(adds, report);
-      split[fam].push({ joinToReport: (report - j.join) * 1000, reportToEntry: (entry - report) * 1000, entryToFirst: (j.first! - entry) * 1000 });
+      const fwd = firstAfter(out, report);
+      const x = { joinToReport: (report - j.join) * 1000, reportToForwarded: (fwd - report) * 1000, forwardedToFirst: (j.first! - fwd) * 1000 };
+      split[fam].push(x);
+      process.stderr.write(`  IPv${fam} join ${split[fam].length}: ${((j.first! - j.join) * 1000).toFixed(2)} ms = ` +
+        `${x.joinToReport.toFixed(2)} + ${x.reportToForwarded.toFixed(2)} + ${x.forwardedToFirst.toFixed(2)}\n`);
     }
   }
   return { first: { 4: joins[4].map((j) => (j.first! - j.join) * 1000), 6: joins[6].map((j) => (j.first! - j.join) * 1000) }, split };
@@ -168,17 +168,18 @@ async function main(): Promise<void> {
     const load1 = load();
     console.log(`join → first packet at the subscriber, ${N} joins per family, the kernel's own source-specific joins, gleand the built bundle (node default flags); ` +
       `${os.cpus().length} cores, shared (${load0} before, ${load1} after)`);
+    console.log(`  stamps: the join and the first datagram by the subscriber (time.time()), the report and the forwarded datagram by the kernel (tshark on the router's port)`);
     console.log(`  sender: ${ref.rate[4].toFixed(0)} (IPv4) / ${ref.rate[6].toFixed(0)} (IPv6) datagrams/s of one channel each (kernel counters), payloads of at most 17 bytes`);
     for (const fam of [4, 6] as const) {
       const ch = CHANNEL[fam];
       console.log(`  IPv${fam} (${ch.source}, ${ch.group}):`);
-      console.log(`    gleand (report → entry → packet):        ${row(g.first[fam])}`);
+      console.log(`    gleand, join → first packet:                     ${row(g.first[fam])}`);
       // Linux sends a state-change report 2 jiffies after the socket option at the earliest
       // (igmp_ifc_start_timer / mld_ifc_start_work: 8 ms at HZ=250): the host's, under any router.
-      console.log(`      join → ALLOW report on the port (tshark):  ${row(g.split[fam].map((x) => x.joinToReport))}  (the host's kernel)`);
-      console.log(`      report → entry in the kernel (ip monitor): ${row(g.split[fam].map((x) => x.reportToEntry))}  (gleand)`);
-      console.log(`      entry → first packet at the subscriber:    ${row(g.split[fam].map((x) => x.entryToFirst))}`);
-      console.log(`    reference, smcroute static entry (packet path only): ${row(ref.first[fam])}`);
+      console.log(`      join → ALLOW report on the port (tshark):      ${row(g.split[fam].map((x) => x.joinToReport))}  (the host's kernel)`);
+      console.log(`      report → first datagram out of the port:       ${row(g.split[fam].map((x) => x.reportToForwarded))}  (gleand: entry in the kernel)`);
+      console.log(`      that datagram → the subscriber's socket:       ${row(g.split[fam].map((x) => x.forwardedToFirst))}`);
+      console.log(`    reference: smcroute static entry (packet path): ${row(ref.first[fam])}`);
       console.log(`    gleand / reference: ${(pct(g.first[fam], 50) / pct(ref.first[fam], 50)).toFixed(1)}× (medians), ` +
         `${(pct(g.first[fam], 90) / pct(ref.first[fam], 90)).toFixed(1)}× (p90)`);
     }
