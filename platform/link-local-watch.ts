@@ -15,7 +15,7 @@ import { decodeAddr } from './netlink/addr';
 import { RtnlMonitor } from './netlink/monitor';
 import { isOsError } from './netlink/socket';
 import { bytesEqual } from '../src/wire/address';
-import { linkInfo, type LinkInfo } from './links';
+import { linkInfo, readInet6, type LinkInfo } from './links';
 
 const AF_INET6 = 10;
 
@@ -29,6 +29,13 @@ export class LinkLocalWatch {
   private failed = false;
   /** By ifindex: one per open port, so bounded by the configuration. */
   private readonly watched = new Map<number, Watched>();
+  /**
+   * Watched ports to read again, all in one turn with one read of the address table: at
+   * boot every port's DAD ends within the same second, and a read per notification would
+   * cost ports × addresses.
+   */
+  private readonly pending = new Set<number>();
+  private flush: NodeJS.Immediate | null = null;
   readonly counters = {
     /** Link-locals that came, changed or went after the port opened (each one a `link` event). */
     changes: 0,
@@ -43,12 +50,13 @@ export class LinkLocalWatch {
 
   /**
    * Watches a port from the `link` it was opened with. The monitor is open before the
-   * port is read again here, so a DAD that ended in between is seen by one or the other.
+   * port is read again (in this turn's flush), so a DAD that ended in between is seen by
+   * one or the other.
    */
   watch(port: string, link: LinkInfo): void {
     this.open();
     this.watched.set(link.ifindex, { port, link });
-    this.recheck(link.ifindex);
+    this.schedule(link.ifindex);
   }
 
   unwatch(port: string): void {
@@ -59,6 +67,9 @@ export class LinkLocalWatch {
     this.monitor?.close();
     this.monitor = null;
     this.watched.clear();
+    this.pending.clear();
+    if (this.flush) clearImmediate(this.flush);
+    this.flush = null;
   }
 
   private open(): void {
@@ -67,11 +78,11 @@ export class LinkLocalWatch {
       onMessage: (msg) => {
         if (msg.type !== RTM.NEWADDR && msg.type !== RTM.DELADDR) return;
         const a = decodeAddr(msg);
-        if (a.ok && a.value.family === AF_INET6) this.recheck(a.value.index);
+        if (a.ok && a.value.family === AF_INET6) this.schedule(a.value.index);
       },
       onOverrun: () => {
         this.counters.overruns++;
-        for (const ifindex of [...this.watched.keys()]) this.recheck(ifindex);
+        for (const ifindex of this.watched.keys()) this.schedule(ifindex);
       },
     }, { ref: false, rcvbufBytes: 256 << 10 });
     if (isOsError(m)) {
@@ -83,10 +94,21 @@ export class LinkLocalWatch {
     this.monitor = m;
   }
 
-  private recheck(ifindex: number): void {
+  private schedule(ifindex: number): void {
+    if (!this.watched.has(ifindex)) return;
+    this.pending.add(ifindex);
+    this.flush ??= setImmediate(() => {
+      this.flush = null;
+      const inet6 = readInet6();
+      for (const i of this.pending) this.recheck(i, inet6);
+      this.pending.clear();
+    });
+  }
+
+  private recheck(ifindex: number, inet6: string | null): void {
     const w = this.watched.get(ifindex);
     if (!w) return;
-    const now = linkInfo(w.link.device);
+    const now = linkInfo(w.link.device, inet6);
     // The device went away or is another one now: the reload that follows reopens the port.
     if (!now || now.ifindex !== ifindex || bytesEqual(now.linkLocal, w.link.linkLocal)) return;
     w.link = now;

@@ -13,8 +13,11 @@ export interface LinkInfo {
 
 const readSys = (device: string, file: string): string | null => readFile(`/sys/class/net/${device}/${file}`)?.trim() ?? null;
 
-/** Device facts from sysfs and the kernel's address list; `null` when the device does not exist. */
-export function linkInfo(device: string): LinkInfo | null {
+/**
+ * Device facts from sysfs and the kernel's address list; `null` when the device does not
+ * exist. `inet6`: /proc/net/if_inet6 already read, when many devices are looked at at once.
+ */
+export function linkInfo(device: string, inet6?: string | null): LinkInfo | null {
   if (!/^[^/\0]{1,15}$/.test(device) || device === '.' || device === '..') return null;
   const ifindex = Number(readSys(device, 'ifindex'));
   if (!Number.isInteger(ifindex) || ifindex <= 0) return null;
@@ -26,7 +29,7 @@ export function linkInfo(device: string): LinkInfo | null {
     device,
     ifindex,
     mac,
-    linkLocal: usableLinkLocal(ifindex),
+    linkLocal: usableLinkLocal(ifindex, inet6),
     up: operstate === 'up' || operstate === 'unknown',
   };
 }
@@ -45,7 +48,7 @@ const SCOPE_LINK = 0x20;
  * §5.1.14) or a relay's source would be answered by an address that may belong to
  * someone else — and a DADFAILED one never will be.
  */
-export function usableLinkLocal(ifindex: number, table = readFile('/proc/net/if_inet6')): Uint8Array | null {
+export function usableLinkLocal(ifindex: number, table = readInet6()): Uint8Array | null {
   // Each line: address (32 hex), ifindex, prefix length, scope, flags (hex), device name.
   for (const line of (table ?? '').split('\n')) {
     const [hex, index, , scope, flags] = line.trim().split(/\s+/);
@@ -57,6 +60,9 @@ export function usableLinkLocal(ifindex: number, table = readFile('/proc/net/if_
   }
   return null;
 }
+
+/** This namespace's IPv6 addresses with their flags, or null. */
+export const readInet6 = (): string | null => readFile('/proc/net/if_inet6');
 
 function readFile(file: string): string | null {
   try {
