@@ -3,7 +3,8 @@ import { NLM_F, NLMSG } from '../../../platform/netlink/constants';
 import { NetlinkEngine, type EngineStats, type NetlinkResult, type Transport } from '../../../platform/netlink/engine';
 import { encodeMessage, splitMessages, type NlMessage } from '../../../platform/netlink/message';
 import { ENOBUFS, type OsError } from '../../../platform/netlink/socket';
-import { HOST_LE } from '../../../platform/netlink/wire';
+import { HOST_ORDER } from '../../../platform/byte-order';
+const HOST_LE = HOST_ORDER === 'le';
 
 /** A socket that records what is sent; the test plays the kernel through engine.receive. */
 class FakeSocket implements Transport {

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { dhcpFilter } from '../../../platform/bpf';
-import { HOST_LE } from '../../../platform/netlink/wire';
+import { HOST_ORDER } from '../../../platform/byte-order';
+const HOST_LE = HOST_ORDER === 'le';
 import { ipv4Packet, ipv6Packet, v4, v6 } from '../relay/kit';
 
 /**

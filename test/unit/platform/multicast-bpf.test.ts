@@ -5,7 +5,8 @@
  */
 import { describe, expect, it } from 'vitest';
 import { igmpMldFilter, upcallFilter } from '../../../platform/multicast-bpf';
-import { HOST_LE } from '../../../platform/netlink/wire';
+import { HOST_ORDER } from '../../../platform/byte-order';
+const HOST_LE = HOST_ORDER === 'le';
 
 const AD = -0x1000;
 const HOST = 0, MULTICAST = 2, OUTGOING = 4;

@@ -5,7 +5,8 @@
  */
 import { describe, expect, it } from 'vitest';
 import { decodeIgmpmsg, decodeMrt6msg, mf6cctl, mfcctl, mif6ctl, vifctl } from '../../../platform/multicast-mrt';
-import { HOST_LE } from '../../../platform/netlink/wire';
+import { HOST_ORDER } from '../../../platform/byte-order';
+const HOST_LE = HOST_ORDER === 'le';
 import { parseIPv4, parseIPv6 } from '../../../src/wire/address';
 
 const u16 = (b: Uint8Array, at: number) => new DataView(b.buffer, b.byteOffset).getUint16(at, HOST_LE);
