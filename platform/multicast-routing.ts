@@ -131,6 +131,12 @@ export class MulticastRouting {
       this.counters.vifsFull++;
       return `the kernel's ${MAX_VIFS} VIFs are taken`;
     }
+    // struct mif6ctl's mif6c_pifi is a __u16 (linux/mroute6.h): a larger ifindex would be
+    // cut to another device's, so such a device gets no MIF rather than the wrong one.
+    if (s.family === 6 && info.ifindex > 0xffff) {
+      this.counters.vifErrors++;
+      return `ifindex ${info.ifindex} does not fit mif6ctl's 16-bit mif6c_pifi`;
+    }
     const k = this.native!.constants;
     const rc = s.family === 4
       ? this.native!.setsockopt(s.fd, k.IPPROTO_IP, MRT.ADD_VIF, vifctl(vifi, info.ifindex))
