@@ -49,10 +49,13 @@ interface Count {
   n: number;
 }
 
-/** A channel (S, G) some port wants or the kernel saw traffic of: its oif devices, counted (two ports may share one). */
+/**
+ * A channel (S, G) some port wants or the kernel saw traffic of, with the devices of the
+ * ports that forward it (each subscriber port has a device of its own: the configuration
+ * refuses a device used twice).
+ */
 export interface Channel {
   readonly address: Uint8Array;
-  readonly devices: Map<string, number>;
   /** The devices, sorted: a new array whenever the set changes (the last one may be held by a delta). */
   oifs: readonly string[];
 }
@@ -151,7 +154,7 @@ export class GroupMembers {
       return;
     }
     if (!ch) {
-      ch = { address, devices: new Map(), oifs: [] };
+      ch = { address, oifs: [] };
       this.channels.set(s, ch);
       for (const q of this.excluding) if (forwards(this.ports.get(q), s)) addDevice(ch, this.ports.get(q)!.device);
       if (p && next && next.mode === 'include' && next.running.has(s)) addDevice(ch, next.device);
@@ -184,19 +187,14 @@ export class GroupMembers {
   }
 }
 
-/** Insert into the sorted device list, as a new array. */
+/** Insert into the sorted device list, as a new array (a binary search and a copy, no sort). */
 function addDevice(ch: Channel, device: string): void {
-  const n = ch.devices.get(device) ?? 0;
-  ch.devices.set(device, n + 1);
-  if (n > 0) return;
   const i = lowerBound(ch.oifs, device);
+  if (ch.oifs[i] === device) return;
   ch.oifs = [...ch.oifs.slice(0, i), device, ...ch.oifs.slice(i)];
 }
 
 function removeDevice(ch: Channel, device: string): void {
-  const n = ch.devices.get(device) ?? 0;
-  if (n > 1) { ch.devices.set(device, n - 1); return; }
-  ch.devices.delete(device);
   const i = lowerBound(ch.oifs, device);
   if (ch.oifs[i] === device) ch.oifs = [...ch.oifs.slice(0, i), ...ch.oifs.slice(i + 1)];
 }
