@@ -9,7 +9,7 @@ import type { MrouteEntry } from '../kernel/mroute';
 import { mrouteKey } from '../kernel/mroute';
 import type { Instant } from '../time';
 import type { GroupState } from './group';
-import { GroupMembers, contributionOf, type Member } from './members';
+import { GroupMembers, contributionOf, sameContribution, type Member } from './members';
 import type { Membership } from './proxy';
 
 export interface IndexChanges {
@@ -46,6 +46,8 @@ export class MemberIndex {
       m = new GroupMembers(g.address);
       this.groups.set(key, m);
     }
+    const prev = m.contribution(p);
+    if (g && prev && sameContribution(prev, g, p.device, now)) return;
     m.set(p, g ? contributionOf(g, p.device, now) : undefined);
     if (m.learnt.size === 0) this.learning.delete(key);
     this.changed.add(key);
@@ -82,8 +84,9 @@ export class MemberIndex {
       }
       for (const s of m.changedChannels) {
         const ch = m.channels.get(s);
-        const entry: MrouteEntry | null = ch && ch.oifs.length > 0 && iif !== null
-          ? { family: this.family, source: ch.address, group: m.address, iif, oifs: ch.oifs }
+        // The entry's oifs are a copy: the channel's list changes in place, the delta may be held.
+        const entry: MrouteEntry | null = ch && ch.devices.length > 0 && iif !== null
+          ? { family: this.family, source: ch.address, group: m.address, iif, oifs: ch.devices.slice() }
           : null;
         out.channels.push([mrouteKey(s, k), entry]);
       }

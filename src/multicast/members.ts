@@ -40,6 +40,26 @@ export function contributionOf(g: GroupState, device: string, now: Instant): Con
   return { device, mode: g.mode, running, excluded: excluded.size ? excluded : NO_SOURCES };
 }
 
+/**
+ * Whether `g` at `now` still contributes `c`: a refresh (IS_IN of the sources the port
+ * already has) restarts timers but changes nothing here, and then costs no new snapshot.
+ */
+export function sameContribution(c: Contribution, g: GroupState, device: string, now: Instant): boolean {
+  if (c.mode !== g.mode || c.device !== device) return false;
+  let running = 0;
+  let excluded = 0;
+  for (const [k, s] of g.sources) {
+    if (s.timer !== null && s.timer > now) {
+      if (!c.running.has(k)) return false;
+      running++;
+    } else if (g.mode === 'exclude') {
+      if (!c.excluded.has(k)) return false;
+      excluded++;
+    }
+  }
+  return running === c.running.size && excluded === c.excluded.size;
+}
+
 /** RFC 3376 §6.3: does the port forward `source`? INCLUDE: a running source; EXCLUDE: any source not in Y. */
 const forwards = (c: Contribution | undefined, source: string): boolean =>
   c !== undefined && (c.mode === 'include' ? c.running.has(source) : !c.excluded.has(source));
@@ -52,12 +72,12 @@ interface Count {
 /**
  * A channel (S, G) some port wants or the kernel saw traffic of, with the devices of the
  * ports that forward it (each subscriber port has a device of its own: the configuration
- * refuses a device used twice).
+ * refuses a device used twice), sorted and changed in place: the entry handed to the
+ * kernel gets a copy, once per change set (`take`), not once per port that changed.
  */
 export interface Channel {
   readonly address: Uint8Array;
-  /** The devices, sorted: a new array whenever the set changes (the last one may be held by a delta). */
-  oifs: readonly string[];
+  readonly devices: string[];
 }
 
 export class GroupMembers {
@@ -81,6 +101,10 @@ export class GroupMembers {
 
   get size(): number {
     return this.ports.size;
+  }
+
+  contribution(p: Member): Contribution | undefined {
+    return this.ports.get(p);
   }
 
   get anyExcluding(): boolean {
@@ -154,7 +178,7 @@ export class GroupMembers {
       return;
     }
     if (!ch) {
-      ch = { address, oifs: [] };
+      ch = { address, devices: [] };
       this.channels.set(s, ch);
       for (const q of this.excluding) if (forwards(this.ports.get(q), s)) addDevice(ch, this.ports.get(q)!.device);
       if (p && next && next.mode === 'include' && next.running.has(s)) addDevice(ch, next.device);
@@ -187,16 +211,15 @@ export class GroupMembers {
   }
 }
 
-/** Insert into the sorted device list, as a new array (a binary search and a copy, no sort). */
+/** Into the sorted device list: a binary search and a move, no sort. */
 function addDevice(ch: Channel, device: string): void {
-  const i = lowerBound(ch.oifs, device);
-  if (ch.oifs[i] === device) return;
-  ch.oifs = [...ch.oifs.slice(0, i), device, ...ch.oifs.slice(i)];
+  const i = lowerBound(ch.devices, device);
+  if (ch.devices[i] !== device) ch.devices.splice(i, 0, device);
 }
 
 function removeDevice(ch: Channel, device: string): void {
-  const i = lowerBound(ch.oifs, device);
-  if (ch.oifs[i] === device) ch.oifs = [...ch.oifs.slice(0, i), ...ch.oifs.slice(i + 1)];
+  const i = lowerBound(ch.devices, device);
+  if (ch.devices[i] === device) ch.devices.splice(i, 1);
 }
 
 function lowerBound(xs: readonly string[], x: string): number {
