@@ -19,7 +19,9 @@ export interface Member {
 /**
  * What one port's group state contributes, taken when the port's group changed (its
  * timers run up to that moment): `running` the sources with a running timer (INCLUDE's A,
- * EXCLUDE's X: wanted, forwarded), `excluded` EXCLUDE's Y (not forwarded).
+ * EXCLUDE's X: wanted, forwarded), `excluded` EXCLUDE's Y (not forwarded). A timer that
+ * runs out on a port changes its contribution when the module polls that port at the
+ * timer's deadline (RouterDeadlines), not when another port's report comes first.
  */
 export interface Contribution {
   readonly device: string;
