@@ -180,7 +180,7 @@ function recompute(rows: Row[], learnt: Map<string, Set<string>>, ssm: (g: strin
 const sortRecord = (r: string) => r.replace(/: (.*)\)$/, (_, ss: string) => `: ${ss.split(',').filter(Boolean).sort().join(',')})`);
 
 describe('index of ports per group: 1,000 ports, random joins and leaves, against a brute-force recomputation', () => {
-  it('upstream membership and forwarding entries (the live deltas and desired()) agree after every step', () => {
+  it('upstream membership and forwarding entries (the live deltas and desired()) agree every 5 steps and at the end', () => {
     const rnd = prng(0x9e3779b9);
     const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rnd() * xs.length)]!;
     const { agent, multicast: mc } = bigCore();
