@@ -15,7 +15,7 @@ import { addMs, type Instant } from '../../../src/time';
 import { formatAddress } from '../../../src/wire/address';
 import { RouterPort } from '../../../src/multicast/router';
 import { prng } from '../prng';
-import { McCore, RT, T0, at, ip, leave, oldReport, query, report, upReports } from './kit';
+import { McCore, RT, T0, at, ip, leave, multicastConfig, oldReport, query, report, upReports } from './kit';
 
 const fmt = (m: MrouteEntry) => `${formatAddress(m.family, m.source)},${formatAddress(m.family, m.group)} ${m.iif}>${m.oifs.join('+')}`;
 const mr = (as: readonly Action[], op: 'add' | 'remove' | 'replace'): string[] =>
@@ -44,6 +44,26 @@ describe.each([
     expect(mr(out, 'remove')).toEqual([`${S},${G} eth0>eth2`]);
     expect(upReports(out)).toEqual([`BLOCK(${G}: ${S})`, `BLOCK(${G}: ${S})`]);
     expect(c.mroutes()).toEqual([]);
+  });
+
+  it('a reload: a port on another device moves its oif, a port removed takes its oif and its share of the upstream union', () => {
+    const c = new McCore();
+    const S2 = family === 4 ? '192.0.2.11' : '2001:db8::11';
+    c.join('lan1', family, [[RT.ALLOW, G, [S]]], at(0));
+    c.join('lan2', family, [[RT.ALLOW, G, [S, S2]]], at(0));
+    c.runUntil(at(5000));
+    expect(c.mroutes().sort()).toEqual([`${S},${G} eth0>eth1+eth2`, `${S2},${G} eth0>eth2`]);
+    const cfg = multicastConfig();
+    const moved = { ...cfg, subscribers: cfg.subscribers.map((x) => (x.name === 'lan1' ? { ...x, device: 'eth9' } : x)) };
+    let out = c.agent.handle({ kind: 'config', config: moved }, at(6000));
+    expect(mr(out, 'replace')).toEqual([`${S},${G} eth0>eth2+eth9`]);
+    const removed = { ...moved, subscribers: moved.subscribers.filter((x) => x.name !== 'lan2') };
+    out = c.agent.handle({ kind: 'config', config: removed }, at(7000));
+    out.push(...c.runUntil(at(10_000)));
+    expect(mr(out, 'replace')).toEqual([`${S},${G} eth0>eth9`]);
+    expect(mr(out, 'remove')).toEqual([`${S2},${G} eth0>eth2`]);
+    expect(upReports(out)).toEqual([`BLOCK(${G}: ${S2})`, `BLOCK(${G}: ${S2})`]);
+    expect(c.mroutes()).toEqual([`${S},${G} eth0>eth9`]);
   });
 
   it('an excluded source leaves the upstream EXCLUDE list when one of the ports stops excluding it, with no count reaching 0', () => {
