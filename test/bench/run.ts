@@ -25,6 +25,7 @@ run('bulk leasequery: restore of 100k delegated prefixes after a reboot, gleand 
 run('relay: gleand vs ISC dhcrelay, client ns → router ns → server ns (C generator and answering sink)', [path.join(__dirname, 'relay.ts')]);
 
 run('memory: the live daemon (built bundle, init-script flags) with 100k v4 + 100k v6/PD bindings restored from its snapshot, from /proc beside a bare node', [path.join(__dirname, 'memory-live.ts')]);
+run('multicast: join → first packet at the subscriber, gleand (built bundle) vs smcroute static entries (packet path only), with the split report → entry → packet', [path.join(__dirname, 'multicast-join.ts')]);
 
 // The binding table alone (in-process, no sockets, no kernel) is measured on a bundle run by plain node (tsx's own loader would be counted
 // otherwise), with default flags and with the flags the init script uses.
