@@ -5,7 +5,7 @@ import { dhcpFilter } from './bpf';
 import type { Driver, DriverContext, ReloadVerdict } from './driver';
 import { linkInfo, type LinkInfo } from './links';
 import { LL_STATUS_AT, loadNative, NAME_BYTES, type NativeBinding } from './native';
-import { HOST_LE } from './netlink/wire';
+import { HOST_ORDER } from './byte-order';
 import {
   ETH_P_ALL, ETH_P_IP, ETH_P_IPV6, PACKET_ADD_MEMBERSHIP, PACKET_MR_MULTICAST, SOCKADDR_LL_BYTES, SOL_PACKET,
   htons, int32, packetMreq, setReceiveBuffer, sockaddrLl,
@@ -30,7 +30,7 @@ const ALL_DHCP_RELAYS_MAC = new Uint8Array([0x33, 0x33, 0x00, 0x01, 0x00, 0x02])
 
 
 /** tpacket_auxdata.tp_status as the addon stored it (u32, host order), read without a DataView. */
-const llStatus = (b: Uint8Array, at: number): number => (HOST_LE
+const llStatus = (b: Uint8Array, at: number): number => (HOST_ORDER === 'le'
   ? b[at]! | (b[at + 1]! << 8) | (b[at + 2]! << 16) | (b[at + 3]! << 24)
   : (b[at]! << 24) | (b[at + 1]! << 16) | (b[at + 2]! << 8) | b[at + 3]!) >>> 0;
 
