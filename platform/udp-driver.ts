@@ -332,7 +332,7 @@ export class UdpDriver implements Driver {
   }
 }
 
-function errnoError(op: string, errno: number): NodeJS.ErrnoException {
+export function errnoError(op: string, errno: number): NodeJS.ErrnoException {
   const code = Object.entries(os.constants.errno).find(([, v]) => v === errno)?.[0] ?? `errno ${errno}`;
   const e = new Error(`${op}: ${code}`) as NodeJS.ErrnoException;
   e.code = code;
@@ -347,7 +347,7 @@ function sockaddr(n: NativeBinding, family: Family, address: string, port: numbe
 }
 
 /** struct sockaddr_in / sockaddr_in6: family host-endian, port network order. */
-function sockaddrBytes(n: NativeBinding, family: Family, address: Uint8Array, port: number, scopeId: number): Uint8Array {
+export function sockaddrBytes(n: NativeBinding, family: Family, address: Uint8Array, port: number, scopeId: number): Uint8Array {
   const sa = new Uint8Array(family === 4 ? 16 : 28);
   writeSockaddr(sa, 0, n, family, address, port, scopeId);
   return sa;
