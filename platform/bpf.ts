@@ -13,7 +13,7 @@
  * replies gleand itself sends leave by this same socket, and the kernel never loops a
  * socket's own frames back to it (skb_loop_sk).
  */
-import { HOST_LE } from './netlink/wire';
+import { HOST_ORDER, type ByteOrder } from './byte-order';
 
 const SKF_AD_OFF = -0x1000;
 const SKF_AD_PROTOCOL = 0;
@@ -25,12 +25,16 @@ const JEQ_K = 0x15, JSET_K = 0x45, RET_K = 0x06;
 
 export type Insn = { code: number; jt?: string; jf?: string; k: number; label?: string };
 
-export function assemble(prog: Insn[]): Uint8Array {
+/**
+ * struct sock_filter { __u16 code; __u8 jt; __u8 jf; __u32 k; } (linux/filter.h), 8 bytes
+ * an instruction: code and k are host order (MIPS routers are big-endian).
+ */
+export function assemble(prog: Insn[], order: ByteOrder = HOST_ORDER): Uint8Array {
   const labels = new Map<string, number>();
   prog.forEach((p, i) => p.label && labels.set(p.label, i));
   const out = new Uint8Array(prog.length * 8);
   const v = new DataView(out.buffer);
-  const little = HOST_LE; // struct sock_filter is host-endian (MIPS routers are big-endian)
+  const little = order === 'le';
   prog.forEach((p, i) => {
     const rel = (l?: string) => (l === undefined ? 0 : labels.get(l)! - i - 1);
     v.setUint16(i * 8, p.code, little);
@@ -47,7 +51,7 @@ export function assemble(prog: Insn[]): Uint8Array {
  * ingress port and the Ethernet source that the paging agent checks a REGISTER
  * against (src/paging/PROTOCOL.md §6), so no second socket per port is needed.
  */
-export function dhcpFilter(pagingPort: number | null = null): Uint8Array {
+export function dhcpFilter(pagingPort: number | null = null, order: ByteOrder = HOST_ORDER): Uint8Array {
   const paging = (label: string): Insn[] => pagingPort === null ? [] : [{ code: JEQ_K, k: pagingPort, jt: 'accept', jf: 'drop', label }];
   return assemble([
     { code: LD_W_ABS, k: SKF_AD_OFF + SKF_AD_PKTTYPE },
@@ -91,10 +95,20 @@ export function dhcpFilter(pagingPort: number | null = null): Uint8Array {
     { code: JEQ_K, k: 546, jt: 'accept', jf: 'drop' },
     { code: RET_K, k: 0xffff, label: 'accept' },
     { code: RET_K, k: 0, label: 'drop' },
-  ]);
+  ], order);
+}
+
+/** For a UDP socket (the program starts at the UDP header): drop datagrams from `port`. */
+export function dropFromPort(port: number, order: ByteOrder = HOST_ORDER): Uint8Array {
+  return assemble([
+    { code: LD_H_ABS, k: 0 }, // UDP source port
+    { code: JEQ_K, k: port, jt: 'drop', jf: 'accept' },
+    { code: RET_K, k: 0, label: 'drop' },
+    { code: RET_K, k: 0xffff, label: 'accept' },
+  ], order);
 }
 
 /** A program that accepts nothing: for a socket that only sends (the v4 wildcard UDP socket). */
-export function dropAll(): Uint8Array {
-  return assemble([{ code: RET_K, k: 0 }]);
+export function dropAll(order: ByteOrder = HOST_ORDER): Uint8Array {
+  return assemble([{ code: RET_K, k: 0 }], order);
 }

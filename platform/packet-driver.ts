@@ -3,9 +3,10 @@ import type { Config } from '../src/config/config';
 import type { SubscriberConfig } from '../src/config/schema';
 import { dhcpFilter } from './bpf';
 import type { Driver, DriverContext, ReloadVerdict } from './driver';
+import { LinkLocalWatch } from './link-local-watch';
 import { linkInfo, type LinkInfo } from './links';
 import { LL_STATUS_AT, loadNative, NAME_BYTES, type NativeBinding } from './native';
-import { HOST_LE } from './netlink/wire';
+import { HOST_ORDER } from './byte-order';
 import {
   ETH_P_ALL, ETH_P_IP, ETH_P_IPV6, PACKET_ADD_MEMBERSHIP, PACKET_MR_MULTICAST, SOCKADDR_LL_BYTES, SOL_PACKET,
   htons, int32, packetMreq, setReceiveBuffer, sockaddrLl,
@@ -31,7 +32,7 @@ const ALL_DHCP_RELAYS_MAC = new Uint8Array([0x33, 0x33, 0x00, 0x01, 0x00, 0x02])
 
 
 /** tpacket_auxdata.tp_status as the addon stored it (u32, host order), read without a DataView. */
-const llStatus = (b: Uint8Array, at: number): number => (HOST_LE
+const llStatus = (b: Uint8Array, at: number): number => (HOST_ORDER === 'le'
   ? b[at]! | (b[at + 1]! << 8) | (b[at + 2]! << 16) | (b[at + 3]! << 24)
   : (b[at]! << 24) | (b[at + 1]! << 16) | (b[at + 2]! << 8) | b[at + 3]!) >>> 0;
 
@@ -78,6 +79,16 @@ export class PacketDriver implements Driver {
   /** Paging datagrams read (`received`), undecodable (`malformed`), sent, and sends with no source address on the port. */
   private readonly paging = { received: 0, malformed: 0, sent: 0, noSource: 0 };
   private config!: Config;
+  /** A port's link-local as the watch last reported it (its `link` at open until then): the IPv6 source of paging sends. */
+  private readonly linkLocalNow = new Map<string, Uint8Array | null>();
+  /** A port's link-local after it opened (DAD ended, added, gone): the `link` event again. */
+  private readonly linkLocals = new LinkLocalWatch(
+    (port, link) => {
+      this.linkLocalNow.set(port, link.linkLocal);
+      this.ctx.emit({ kind: 'link', port, up: link.up, mac: link.mac, linkLocal: link.linkLocal });
+    },
+    (error) => this.ctx.log('warn', 'packet', 'address monitor unavailable: a link-local that is tentative at start waits for a reload', { error }),
+  );
 
   async start(config: Config, ctx: DriverContext): Promise<void> {
     const n = loadNative();
@@ -151,6 +162,7 @@ export class PacketDriver implements Driver {
       to4: sockaddrLl(n, ETH_P_IP, link.ifindex, new Uint8Array(6)), to6: sockaddrLl(n, ETH_P_IPV6, link.ifindex, new Uint8Array(6)),
     });
     this.ctx.emit({ kind: 'link', port: s.name, up: link.up, mac: link.mac, linkLocal: link.linkLocal });
+    this.linkLocals.watch(s.name, link);
   }
 
   /** The paging port on a port of a paging area (paging on), else null. */
@@ -232,7 +244,7 @@ export class PacketDriver implements Driver {
     if (!s) return;
     const source = a.family === 4
       ? this.config.subscribers.find((c) => c.name === a.port)?.giaddr ?? null
-      : s.link.linkLocal ?? linkInfo(s.link.device)?.linkLocal ?? null;
+      : (this.linkLocalNow.has(a.port) ? this.linkLocalNow.get(a.port)! : s.link.linkLocal);
     const frame = source ? pagingFrame(a, source, this.config.paging.port) : null;
     if (!frame) {
       this.paging.noSource++;
@@ -272,10 +284,13 @@ export class PacketDriver implements Driver {
     s.queue.close();
     this.native.close(s.fd);
     this.sockets.delete(name);
+    this.linkLocals.unwatch(name);
+    this.linkLocalNow.delete(name);
   }
 
   async stop(): Promise<void> {
     for (const name of [...this.sockets.keys()]) this.closePort(name);
+    this.linkLocals.close();
   }
 
   status(): Record<string, unknown> {
@@ -288,6 +303,6 @@ export class PacketDriver implements Driver {
     const ports = [...this.sockets.values()].map((s) => ({
       port: s.port, device: s.link.device, ifindex: s.link.ifindex, read: s.read, seen: s.seen, drops: s.drops,
     }));
-    return { ...this.counters, paging: { ...this.paging }, drops: ports.reduce((sum, p) => sum + p.drops, 0), ports };
+    return { ...this.counters, paging: { ...this.paging }, linkLocal: this.linkLocals.counters, drops: ports.reduce((sum, p) => sum + p.drops, 0), ports };
   }
 }

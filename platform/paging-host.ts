@@ -2,7 +2,7 @@ import type { HostAction, HostInput, HostReport, PagingHost, Peer } from '../src
 import { monotonicNow } from './clock';
 import { linkInfo } from './links';
 import { loadNative, NAME_BYTES, type NativeBinding } from './native';
-import { HOST_LE } from './netlink/wire';
+import { int32 } from './packet-socket';
 import { errnoError, sockaddrBytes } from './udp-driver';
 
 /** SO_BINDTODEVICE (socket(7)); the addon's constants do not carry it, its value is 25 on every Linux ABI. */
@@ -36,11 +36,7 @@ export class HostSocket {
     const fd = n.open(family === 4 ? k.AF_INET : k.AF_INET6, k.SOCK_DGRAM, 0);
     if (fd < 0) throw errnoError('socket', -fd);
     const fail = (op: string, rc: number): never => { n.close(fd); throw errnoError(op, -rc); };
-    const int = (level: number, name: number, v: number) => {
-      const b = new Uint8Array(4);
-      new DataView(b.buffer).setInt32(0, v, HOST_LE);
-      return n.setsockopt(fd, level, name, b);
-    };
+    const int = (level: number, name: number, v: number) => n.setsockopt(fd, level, name, int32(v));
     let rc = int(k.SOL_SOCKET, k.SO_REUSEADDR, 1);
     if (rc < 0) fail('SO_REUSEADDR', rc);
     rc = family === 6 ? int(k.IPPROTO_IPV6, k.IPV6_V6ONLY, 1) : int(k.SOL_SOCKET, k.SO_BROADCAST, 1);

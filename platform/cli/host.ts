@@ -3,7 +3,7 @@ import { createHmac } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import { deriveHostKey } from '../../src/paging/auth';
-import { PagingHost, type HostInput, type HostReport, type HostSettings } from '../../src/paging/host';
+import { PagingHost, type HostReport, type HostSettings } from '../../src/paging/host';
 import { parseIP, parseIPv4, parseIPv6, parsePrefix } from '../../src/wire/address';
 import { PAGING_MODE, PAGING_WAKE, type PagingPrefix } from '../../src/wire/paging';
 import { HostRunner, HostSocket } from '../paging-host';
@@ -37,7 +37,7 @@ export const HOST_OPTIONS: readonly CommandOption[] = [
   { names: ['--wait'], value: 'S', doc: `register / deregister: seconds to wait for an AREA_ADVERT (default ${DEFAULT_WAIT_S})` },
   { names: ['--reason'], value: 'active|inactive', doc: 'deregister: active again, or a planned transition to inactive (default inactive)' },
   { names: ['--awake'], value: 'S', doc: `listen: seconds it stays awake after a page before it sleeps again (default ${DEFAULT_AWAKE_S})` },
-  { names: ['--on-page'], value: 'CMD', doc: 'listen: run CMD (sh -c) when a PAGE wakes it, before the PAGE_RESPONSE releases the held packets' },
+  { names: ['--on-page'], value: 'CMD', doc: 'listen: run CMD (sh -c) when it wakes — a PAGE, before the PAGE_RESPONSE releases the held packets, or a REGISTER nobody answered ($GLEAND_HOST_CAUSE: page, no-answer)' },
   { names: ['--on-dormant'], value: 'CMD', doc: 'listen: run CMD (sh -c) when it went dormant (its REGISTER acknowledged)' },
 ];
 
@@ -158,42 +158,47 @@ function readKeyFile(file: string): string {
 }
 
 /** Runs `cmd` with sh; its output goes to stderr (stdout is the event stream). → exit status */
-function hook(cmd: string, event: string, id: string): Promise<number> {
+function hook(cmd: string, r: HostReport, id: string): Promise<number> {
+  const cause = 'cause' in r ? r.cause : '';
   return new Promise((resolve) => {
-    const p = spawn('/bin/sh', ['-c', cmd], { stdio: ['ignore', 2, 2], env: { ...process.env, GLEAND_HOST_EVENT: event, GLEAND_HOST_ID: id } });
+    const env = { ...process.env, GLEAND_HOST_EVENT: r.event, GLEAND_HOST_CAUSE: cause, GLEAND_HOST_ID: id };
+    const p = spawn('/bin/sh', ['-c', cmd], { stdio: ['ignore', 2, 2], env });
     p.on('error', () => resolve(127));
     p.on('exit', (code, signal) => resolve(code ?? (signal ? 128 : 1)));
   });
 }
 
-export async function runHost(ctx: CommandContext): Promise<number> {
-  const action = ctx.args[0];
-  if (action !== 'register' && action !== 'deregister' && action !== 'listen') throw new UsageError('register, deregister or listen expected');
-  const f = ctx.flags;
-  const cli = hostSettings(f);
-  const reasonText = str(f, '--reason') ?? 'inactive';
-  if (reasonText !== 'active' && reasonText !== 'inactive') throw new UsageError('--reason: active or inactive');
-  const waitS = uint(f, '--wait', DEFAULT_WAIT_S, 1, 86400);
-  const awakeS = uint(f, '--awake', DEFAULT_AWAKE_S, 0, 86400);
-  const onPage = str(f, '--on-page');
-  const onDormant = str(f, '--on-dormant');
-  const host = new PagingHost(cli.settings);
-  const print = async (o: Record<string, unknown>) => {
+/** One event as one JSON line, flushed at once: a test waits on it while the command runs on. */
+function printer(ctx: CommandContext) {
+  return async (o: Record<string, unknown>): Promise<void> => {
     await ctx.out.write(`${JSON.stringify(o)}\n`);
     await ctx.out.finish();
   };
+}
 
+/** A machine on its socket, and the promise of the command's exit status. */
+function start(cli: HostCli, onReport: (r: HostReport, finish: (code: number) => void) => Promise<void>) {
   let finish!: (code: number) => void;
   const done = new Promise<number>((r) => { finish = r; });
+  const host = new PagingHost(cli.settings);
   let runner: HostRunner | null = null;
-  let awakeTimer: NodeJS.Timeout | null = null;
-  const waitTimer = setTimeout(() => {
-    process.stderr.write(`gleand: no authenticated AREA_ADVERT heard on ${cli.iface} in ${waitS} s\n`);
-    finish(EXIT.problem);
-  }, waitS * 1000);
-  if (action === 'listen') clearTimeout(waitTimer);
+  const socket = HostSocket.open(cli.iface, cli.family, cli.port, (payload, from) => runner?.datagram(payload, from));
+  runner = new HostRunner(host, socket, (r) => onReport(r, finish));
+  return { host, runner, done, finish };
+}
 
-  const onReport = async (r: HostReport): Promise<void> => {
+/**
+ * register / deregister: one exchange, then exit. The machine waits for an advert by
+ * itself before a REGISTER; a DEREGISTER is asked for once the advert told the epoch.
+ */
+async function once(ctx: CommandContext, cli: HostCli, action: 'register' | 'deregister', f: Flags): Promise<number> {
+  const reasonText = str(f, '--reason') ?? 'inactive';
+  if (reasonText !== 'active' && reasonText !== 'inactive') throw new UsageError('--reason: active or inactive');
+  const waitS = uint(f, '--wait', DEFAULT_WAIT_S, 1, 86400);
+  const print = printer(ctx);
+  let asked = false;
+  let waitTimer: NodeJS.Timeout | undefined;
+  const run = start(cli, async (r, finish) => {
     await print({ ...r });
     if (r.event === 'advert') clearTimeout(waitTimer);
     if (action === 'register') {
@@ -201,51 +206,72 @@ export async function runHost(ctx: CommandContext): Promise<number> {
       if (r.event === 'refused' || r.event === 'no-answer') finish(EXIT.problem);
       return;
     }
-    if (action === 'deregister') {
-      if (r.event === 'advert' && !sentDeregister) {
-        sentDeregister = true;
-        const input: HostInput = { kind: reasonText === 'active' ? 'wake' : 'stop' };
-        // Not awaited here: this report is itself being applied, the input queues behind it.
-        void runner!.input(input);
-      }
-      if (r.event === 'deregistered') finish(EXIT.ok);
-      if (r.event === 'no-answer') finish(EXIT.problem);
-      return;
+    if (r.event === 'advert' && !asked) {
+      asked = true;
+      // Not awaited: this report is being applied, the input queues behind it.
+      void run.runner.input({ kind: reasonText === 'active' ? 'wake' : 'stop' });
     }
-    // listen
-    if (r.event === 'awake' && r.cause === 'page' && onPage !== undefined) await print({ event: 'hook', hook: 'on-page', status: await hook(onPage, 'awake', cli.settings.id) });
-    if (r.event === 'dormant' && onDormant !== undefined) await print({ event: 'hook', hook: 'on-dormant', status: await hook(onDormant, 'dormant', cli.settings.id) });
+    if (r.event === 'deregistered') finish(EXIT.ok);
+    if (r.event === 'no-answer') finish(EXIT.problem);
+  });
+  waitTimer = setTimeout(() => {
+    process.stderr.write(`gleand: no authenticated AREA_ADVERT heard on ${cli.iface} in ${waitS} s\n`);
+    run.finish(EXIT.problem);
+  }, waitS * 1000);
+  if (action === 'register') await run.runner.input({ kind: 'sleep' });
+  const code = await run.done;
+  clearTimeout(waitTimer);
+  run.runner.stop();
+  return code;
+}
+
+/**
+ * listen: sleep, answer pages, sleep again `--awake` s after waking; hooks run before
+ * the machine goes on (on `awake`, before the PAGE_RESPONSE releases the held packets).
+ * SIGTERM / SIGINT: DEREGISTER(inactive), exit once it is answered or given up.
+ */
+async function listen(ctx: CommandContext, cli: HostCli, f: Flags): Promise<number> {
+  const awakeS = uint(f, '--awake', DEFAULT_AWAKE_S, 0, 86400);
+  const onPage = str(f, '--on-page');
+  const onDormant = str(f, '--on-dormant');
+  const print = printer(ctx);
+  const id = cli.settings.id;
+  let stopping = false;
+  let awakeTimer: NodeJS.Timeout | null = null;
+  const run = start(cli, async (r, finish) => {
+    await print({ ...r });
+    // Awake by a PAGE, or because no agent answered its REGISTER (nobody holds its traffic now).
+    if (r.event === 'awake' && onPage !== undefined) await print({ event: 'hook', hook: 'on-page', status: await hook(onPage, r, id) });
+    if (r.event === 'dormant' && onDormant !== undefined) await print({ event: 'hook', hook: 'on-dormant', status: await hook(onDormant, r, id) });
     if (r.event === 'awake' && !stopping) {
       if (awakeTimer) clearTimeout(awakeTimer);
-      awakeTimer = setTimeout(() => { awakeTimer = null; void runner!.input({ kind: 'sleep' }); }, awakeS * 1000);
+      awakeTimer = setTimeout(() => { awakeTimer = null; void run.runner.input({ kind: 'sleep' }); }, awakeS * 1000);
     }
     if (r.event === 'refused') finish(EXIT.problem);
-    // A stop ends when its DEREGISTER(inactive) was answered, or given up (no-answer).
-    if (stopping && host.finished) finish(r.event === 'deregistered' ? EXIT.ok : EXIT.problem);
-  };
-  let sentDeregister = false;
-  let stopping = false;
-
-  const socket = HostSocket.open(cli.iface, cli.family, cli.port, (payload, from) => runner?.datagram(payload, from));
-  runner = new HostRunner(host, socket, onReport);
+    if (stopping && run.host.finished) finish(r.event === 'deregistered' ? EXIT.ok : EXIT.problem);
+  });
   const stop = () => {
     if (stopping) return;
     stopping = true;
     if (awakeTimer) clearTimeout(awakeTimer);
     // No agent heard yet: nothing to deregister, finished at once (no report follows).
-    void runner!.input({ kind: 'stop' }).then(() => { if (host.finished) finish(EXIT.ok); });
+    void run.runner.input({ kind: 'stop' }).then(() => { if (run.host.finished) run.finish(EXIT.ok); });
   };
-  if (action === 'listen') {
-    process.on('SIGTERM', stop);
-    process.on('SIGINT', stop);
-  }
-  if (action !== 'deregister') await runner.input({ kind: 'sleep' });
-  const code = await done;
-  clearTimeout(waitTimer);
+  process.on('SIGTERM', stop);
+  process.on('SIGINT', stop);
+  await run.runner.input({ kind: 'sleep' });
+  const code = await run.done;
   if (awakeTimer) clearTimeout(awakeTimer);
   process.off('SIGTERM', stop);
   process.off('SIGINT', stop);
-  runner.stop();
-  if (action === 'listen') await print({ event: 'stopped', ...host.status() });
+  run.runner.stop();
+  await print({ event: 'stopped', ...run.host.status() });
   return code;
+}
+
+export async function runHost(ctx: CommandContext): Promise<number> {
+  const action = ctx.args[0];
+  if (action !== 'register' && action !== 'deregister' && action !== 'listen') throw new UsageError('register, deregister or listen expected');
+  const cli = hostSettings(ctx.flags);
+  return action === 'listen' ? listen(ctx, cli, ctx.flags) : once(ctx, cli, action, ctx.flags);
 }

@@ -309,6 +309,12 @@ export class Bindings implements Module, BindingWriter {
   query(what: CoreQuery, now: Instant): unknown {
     // Lazy: the journal compacts a large table over several turns of its event loop.
     if (what === 'journal') return this.table.entries();
-    return [...this.table.entries()].map((b) => bindingRow(b, now));
+    // Lazy too: the control socket streams 200k rows chunk by chunk, each row made as it
+    // is written, so the table is never copied into a list of rows.
+    return rows(this.table.entries(), now);
   }
+}
+
+function* rows(entries: Iterable<Binding>, now: Instant): Generator<ReturnType<typeof bindingRow>> {
+  for (const b of entries) yield bindingRow(b, now);
 }

@@ -118,6 +118,20 @@ describe('gleand host over real sockets (loopback)', () => {
     expect(agent.status()['hosts']).toMatchObject({ dormant: 1 });
   });
 
+  it('deregister: after a register, waits for the next advert, DEREGISTER(inactive) acknowledged, exit 0', async () => {
+    const { agent, hostPort, common } = await setup();
+    const reg = cli(['register', ...common]);
+    agent.configure(hostPort);
+    expect(await reg.exit).toBe(0);
+    const run = cli(['deregister', ...common]);
+    // The next AREA_ADVERT (advert_interval 30 s in the agent's time) tells the new process the epoch.
+    agent.t = 30_001;
+    agent.apply(agent.c.agent.poll(at(30_000)));
+    expect(await run.exit).toBe(0);
+    expect(run.lines().map((l) => l['event'])).toEqual(['advert', 'deregistered']);
+    expect(agent.status()['inactive']).toEqual({ planned: 1 });
+  });
+
   it('register over IPv6 (--family 6): the same exchange on [::]:port bound to lo', async () => {
     const { agent, hostPort, common } = await setup(6);
     const run = cli(['register', ...common, '--family', '6', '--address', '2001:db8:1::7']);

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { dhcpFilter } from '../../../platform/bpf';
-import { HOST_LE } from '../../../platform/netlink/wire';
+import { HOST_ORDER, littleEndian } from '../../../platform/byte-order';
 import { ipv4Packet, ipv6Packet, v4, v6 } from '../relay/kit';
 
 /**
@@ -24,8 +24,8 @@ function run(prog: Uint8Array, pkttype: number, protocol: number, pkt: Uint8Arra
     return n >>> 0;
   };
   for (let pc = 0; pc < prog.length / 8; pc++) {
-    const code = v.getUint16(pc * 8, HOST_LE), jt = v.getUint8(pc * 8 + 2), jf = v.getUint8(pc * 8 + 3);
-    const k = v.getInt32(pc * 8 + 4, HOST_LE);
+    const code = v.getUint16(pc * 8, littleEndian(HOST_ORDER)), jt = v.getUint8(pc * 8 + 2), jf = v.getUint8(pc * 8 + 3);
+    const k = v.getInt32(pc * 8 + 4, littleEndian(HOST_ORDER));
     switch (code) {
       case 0x20: a = word(k, 4); break; // ld [k]
       case 0x28: a = word(k, 2); break; // ldh [k]
