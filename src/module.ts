@@ -25,11 +25,13 @@ export type Claim =
 
 /**
  * Control-socket queries the core answers: `bindings` (`gleand bindings`), `journal`
- * (every binding as a snapshot record, for compacting the journal), `groups` (`gleand
- * groups`: the multicast router's per-port group state, JSON-safe rows).
+ * (every binding as a snapshot record, for compacting the journal), `binding-count`
+ * (how many bindings the table holds: what the journal's compaction threshold is
+ * measured against), `groups` (`gleand groups`: the multicast router's per-port group
+ * state, JSON-safe rows).
  */
-export type CoreQuery = 'bindings' | 'journal' | 'groups';
-/** The ones the control socket answers (`journal` is the platform's own). */
+export type CoreQuery = 'bindings' | 'journal' | 'binding-count' | 'groups';
+/** The ones the control socket answers (`journal` and `binding-count` are the platform's own). */
 const CONTROL_QUERIES: readonly CoreQuery[] = ['bindings', 'groups'];
 export const isControlQuery = (q: string): q is CoreQuery => (CONTROL_QUERIES as readonly string[]).includes(q);
 
