@@ -3,7 +3,7 @@ import * as path from 'node:path';
 import type { Action } from '../src/actions';
 import { StringDecoder } from 'node:string_decoder';
 import { parseBindingKey, type Binding, type BindingFields, type ParsedKey } from '../src/bindings/binding';
-import { fromRecord, toRecord } from '../src/bindings/journal';
+import { deleteLine, fromRecord, putLine } from '../src/bindings/journal';
 import type { Config } from '../src/config/config';
 import { instant, type Instant } from '../src/time';
 import { monotonicNow } from './clock';
@@ -45,6 +45,8 @@ export class JournalDriver implements Driver {
   private file: string | null = null;
   private fd: number | null = null;
   private offset = 0;
+  /** A core instant on the system's monotonic clock. */
+  private readonly toMono = (t: Instant): number => t + this.offset;
   private first = true;
   private toRead: { readonly fd: number; readonly size: number } | null = null;
   /** While the previous run's journal is read back: no compaction (it would miss what is not read yet). */
@@ -193,10 +195,7 @@ export class JournalDriver implements Driver {
   execute(a: Action): void {
     if (a.kind !== 'journal' || this.fd === null) return;
     const b = a.binding;
-    const line = a.op === 'put'
-      ? JSON.stringify({ op: 'put', rec: toRecord(b, (t: Instant) => t + this.offset) })
-      : JSON.stringify({ op: 'delete', key: toRecord(b, () => 0).key });
-    this.pending.push(line);
+    this.pending.push(a.op === 'put' ? putLine(b, this.toMono) : deleteLine(b));
     if (!this.flushQueued) {
       this.flushQueued = true;
       setImmediate(() => this.flush());
@@ -252,7 +251,7 @@ export class JournalDriver implements Driver {
       let chunk: string[] = [];
       let n = 0;
       for (const b of this.ctx.query('journal') as Iterable<Binding>) {
-        chunk.push(JSON.stringify({ op: 'put', rec: toRecord(b, (t: Instant) => t + this.offset) }));
+        chunk.push(putLine(b, this.toMono));
         n++;
         if (chunk.length === COMPACT_CHUNK) {
           fs.writeSync(tmpFd, `${chunk.join('\n')}\n`);

@@ -44,6 +44,27 @@ export function toRecord(b: Binding, toMono: (t: Instant) => number): JournalRec
   };
 }
 
+const hexOrNull = (b: Uint8Array | null): string => (b ? `"${formatHex(b)}"` : 'null');
+/** A number as JSON.stringify writes it (non-finite: null). */
+const num = (n: number): string => (Number.isFinite(n) ? String(n) : 'null');
+
+/**
+ * The journal line of a binding put: exactly `JSON.stringify({ op: 'put', rec:
+ * toRecord(b, toMono) })`, written out without the record object and the serializer's
+ * walk over it. One line per binding stored, so a bulk restore of 100k writes 100k.
+ * Hex digits, binding keys, kinds and sources need no escaping; the port name goes
+ * through JSON.stringify.
+ */
+export function putLine(b: Binding, toMono: (t: Instant) => number): string {
+  return `{"op":"put","rec":{"key":"${keyOf(b)}","kind":"${b.kind}","port":${JSON.stringify(b.port)},` +
+    `"mac":${hexOrNull(b.mac)},"clientId":${hexOrNull(b.clientId)},${b.iaid !== undefined ? `"iaid":${num(b.iaid)},` : ''}` +
+    `"circuitId":${hexOrNull(b.circuitId)},"remoteId":${hexOrNull(b.remoteId)},"linkLocal":${hexOrNull(b.linkLocal)},` +
+    `"validUntilMono":${b.validUntil === null ? 'null' : num(toMono(b.validUntil))},"source":"${b.source}"}}`;
+}
+
+/** The journal line of a binding's end: `JSON.stringify({ op: 'delete', key })`. */
+export const deleteLine = (b: Binding): string => `{"op":"delete","key":"${keyOf(b)}"}`;
+
 const SOURCES: readonly BindingSource[] = ['glean', 'leasequery', 'static'];
 
 /** The fields to store again, or null for a record that is not one; `fromMono`: inverse of `toMono`. */
