@@ -1,5 +1,5 @@
 import type { Instant } from '../time';
-import type { Binding, BindingSource, KernelFacts } from './binding';
+import type { Binding, BindingFields, BindingSource, KernelFacts } from './binding';
 import type { HeapSlots } from './expiry-heap';
 import { ByteInterner } from './interner';
 import { FNV_OFFSET, fnv1a, mix32 } from './slot-hash';
@@ -288,8 +288,11 @@ export class BindingStore implements HeapSlots {
     f.freeHead = s;
   }
 
-  /** Store the fields of `b` (already validated; its family is the slot's) into slot `s`; replaces what a live slot held. */
-  write(s: number, b: Binding, portId: number): void {
+  /**
+   * Store the fields of `b` (already validated; its family is the slot's), updated at
+   * `updatedAt`, into slot `s`; replaces what a live slot held.
+   */
+  write(s: number, b: BindingFields, portId: number, updatedAt: Instant): void {
     const p = this.pages[s >> PAGE_BITS]!;
     const i = s & MASK;
     // Take the new references before dropping the old: an unchanged id stays put.
@@ -323,7 +326,7 @@ export class BindingStore implements HeapSlots {
     const hi = Math.floor(vu / HI);
     p.validHi[i] = hi;
     p.validLo[i] = vu - hi * HI;
-    p.updatedAt[i] = toSec(b.updatedAt);
+    p.updatedAt[i] = toSec(updatedAt);
     p.port[i] = portId;
   }
 
