@@ -3,7 +3,7 @@ import * as path from 'node:path';
 import type { Action } from '../src/actions';
 import { StringDecoder } from 'node:string_decoder';
 import { parseBindingKey, type Binding, type BindingFields, type ParsedKey } from '../src/bindings/binding';
-import { deleteLine, fromRecord, putLine } from '../src/bindings/journal';
+import { deleteLine, fromRecord, putLine, writePutLine } from '../src/bindings/journal';
 import type { Config } from '../src/config/config';
 import { instant, type Instant } from '../src/time';
 import { monotonicNow } from './clock';
@@ -26,6 +26,8 @@ const COMPACT_CHUNK = 2048;
  */
 const READ_BYTES = 256 * 1024;
 const RESTORE_CHUNK = 512;
+/** Bytes of lines held for the next write (~1,000 put lines; a turn that appends more writes more than once). */
+const PENDING_BYTES = 256 * 1024;
 
 /** CLOCK_MONOTONIC in ms: shared by every process of one boot, unlike the core's clock. */
 const systemMonoMs = (): number => Number(process.hrtime.bigint() / 1_000_000n);
@@ -51,10 +53,16 @@ export class JournalDriver implements Driver {
   private toRead: { readonly fd: number; readonly size: number } | null = null;
   /** While the previous run's journal is read back: no compaction (it would miss what is not read yet). */
   private reading = false;
-  private pending: string[] = [];
+  /**
+   * Lines appended since the last write, as UTF-8 (`writePutLine` writes a put's line
+   * straight into it: no string per line), and how many.
+   */
+  private pending: Buffer = Buffer.allocUnsafe(PENDING_BYTES);
+  private used = 0;
+  private pendingLines = 0;
   private flushQueued = false;
   /** While a compaction runs: what was appended to the old file since it began. */
-  private compacting: string[] | null = null;
+  private compacting: Uint8Array[] | null = null;
   private readonly counters = { read: 0, skipped: 0, appended: 0, compactions: 0, writeErrors: 0, lines: 0, compactedTo: 0 };
 
   async start(config: Config, ctx: DriverContext): Promise<void> {
@@ -195,28 +203,61 @@ export class JournalDriver implements Driver {
   execute(a: Action): void {
     if (a.kind !== 'journal' || this.fd === null) return;
     const b = a.binding;
-    this.pending.push(a.op === 'put' ? putLine(b, this.toMono) : deleteLine(b));
+    if (a.op === 'put') this.appendPut(b);
+    else this.appendText(`${deleteLine(b)}\n`);
     if (!this.flushQueued) {
       this.flushQueued = true;
       setImmediate(() => this.flush());
     }
   }
 
-  /** One write per turn of the event loop: on tmpfs it is a memory copy. */
+  /** A put's line, written straight into the pending bytes (what is pending is written first when they are full). */
+  private appendPut(b: Binding): void {
+    let end = writePutLine(this.pending, this.used, b, this.toMono);
+    if (end < 0 && this.used > 0) {
+      this.flush();
+      end = writePutLine(this.pending, 0, b, this.toMono);
+    }
+    if (end < 0) return this.appendText(`${putLine(b, this.toMono)}\n`); // longer than the buffer: written alone
+    this.used = end;
+    this.pendingLines++;
+  }
+
+  /** A line given as text (a delete: rare beside puts). */
+  private appendText(line: string): void {
+    const n = Buffer.byteLength(line);
+    if (this.used + n > this.pending.length) this.flush();
+    if (n > this.pending.length) {
+      this.pendingLines++;
+      this.writeOut(Buffer.from(line));
+      return;
+    }
+    this.used += this.pending.write(line, this.used);
+    this.pendingLines++;
+  }
+
+  /** One write per turn of the event loop (more only when a turn appends more than PENDING_BYTES): on tmpfs it is a memory copy. */
   private flush(): void {
     this.flushQueued = false;
-    if (this.fd === null || this.pending.length === 0) return;
-    const text = `${this.pending.join('\n')}\n`;
-    this.counters.appended += this.pending.length;
-    this.counters.lines += this.pending.length;
-    this.pending = [];
+    if (this.fd === null || this.used === 0) return;
+    const text = this.pending.subarray(0, this.used);
+    this.used = 0;
+    this.writeOut(text);
+  }
+
+  private writeOut(text: Uint8Array): void {
+    if (this.fd === null) return;
+    this.counters.appended += this.pendingLines;
+    this.counters.lines += this.pendingLines;
+    this.pendingLines = 0;
     try {
       fs.writeSync(this.fd, text);
     } catch (e) {
       this.counters.writeErrors++;
       this.ctx.log('error', 'journal', `cannot append to the snapshot: ${(e as Error).message}`, { file: this.file! }, 'journal:write');
     }
-    if (this.compacting) this.compacting.push(text);
+    // A compaction copies what was appended meanwhile after its lines: a copy, the pending buffer is reused.
+    if (this.compacting) this.compacting.push(Uint8Array.prototype.slice.call(text));
     else if (!this.reading && this.counters.lines > 2 * this.counters.compactedTo + COMPACT_SLACK && this.dead()) void this.compact();
   }
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { deleteLine, fromRecord, putLine, toRecord } from '../../../src/bindings/journal';
+import { deleteLine, fromRecord, putLine, toRecord, writePutLine } from '../../../src/bindings/journal';
 import type { Binding } from '../../../src/bindings/binding';
 import { instant } from '../../../src/time';
 import { parseIPv4, parseIPv6 } from '../../../src/wire/address';
@@ -72,6 +72,17 @@ describe('snapshot journal records', () => {
       const mono = (t: number) => t + off;
       expect(putLine(b, mono)).toBe(JSON.stringify({ op: 'put', rec: toRecord(b, mono) }));
       expect(deleteLine(b)).toBe(JSON.stringify({ op: 'delete', key: toRecord(b, mono).key }));
+      // The same line and its newline as UTF-8, written at an offset into a buffer.
+      const want = new TextEncoder().encode(`${putLine(b, mono)}\n`);
+      const buf = new Uint8Array(want.length + 20).fill(0xee);
+      expect(writePutLine(buf, 7, b, mono)).toBe(7 + want.length);
+      expect(buf.subarray(7, 7 + want.length)).toEqual(want);
+      expect([...buf.subarray(0, 7), ...buf.subarray(7 + want.length)].every((x) => x === 0xee)).toBe(true);
+      // One byte short: -1, and nothing written past the end of the buffer.
+      const short = new Uint8Array(want.length + 6);
+      const guard = new Uint8Array(short.buffer, 0, want.length + 6);
+      expect(writePutLine(short.subarray(0, want.length + 5), 7, b, mono)).toBe(-1);
+      expect(guard[want.length + 5]).toBe(0);
     }
     // A non-finite instant is written as JSON writes it (null), and read back refused, not thrown.
     const odd = { ...pd, validUntil: instant(Infinity) };

@@ -161,4 +161,27 @@ describe('JournalDriver', () => {
     expect(fs.readFileSync(file, 'utf8').trim().split('\n').length).toBeLessThan(32_000);
     await d.stop();
   });
+
+  it('a line longer than the pending buffer (a port name of 300k characters) is written whole, in order', async () => {
+    const { config } = setup();
+    const a = context(() => []);
+    const first = new JournalDriver();
+    await first.start(config, a.ctx);
+    first.started();
+    const long = 'é'.repeat(300_000);
+    first.execute({ kind: 'journal', op: 'put', binding: binding(1) });
+    first.execute({ kind: 'journal', op: 'put', binding: { ...binding(2), port: long } });
+    first.execute({ kind: 'journal', op: 'put', binding: binding(3) });
+    first.execute({ kind: 'journal', op: 'delete', binding: binding(1) });
+    await turn();
+    await first.stop();
+    const b = context(() => []);
+    const second = new JournalDriver();
+    await second.start(config, b.ctx);
+    second.started();
+    const restore = b.events[0] as Extract<Event, { kind: 'restore' }>;
+    expect(restore.bindings.map((x) => [x.address[3], x.port.length])).toEqual([[2, 300_000], [3, 4]]);
+    expect((second.status() as { skipped: number }).skipped).toBe(0);
+    await second.stop();
+  });
 });
