@@ -13,7 +13,7 @@
  * replies gleand itself sends leave by this same socket, and the kernel never loops a
  * socket's own frames back to it (skb_loop_sk).
  */
-import { HOST_LE } from './netlink/wire';
+import { HOST_ORDER, type ByteOrder } from './byte-order';
 
 const SKF_AD_OFF = -0x1000;
 const SKF_AD_PROTOCOL = 0;
@@ -25,12 +25,16 @@ const JEQ_K = 0x15, JSET_K = 0x45, RET_K = 0x06;
 
 export type Insn = { code: number; jt?: string; jf?: string; k: number; label?: string };
 
-export function assemble(prog: Insn[]): Uint8Array {
+/**
+ * struct sock_filter { __u16 code; __u8 jt; __u8 jf; __u32 k; } (linux/filter.h), 8 bytes
+ * an instruction: code and k are host order (MIPS routers are big-endian).
+ */
+export function assemble(prog: Insn[], order: ByteOrder = HOST_ORDER): Uint8Array {
   const labels = new Map<string, number>();
   prog.forEach((p, i) => p.label && labels.set(p.label, i));
   const out = new Uint8Array(prog.length * 8);
   const v = new DataView(out.buffer);
-  const little = HOST_LE; // struct sock_filter is host-endian (MIPS routers are big-endian)
+  const little = order === 'le';
   prog.forEach((p, i) => {
     const rel = (l?: string) => (l === undefined ? 0 : labels.get(l)! - i - 1);
     v.setUint16(i * 8, p.code, little);
@@ -41,7 +45,14 @@ export function assemble(prog: Insn[]): Uint8Array {
   return out;
 }
 
-export function dhcpFilter(): Uint8Array {
+/**
+ * `pagingPort`: on a port of a paging area, host messages to the paging port pass too
+ * (IPv4 and IPv6 UDP, same placement as DHCP): the packet socket already reports the
+ * ingress port and the Ethernet source that the paging agent checks a REGISTER
+ * against (src/paging/PROTOCOL.md §6), so no second socket per port is needed.
+ */
+export function dhcpFilter(pagingPort: number | null = null, order: ByteOrder = HOST_ORDER): Uint8Array {
+  const paging = (label: string): Insn[] => pagingPort === null ? [] : [{ code: JEQ_K, k: pagingPort, jt: 'accept', jf: 'drop', label }];
   return assemble([
     { code: LD_W_ABS, k: SKF_AD_OFF + SKF_AD_PKTTYPE },
     { code: JEQ_K, k: PACKET_OUTGOING, jt: 'out', jf: 'proto' },
@@ -55,12 +66,14 @@ export function dhcpFilter(): Uint8Array {
     { code: JSET_K, k: 0x1fff, jt: 'drop', jf: 'ihl' },
     { code: LDX_B_MSH, k: 0, label: 'ihl' },
     { code: LD_H_IND, k: 2 },
-    { code: JEQ_K, k: 67, jt: 'accept', jf: 'drop' },
+    { code: JEQ_K, k: 67, jt: 'accept', jf: pagingPort === null ? 'drop' : 'paging4' },
+    ...paging('paging4'),
     // IPv6: next header UDP, destination port 547.
     { code: LD_B_ABS, k: 6, label: 'v6' },
     { code: JEQ_K, k: 17, jt: 'port6', jf: 'drop' },
     { code: LD_H_ABS, k: 42, label: 'port6' },
-    { code: JEQ_K, k: 547, jt: 'accept', jf: 'drop' },
+    { code: JEQ_K, k: 547, jt: 'accept', jf: pagingPort === null ? 'drop' : 'paging6' },
+    ...paging('paging6'),
     // Outgoing: only server → client replies.
     { code: LD_H_ABS, k: SKF_AD_OFF + SKF_AD_PROTOCOL, label: 'out' },
     { code: JEQ_K, k: 0x0800, jt: 'out4', jf: 'out6?' },
@@ -82,10 +95,20 @@ export function dhcpFilter(): Uint8Array {
     { code: JEQ_K, k: 546, jt: 'accept', jf: 'drop' },
     { code: RET_K, k: 0xffff, label: 'accept' },
     { code: RET_K, k: 0, label: 'drop' },
-  ]);
+  ], order);
+}
+
+/** For a UDP socket (the program starts at the UDP header): drop datagrams from `port`. */
+export function dropFromPort(port: number, order: ByteOrder = HOST_ORDER): Uint8Array {
+  return assemble([
+    { code: LD_H_ABS, k: 0 }, // UDP source port
+    { code: JEQ_K, k: port, jt: 'drop', jf: 'accept' },
+    { code: RET_K, k: 0, label: 'drop' },
+    { code: RET_K, k: 0xffff, label: 'accept' },
+  ], order);
 }
 
 /** A program that accepts nothing: for a socket that only sends (the v4 wildcard UDP socket). */
-export function dropAll(): Uint8Array {
-  return assemble([{ code: RET_K, k: 0 }]);
+export function dropAll(order: ByteOrder = HOST_ORDER): Uint8Array {
+  return assemble([{ code: RET_K, k: 0 }], order);
 }

@@ -174,7 +174,9 @@ export class ControlServer {
     try {
       const result = await this.handler(cmd, args);
       if (stream === true && isIterable(result)) return { head: { ok: true, stream: true }, rows: result };
-      return { head: { ok: true, result } };
+      // A lazy sequence asked for in one line (an older CLI, a script): collected here, at
+      // the edge, the one place a whole list is wanted.
+      return { head: { ok: true, result: isIterable(result) && !Array.isArray(result) ? [...result] : result } };
     } catch (e) {
       return { head: { ok: false, error: e instanceof Error ? e.message : String(e) } };
     }

@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { createHmac, randomBytes } from 'node:crypto';
 import { createCore } from '../src/core';
 import { CONFIG_OPTION, DEFAULT_CONFIG, type Command } from './cli/command';
 import { CLIENT_COMMANDS } from './cli/commands';
@@ -34,9 +34,14 @@ const RUN: Command = {
     // One multicast routing socket pair per namespace: the kernel applier installs the
     // forwarding entries through it, the multicast driver reads its upcalls.
     const routing = new MulticastRouting();
+    // The paging agent's boot epoch (RFC 3154 §4.10): wall-clock seconds at this start,
+    // never stored on flash, so every restart is a newer epoch and hosts re-register;
+    // nothing signed in an earlier run verifies again (src/paging/PROTOCOL.md §3.1).
+    const epoch = Math.floor(Date.now() / 1000);
+    const hmacSha256 = (key: Uint8Array, data: Uint8Array): Uint8Array => createHmac('sha256', key).update(data).digest();
     const runtime: Runtime = new Runtime({
       configPath: typeof c === 'string' ? c : DEFAULT_CONFIG,
-      core: (now) => createCore(now, { random32: () => randomBytes(4).readUInt32BE(0) }).agent,
+      core: (now) => createCore(now, { random32: () => randomBytes(4).readUInt32BE(0), paging: { hmacSha256, epoch } }).agent,
       drivers: () => [
         new IdentityDriver(),
         new KernelDriver((rtnl) => createAppliers(rtnl, routing)),

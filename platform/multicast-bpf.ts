@@ -19,6 +19,7 @@
  * zero where ICMPv6 has its type (see multicast-mrt.ts). A flood of reports then cannot
  * fill the socket and cost the upcalls.
  */
+import { HOST_ORDER, type ByteOrder } from './byte-order';
 import { assemble } from './bpf';
 
 const SKF_AD_OFF = -0x1000;
@@ -28,7 +29,7 @@ const PACKET_OUTGOING = 4;
 const LD_W_ABS = 0x20, LD_H_ABS = 0x28, LD_B_ABS = 0x30;
 const JEQ_K = 0x15, JGE_K = 0x35, RET_K = 0x06;
 
-export function igmpMldFilter(): Uint8Array {
+export function igmpMldFilter(order: ByteOrder = HOST_ORDER): Uint8Array {
   return assemble([
     { code: LD_W_ABS, k: SKF_AD_OFF + SKF_AD_PKTTYPE },
     { code: JEQ_K, k: PACKET_OUTGOING, jt: 'drop', jf: 'proto' },
@@ -48,15 +49,15 @@ export function igmpMldFilter(): Uint8Array {
     { code: JGE_K, k: 133, jt: 'drop', jf: 'accept', label: 'high' },
     { code: RET_K, k: 0xffff, label: 'accept' },
     { code: RET_K, k: 0, label: 'drop' },
-  ]);
+  ], order);
 }
 
 /** Accept a datagram whose byte `at` is zero: 9 on the IPv4 socket, 0 on the IPv6 one. */
-export function upcallFilter(family: 4 | 6): Uint8Array {
+export function upcallFilter(family: 4 | 6, order: ByteOrder = HOST_ORDER): Uint8Array {
   return assemble([
     { code: LD_B_ABS, k: family === 4 ? 9 : 0 },
     { code: JEQ_K, k: 0, jt: 'accept', jf: 'drop' },
     { code: RET_K, k: 0xffff, label: 'accept' },
     { code: RET_K, k: 0, label: 'drop' },
-  ]);
+  ], order);
 }

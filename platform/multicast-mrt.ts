@@ -2,14 +2,15 @@
  * The structures of Linux multicast routing (linux/mroute.h, linux/mroute6.h) as bytes:
  * what the multicast routing socket takes as socket options (a VIF / MIF per device, an
  * MFC entry per (S, G)) and the upcalls it delivers. Host byte order where the kernel
- * uses host integers (MIPS routers are big-endian); addresses in network order.
+ * uses host integers (MIPS routers are big-endian: the ByteOrder argument, the host's by
+ * default, platform/byte-order.ts); addresses in network order.
  *
  * Sizes and offsets were checked against the C headers on x86-64 (gcc, offsetof):
  * vifctl 16, mfcctl 60 (parent at 8, ttls at 10), mif6ctl 12 (pifi at 4), mf6cctl 92
  * (parent at 56, ifset at 60), igmpmsg 20, mrt6msg 40. None holds a pointer or a long,
  * so they are the same on 32-bit targets.
  */
-import { HOST_LE } from './netlink/wire';
+import { HOST_ORDER, type ByteOrder } from './byte-order';
 
 /** Socket option numbers, IPPROTO_IP (MRT_*) and IPPROTO_IPV6 (MRT6_*) levels alike. */
 export const MRT = { INIT: 200, DONE: 201, ADD_VIF: 202, DEL_VIF: 203, ADD_MFC: 204, DEL_MFC: 205 } as const;
@@ -26,23 +27,23 @@ const AF_INET6 = 10;
  *                 union { in_addr vifc_lcl_addr; int vifc_lcl_ifindex; }; in_addr vifc_rmt_addr; }
  * Threshold 1: a packet leaves the VIF when its TTL is above 1 (ipmr_queue_xmit).
  */
-export function vifctl(vifi: number, ifindex: number): Uint8Array {
+export function vifctl(vifi: number, ifindex: number, order: ByteOrder = HOST_ORDER): Uint8Array {
   const b = new Uint8Array(16);
   const v = new DataView(b.buffer);
-  v.setUint16(0, vifi, HOST_LE);
+  v.setUint16(0, vifi, order === 'le');
   b[2] = VIFF_USE_IFINDEX;
   b[3] = 1;
-  v.setInt32(8, ifindex, HOST_LE);
+  v.setInt32(8, ifindex, order === 'le');
   return b;
 }
 
 /** struct mif6ctl { u16 mif6c_mifi; u8 mif6c_flags; u8 vifc_threshold; u16 mif6c_pifi; u32 vifc_rate_limit; } */
-export function mif6ctl(mifi: number, ifindex: number): Uint8Array {
+export function mif6ctl(mifi: number, ifindex: number, order: ByteOrder = HOST_ORDER): Uint8Array {
   const b = new Uint8Array(12);
   const v = new DataView(b.buffer);
-  v.setUint16(0, mifi, HOST_LE);
+  v.setUint16(0, mifi, order === 'le');
   b[3] = 1;
-  v.setUint16(4, ifindex, HOST_LE);
+  v.setUint16(4, ifindex, order === 'le');
   return b;
 }
 
@@ -51,19 +52,19 @@ export function mif6ctl(mifi: number, ifindex: number): Uint8Array {
  *                 u8 mfcc_ttls[32]; u32 pkt_cnt, byte_cnt, wrong_if; int expire; }
  * An output VIF has threshold 1, every other slot 255.
  */
-export function mfcctl(source: Uint8Array, group: Uint8Array, parent: number, oifs: readonly number[]): Uint8Array {
+export function mfcctl(source: Uint8Array, group: Uint8Array, parent: number, oifs: readonly number[], order: ByteOrder = HOST_ORDER): Uint8Array {
   const b = new Uint8Array(60);
   b.set(source.subarray(0, 4), 0);
   b.set(group.subarray(0, 4), 4);
-  new DataView(b.buffer).setUint16(8, parent, HOST_LE);
+  new DataView(b.buffer).setUint16(8, parent, order === 'le');
   b.fill(TTL_OFF, 10, 10 + MAX_VIFS);
   for (const o of oifs) b[10 + o] = 1;
   return b;
 }
 
 /** struct sockaddr_in6 (28 bytes) of an address, port 0, no scope. */
-function sockaddrIn6(b: Uint8Array, at: number, address: Uint8Array): void {
-  new DataView(b.buffer, b.byteOffset).setUint16(at, AF_INET6, HOST_LE);
+function sockaddrIn6(b: Uint8Array, at: number, address: Uint8Array, order: ByteOrder): void {
+  new DataView(b.buffer, b.byteOffset).setUint16(at, AF_INET6, order === 'le'); // sin6_family: host order
   b.set(address.subarray(0, 16), at + 8);
 }
 
@@ -72,15 +73,18 @@ function sockaddrIn6(b: Uint8Array, at: number, address: Uint8Array): void {
  *                  struct if_set { u32 ifs_bits[8]; } mf6cc_ifset; }
  * The kernel gives every MIF set in ifset threshold 1 (ip6mr_mfc_add).
  */
-export function mf6cctl(source: Uint8Array, group: Uint8Array, parent: number, oifs: readonly number[]): Uint8Array {
+export function mf6cctl(source: Uint8Array, group: Uint8Array, parent: number, oifs: readonly number[], order: ByteOrder = HOST_ORDER): Uint8Array {
   const b = new Uint8Array(92);
   const v = new DataView(b.buffer);
-  sockaddrIn6(b, 0, source);
-  sockaddrIn6(b, 28, group);
-  v.setUint16(56, parent, HOST_LE);
+  const le = order === 'le';
+  sockaddrIn6(b, 0, source, order);
+  sockaddrIn6(b, 28, group, order);
+  v.setUint16(56, parent, le);
   for (const o of oifs) {
+    // IF_SET: ifs_bits[n / 32] |= 1 << (n % 32), a host-order u32 (so on a big-endian
+    // host MIF 0 is the last byte of the word, not the first)
     const word = 60 + 4 * (o >>> 5);
-    v.setUint32(word, (v.getUint32(word, HOST_LE) | (1 << (o & 31))) >>> 0, HOST_LE);
+    v.setUint32(word, (v.getUint32(word, le) | (1 << (o & 31))) >>> 0, le);
   }
   return b;
 }
@@ -115,11 +119,11 @@ export function decodeIgmpmsg(b: Uint8Array): Upcall | null {
  *                  in6_addr im6_src, im6_dst; } — on the ICMPv6 raw socket, im6_mbz where
  * the ICMPv6 type is: type 0 is reserved, so no ICMPv6 message reads as one.
  */
-export function decodeMrt6msg(b: Uint8Array): Upcall | null {
+export function decodeMrt6msg(b: Uint8Array, order: ByteOrder = HOST_ORDER): Upcall | null {
   if (b.length < 40 || b[0] !== 0) return null;
   const reason = UPCALL_REASON[b[1]!];
   if (!reason) return null;
-  const vif = new DataView(b.buffer, b.byteOffset).getUint16(2, HOST_LE);
+  const vif = new DataView(b.buffer, b.byteOffset).getUint16(2, order === 'le');
   return { family: 6, reason, vif, source: b.slice(8, 24), group: b.slice(24, 40) };
 }
 

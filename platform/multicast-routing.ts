@@ -16,7 +16,7 @@ import { linkInfo } from './links';
 import { MAX_VIFS, MRT, decodeIgmpmsg, decodeMrt6msg, mf6cctl, mfcctl, mif6ctl, vifctl, type Upcall } from './multicast-mrt';
 import { upcallFilter } from './multicast-bpf';
 import { loadNative, type NativeBinding } from './native';
-import { HOST_LE } from './netlink/wire';
+import { HOST_ORDER } from './byte-order';
 
 const IPPROTO_IGMP = 2;
 const IPPROTO_ICMPV6 = 58;
@@ -82,7 +82,7 @@ export class MulticastRouting {
       let rc = n.attachFilter(fd, upcallFilter(family));
       if (rc < 0) fail('SO_ATTACH_FILTER', rc);
       const one = new Uint8Array(4);
-      new DataView(one.buffer).setInt32(0, 1, HOST_LE);
+      new DataView(one.buffer).setInt32(0, 1, HOST_ORDER === 'le');
       rc = n.setsockopt(fd, family === 4 ? k.IPPROTO_IP : k.IPPROTO_IPV6, MRT.INIT, one);
       if (rc < 0) fail(family === 4 ? 'MRT_INIT' : 'MRT6_INIT', rc);
       const s: FamilySocket = { family, fd, vifs: new Map() };
@@ -130,6 +130,12 @@ export class MulticastRouting {
     if (vifi >= MAX_VIFS) {
       this.counters.vifsFull++;
       return `the kernel's ${MAX_VIFS} VIFs are taken`;
+    }
+    // struct mif6ctl's mif6c_pifi is a __u16 (linux/mroute6.h): a larger ifindex would be
+    // cut to another device's, so such a device gets no MIF rather than the wrong one.
+    if (s.family === 6 && info.ifindex > 0xffff) {
+      this.counters.vifErrors++;
+      return `ifindex ${info.ifindex} does not fit mif6ctl's 16-bit mif6c_pifi`;
     }
     const k = this.native!.constants;
     const rc = s.family === 4

@@ -7,6 +7,7 @@ import { RTN, Rtnl } from './netlink';
 import type { NlMessage } from './netlink/message';
 import { bindMessage, decodeLogged, modeMessage, unbindMessage } from './nflog';
 import { NFT_NAMES, Nfnl, isTableName, runNftScript } from './nft';
+import { LOG_PREFIX_DORMANT } from './kernel/diverts';
 
 /**
  * The kernel side of location on demand (seed 003 §1, §4.1; src/leasequery/on-demand.ts).
@@ -105,7 +106,7 @@ export class OnDemandDriver implements Driver {
   /** Subscriber device ifindex → port name, for the ingress of upstream copies. */
   private portsByIfindex = new Map<number, string>();
   private readonly counters = {
-    copies: 0, down: 0, up: 0, decodeErrors: 0, unknownIngress: 0, routeErrors: 0, nftErrors: 0, blackholes: 0,
+    copies: 0, down: 0, up: 0, dormant: 0, decodeErrors: 0, unknownIngress: 0, routeErrors: 0, nftErrors: 0, blackholes: 0,
   };
 
   async start(config: Config, ctx: DriverContext): Promise<void> {
@@ -134,7 +135,9 @@ export class OnDemandDriver implements Driver {
       const link = linkInfo(p.device);
       if (link) this.portsByIfindex.set(link.ifindex, p.name);
     }
-    const listen = ports.length > 0;
+    // The paging divert's copies come to the same group (one listener per group, so one
+    // socket for both: platform/kernel/diverts.ts writes its rules with this group).
+    const listen = ports.length > 0 || config.paging.enabled;
     if (!listen || config.global.nflog_group !== this.group) this.closeLog();
     if (listen && !this.nflog) {
       const e = await this.openLog(config.global.nflog_group);
@@ -220,6 +223,12 @@ export class OnDemandDriver implements Driver {
       return;
     }
     const p = d.value;
+    if (p.prefix === LOG_PREFIX_DORMANT) {
+      // Toward a dormant host's address (RFC 3154 §5.1 DMA): the paging module holds it and pages.
+      this.counters.dormant++;
+      this.ctx.emit({ kind: 'dormant', family: p.family, port: null, bytes: p.payload });
+      return;
+    }
     if (p.prefix === LOG_PREFIX_DOWN) {
       this.counters.down++;
       this.ctx.emit({ kind: 'on-demand', direction: 'down', family: p.family, port: null, mac: null, bytes: p.payload });

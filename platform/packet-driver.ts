@@ -3,15 +3,17 @@ import type { Config } from '../src/config/config';
 import type { SubscriberConfig } from '../src/config/schema';
 import { dhcpFilter } from './bpf';
 import type { Driver, DriverContext, ReloadVerdict } from './driver';
+import { LinkLocalWatch } from './link-local-watch';
 import { linkInfo, type LinkInfo } from './links';
 import { LL_STATUS_AT, loadNative, NAME_BYTES, type NativeBinding } from './native';
-import { HOST_LE } from './netlink/wire';
+import { HOST_ORDER } from './byte-order';
 import {
   ETH_P_ALL, ETH_P_IP, ETH_P_IPV6, PACKET_ADD_MEMBERSHIP, PACKET_MR_MULTICAST, SOCKADDR_LL_BYTES, SOL_PACKET,
   htons, int32, packetMreq, setReceiveBuffer, sockaddrLl,
 } from './packet-socket';
 import { packetStatistics } from './native/meminfo';
 import { SendQueue } from './send-queue';
+import { isUdpTo, pagingFrame, pagingPorts, readHostDatagram } from './paging-frame';
 
 /**
  * The subscriber side of the relay: one AF_PACKET socket per subscriber port. A port
@@ -30,7 +32,7 @@ const ALL_DHCP_RELAYS_MAC = new Uint8Array([0x33, 0x33, 0x00, 0x01, 0x00, 0x02])
 
 
 /** tpacket_auxdata.tp_status as the addon stored it (u32, host order), read without a DataView. */
-const llStatus = (b: Uint8Array, at: number): number => (HOST_LE
+const llStatus = (b: Uint8Array, at: number): number => (HOST_ORDER === 'le'
   ? b[at]! | (b[at + 1]! << 8) | (b[at + 2]! << 16) | (b[at + 3]! << 24)
   : (b[at]! << 24) | (b[at + 1]! << 16) | (b[at + 2]! << 8) | b[at + 3]!) >>> 0;
 
@@ -63,15 +65,30 @@ interface PortSocket {
   drops: number;
   seen: number;
   read: number;
+  /** The paging port its filter passes (a port of a paging area), or null: DHCP only. */
+  pagingPort: number | null;
 }
 
 export class PacketDriver implements Driver {
   readonly name = 'packet';
-  readonly actionKinds = ['link-send'] as const;
+  readonly actionKinds = ['link-send', 'paging-send'] as const;
   private native!: NativeBinding;
   private ctx!: DriverContext;
   private readonly sockets = new Map<string, PortSocket>();
   private readonly counters = { received: 0, sent: 0, sendErrors: 0, recvErrors: 0, missingDevices: 0 };
+  /** Paging datagrams read (`received`), undecodable (`malformed`), sent, and sends with no source address on the port. */
+  private readonly paging = { received: 0, malformed: 0, sent: 0, noSource: 0 };
+  private config!: Config;
+  /** A port's link-local as the watch last reported it (its `link` at open until then): the IPv6 source of paging sends. */
+  private readonly linkLocalNow = new Map<string, Uint8Array | null>();
+  /** A port's link-local after it opened (DAD ended, added, gone): the `link` event again. */
+  private readonly linkLocals = new LinkLocalWatch(
+    (port, link) => {
+      this.linkLocalNow.set(port, link.linkLocal);
+      this.ctx.emit({ kind: 'link', port, up: link.up, mac: link.mac, linkLocal: link.linkLocal });
+    },
+    (error) => this.ctx.log('warn', 'packet', 'address monitor unavailable: a link-local that is tentative at start waits for a reload', { error }),
+  );
 
   async start(config: Config, ctx: DriverContext): Promise<void> {
     const n = loadNative();
@@ -82,6 +99,7 @@ export class PacketDriver implements Driver {
   }
 
   async reconfigure(config: Config): Promise<ReloadVerdict> {
+    this.config = config;
     const wanted = new Map(config.subscribers.map((s) => [s.name, s]));
     const changed: string[] = [];
     for (const [name, s] of this.sockets) {
@@ -95,6 +113,15 @@ export class PacketDriver implements Driver {
       if (this.sockets.has(s.name)) continue;
       this.openPort(s);
       if (!changed.includes(s.name)) changed.push(s.name);
+    }
+    // A port that joined or left a paging area, or a new paging port: its filter is
+    // replaced in place (SO_ATTACH_FILTER swaps the program; the socket stays).
+    for (const s of this.sockets.values()) {
+      const want = this.pagingPortOf(s.port);
+      if (want === s.pagingPort) continue;
+      const rc = this.native.attachFilter(s.fd, dhcpFilter(want));
+      if (rc < 0) this.ctx.log('error', 'packet', 'SO_ATTACH_FILTER failed', { port: s.port, errno: -rc });
+      else s.pagingPort = want;
     }
     return changed.length ? { verdict: 'reinstalled', detail: `ports ${changed.join(' ')}` } : { verdict: 'in-place' };
   }
@@ -115,7 +142,8 @@ export class PacketDriver implements Driver {
     };
     if (fd < 0) return fail('socket', fd);
     // The filter goes on before bind, so no unfiltered frame is ever queued.
-    let rc = n.attachFilter(fd, dhcpFilter());
+    const pagingPort = this.pagingPortOf(s.name);
+    let rc = n.attachFilter(fd, dhcpFilter(pagingPort));
     if (rc < 0) return fail('SO_ATTACH_FILTER', rc);
     rc = n.bind(fd, sockaddrLl(n, ETH_P_ALL, link.ifindex));
     if (rc < 0) return fail('bind', rc);
@@ -130,10 +158,16 @@ export class PacketDriver implements Driver {
     const queue = new SendQueue<string>(n, fd, SOCKADDR_LL_BYTES, (count) => { this.counters.sent += count; },
       (errno, port) => this.sendFailed(port, errno));
     this.sockets.set(s.name, {
-      port: s.name, link, fd, drops: 0, seen: 0, read: 0, queue,
+      port: s.name, link, fd, drops: 0, seen: 0, read: 0, queue, pagingPort,
       to4: sockaddrLl(n, ETH_P_IP, link.ifindex, new Uint8Array(6)), to6: sockaddrLl(n, ETH_P_IPV6, link.ifindex, new Uint8Array(6)),
     });
     this.ctx.emit({ kind: 'link', port: s.name, up: link.up, mac: link.mac, linkLocal: link.linkLocal });
+    this.linkLocals.watch(s.name, link);
+  }
+
+  /** The paging port on a port of a paging area (paging on), else null. */
+  private pagingPortOf(port: string): number | null {
+    return pagingPorts(this.config).has(port) ? this.config.paging.port : null;
   }
 
   private receive(port: string, errno: number, data: Buffer | null, lengths: Uint32Array | null, names: Buffer | null): void {
@@ -160,11 +194,17 @@ export class PacketDriver implements Driver {
       off += len;
       if (family === 0 || names[at + 11] !== 6) continue;
       this.counters.received++;
+      const bytes = new Uint8Array(dataBuffer, dataBase + from, len);
+      const outgoing = names[at + 10] === PACKET_OUTGOING;
+      if (s?.pagingPort != null && !outgoing && isUdpTo(family, bytes, s.pagingPort)) {
+        this.pagingReceived(port, family, bytes, names.slice(at + 12, at + 18), llStatus(names, at + LL_STATUS_AT));
+        continue;
+      }
       // sll_pkttype (byte 10): the filter passes outgoing frames only for server replies.
       this.ctx.emit({
-        kind: 'packet', port, family, bytes: new Uint8Array(dataBuffer, dataBase + from, len),
+        kind: 'packet', port, family, bytes,
         mac: new Uint8Array(nameBuffer, nameBase + at + 12, 6),
-        checksum: this.checksumState(llStatus(names, at + LL_STATUS_AT)), outgoing: names[at + 10] === PACKET_OUTGOING,
+        checksum: this.checksumState(llStatus(names, at + LL_STATUS_AT)), outgoing,
       });
     }
   }
@@ -182,7 +222,46 @@ export class PacketDriver implements Driver {
     return 'check';
   }
 
+  /** A host's message to the paging port: a `paging` event, or a counted drop (the core never sees a broken frame). */
+  private pagingReceived(port: string, family: 4 | 6, bytes: Uint8Array, mac: Uint8Array, status: number): void {
+    const d = readHostDatagram(family, bytes, this.checksumState(status));
+    if (typeof d === 'string') {
+      this.paging.malformed++;
+      this.ctx.log('debug', 'packet', 'malformed paging datagram', { port, field: d }, `packet:paging-malformed:${port}`);
+      return;
+    }
+    this.paging.received++;
+    this.ctx.emit({ kind: 'paging', port, family, source: d.source, sourcePort: d.sourcePort, mac, payload: d.payload });
+  }
+
+  /**
+   * `paging-send`: from the port's own address — its giaddr (IPv4), its link-local
+   * (IPv6), the addresses the relay and the multicast querier use on the port — and the
+   * paging port, out of the port's packet socket.
+   */
+  private sendPaging(a: Extract<Action, { kind: 'paging-send' }>): void {
+    const s = this.sockets.get(a.port);
+    if (!s) return;
+    const source = a.family === 4
+      ? this.config.subscribers.find((c) => c.name === a.port)?.giaddr ?? null
+      : (this.linkLocalNow.has(a.port) ? this.linkLocalNow.get(a.port)! : s.link.linkLocal);
+    const frame = source ? pagingFrame(a, source, this.config.paging.port) : null;
+    if (!frame) {
+      this.paging.noSource++;
+      this.ctx.log('warn', 'packet', 'paging send without a source address or MAC on the port', { port: a.port, family: a.family },
+        `packet:paging-nosource:${a.port}:${a.family}`);
+      return;
+    }
+    this.paging.sent++;
+    const to = a.family === 4 ? s.to4 : s.to6;
+    s.queue.push(frame.bytes, (names, at) => {
+      names.set(to, at);
+      names.set(frame.mac, at + 12);
+    }, a.port);
+  }
+
   execute(a: Action): void {
+    if (a.kind === 'paging-send') return this.sendPaging(a);
     if (a.kind !== 'link-send') return;
     const s = this.sockets.get(a.port);
     if (!s) return;
@@ -205,10 +284,13 @@ export class PacketDriver implements Driver {
     s.queue.close();
     this.native.close(s.fd);
     this.sockets.delete(name);
+    this.linkLocals.unwatch(name);
+    this.linkLocalNow.delete(name);
   }
 
   async stop(): Promise<void> {
     for (const name of [...this.sockets.keys()]) this.closePort(name);
+    this.linkLocals.close();
   }
 
   status(): Record<string, unknown> {
@@ -221,6 +303,6 @@ export class PacketDriver implements Driver {
     const ports = [...this.sockets.values()].map((s) => ({
       port: s.port, device: s.link.device, ifindex: s.link.ifindex, read: s.read, seen: s.seen, drops: s.drops,
     }));
-    return { ...this.counters, drops: ports.reduce((sum, p) => sum + p.drops, 0), ports };
+    return { ...this.counters, paging: { ...this.paging }, linkLocal: this.linkLocals.counters, drops: ports.reduce((sum, p) => sum + p.drops, 0), ports };
   }
 }

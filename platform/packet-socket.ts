@@ -2,10 +2,11 @@
  * The AF_PACKET vocabulary both packet-socket drivers use (the relay's subscriber ports,
  * `packet-driver.ts`, and the multicast router's ports, `multicast-driver.ts`): link-layer
  * addresses (`struct sockaddr_ll`), membership requests (`struct packet_mreq`) and the
- * receive buffer. packet(7); host order where the kernel's structs are host order.
+ * receive buffer. packet(7); host order where the kernel's structs are host order (the
+ * ByteOrder argument, the host's by default: platform/byte-order.ts).
  */
-import type { NativeBinding } from './native';
-import { HOST_LE } from './netlink/wire';
+import type { NativeBinding, NativeConstants } from './native';
+import { HOST_ORDER, type ByteOrder } from './byte-order';
 
 export const ETH_P_ALL = 0x0003;
 export const ETH_P_IP = 0x0800;
@@ -19,13 +20,15 @@ export const SOCKADDR_LL_BYTES = 20;
 export const htons = (x: number): number => ((x & 0xff) << 8) | (x >> 8);
 
 /** `struct sockaddr_ll`; with `mac`, the link-layer destination of a send (sll_halen 6). */
-export function sockaddrLl(native: NativeBinding, protocol: number, ifindex: number, mac?: Uint8Array): Uint8Array {
+export function sockaddrLl(
+  native: { readonly constants: Pick<NativeConstants, 'AF_PACKET'> }, protocol: number, ifindex: number, mac?: Uint8Array, order: ByteOrder = HOST_ORDER,
+): Uint8Array {
   const sa = new Uint8Array(SOCKADDR_LL_BYTES);
   const v = new DataView(sa.buffer);
-  // sll_family and sll_ifindex are host-endian; sll_protocol is network order.
-  v.setUint16(0, native.constants.AF_PACKET, HOST_LE);
+  // linux/if_packet.h: sll_family and sll_ifindex are host-endian; sll_protocol is __be16.
+  v.setUint16(0, native.constants.AF_PACKET, order === 'le');
   v.setUint16(2, protocol, false);
-  v.setInt32(4, ifindex, HOST_LE);
+  v.setInt32(4, ifindex, order === 'le');
   if (mac) {
     sa[11] = 6; // sll_halen
     sa.set(mac, 12);
@@ -34,13 +37,14 @@ export function sockaddrLl(native: NativeBinding, protocol: number, ifindex: num
 }
 
 /** `struct packet_mreq` for PACKET_ADD_MEMBERSHIP: `type` PACKET_MR_*, `mac` for MR_MULTICAST. */
-export function packetMreq(ifindex: number, type: number, mac?: Uint8Array): Uint8Array {
+export function packetMreq(ifindex: number, type: number, mac?: Uint8Array, order: ByteOrder = HOST_ORDER): Uint8Array {
   const mreq = new Uint8Array(16);
   const v = new DataView(mreq.buffer);
-  v.setInt32(0, ifindex, HOST_LE);
-  v.setUint16(4, type, HOST_LE);
+  // struct packet_mreq { int mr_ifindex; unsigned short mr_type, mr_alen; unsigned char mr_address[8]; }
+  v.setInt32(0, ifindex, order === 'le');
+  v.setUint16(4, type, order === 'le');
   if (mac) {
-    v.setUint16(6, mac.length, HOST_LE);
+    v.setUint16(6, mac.length, order === 'le');
     mreq.set(mac, 8);
   }
   return mreq;
@@ -49,7 +53,7 @@ export function packetMreq(ifindex: number, type: number, mac?: Uint8Array): Uin
 /** An `int` socket option value. */
 export function int32(v: number): Uint8Array {
   const b = new Uint8Array(4);
-  new DataView(b.buffer).setInt32(0, v, HOST_LE);
+  new DataView(b.buffer).setInt32(0, v, HOST_ORDER === 'le');
   return b;
 }
 

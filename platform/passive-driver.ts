@@ -5,7 +5,7 @@ import { parseIPv6 } from '../src/wire/address';
 import type { Driver, DriverContext, ReloadVerdict } from './driver';
 import { loadNative } from './native';
 import { SK_MEMINFO_DROPS } from './native/meminfo';
-import { HOST_LE } from './netlink/wire';
+import { HOST_ORDER } from './byte-order';
 
 /**
  * Passive mode: another relay (ISC dhcrelay) owns the DHCP ports and relays; gleand
@@ -98,7 +98,7 @@ function kernelDrops(s: raw.Socket): number | null {
   const buf = Buffer.alloc(64);
   try {
     const len = s.getOption(native.constants.SOL_SOCKET, native.constants.SO_MEMINFO, buf, buf.length);
-    return len >= (SK_MEMINFO_DROPS + 1) * 4 ? (HOST_LE ? buf.readUInt32LE(SK_MEMINFO_DROPS * 4) : buf.readUInt32BE(SK_MEMINFO_DROPS * 4)) : null;
+    return len >= (SK_MEMINFO_DROPS + 1) * 4 ? (HOST_ORDER === 'le' ? buf.readUInt32LE(SK_MEMINFO_DROPS * 4) : buf.readUInt32BE(SK_MEMINFO_DROPS * 4)) : null;
   } catch {
     return null;
   }

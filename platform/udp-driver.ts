@@ -2,12 +2,12 @@ import type { Action } from '../src/actions';
 import type { Config } from '../src/config/config';
 import * as os from 'node:os';
 import { formatIPv4, formatIPv6, parseIPv4, parseIPv6 } from '../src/wire/address';
-import { dropAll } from './bpf';
+import { dropAll, dropFromPort } from './bpf';
 import type { Driver, DriverContext } from './driver';
 import { linkInfo } from './links';
 import { loadNative, NAME_BYTES, type NativeBinding } from './native';
 import { SK_MEMINFO_DROPS, SK_MEMINFO_RCVBUF, socketMeminfo } from './native/meminfo';
-import { HOST_LE } from './netlink/wire';
+import { HOST_ORDER } from './byte-order';
 import { SendQueue } from './send-queue';
 
 type Family = 4 | 6;
@@ -250,7 +250,7 @@ export class UdpDriver implements Driver {
 
   private setInt(fd: number, level: number, name: number, value: number): number {
     const b = new Uint8Array(4);
-    new DataView(b.buffer).setInt32(0, value, HOST_LE);
+    new DataView(b.buffer).setInt32(0, value, HOST_ORDER === 'le');
     return this.native.setsockopt(fd, level, name, b);
   }
 
@@ -332,7 +332,7 @@ export class UdpDriver implements Driver {
   }
 }
 
-function errnoError(op: string, errno: number): NodeJS.ErrnoException {
+export function errnoError(op: string, errno: number): NodeJS.ErrnoException {
   const code = Object.entries(os.constants.errno).find(([, v]) => v === errno)?.[0] ?? `errno ${errno}`;
   const e = new Error(`${op}: ${code}`) as NodeJS.ErrnoException;
   e.code = code;
@@ -347,7 +347,7 @@ function sockaddr(n: NativeBinding, family: Family, address: string, port: numbe
 }
 
 /** struct sockaddr_in / sockaddr_in6: family host-endian, port network order. */
-function sockaddrBytes(n: NativeBinding, family: Family, address: Uint8Array, port: number, scopeId: number): Uint8Array {
+export function sockaddrBytes(n: NativeBinding, family: Family, address: Uint8Array, port: number, scopeId: number): Uint8Array {
   const sa = new Uint8Array(family === 4 ? 16 : 28);
   writeSockaddr(sa, 0, n, family, address, port, scopeId);
   return sa;
@@ -356,27 +356,15 @@ function sockaddrBytes(n: NativeBinding, family: Family, address: Uint8Array, po
 /** `sockaddrBytes` written into `out` at `at` (zeroed), allocating nothing: the send path's form. */
 function writeSockaddr(out: Uint8Array, at: number, n: NativeBinding, family: Family, address: Uint8Array, port: number, scopeId: number): void {
   const af = family === 4 ? n.constants.AF_INET : n.constants.AF_INET6;
-  out[at + (HOST_LE ? 0 : 1)] = af & 0xff;
-  out[at + (HOST_LE ? 1 : 0)] = af >> 8;
+  const le = HOST_ORDER === 'le';
+  out[at + (le ? 0 : 1)] = af & 0xff;
+  out[at + (le ? 1 : 0)] = af >> 8;
   out[at + 2] = port >> 8;
   out[at + 3] = port & 0xff;
   if (family === 4) out.set(address.subarray(0, 4), at + 4);
   else {
     out.set(address.subarray(0, 16), at + 8);
-    for (let i = 0; i < 4; i++) out[at + 24 + (HOST_LE ? i : 3 - i)] = (scopeId >>> (8 * i)) & 0xff;
+    for (let i = 0; i < 4; i++) out[at + 24 + (le ? i : 3 - i)] = (scopeId >>> (8 * i)) & 0xff;
   }
 }
 
-/** Classic BPF for a UDP socket (data starts at the UDP header): drop datagrams from `port`. */
-function dropFromPort(port: number): Uint8Array {
-  const prog = new Uint8Array(4 * 8);
-  const v = new DataView(prog.buffer);
-  const insn = (i: number, code: number, jt: number, jf: number, k: number) => {
-    v.setUint16(i * 8, code, HOST_LE); v.setUint8(i * 8 + 2, jt); v.setUint8(i * 8 + 3, jf); v.setUint32(i * 8 + 4, k, HOST_LE);
-  };
-  insn(0, 0x28, 0, 0, 0); // ldh [0]: UDP source port
-  insn(1, 0x15, 0, 1, port); // jeq port → drop
-  insn(2, 0x06, 0, 0, 0); // ret 0
-  insn(3, 0x06, 0, 0, 0xffff); // ret accept
-  return prog;
-}

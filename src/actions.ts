@@ -47,6 +47,12 @@ export type Action =
       readonly destination: Uint8Array;
       readonly destinationPort: number;
       readonly payload: Uint8Array;
+      /**
+       * A unicast's link-layer destination: the Ethernet source of the frame it answers
+       * (the host is awake and just sent it; no ARP or ND, as for DHCP replies, RFC 2131
+       * §4.1). Absent for a wide cast, whose MAC follows from the destination.
+       */
+      readonly destinationMac?: Uint8Array;
     }
   /** Send a UDP payload toward the servers from the relay's server-side socket. */
   | {

@@ -4,9 +4,11 @@ import { controlRequest } from '../control';
 import { VERSION } from '../version';
 import { renderRoutes } from './bindings';
 import { groupsOf, renderGroups, renderMroutes } from './multicast';
+import { streamHosts } from './hosts';
 import { streamBindings } from './bindings-stream';
 import { DAEMON_OPTIONS, JSON_OPTION, UsageError, type Command, type CommandContext } from './command';
 import { DEFAULT_WAIT_S, queryExitCode, queryRequest, renderQuery } from './query';
+import { HOST_DETAILS, HOST_OPTIONS, runHost } from './host';
 import { renderStatus } from './status';
 
 /**
@@ -78,6 +80,15 @@ export const CLIENT_COMMANDS: readonly Command[] = [
     },
   },
   {
+    name: 'hosts',
+    synopsis: '[--json] [-c FILE|-s SOCK]',
+    summary: 'the paging agent\'s tracked hosts (state, area, last page, held packets), streamed',
+    details: 'RFC 3154 dormant-host alerting (src/paging/PROTOCOL.md); its counters are in status.\n'
+      + '--json prints the rows as one JSON array.',
+    options: [JSON_OPTION, ...DAEMON_OPTIONS],
+    run: streamHosts,
+  },
+  {
     name: 'metrics',
     synopsis: '[-c FILE|-s SOCK]',
     summary: 'every counter in the Prometheus text exposition format',
@@ -124,6 +135,17 @@ export const CLIENT_COMMANDS: readonly Command[] = [
           : `not started: ${String(result['reason'])}\n`);
       return result['verdict'] === 'started' ? 0 : 1;
     },
+  },
+  {
+    name: 'host',
+    synopsis: 'register|deregister|listen --id ID --key HEX|--key-file F|--master HEX --area-key [AREA=]HEX[,…] --iface IF '
+      + '[--area A] [--lifetime S] [--mode l3|wol|both] [--family 4|6] [--address ADDR,…] [--allow ADDR[/LEN],…] '
+      + '[--wake broadcast,multicast] [--port P] [--wait S] [--reason active|inactive] [--awake S] [--on-page CMD] [--on-dormant CMD]',
+    summary: 'a paging host (RFC 3154, src/paging/PROTOCOL.md): register, deregister, or listen — sleep and answer pages',
+    details: HOST_DETAILS,
+    options: HOST_OPTIONS,
+    maxArgs: 1,
+    run: runHost,
   },
   {
     name: 'check-config',

@@ -1,6 +1,7 @@
 import type { Rtnl } from '../netlink';
 import { MulticastRouting } from '../multicast-routing';
 import type { AnyApplier } from './applier';
+import { DivertApplier } from './diverts';
 import { MrouteApplier } from './mroutes';
 import { NeighbourApplier } from './neighbours';
 import { RouteApplier } from './routes';
@@ -13,5 +14,5 @@ import { VerifyApplier } from './verifies';
  * socket pair, shared with the multicast driver (which reads its upcalls).
  */
 export function createAppliers(rtnl: Rtnl, routing: MulticastRouting = new MulticastRouting()): AnyApplier[] {
-  return [new RouteApplier(rtnl), new NeighbourApplier(rtnl), new VerifyApplier(), new MrouteApplier(rtnl, routing)];
+  return [new RouteApplier(rtnl), new NeighbourApplier(rtnl), new VerifyApplier(), new MrouteApplier(rtnl, routing), new DivertApplier()];
 }

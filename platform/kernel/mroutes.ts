@@ -5,8 +5,9 @@ import { MROUTE } from '../../src/kernel/mroute';
 import { formatAddress } from '../../src/wire/address';
 import { NETLINK_ROUTE, RTA, RTM, encodeBody, rtmsg, type Rtnl } from '../netlink';
 import {
-  HOST_LE, bytes, decodeBody, ipAddr, u32, type AttrRow, type Attributed, type FieldRow, type MessageSpec,
+  bytes, decodeBody, ipAddr, u32, type AttrRow, type Attributed, type FieldRow, type MessageSpec,
 } from '../netlink/wire';
+import { HOST_ORDER } from '../byte-order';
 import { MulticastRouting } from '../multicast-routing';
 import type { Applier, ApplierContext, ApplyOutcome } from './applier';
 
@@ -56,15 +57,18 @@ const mfcmsg: MessageSpec<MfcMessage> = {
   blank: () => ({ family: 0, flags: 0, unknownAttrs: [] }),
 };
 
+/** The dump comes from this machine's kernel: its host-order fields are the host's. */
+const LE = HOST_ORDER === 'le';
+
 /** RTA_MULTIPATH of a multicast route: one struct rtnexthop per output VIF (ifindex). */
 function nexthopIfindexes(b: Uint8Array | undefined): number[] {
   const out: number[] = [];
   if (!b) return out;
   const v = new DataView(b.buffer, b.byteOffset, b.byteLength);
   for (let at = 0; at + 8 <= b.length;) {
-    const len = v.getUint16(at, HOST_LE);
+    const len = v.getUint16(at, LE);
     if (len < 8) break;
-    out.push(v.getInt32(at + 4, HOST_LE));
+    out.push(v.getInt32(at + 4, LE));
     at += (len + 3) & ~3;
   }
   return out;
@@ -75,7 +79,7 @@ function mfcStats(m: MfcMessage): { packets: number; bytes: number; wrongIf: num
   const a = m.stats;
   if (!a || a.length < 24) return null;
   const v = new DataView(a.buffer, a.byteOffset, 24);
-  return { packets: Number(v.getBigUint64(0, HOST_LE)), bytes: Number(v.getBigUint64(8, HOST_LE)), wrongIf: Number(v.getBigUint64(16, HOST_LE)) };
+  return { packets: Number(v.getBigUint64(0, LE)), bytes: Number(v.getBigUint64(8, LE)), wrongIf: Number(v.getBigUint64(16, LE)) };
 }
 
 /**

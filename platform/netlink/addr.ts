@@ -8,6 +8,7 @@
  *   +-----------------------------------------------+
  * IFA_FLAGS (u32) supersedes the 8-bit flags field.
  */
+import { HOST_ORDER, type ByteOrder } from '../byte-order';
 import { IFA } from './constants';
 import type { NlMessage } from './message';
 import {
@@ -62,10 +63,10 @@ export const ifaddrmsg: MessageSpec<AddrMessage> = {
   blank: () => ({ family: 0, prefixLen: 0, flags: 0, scope: 0, index: 0, unknownAttrs: [] }),
 };
 
-export function encodeAddr(m: AddrMessage): Uint8Array | EncodeError {
-  return encodeBody(ifaddrmsg, m);
+export function encodeAddr(m: AddrMessage, order: ByteOrder = HOST_ORDER): Uint8Array | EncodeError {
+  return encodeBody(ifaddrmsg, m, order);
 }
 
-export function decodeAddr(msg: NlMessage): Decoded<AddrMessage> {
-  return decodeBody(ifaddrmsg, msg.payload);
+export function decodeAddr(msg: NlMessage, order: ByteOrder = HOST_ORDER): Decoded<AddrMessage> {
+  return decodeBody(ifaddrmsg, msg.payload, undefined, order);
 }

@@ -9,6 +9,7 @@
  *   |                 change (u32)                  |
  *   +-----------------------------------------------+
  */
+import { HOST_ORDER, type ByteOrder } from '../byte-order';
 import { IFLA } from './constants';
 import type { NlMessage } from './message';
 import {
@@ -69,10 +70,10 @@ export const ifinfomsg: MessageSpec<LinkMessage> = {
   blank: () => ({ family: 0, type: 0, index: 0, flags: 0, change: 0, unknownAttrs: [] }),
 };
 
-export function encodeLink(m: LinkMessage): Uint8Array | EncodeError {
-  return encodeBody(ifinfomsg, m);
+export function encodeLink(m: LinkMessage, order: ByteOrder = HOST_ORDER): Uint8Array | EncodeError {
+  return encodeBody(ifinfomsg, m, order);
 }
 
-export function decodeLink(msg: NlMessage): Decoded<LinkMessage> {
-  return decodeBody(ifinfomsg, msg.payload);
+export function decodeLink(msg: NlMessage, order: ByteOrder = HOST_ORDER): Decoded<LinkMessage> {
+  return decodeBody(ifinfomsg, msg.payload, undefined, order);
 }

@@ -13,8 +13,9 @@
  *   +---------------------------+
  * NLMSG_DONE payload: s32 error (a dump can end with -errno), then TLVs if NLM_F_ACK_TLVS.
  */
+import { HOST_ORDER, type ByteOrder } from '../byte-order';
 import { NLM_F, NLMSG, NLMSGERR_ATTR, NLA_TYPE_MASK } from './constants';
-import { HOST_LE, NLMSG_HDRLEN, align4, fail, ok, splitAttrs, view, type Decoded, type DecodeError } from './wire';
+import { NLMSG_HDRLEN, align4, fail, ok, splitAttrs, view, type Decoded, type DecodeError } from './wire';
 
 export interface NlHeader {
   readonly type: number;
@@ -36,22 +37,23 @@ export interface SplitResult {
   readonly error: DecodeError | null;
 }
 
-export function splitMessages(dgram: Uint8Array): SplitResult {
+export function splitMessages(dgram: Uint8Array, order: ByteOrder = HOST_ORDER): SplitResult {
   const messages: NlMessage[] = [];
   const v = view(dgram);
+  const le = order === 'le';
   let off = 0;
   while (off < dgram.length) {
     const left = dgram.length - off;
     if (left < NLMSG_HDRLEN) return { messages, error: { where: 'nlmsghdr', offset: off, reason: `${left} trailing bytes` } };
-    const len = v.getUint32(off, HOST_LE);
+    const len = v.getUint32(off, le);
     if (len < NLMSG_HDRLEN || len > left) {
       return { messages, error: { where: 'nlmsghdr', offset: off, reason: `nlmsg_len ${len} with ${left} bytes left` } };
     }
     messages.push({
-      type: v.getUint16(off + 4, HOST_LE),
-      flags: v.getUint16(off + 6, HOST_LE),
-      seq: v.getUint32(off + 8, HOST_LE),
-      pid: v.getUint32(off + 12, HOST_LE),
+      type: v.getUint16(off + 4, le),
+      flags: v.getUint16(off + 6, le),
+      seq: v.getUint32(off + 8, le),
+      pid: v.getUint32(off + 12, le),
       payload: dgram.subarray(off + NLMSG_HDRLEN, off + len),
       offset: off,
     });
@@ -65,22 +67,23 @@ export function messageLength(payloadLength: number): number {
 }
 
 /** Write header + payload at `off` of `out`; returns the offset after the (padded) message. */
-export function writeMessage(out: Uint8Array, off: number, h: NlHeader, payload: Uint8Array): number {
+export function writeMessage(out: Uint8Array, off: number, h: NlHeader, payload: Uint8Array, order: ByteOrder = HOST_ORDER): number {
   const v = view(out);
-  v.setUint32(off, NLMSG_HDRLEN + payload.length, HOST_LE);
-  v.setUint16(off + 4, h.type, HOST_LE);
-  v.setUint16(off + 6, h.flags, HOST_LE);
-  v.setUint32(off + 8, h.seq >>> 0, HOST_LE);
-  v.setUint32(off + 12, h.pid >>> 0, HOST_LE);
+  const le = order === 'le';
+  v.setUint32(off, NLMSG_HDRLEN + payload.length, le);
+  v.setUint16(off + 4, h.type, le);
+  v.setUint16(off + 6, h.flags, le);
+  v.setUint32(off + 8, h.seq >>> 0, le);
+  v.setUint32(off + 12, h.pid >>> 0, le);
   out.set(payload, off + NLMSG_HDRLEN);
   const end = off + messageLength(payload.length);
   out.fill(0, off + NLMSG_HDRLEN + payload.length, end);
   return end;
 }
 
-export function encodeMessage(h: NlHeader, payload: Uint8Array): Uint8Array {
+export function encodeMessage(h: NlHeader, payload: Uint8Array, order: ByteOrder = HOST_ORDER): Uint8Array {
   const out = new Uint8Array(messageLength(payload.length));
-  writeMessage(out, 0, h, payload);
+  writeMessage(out, 0, h, payload, order);
   return out;
 }
 
@@ -100,8 +103,8 @@ export interface ErrorMessage {
   readonly extAck: ExtAck;
 }
 
-function readExtAck(b: Uint8Array, base: number): Decoded<ExtAck> {
-  const attrs = splitAttrs(b, 'nlmsgerr TLVs', base);
+function readExtAck(b: Uint8Array, base: number, order: ByteOrder): Decoded<ExtAck> {
+  const attrs = splitAttrs(b, 'nlmsgerr TLVs', base, order);
   if (!attrs.ok) return attrs;
   const ack: { message?: string; offset?: number; missingType?: number } = {};
   for (const a of attrs.value) {
@@ -111,32 +114,33 @@ function readExtAck(b: Uint8Array, base: number): Decoded<ExtAck> {
       const nul = a.data.indexOf(0);
       ack.message = Buffer.from(a.data.buffer, a.data.byteOffset, nul < 0 ? a.data.length : nul).toString('utf8');
     } else if (t === NLMSGERR_ATTR.OFFS && a.data.length === 4) {
-      ack.offset = v.getUint32(0, HOST_LE);
+      ack.offset = v.getUint32(0, order === 'le');
     } else if (t === NLMSGERR_ATTR.MISS_TYPE && a.data.length === 4) {
-      ack.missingType = v.getUint32(0, HOST_LE);
+      ack.missingType = v.getUint32(0, order === 'le');
     }
   }
   return ok(ack);
 }
 
-export function decodeError(m: NlMessage): Decoded<ErrorMessage> {
+export function decodeError(m: NlMessage, order: ByteOrder = HOST_ORDER): Decoded<ErrorMessage> {
   const p = m.payload;
   if (m.type !== NLMSG.ERROR) return fail('nlmsgerr', m.offset, `type ${m.type} is not NLMSG_ERROR`);
   if (p.length < 4) return fail('nlmsgerr', m.offset + NLMSG_HDRLEN, `${p.length} bytes, error needs 4`);
   const v = view(p);
-  const errno = -v.getInt32(0, HOST_LE) | 0; // | 0: no -0 for an ACK
+  const le = order === 'le';
+  const errno = -v.getInt32(0, le) | 0; // | 0: no -0 for an ACK
   if (p.length < 4 + NLMSG_HDRLEN) return ok({ errno, request: null, extAck: {} });
-  const origLen = v.getUint32(4, HOST_LE);
+  const origLen = v.getUint32(4, le);
   const request: NlHeader = {
-    type: v.getUint16(8, HOST_LE),
-    flags: v.getUint16(10, HOST_LE),
-    seq: v.getUint32(12, HOST_LE),
-    pid: v.getUint32(16, HOST_LE),
+    type: v.getUint16(8, le),
+    flags: v.getUint16(10, le),
+    seq: v.getUint32(12, le),
+    pid: v.getUint32(16, le),
   };
   if ((m.flags & NLM_F.ACK_TLVS) === 0) return ok({ errno, request, extAck: {} });
   const tlvAt = 4 + ((m.flags & NLM_F.CAPPED) !== 0 ? NLMSG_HDRLEN : align4(origLen));
   if (tlvAt > p.length) return fail('nlmsgerr', m.offset + NLMSG_HDRLEN + 4, `original length ${origLen} beyond message`);
-  const extAck = readExtAck(p.subarray(tlvAt), m.offset + NLMSG_HDRLEN + tlvAt);
+  const extAck = readExtAck(p.subarray(tlvAt), m.offset + NLMSG_HDRLEN + tlvAt, order);
   if (!extAck.ok) return extAck;
   return ok({ errno, request, extAck: extAck.value });
 }
@@ -149,13 +153,13 @@ export interface DoneMessage {
   readonly extAck: ExtAck;
 }
 
-export function decodeDone(m: NlMessage): Decoded<DoneMessage> {
+export function decodeDone(m: NlMessage, order: ByteOrder = HOST_ORDER): Decoded<DoneMessage> {
   if (m.type !== NLMSG.DONE) return fail('nlmsg_done', m.offset, `type ${m.type} is not NLMSG_DONE`);
   const interrupted = (m.flags & NLM_F.DUMP_INTR) !== 0;
   if (m.payload.length < 4) return ok({ errno: 0, interrupted, extAck: {} });
-  const errno = -view(m.payload).getInt32(0, HOST_LE) | 0;
+  const errno = -view(m.payload).getInt32(0, order === 'le') | 0;
   if ((m.flags & NLM_F.ACK_TLVS) === 0) return ok({ errno, interrupted, extAck: {} });
-  const extAck = readExtAck(m.payload.subarray(4), m.offset + NLMSG_HDRLEN + 4);
+  const extAck = readExtAck(m.payload.subarray(4), m.offset + NLMSG_HDRLEN + 4, order);
   if (!extAck.ok) return extAck;
   return ok({ errno, interrupted, extAck: extAck.value });
 }

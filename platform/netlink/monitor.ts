@@ -7,7 +7,8 @@
 import { NETLINK_ROUTE } from './constants';
 import { splitMessages, type NlMessage } from './message';
 import { ENOBUFS, NetlinkSocket, isOsError, errnoName, type OsError } from './socket';
-import { HOST_LE, NLMSG_HDRLEN, type DecodeError } from './wire';
+import { HOST_ORDER } from '../byte-order';
+import { NLMSG_HDRLEN, type DecodeError } from './wire';
 
 export interface MonitorHandlers {
   onMessage(m: NlMessage): void;
@@ -35,7 +36,7 @@ export interface MonitorOptions {
 
 /** u32 at `off` in host byte order (netlink headers are host-endian). */
 function u32(b: Uint8Array, off: number): number {
-  return HOST_LE
+  return HOST_ORDER === 'le'
     ? (b[off]! | (b[off + 1]! << 8) | (b[off + 2]! << 16) | (b[off + 3]! << 24)) >>> 0
     : ((b[off]! << 24) | (b[off + 1]! << 16) | (b[off + 2]! << 8) | b[off + 3]!) >>> 0;
 }

@@ -9,6 +9,7 @@
  *   | state (u16, NUD_*)    | flags u8  | type u8   |
  *   +-----------------------+-----------+-----------+
  */
+import { HOST_ORDER, type ByteOrder } from '../byte-order';
 import { NDA, NUD } from './constants';
 import type { NlMessage } from './message';
 import { routeFamily } from './route';
@@ -86,10 +87,10 @@ export function toNeighMessage(n: Neighbour): NeighMessage {
   return m;
 }
 
-export function encodeNeigh(m: NeighMessage): Uint8Array | EncodeError {
-  return encodeBody(ndmsg, m);
+export function encodeNeigh(m: NeighMessage, order: ByteOrder = HOST_ORDER): Uint8Array | EncodeError {
+  return encodeBody(ndmsg, m, order);
 }
 
-export function decodeNeigh(msg: NlMessage): Decoded<NeighMessage> {
-  return decodeBody(ndmsg, msg.payload);
+export function decodeNeigh(msg: NlMessage, order: ByteOrder = HOST_ORDER): Decoded<NeighMessage> {
+  return decodeBody(ndmsg, msg.payload, undefined, order);
 }

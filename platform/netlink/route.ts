@@ -10,6 +10,7 @@
  *   +-----------------------------------------------+
  * Table ids above 255 only fit in RTA_TABLE; the kernel always reports RTA_TABLE.
  */
+import { HOST_ORDER, type ByteOrder } from '../byte-order';
 import { AF, NLM_F, RT_SCOPE, RT_TABLE, RTA, RTN, RTPROT } from './constants';
 import type { NlMessage } from './message';
 import {
@@ -150,13 +151,13 @@ export function checkRoute(r: Route): EncodeError | null {
   return null;
 }
 
-export function encodeRoute(m: RouteMessage): Uint8Array | EncodeError {
-  return encodeBody(rtmsg, m);
+export function encodeRoute(m: RouteMessage, order: ByteOrder = HOST_ORDER): Uint8Array | EncodeError {
+  return encodeBody(rtmsg, m, order);
 }
 
 /** Decode an RTM_NEWROUTE/RTM_DELROUTE message body. */
-export function decodeRoute(msg: NlMessage): Decoded<RouteMessage> {
-  return decodeBody(rtmsg, msg.payload);
+export function decodeRoute(msg: NlMessage, order: ByteOrder = HOST_ORDER): Decoded<RouteMessage> {
+  return decodeBody(rtmsg, msg.payload, undefined, order);
 }
 
 /** The route's table whichever place the kernel put it. */

@@ -15,6 +15,7 @@
  * `overrun` and the caller reconciles by dumping; a dump is re-run. Nothing throws;
  * every promise resolves with a result value.
  */
+import { HOST_ORDER, littleEndian } from '../byte-order';
 import { AF, NETLINK_ROUTE, NLM_F, NLMSG, RTM } from './constants';
 import { decodeAddr, ifaddrmsg, type AddrMessage } from './addr';
 import { decodeLink, ifinfomsg, type LinkMessage } from './link';
@@ -27,10 +28,12 @@ import {
 } from './route';
 import { DUMP_READ_BUDGET, isOsError } from './socket';
 import {
-  HOST_LE, NLMSG_HDRLEN, NO_ROOM, align4, encodeBody, encodeBodyInto, maxBodyLength, view,
+  NLMSG_HDRLEN, NO_ROOM, align4, encodeBody, encodeBodyInto, maxBodyLength, view,
   type Attributed, type DecodeError, type Decoded, type EncodeError, type MessageSpec,
 } from './wire';
 
+/** The socket talks to this machine's kernel: nlmsghdr in the host's order. */
+const LE = littleEndian(HOST_ORDER);
 /** Dump messages decoded per turn of the event loop. */
 const DECODE_SLICE = 1024;
 const isMessage = <M extends Attributed>(m: M | EncodeError): m is M => 'unknownAttrs' in m;
@@ -196,9 +199,9 @@ export class Rtnl {
           failures.set(i++, { kind: 'encode', error: end });
           continue;
         }
-        dv.setUint32(pos, end - pos, HOST_LE);
-        dv.setUint16(pos + 4, typeOf(i), HOST_LE);
-        dv.setUint16(pos + 6, flagsOf(i), HOST_LE);
+        dv.setUint32(pos, end - pos, LE);
+        dv.setUint16(pos + 4, typeOf(i), LE);
+        dv.setUint16(pos + 6, flagsOf(i), LE);
         pos = align4(end);
         index.push(i++);
       }
@@ -242,12 +245,12 @@ export class Rtnl {
     const last = first + count - 1;
     const dv = view(frames);
     for (let k = 0, off = 0; k < count; k++) {
-      const flags = dv.getUint16(off + 6, HOST_LE);
+      const flags = dv.getUint16(off + 6, LE);
       const ack = k === count - 1 ? NLM_F.ACK : 0;
-      dv.setUint16(off + 6, ((flags | NLM_F.REQUEST) & ~NLM_F.ACK) | ack, HOST_LE);
-      dv.setUint32(off + 8, first + k, HOST_LE);
-      dv.setUint32(off + 12, 0, HOST_LE);
-      off += align4(dv.getUint32(off, HOST_LE));
+      dv.setUint16(off + 6, ((flags | NLM_F.REQUEST) & ~NLM_F.ACK) | ack, LE);
+      dv.setUint32(off + 8, first + k, LE);
+      dv.setUint32(off + 12, 0, LE);
+      off += align4(dv.getUint32(off, LE));
     }
     this.stats.chunks++;
     // Only failures and the final ACK come back (see the header comment).

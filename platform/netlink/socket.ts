@@ -7,7 +7,7 @@ import { constants as osConstants } from 'node:os';
 import { loadNative, type NativeBinding } from '../native/index';
 import { socketDrops } from '../native/meminfo';
 import { NETLINK_OPT } from './constants';
-import { HOST_LE } from './wire';
+import { HOST_ORDER, littleEndian } from '../byte-order';
 
 const ERRNO_NAMES = new Map<number, string>(Object.entries(osConstants.errno).map(([k, v]) => [v, k]));
 
@@ -80,7 +80,7 @@ export class NetlinkSocket {
     };
     const int = (x: number): Uint8Array => {
       const b = new Uint8Array(4);
-      new DataView(b.buffer).setInt32(0, x, HOST_LE);
+      new DataView(b.buffer).setInt32(0, x, littleEndian(HOST_ORDER));
       return b;
     };
     const sizes: [number | undefined, number, number, string][] = [
@@ -103,7 +103,7 @@ export class NetlinkSocket {
     // Older kernels lack some of these; the codec copes without them, so failures are ignored.
     for (const [on, opt] of flags) if (on === true) native.setsockopt(fd, k.SOL_NETLINK, opt, int(1));
     const sa = new Uint8Array(12);
-    new DataView(sa.buffer).setUint16(0, k.AF_NETLINK, HOST_LE);
+    new DataView(sa.buffer).setUint16(0, k.AF_NETLINK, littleEndian(HOST_ORDER));
     const rc = native.bind(fd, sa);
     if (rc < 0) return fail('bind', rc);
     for (const g of opts.groups ?? []) {
@@ -112,7 +112,7 @@ export class NetlinkSocket {
     }
     const name = native.getsockname(fd);
     if (typeof name === 'number') return fail('getsockname', name);
-    const portId = new DataView(name.buffer, name.byteOffset, name.byteLength).getUint32(4, HOST_LE);
+    const portId = new DataView(name.buffer, name.byteOffset, name.byteLength).getUint32(4, littleEndian(HOST_ORDER));
     const sock = new NetlinkSocket(native, fd, portId);
     const r = native.startRecv(fd, (errno, data, lengths) => {
       if (sock.closed) return;

@@ -1,7 +1,8 @@
 /**
  * Netlink framing and the table-driven codec every rtnetlink message uses.
  *
- * Netlink is host byte order. A message is a fixed family header (rtmsg, ndmsg, ...)
+ * Netlink is host byte order (every function here takes the ByteOrder, the host's by
+ * default: platform/byte-order.ts). A message is a fixed family header (rtmsg, ndmsg, ...)
  * followed by type-length-value attributes, each padded to 4 bytes:
  *
  *   nlmsghdr (16 bytes)                        rtattr / nlattr (4 bytes + value)
@@ -17,9 +18,9 @@
  * Decoders never throw: they check every declared length against the bytes left and
  * return a DecodeError naming the structure, field and byte offset.
  */
+import { HOST_ORDER, type ByteOrder } from '../byte-order';
 import { NLA_TYPE_MASK } from './constants';
 
-export const HOST_LE: boolean = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 export const NLMSG_HDRLEN = 16;
 export const NLA_HDRLEN = 4;
 
@@ -57,21 +58,23 @@ export interface FieldRow<T> {
   readonly kind: FieldKind;
 }
 
-export function readField(v: DataView, off: number, kind: FieldKind): number {
+export function readField(v: DataView, off: number, kind: FieldKind, order: ByteOrder = HOST_ORDER): number {
+  const le = order === 'le';
   switch (kind) {
     case 'u8': return v.getUint8(off);
-    case 'u16': return v.getUint16(off, HOST_LE);
-    case 'u32': return v.getUint32(off, HOST_LE);
-    case 's32': return v.getInt32(off, HOST_LE);
+    case 'u16': return v.getUint16(off, le);
+    case 'u32': return v.getUint32(off, le);
+    case 's32': return v.getInt32(off, le);
   }
 }
 
-export function writeField(v: DataView, off: number, kind: FieldKind, x: number): void {
+export function writeField(v: DataView, off: number, kind: FieldKind, x: number, order: ByteOrder = HOST_ORDER): void {
+  const le = order === 'le';
   switch (kind) {
     case 'u8': v.setUint8(off, x & 0xff); return;
-    case 'u16': v.setUint16(off, x & 0xffff, HOST_LE); return;
-    case 'u32': v.setUint32(off, x >>> 0, HOST_LE); return;
-    case 's32': v.setInt32(off, x | 0, HOST_LE); return;
+    case 'u16': v.setUint16(off, x & 0xffff, le); return;
+    case 'u32': v.setUint32(off, x >>> 0, le); return;
+    case 's32': v.setInt32(off, x | 0, le); return;
   }
 }
 
@@ -84,21 +87,21 @@ export function writeField(v: DataView, off: number, kind: FieldKind, x: number)
  *  writes straight into the message buffer, sized by maxLength. */
 export interface AttrCodec<V> {
   readonly kind: string;
-  decode(b: Uint8Array, off: number, len: number, dv: DataView): V | undefined;
+  decode(b: Uint8Array, off: number, len: number, dv: DataView, order: ByteOrder): V | undefined;
   /** Upper bound of the value's encoded length. */
   maxLength(v: V): number;
-  write(v: V, out: Uint8Array, off: number, dv: DataView): number;
+  write(v: V, out: Uint8Array, off: number, dv: DataView, order: ByteOrder): number;
 }
 
 function scalar(kind: FieldKind): AttrCodec<number> {
   const size = FIELD_SIZE[kind];
   return {
     kind,
-    decode: (_b, off, len, dv) => (len === size ? readField(dv, off, kind) : undefined),
+    decode: (_b, off, len, dv, order) => (len === size ? readField(dv, off, kind, order) : undefined),
     maxLength: () => size,
-    write: (x, _out, off, dv) => {
+    write: (x, _out, off, dv, order) => {
       if (!Number.isInteger(x)) return -1;
-      writeField(dv, off, kind, x);
+      writeField(dv, off, kind, x, order);
       return size;
     },
   };
@@ -186,14 +189,15 @@ export type AttrRow<T> = {
 }[keyof T];
 
 /** Split an attribute area into raw attributes; `base` is its offset for errors. */
-export function splitAttrs(b: Uint8Array, where: string, base: number): Decoded<RawAttr[]> {
+export function splitAttrs(b: Uint8Array, where: string, base: number, order: ByteOrder = HOST_ORDER): Decoded<RawAttr[]> {
   const out: RawAttr[] = [];
   const v = view(b);
+  const le = order === 'le';
   let off = 0;
   while (off < b.length) {
     if (b.length - off < NLA_HDRLEN) return fail(where, base + off, `${b.length - off} trailing bytes`);
-    const len = v.getUint16(off, HOST_LE);
-    const type = v.getUint16(off + 2, HOST_LE);
+    const len = v.getUint16(off, le);
+    const type = v.getUint16(off + 2, le);
     if (len < NLA_HDRLEN) return fail(where, base + off, `attribute ${type & NLA_TYPE_MASK} length ${len} < 4`);
     if (len > b.length - off) {
       return fail(where, base + off, `attribute ${type & NLA_TYPE_MASK} length ${len} > ${b.length - off} bytes left`);
@@ -208,10 +212,10 @@ export function attrLength(dataLength: number): number {
   return align4(NLA_HDRLEN + dataLength);
 }
 
-export function writeAttr(out: Uint8Array, off: number, type: number, data: Uint8Array): number {
+export function writeAttr(out: Uint8Array, off: number, type: number, data: Uint8Array, order: ByteOrder = HOST_ORDER): number {
   const v = view(out);
-  v.setUint16(off, NLA_HDRLEN + data.length, HOST_LE);
-  v.setUint16(off + 2, type, HOST_LE);
+  v.setUint16(off, NLA_HDRLEN + data.length, order === 'le');
+  v.setUint16(off + 2, type, order === 'le');
   out.set(data, off + NLA_HDRLEN);
   out.fill(0, off + NLA_HDRLEN + data.length, off + attrLength(data.length));
   return off + attrLength(data.length);
@@ -248,21 +252,22 @@ function rowsByType<T extends Attributed>(spec: MessageSpec<T>): (AttrRow<T> | u
 }
 
 /** Decode a family payload (the bytes after nlmsghdr). `base` is its offset for errors. */
-export function decodeBody<T extends Attributed>(spec: MessageSpec<T>, p: Uint8Array, base = NLMSG_HDRLEN): Decoded<T> {
+export function decodeBody<T extends Attributed>(spec: MessageSpec<T>, p: Uint8Array, base = NLMSG_HDRLEN, order: ByteOrder = HOST_ORDER): Decoded<T> {
   if (p.length < spec.headerLength) {
     return fail(spec.name, base, `${p.length} bytes, header needs ${spec.headerLength}`);
   }
   const value = spec.blank();
   const rec = value as unknown as Record<string, unknown>;
   const v = view(p);
-  for (const f of spec.fields) rec[f.key] = readField(v, f.offset, f.kind);
+  const le = order === 'le';
+  for (const f of spec.fields) rec[f.key] = readField(v, f.offset, f.kind, order);
   const rows = rowsByType(spec);
   let off = align4(spec.headerLength);
   while (off < p.length) {
     const left = p.length - off;
     if (left < NLA_HDRLEN) return fail(spec.name, base + off, `${left} trailing bytes`);
-    const len = v.getUint16(off, HOST_LE);
-    const rawType = v.getUint16(off + 2, HOST_LE);
+    const len = v.getUint16(off, le);
+    const rawType = v.getUint16(off + 2, le);
     const type = rawType & NLA_TYPE_MASK;
     if (len < NLA_HDRLEN) return fail(spec.name, base + off, `attribute ${type} length ${len} < 4`);
     if (len > left) return fail(spec.name, base + off, `attribute ${type} length ${len} > ${left} bytes left`);
@@ -270,7 +275,7 @@ export function decodeBody<T extends Attributed>(spec: MessageSpec<T>, p: Uint8A
     if (row === undefined) {
       value.unknownAttrs.push({ type: rawType, data: p.slice(off + NLA_HDRLEN, off + len) });
     } else {
-      const x = row.codec.decode(p, off + NLA_HDRLEN, len - NLA_HDRLEN, v);
+      const x = row.codec.decode(p, off + NLA_HDRLEN, len - NLA_HDRLEN, v, order);
       if (x === undefined) {
         return fail(spec.name, base + off, `${String(row.key)} (${row.codec.kind}) cannot be ${len - NLA_HDRLEN} bytes`);
       }
@@ -295,7 +300,9 @@ export const NO_ROOM = -1;
  * the space left is too small (nothing that matters was written), or an EncodeError
  * for a value an attribute cannot carry. Never throws.
  */
-export function encodeBodyInto<T extends Attributed>(spec: MessageSpec<T>, value: T, out: Uint8Array, off: number, v: DataView): number | EncodeError {
+export function encodeBodyInto<T extends Attributed>(
+  spec: MessageSpec<T>, value: T, out: Uint8Array, off: number, v: DataView, order: ByteOrder = HOST_ORDER,
+): number | EncodeError {
   const rec = value as unknown as Record<string, unknown>;
   const present: AttrRow<T>[] = [];
   const values: unknown[] = [];
@@ -310,18 +317,19 @@ export function encodeBodyInto<T extends Attributed>(spec: MessageSpec<T>, value
   for (const a of value.unknownAttrs) max += attrLength(a.data.length);
   if (out.length - off < max) return NO_ROOM;
   out.fill(0, off, off + align4(spec.headerLength));
-  for (const f of spec.fields) writeField(v, off + f.offset, f.kind, (rec[f.key] as number | undefined) ?? 0);
+  for (const f of spec.fields) writeField(v, off + f.offset, f.kind, (rec[f.key] as number | undefined) ?? 0, order);
+  const le = order === 'le';
   let at = off + align4(spec.headerLength);
   for (let i = 0; i < present.length; i++) {
     const row = present[i]!;
-    const n = (row.codec as AttrCodec<unknown>).write(values[i], out, at + NLA_HDRLEN, v);
+    const n = (row.codec as AttrCodec<unknown>).write(values[i], out, at + NLA_HDRLEN, v, order);
     if (n < 0) return { where: spec.name, field: String(row.key), reason: `not a valid ${row.codec.kind}: ${String(values[i])}` };
-    v.setUint16(at, NLA_HDRLEN + n, HOST_LE);
-    v.setUint16(at + 2, row.type, HOST_LE);
+    v.setUint16(at, NLA_HDRLEN + n, le);
+    v.setUint16(at + 2, row.type, le);
     out.fill(0, at + NLA_HDRLEN + n, at + attrLength(n));
     at += attrLength(n);
   }
-  for (const a of value.unknownAttrs) at = writeAttr(out, at, a.type, a.data);
+  for (const a of value.unknownAttrs) at = writeAttr(out, at, a.type, a.data, order);
   return at;
 }
 
@@ -338,9 +346,9 @@ export function maxBodyLength<T extends Attributed>(spec: MessageSpec<T>, value:
 }
 
 /** Encode a family payload; fails (no throw) on a value an attribute cannot carry. */
-export function encodeBody<T extends Attributed>(spec: MessageSpec<T>, value: T): Uint8Array | EncodeError {
+export function encodeBody<T extends Attributed>(spec: MessageSpec<T>, value: T, order: ByteOrder = HOST_ORDER): Uint8Array | EncodeError {
   const out = new Uint8Array(maxBodyLength(spec, value));
-  const end = encodeBodyInto(spec, value, out, 0, view(out));
+  const end = encodeBodyInto(spec, value, out, 0, view(out), order);
   if (typeof end !== 'number') return end;
   return end === out.length ? out : out.subarray(0, end);
 }

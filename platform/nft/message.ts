@@ -20,10 +20,16 @@
  * (net/netfilter/nfnetlink.c, nfnetlink_rcv_batch): a batch succeeded only if *every*
  * reply is 0. Attribute values in nf_tables are big-endian unless the expression says
  * otherwise (set keys carry the register layout, see element.ts).
+ *
+ * Byte order per field (linux/netlink.h, linux/netfilter/nfnetlink.h): nlmsghdr and the
+ * nlattr header (nla_len, nla_type) are host order; nfgenmsg is two u8s and `__be16
+ * res_id`, network order on every host. The writers take the ByteOrder of the host
+ * fields (platform/byte-order.ts), the host's by default.
  */
 import { NLA_F_NESTED } from '../netlink/constants';
 import { NLM_F } from '../netlink/constants';
-import { HOST_LE, NLA_HDRLEN, NLMSG_HDRLEN, align4, view } from '../netlink/wire';
+import { HOST_ORDER, type ByteOrder } from '../byte-order';
+import { NLA_HDRLEN, NLMSG_HDRLEN, align4, view } from '../netlink/wire';
 import { NFNETLINK_V0, NFNL_MSG_BATCH_BEGIN, NFNL_MSG_BATCH_END, NFNL_SUBSYS_NFTABLES, NFPROTO } from './constants';
 
 export const NFGENMSG_LEN = 4;
@@ -72,10 +78,10 @@ export function attrEncodingLength(a: NfAttr): number {
 }
 
 /** Writes one attribute at off (padding zeroed); returns the offset after it. */
-export function writeAttrTree(out: Uint8Array, off: number, a: NfAttr, dv: DataView = view(out)): number {
+export function writeAttrTree(out: Uint8Array, off: number, a: NfAttr, dv: DataView = view(out), order: ByteOrder = HOST_ORDER): number {
   const len = 'data' in a ? NLA_HDRLEN + a.data.length : attrEncodingLength(a);
-  dv.setUint16(off, len, HOST_LE);
-  dv.setUint16(off + 2, 'data' in a ? a.type : a.type | NLA_F_NESTED, HOST_LE);
+  dv.setUint16(off, len, order === 'le');
+  dv.setUint16(off + 2, 'data' in a ? a.type : a.type | NLA_F_NESTED, order === 'le');
   if ('data' in a) {
     out.set(a.data, off + NLA_HDRLEN);
     const end = off + align4(len);
@@ -83,7 +89,7 @@ export function writeAttrTree(out: Uint8Array, off: number, a: NfAttr, dv: DataV
     return end;
   }
   let at = off + NLA_HDRLEN;
-  for (const c of a.nest) at = writeAttrTree(out, at, c, dv);
+  for (const c of a.nest) at = writeAttrTree(out, at, c, dv, order);
   return at;
 }
 
@@ -94,24 +100,25 @@ export function messageEncodingLength(m: NfMessage): number {
 }
 
 /** Writes header + nfgenmsg + attributes at off with the given sequence number. */
-export function writeNfMessage(out: Uint8Array, off: number, m: NfMessage, seq: number, dv: DataView = view(out)): number {
+export function writeNfMessage(out: Uint8Array, off: number, m: NfMessage, seq: number, dv: DataView = view(out), order: ByteOrder = HOST_ORDER): number {
   const len = messageEncodingLength(m);
-  dv.setUint32(off, len, HOST_LE);
-  dv.setUint16(off + 4, m.type, HOST_LE);
-  dv.setUint16(off + 6, m.flags, HOST_LE);
-  dv.setUint32(off + 8, seq >>> 0, HOST_LE);
-  dv.setUint32(off + 12, 0, HOST_LE); // nlmsg_pid 0: the kernel
+  const le = order === 'le';
+  dv.setUint32(off, len, le);
+  dv.setUint16(off + 4, m.type, le);
+  dv.setUint16(off + 6, m.flags, le);
+  dv.setUint32(off + 8, seq >>> 0, le);
+  dv.setUint32(off + 12, 0, le); // nlmsg_pid 0: the kernel
   dv.setUint8(off + 16, m.family);
   dv.setUint8(off + 17, NFNETLINK_V0);
-  dv.setUint16(off + 18, m.resId ?? 0, false);
+  dv.setUint16(off + 18, m.resId ?? 0, false); // __be16 res_id on every host
   let at = off + NLMSG_HDRLEN + NFGENMSG_LEN;
-  for (const a of m.attrs) at = writeAttrTree(out, at, a, dv);
+  for (const a of m.attrs) at = writeAttrTree(out, at, a, dv, order);
   return at;
 }
 
-export function encodeNfMessage(m: NfMessage, seq: number): Uint8Array {
+export function encodeNfMessage(m: NfMessage, seq: number, order: ByteOrder = HOST_ORDER): Uint8Array {
   const out = new Uint8Array(messageEncodingLength(m));
-  writeNfMessage(out, 0, m, seq);
+  writeNfMessage(out, 0, m, seq, undefined, order);
   return out;
 }
 
@@ -136,13 +143,13 @@ export function batchEncodingLength(msgs: readonly NfMessage[]): number {
  * BEGIN, the messages, END in one buffer; BEGIN gets `firstSeq`, message i gets
  * firstSeq + 1 + i and END firstSeq + 1 + msgs.length (how nft numbers them).
  */
-export function encodeBatch(msgs: readonly NfMessage[], firstSeq: number): Uint8Array {
+export function encodeBatch(msgs: readonly NfMessage[], firstSeq: number, order: ByteOrder = HOST_ORDER): Uint8Array {
   const out = new Uint8Array(batchEncodingLength(msgs));
   const dv = view(out);
-  let at = writeNfMessage(out, 0, batchMark(NFNL_MSG_BATCH_BEGIN), firstSeq, dv);
+  let at = writeNfMessage(out, 0, batchMark(NFNL_MSG_BATCH_BEGIN), firstSeq, dv, order);
   msgs.forEach((m, i) => {
-    at = writeNfMessage(out, at, m, firstSeq + 1 + i, dv);
+    at = writeNfMessage(out, at, m, firstSeq + 1 + i, dv, order);
   });
-  writeNfMessage(out, at, batchMark(NFNL_MSG_BATCH_END), firstSeq + 1 + msgs.length, dv);
+  writeNfMessage(out, at, batchMark(NFNL_MSG_BATCH_END), firstSeq + 1 + msgs.length, dv, order);
   return out;
 }

@@ -223,7 +223,7 @@ export class NftVerify {
     for (const [set, members] of [[NFT_NAMES.ports, unique], [NFT_NAMES.relayPorts, relay]] as const) {
       msgs.push(flushSetMessage(this.table, set));
       for (let i = 0; i < members.length; i += 1024) {
-        const keys = members.slice(i, i + 1024).map(ifindexKey);
+        const keys = members.slice(i, i + 1024).map((ifindex) => ifindexKey(ifindex));
         msgs.push(elementListMessage(NFT_MSG.NEWSETELEM, NLM_F.CREATE, this.table, set, keys).message);
       }
     }

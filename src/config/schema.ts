@@ -206,9 +206,9 @@ export const multicastSchema = {
 // ---- paging (RFC 3154; issue 11; src/paging/PROTOCOL.md) -------------------------------
 
 /**
- * The paging section's options. Their effects are built in the core (src/paging/module.ts,
- * unit-tested against time) but the daemon has no paging socket, no divert of a dormant
- * host's traffic and no Wake-on-LAN send yet, so the sections are marked `planned`.
+ * The paging section's options: the core (src/paging/module.ts) and the platform half
+ * (the paging datagrams on the area ports' packet sockets, platform/packet-driver.ts; the
+ * divert of a dormant host's traffic, platform/kernel/diverts.ts).
  */
 export const pagingSchema = {
   enabled: option(bool, false,
@@ -268,8 +268,6 @@ export function plannedOf(kind: SectionKind, option: string): string | undefined
   return kind.schema[option]?.planned ?? kind.planned;
 }
 
-const PAGING_PLANNED = 'dormant-host alerting, issue 11: the core is built, the paging socket, the divert of a dormant host\'s traffic and the Wake-on-LAN send are not';
-
 export const SECTION_KINDS: readonly SectionKind[] = [
   { type: 'global', schema: globalSchema, cardinality: 'single', doc: 'Daemon-wide settings.' },
   { type: 'upstream', schema: upstreamSchema, cardinality: 'named',
@@ -281,14 +279,11 @@ export const SECTION_KINDS: readonly SectionKind[] = [
   { type: 'multicast', schema: multicastSchema, cardinality: 'single',
     doc: 'IGMPv3/MLDv2 router on the subscriber ports with the SSM rules of RFC 4604 §3, and IGMP/MLD proxy toward one upstream (RFC 4605). Status: `gleand status` (per port and family: querier, counters), `gleand groups`.' },
   { type: 'paging', schema: pagingSchema, cardinality: 'single',
-    doc: 'Dormant-host alerting (RFC 3154): gleand as Paging Agent, Tracking Agent and Dormant Monitoring Agent in one (§5), protocol in src/paging/PROTOCOL.md.',
-    planned: PAGING_PLANNED },
+    doc: 'Dormant-host alerting (RFC 3154): gleand as Paging Agent, Tracking Agent and Dormant Monitoring Agent in one (§5), protocol in src/paging/PROTOCOL.md.' },
   { type: 'paging_area', schema: pagingAreaSchema, cardinality: 'named',
-    doc: 'A fixed paging area (RFC 3154 §4.18): a set of subscriber ports; the section name is the area id hosts register with.',
-    planned: PAGING_PLANNED },
+    doc: 'A fixed paging area (RFC 3154 §4.18): a set of subscriber ports; the section name is the area id hosts register with.' },
   { type: 'paging_host', schema: pagingHostSchema, cardinality: 'named',
-    doc: 'A host with its own key or its own paging area; the section name is its host id.',
-    planned: PAGING_PLANNED },
+    doc: 'A host with its own key or its own paging area; the section name is its host id.' },
 ];
 
 export type GlobalConfig = SectionValues<typeof globalSchema>;

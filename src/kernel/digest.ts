@@ -54,6 +54,11 @@ const FIELDS: { readonly [K in EntryKind]?: Fields<K> } = {
     h.bytes(v.mac);
     h.text(v.device);
   },
+  // key the address (a divert is all identity)
+  diverts: (h, d) => {
+    h.byte(d.family);
+    h.address(d.family, d.address);
+  },
 };
 
 export class EntryDigest<K extends EntryKind> {

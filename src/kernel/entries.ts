@@ -1,4 +1,5 @@
 import { formatAddress, formatMac, formatPrefix } from '../wire/address';
+import { DIVERT } from './divert';
 import { MROUTE } from './mroute';
 
 /**
@@ -122,7 +123,7 @@ export const VERIFY: EntryType<'verifies'> = {
 export type AnyEntryType = { [K in EntryKind]: EntryType<K> }[EntryKind];
 
 /** The registry: every kind gleand installs, in no particular order (ranks order them). */
-export const ENTRY_TYPES: readonly AnyEntryType[] = [ROUTE, NEIGH, VERIFY, MROUTE];
+export const ENTRY_TYPES: readonly AnyEntryType[] = [ROUTE, NEIGH, VERIFY, MROUTE, DIVERT];
 
 /**
  * Run `f` once per registered kind with the kind's type, so generic code (delta

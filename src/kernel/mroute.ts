@@ -31,8 +31,11 @@ declare module './entries' {
  */
 export const MROUTE: EntryType<'mroutes'> = {
   kind: 'mroutes',
-  key: (m) => `(${formatAddress(m.family, m.source)}, ${formatAddress(m.family, m.group)})`,
+  key: (m) => mrouteKey(formatAddress(m.family, m.source), formatAddress(m.family, m.group)),
   attrs: (m) => `iif ${m.iif} oifs ${m.oifs.join(',')}`,
   rank: 3,
   removeRank: 0,
 };
+
+/** The key of channel (S, G) from the text forms of its addresses (what `MROUTE.key` gives its entry). */
+export const mrouteKey = (source: string, group: string): string => `(${source}, ${group})`;

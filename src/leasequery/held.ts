@@ -33,6 +33,11 @@ export class HeldPackets {
     return this.bytes;
   }
 
+  /** Packets held for `address` now (`gleand hosts`). */
+  count(address: string): number {
+    return this.byAddress.get(address)?.length ?? 0;
+  }
+
   /** Holds a copy of `packet` for `address` (a text key), or says why not. */
   hold(address: string, packet: Uint8Array): HoldRefusal | null {
     const list = this.byAddress.get(address) ?? [];

@@ -14,9 +14,11 @@ import { MrouteDeltas } from '../kernel/mroute-delta';
 import type { Claim, CoreQuery, Module } from '../module';
 import { earliest, msBetween, type Instant } from '../time';
 import { IGMP, MLD, familyOf, type Family, type GmpDrop } from './family';
-import { forwards, type GroupState } from './group';
+import { RouterDeadlines } from './deadlines';
+import { forwards } from './group';
+import { MemberIndex } from './member-index';
 import { paramsOf } from './params';
-import { UpstreamProxy, type Membership } from './proxy';
+import { UpstreamProxy } from './proxy';
 import { RouterPort, type RouterPolicy } from './router';
 import { SsmRange } from './ssm';
 
@@ -55,13 +57,19 @@ export class MulticastModule implements Module {
   private readonly ports = new Map<string, PortState>();
   private upstream: { name: string; device: string } | null = null;
   private proxies: Record<Fam, UpstreamProxy> | null = null;
-  /** Sources of any-source groups the kernel saw traffic from (NOCACHE), by family and group: bounded. */
-  private readonly learnt: Record<Fam, Map<string, Map<string, Uint8Array>>> = { 4: new Map(), 6: new Map() };
+  /**
+   * Group → the ports that hold it, per family, with the upstream union and the channels'
+   * oif sets kept by reference counts (members.ts), and the learnt sources of any-source
+   * groups (NOCACHE), bounded: a report costs its own sources, not the ports.
+   */
+  private readonly index: Record<Fam, MemberIndex> = { 4: new MemberIndex(4), 6: new MemberIndex(6) };
+  /** Routers by their next deadline: `poll` and `nextDeadline` do not walk the ports. */
+  private readonly deadlines = new RouterDeadlines();
+  /** Routers the module called into since `afterChange` last looked: their changed groups go into the index. */
+  private readonly touched = new Set<RouterPort>();
   private lastNow: Instant | null = null;
   /** Live `kernel` deltas of the forwarding entries: a join or a leave reaches the kernel at once. */
   private readonly mroutes = new MrouteDeltas();
-  /** Groups of ports removed by a reload, to re-evaluate upstream. */
-  private readonly removed: Record<Fam, Set<string>> = { 4: new Set(), 6: new Set() };
   /** The platform's last word on each port's link-local (bounded: the configured ports and a few more). */
   private readonly linkLocals = new Map<string, Uint8Array | null>();
   private readonly counters: ModuleCounters = {
@@ -80,10 +88,12 @@ export class MulticastModule implements Module {
         // Kept for a port the configuration does not have yet (the platform may tell first).
         this.linkLocals.set(event.port, event.linkLocal);
         if (this.linkLocals.size > LINK_LOCALS_MAX) this.linkLocals.delete(this.linkLocals.keys().next().value!);
-        return p ? p.routers[6].setAddress(event.linkLocal, now) : [];
+        if (!p) return [];
+        this.touched.add(p.routers[6]);
+        return this.afterChange(now, p.routers[6].setAddress(event.linkLocal, now));
       }
       case 'multicast': return this.onPacket(event, now);
-      case 'mroute-miss': return this.onMiss(event);
+      case 'mroute-miss': return this.onMiss(event, now);
       default: return [];
     }
   }
@@ -95,8 +105,10 @@ export class MulticastModule implements Module {
       this.ports.clear();
       this.upstream = null;
       this.proxies = null;
-      this.learnt[4].clear();
-      this.learnt[6].clear();
+      this.index[4] = new MemberIndex(4);
+      this.index[6] = new MemberIndex(6);
+      this.deadlines.clear();
+      this.touched.clear();
       return this.mroutes.update([]);
     }
     this.cfg = c;
@@ -107,18 +119,27 @@ export class MulticastModule implements Module {
     const names = new Set(config.subscribers.map((s) => s.name));
     for (const [name, p] of [...this.ports]) {
       if (names.has(name)) continue;
-      // The port's groups leave the upstream membership with it.
-      for (const f of FAMILIES) for (const k of p.routers[f].groups.keys()) this.removed[f].add(k);
+      // The port's groups leave the upstream membership and the forwarding entries with it.
+      for (const f of FAMILIES) {
+        const r = p.routers[f];
+        for (const k of [...r.groups.keys(), ...r.dirty]) this.index[f].set(p, k, undefined, now);
+        this.deadlines.remove(r);
+        this.touched.delete(r);
+      }
       this.ports.delete(name);
     }
     const startup: Action[] = [];
     for (const s of config.subscribers) {
-      const p = this.ports.get(s.name) ?? {
+      const known = this.ports.get(s.name);
+      const p = known ?? {
         name: s.name, device: s.device,
         routers: { 4: new RouterPort(s.name, IGMP, policy, now, s.giaddr ?? null), 6: new RouterPort(s.name, MLD, policy, now, this.linkLocals.get(s.name) ?? null) },
       };
+      if (!known) for (const f of FAMILIES) this.deadlines.add(p.routers[f]);
+      // Another device: every group of the port goes into the index again, under the new device.
+      if (p.device !== s.device) for (const f of FAMILIES) for (const k of p.routers[f].groups.keys()) p.routers[f].dirty.add(k);
       p.device = s.device;
-      for (const f of FAMILIES) p.routers[f].setPolicy(policy);
+      for (const f of FAMILIES) { p.routers[f].setPolicy(policy); this.touched.add(p.routers[f]); }
       // The port's giaddr is our IGMP address (query source, election); without one IGMP defers (RFC 3376 §6.6.2).
       startup.push(...p.routers[4].setAddress(s.giaddr ?? null, now));
       this.ports.set(s.name, p);
@@ -134,6 +155,8 @@ export class MulticastModule implements Module {
     }
     if (!this.upstream) this.proxies = null;
     for (const f of FAMILIES) this.proxies?.[f].setRobustness(c.robustness);
+    // The upstream device is every entry's iif: each entry is handed over again (unchanged ones are no delta).
+    for (const f of FAMILIES) this.index[f].touchAll();
     return this.afterChange(now, [...startup, ...this.poll(now)]);
   }
 
@@ -151,6 +174,7 @@ export class MulticastModule implements Module {
     if (!p) { this.counters.unknownPort++; return []; }
     const parsed = fam.parse(e.bytes);
     if (!parsed.ok) return this.dropped(parsed.reason, e.port, fam, parsed.field);
+    this.touched.add(p.routers[e.family]);
     return this.afterChange(now, p.routers[e.family].handle(parsed.message, parsed.source, now));
   }
 
@@ -159,7 +183,7 @@ export class MulticastModule implements Module {
     return [log('debug', 'multicast', `${fam.name} packet dropped`, { port, reason, ...(field ? { field } : {}) }, `mc-drop:${port}:${reason}`)];
   }
 
-  private onMiss(e: Extract<Event, { kind: 'mroute-miss' }>): Action[] {
+  private onMiss(e: Extract<Event, { kind: 'mroute-miss' }>, now: Instant): Action[] {
     if (!this.cfg) { this.counters.disabled++; return []; }
     this.counters.mrouteMiss[e.reason]++;
     if (e.reason !== 'nocache' || !e.upstream) return [];
@@ -168,104 +192,64 @@ export class MulticastModule implements Module {
     const g = fam.format(e.group);
     // Only any-source groups some port holds in EXCLUDE mode need a source learnt: INCLUDE
     // sources are in the forwarding entries already (RFC 3376 §6.3).
-    const excluding = [...this.ports.values()].some((p) => p.routers[e.family].groups.get(g)?.mode === 'exclude');
-    if (!excluding) return [];
-    const sources = this.learnt[e.family].get(g) ?? new Map<string, Uint8Array>();
+    const members = this.index[e.family].get(g);
+    if (!members?.anyExcluding) return [];
     const s = fam.format(e.source);
-    if (sources.has(s)) return [];
-    if (sources.size >= this.cfg.max_sources || (!this.learnt[e.family].has(g) && this.learnt[e.family].size >= this.cfg.max_groups)) {
+    if (members.learnt.has(s)) return [];
+    if (members.learnt.size >= this.cfg.max_sources || (members.learnt.size === 0 && this.index[e.family].learntGroups >= this.cfg.max_groups)) {
       this.counters.sourcesRefused++;
       return [log('warn', 'multicast', 'source of an any-source group refused at max_sources', { group: g, source: s }, `mc-learnt:${g}`)];
     }
-    sources.set(s, e.source);
-    this.learnt[e.family].set(g, sources);
+    this.index[e.family].learn(g, s, e.source);
     this.counters.sourcesLearnt++;
-    return this.mroutes.update(this.desiredMroutes());
+    return this.afterChange(now, []);
   }
 
   poll(now: Instant): Action[] {
     this.lastNow = now;
     const out: Action[] = [];
-    for (const p of this.ports.values()) for (const f of FAMILIES) for (const a of p.routers[f].expire(now)) out.push(a);
+    // Only the routers that are due: the others' expire would find nothing to do.
+    for (const r of this.deadlines.due(now)) {
+      this.touched.add(r);
+      for (const a of r.expire(now)) out.push(a);
+    }
     if (this.proxies) for (const f of FAMILIES) for (const a of this.proxies[f].expire(now)) out.push(a);
     return this.afterChange(now, out);
   }
 
   /**
-   * After the routers changed: for the groups whose membership changed on some port,
-   * learnt sources of groups no port excludes any more are forgotten, and the upstream
-   * membership follows. Only those groups are looked at: a report costs its groups, not
-   * the whole table.
+   * After the routers the module called into changed: their changed groups go into the
+   * index (each port's contribution replaces its last one), the upstream membership
+   * follows for the groups whose union may have changed, the forwarding entries for the
+   * channels whose oif set changed, and the routers' deadlines are re-read. Nothing here
+   * walks the ports: a report costs its own groups and sources.
    */
   private afterChange(now: Instant, out: Action[]): Action[] {
-    let changed = false;
-    const byGroup = new Map<string, MrouteEntry[]>();
-    for (const f of FAMILIES) {
-      const keys = this.removed[f];
-      for (const p of this.ports.values()) {
-        for (const k of p.routers[f].dirty) keys.add(k);
-        p.routers[f].dirty.clear();
-      }
-      if (keys.size === 0) continue;
-      changed = true;
-      for (const g of keys) {
-        if (this.learnt[f].has(g) && ![...this.ports.values()].some((p) => p.routers[f].groups.get(g)?.mode === 'exclude')) this.learnt[f].delete(g);
-      }
-      if (this.proxies) for (const a of this.proxies[f].update(keys, this.membership(f, keys, now), now)) out.push(a);
-      // The forwarding entries of the changed groups only: a report costs its groups'
-      // ports, not the whole table (the other groups' entries cannot have changed).
-      if (this.upstream && this.lastNow !== null) {
-        for (const k of keys) {
-          const states: [PortState, GroupState][] = [];
-          for (const p of this.ports.values()) {
-            const g = p.routers[f].groups.get(k);
-            if (g) states.push([p, g]);
-          }
-          const entries = states.length ? [...this.groupMroutes(f, k, states[0]![1].address, states, this.lastNow)] : [];
-          byGroup.set(`${f} ${k}`, entries);
+    if (this.touched.size > 0) {
+      const routers = [...this.touched].sort((a, b) => this.deadlines.order(a) - this.deadlines.order(b));
+      this.touched.clear();
+      for (const f of FAMILIES) {
+        for (const r of routers) {
+          if (r.fam.family !== f || r.dirty.size === 0) continue;
+          const p = this.ports.get(r.port)!;
+          for (const k of r.dirty) this.index[f].set(p, k, r.groups.get(k), now);
+          r.dirty.clear();
         }
       }
-      keys.clear();
+      for (const r of routers) this.deadlines.refresh(r);
     }
-    if (changed) for (const a of this.mroutes.updateGroups(byGroup)) out.push(a);
-    return out;
-  }
-
-  /**
-   * The union of the ports' memberships of the groups `keys` (RFC 4605 §4.1 by the merge
-   * of RFC 3376 §3.2): EXCLUDE when any port excludes, with the intersection of the
-   * exclude lists minus every source a port wants; otherwise INCLUDE with the union of
-   * the include lists.
-   */
-  private membership(f: Fam, keys: ReadonlySet<string>, now: Instant): Map<string, Membership> {
-    const byGroup = new Map<string, GroupState[]>();
-    for (const k of keys) {
-      const list: GroupState[] = [];
-      for (const p of this.ports.values()) {
-        const g = p.routers[f].groups.get(k);
-        if (g) list.push(g);
-      }
-      if (list.length > 0) byGroup.set(k, list);
+    const entries: [string, MrouteEntry | null][] = [];
+    for (const f of FAMILIES) {
+      const c = this.index[f].take(this.upstream?.device ?? null);
+      if (this.proxies && c.upstreamKeys.length > 0) for (const a of this.proxies[f].update(c.upstreamKeys, c.upstream, now)) out.push(a);
+      for (const e of c.channels) entries.push(e);
     }
-    const out = new Map<string, Membership>();
-    for (const [k, gs] of byGroup) {
-      const wanted = new Map<string, Uint8Array>();
-      for (const g of gs) for (const [s, st] of g.sources) if (st.timer !== null && st.timer > now) wanted.set(s, st.address);
-      const excl = gs.filter((g) => g.mode === 'exclude');
-      if (excl.length === 0) { out.set(k, { group: gs[0]!.address, mode: 'include', sources: wanted }); continue; }
-      const y = new Map<string, Uint8Array>();
-      for (const [s, st] of excl[0]!.sources) {
-        if (st.timer !== null && st.timer > now) continue;
-        if (excl.every((g) => { const o = g.sources.get(s); return o !== undefined && (o.timer === null || o.timer <= now); }) && !wanted.has(s)) y.set(s, st.address);
-      }
-      out.set(k, { group: gs[0]!.address, mode: 'exclude', sources: y });
-    }
+    if (entries.length > 0) for (const a of this.mroutes.updateChannels(entries)) out.push(a);
     return out;
   }
 
   nextDeadline(): Instant | null {
-    let d: Instant | null = null;
-    for (const p of this.ports.values()) for (const f of FAMILIES) d = earliest(d, p.routers[f].nextDeadline());
+    let d: Instant | null = this.deadlines.nextDeadline();
     if (this.proxies) for (const f of FAMILIES) d = earliest(d, this.proxies[f].nextDeadline());
     return d;
   }
@@ -274,34 +258,12 @@ export class MulticastModule implements Module {
    * The forwarding entries the subscriber ports want (RFC 4605 §4.2): for every group and
    * every source some port forwards (RFC 3376 §6.3: its INCLUDE sources, or for an EXCLUDE
    * group the sources the kernel reported traffic from that are not excluded), packets from
-   * the upstream device go out of those ports' devices.
+   * the upstream device go out of those ports' devices. The live set the deltas installed:
+   * the index keeps it as membership changes. A copy: a stepped reconcile may run across
+   * turns in which the set changes.
    */
-  *desiredMroutes(): Iterable<MrouteEntry> {
-    if (!this.upstream || this.lastNow === null) return;
-    const now = this.lastNow;
-    for (const f of FAMILIES) {
-      const groups = new Map<string, { address: Uint8Array; states: [PortState, GroupState][] }>();
-      for (const p of this.ports.values()) {
-        for (const [k, g] of p.routers[f].groups) {
-          const e = groups.get(k) ?? { address: g.address, states: [] };
-          e.states.push([p, g]);
-          groups.set(k, e);
-        }
-      }
-      for (const [k, { address, states }] of groups) yield* this.groupMroutes(f, k, address, states, now);
-    }
-  }
-
-  /** The forwarding entries of one group, from the ports that hold it (`states`). */
-  private *groupMroutes(f: Fam, k: string, address: Uint8Array, states: readonly [PortState, GroupState][], now: Instant): Iterable<MrouteEntry> {
-    if (!this.upstream) return;
-    const candidates = new Map<string, Uint8Array>();
-    for (const [, g] of states) for (const [s, st] of g.sources) if (st.timer !== null) candidates.set(s, st.address);
-    for (const [s, a] of this.learnt[f].get(k) ?? []) candidates.set(s, a);
-    for (const [s, source] of candidates) {
-      const oifs = [...new Set(states.filter(([, g]) => forwards(g, s, now)).map(([p]) => p.device))].sort();
-      if (oifs.length > 0) yield { family: f, source, group: address, iif: this.upstream.device, oifs };
-    }
+  desiredMroutes(): MrouteEntry[] {
+    return [...this.mroutes.entries()];
   }
 
   /** The full desired state of the kind this module owns (`mroutes`), for a reconcile. */

@@ -1,9 +1,15 @@
 import { log, type Action } from '../actions';
 import type { Config } from '../config/config';
 import type { Event } from '../events';
-import type { Claim, Module } from '../module';
-import { addMs, earliest, type Instant } from '../time';
+import type { DivertEntry } from '../kernel/divert';
+import type { KernelState } from '../kernel/entries';
+import { readAddresses } from '../leasequery/held';
+import type { Claim, CoreQuery, Module } from '../module';
+import { addMs, earliest, msBetween, type Instant } from '../time';
+import { formatAddress } from '../wire/address';
+import { pagingMessage } from '../wire/paging';
 import type { HmacSha256 } from './auth';
+import { DivertDeltas } from './diverts';
 import { markInactive, onDormantPacket, onTimer, WIDE_CAST } from './monitor';
 import { CUSTOM_AREA, PagingPlan } from './plan';
 import { onHostMessage } from './registrar';
@@ -22,10 +28,7 @@ export interface PagingPlatform {
 }
 
 /** An address the kernel must divert to gleand (`dormant` events): a dormant, paged or inactive host's. */
-export interface DivertEntry {
-  readonly family: 4 | 6;
-  readonly address: Uint8Array;
-}
+export type { DivertEntry };
 
 /**
  * Dormant-host alerting (RFC 3154; src/paging/PROTOCOL.md): the Paging Agent, the
@@ -42,6 +45,9 @@ export class PagingModule implements Module {
   private nextAdvertAt: Instant | null = null;
   /** Events that came while paging was off (a platform that diverts without being asked). */
   private ignored = 0;
+  /** What the kernel was last told to divert (live deltas after each event and timer). */
+  private readonly diverts = new DivertDeltas();
+  readonly answers: readonly CoreQuery[] = ['hosts'];
 
   constructor(private readonly bindings: BindingReader, private readonly platform: PagingPlatform | null) {}
 
@@ -52,8 +58,12 @@ export class PagingModule implements Module {
       if (event.kind === 'paging' || event.kind === 'dormant') this.ignored++;
       return [];
     }
-    if (event.kind === 'paging') return onHostMessage(s, event, now);
-    if (event.kind === 'dormant') return onDormantPacket(s, event, now);
+    if (event.kind === 'paging') {
+      const out = onHostMessage(s, event, now);
+      const d = pagingMessage.decode(event.payload);
+      return d.ok ? [...out, ...this.diverts.update(s.table, [d.value.id])] : out;
+    }
+    if (event.kind === 'dormant') return [...onDormantPacket(s, event, now), ...this.diverts.update(s.table, touchedBy(s, event))];
     return [];
   }
 
@@ -72,6 +82,7 @@ export class PagingModule implements Module {
     // Advertise at once: after a (re)start hosts learn the new epoch without waiting (§4.10, §4.14).
     this.nextAdvertAt = now;
     actions.push(...this.advertise(now));
+    actions.push(...this.diverts.updateAll(s.table));
     return actions;
   }
 
@@ -107,7 +118,7 @@ export class PagingModule implements Module {
     this.state = null;
     this.nextAdvertAt = null;
     if (!s) return [];
-    return [log('notice', 'paging', 'paging turned off: hosts forgotten, held packets dropped', { hosts: s.table.size, held: s.held.size })];
+    return [...this.diverts.clear(), log('notice', 'paging', 'paging turned off: hosts forgotten, held packets dropped', { hosts: s.table.size, held: s.held.size })];
   }
 
   /** AREA_ADVERT on every port of every fixed area, both families, signed with the area key (§4.10, §4.21). */
@@ -133,9 +144,12 @@ export class PagingModule implements Module {
     const s = this.state;
     if (!s) return [];
     const actions = this.advertise(now);
+    const touched: string[] = [];
     for (let h = s.table.due(now); h; h = s.table.due(now)) {
+      touched.push(h.id);
       for (const a of onTimer(s, h, now)) actions.push(a);
     }
+    for (const a of this.diverts.update(s.table, touched)) actions.push(a);
     return actions;
   }
 
@@ -159,6 +173,35 @@ export class PagingModule implements Module {
     }
   }
 
+  /** The full desired state of the kind this module owns (`diverts`), for a reconcile. */
+  desired(): KernelState {
+    return { diverts: this.diverted() };
+  }
+
+  query(what: CoreQuery, now: Instant): unknown {
+    if (what !== 'hosts') return undefined;
+    return this.hostRows(now);
+  }
+
+  /**
+   * One JSON-safe row per tracked host (`gleand hosts`): state, area, ports, addresses,
+   * the last PAGE, the packets held for it now, its wake-ups this hour. A generator:
+   * the control socket streams rows, so a million hosts are never one array here.
+   */
+  *hostRows(now: Instant): Iterable<Record<string, unknown>> {
+    const s = this.state;
+    if (!s) return;
+    for (const h of s.table.all()) {
+      yield {
+        id: h.id, state: h.state, area: h.area, port: h.port, family: h.family, ports: [...h.ports], mode: h.mode, wake: h.wake,
+        addresses: h.addresses.map((a) => { const b = addressBytes(a); return formatAddress(b.length === 4 ? 4 : 6, b); }),
+        lifetimeLeftMs: Math.max(0, msBetween(now, h.expiresAt as Instant)),
+        pagesSent: h.pagesSent, lastPageAgoMs: h.lastPageAt < 0 ? null : Math.max(0, msBetween(h.lastPageAt as Instant, now)),
+        held: s.held.count(h.id), wakeupsThisHour: h.wakeCount,
+      };
+    }
+  }
+
   status(): Record<string, unknown> {
     const s = this.state;
     if (!s) return { enabled: false, ready: this.platform !== null, ignored: this.ignored };
@@ -170,4 +213,14 @@ export class PagingModule implements Module {
       ...c, rejected: { ...c.rejected }, refused: { ...c.refused }, dropped: { ...c.dropped }, inactive: { ...c.inactive },
     };
   }
+}
+
+/** The hosts a diverted packet may have changed: its destination's, and on a wide cast the port's wakeable ones (§4.3). */
+function touchedBy(s: PagingState, e: { family: 4 | 6; port: string | null; bytes: Uint8Array }): string[] {
+  const ids: string[] = [];
+  const a = readAddresses(e.family, e.bytes);
+  const h = a && s.table.byDestination(a.destination);
+  if (h) ids.push(h.id);
+  if (e.port !== null) for (const w of s.table.wakeable(e.port)) ids.push(w.id);
+  return ids;
 }

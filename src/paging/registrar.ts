@@ -54,7 +54,7 @@ function ack(s: PagingState, e: PagingEvent, m: PagingMessage, status: number, l
   const key = s.plan.keyOf(m.id)!;
   const { bytes } = s.sign(m.id, { type: 'register-ack', status, lifetimeS, acked: m.counter, area }, key);
   // Unicast back to where the REGISTER came from: the host is awake right now.
-  return [{ kind: 'paging-send', port: e.port, family: e.family, destination: e.source, destinationPort: e.sourcePort, payload: bytes }];
+  return [{ kind: 'paging-send', port: e.port, family: e.family, destination: e.source, destinationPort: e.sourcePort, payload: bytes, destinationMac: e.mac }];
 }
 
 function refuse(s: PagingState, e: PagingEvent, m: PagingMessage, status: number, reason: string, area: string): Action[] {

@@ -4,7 +4,8 @@
  * 1,000 ports × 10 groups × 10 sources. Run bundled by plain node (run.ts does it, with
  * the init script's flags), so tsx's loader is not counted:
  *
- *   node gleand-mc-bench.js rate   reports/s for a realistic mix, beside the codec's decode of the same bytes
+ *   node gleand-mc-bench.js rate   reports/s for a realistic mix at each port count of BENCH_MC_PORTS
+ *                                  (default 100,1000) side by side, beside the codec's decode of the same bytes
  *   node --expose-gc gleand-mc-bench.js rss [4|6]   RSS from /proc/self/status with 1,000 × 10 × 10 (bare: the same flags, nothing loaded)
  *
  * The mix per (port, group), as Linux hosts send it (RFC 3376 §5.1, RFC 3810 §6.1): a
@@ -25,7 +26,9 @@ import { igmpHeader, igmpPacket } from '../../src/wire/igmp';
 import { ALLOW_NEW_SOURCES, BLOCK_OLD_SOURCES, CHANGE_TO_INCLUDE_MODE, MODE_IS_INCLUDE, type GroupRecord } from '../../src/wire/mcast';
 import { IPV6_ROUTER_ALERT_HBH, mldHeader, mldPacket } from '../../src/wire/mld';
 
-const PORTS = Number(process.env['BENCH_MC_PORTS'] ?? 1000);
+/** `rate`: the port counts to compare (a report's cost must not grow with them); `rss`: the first one. */
+const PORT_COUNTS = (process.env['BENCH_MC_PORTS'] ?? '100,1000').split(',').map(Number);
+const PORTS = PORT_COUNTS[PORT_COUNTS.length - 1]!;
 const GROUPS = 10;
 const SOURCES = 10;
 const T0 = instant(1_000_000);
@@ -128,31 +131,40 @@ function decodeRate(f: 4 | 6, events: Event[]): number {
 
 const fmtRate = (x: number) => Math.round(x).toLocaleString('en').padStart(9);
 
+/** One family's mix on `ports` ports: reports/s overall and per phase, and decode alone of the same bytes. */
+function rateAt(f: 4 | 6, ports: number): { full: number; reference: number; detail: string } {
+  const phases = [['joins ALLOW/TO_IN(10 S)', joins(f, ports)], ['refresh IS_IN ×10 groups', refreshes(f, ports)], ['leaves BLOCK/TO_IN{}', leaves(f, ports)]] as const;
+  const all = phases.flatMap(([, e]) => e);
+  // Warm both paths on a throwaway core and the same bytes, as the daemon warms on its first reports.
+  decodeRate(f, all);
+  const warm = Math.min(ports, 50);
+  feed(core(warm), [...joins(f, warm), ...refreshes(f, warm), ...leaves(f, warm)], T0);
+  const reference = decodeRate(f, all);
+  const agent = core(ports);
+  let now = T0;
+  let ms = 0;
+  let actions = 0;
+  const parts: string[] = [];
+  for (const [label, events] of phases) {
+    const r = feed(agent, events, now);
+    now = r.end;
+    ms += r.ms;
+    actions += r.actions;
+    parts.push(`${label} ${fmtRate((events.length / r.ms) * 1000).trim()}/s`);
+  }
+  return { full: (all.length / ms) * 1000, reference, detail: `${all.length} reports, ${actions} actions; ${parts.join(', ')}` };
+}
+
 function rate(): void {
   for (const f of [4, 6] as const) {
     const name = f === 4 ? 'IGMPv3' : 'MLDv2';
-    const phases = [['joins ALLOW/TO_IN(10 S)', joins(f, PORTS)], ['refresh IS_IN ×10 groups', refreshes(f, PORTS)], ['leaves BLOCK/TO_IN{}', leaves(f, PORTS)]] as const;
-    const all = phases.flatMap(([, e]) => e);
-    // Warm both paths on a throwaway core and the same bytes, as the daemon warms on its first reports.
-    decodeRate(f, all);
-    const warm = Math.min(PORTS, 50);
-    feed(core(warm), [...joins(f, warm), ...refreshes(f, warm), ...leaves(f, warm)], T0);
-    const reference = decodeRate(f, all);
-    const agent = core(PORTS);
-    let now = T0;
-    let ms = 0;
-    let actions = 0;
-    const parts: string[] = [];
-    for (const [label, events] of phases) {
-      const r = feed(agent, events, now);
-      now = r.end;
-      ms += r.ms;
-      actions += r.actions;
-      parts.push(`${label} ${fmtRate((events.length / r.ms) * 1000).trim()}/s`);
+    const runs = PORT_COUNTS.map((n) => ({ n, ...rateAt(f, n) }));
+    // Side by side: flat when the cost of a report does not depend on the ports holding its group.
+    console.log(`${name.padEnd(7)} ${runs.map((r) => `${r.n.toLocaleString('en')} ports ${fmtRate(r.full).trim()} reports/s`).join('  |  ')}` +
+      (runs.length > 1 ? `  (last/first ${(runs[runs.length - 1]!.full / runs[0]!.full).toFixed(2)})` : ''));
+    for (const r of runs) {
+      console.log(`        ${r.n.toLocaleString('en')} ports: ${r.detail}; reference: decode alone ${fmtRate(r.reference).trim()} reports/s — the router costs ${(r.reference / r.full).toFixed(1)}× decoding`);
     }
-    const full = (all.length / ms) * 1000;
-    console.log(`${name.padEnd(7)} ${fmtRate(full)} reports/s  (${all.length} reports on ${PORTS} ports, ${actions} actions; ${parts.join(', ')}); ` +
-      `reference: decode alone ${fmtRate(reference).trim()} reports/s — the router costs ${(reference / full).toFixed(1)}× decoding`);
   }
 }
 

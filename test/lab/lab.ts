@@ -46,10 +46,16 @@ export const LAB_DEBS: readonly string[] = [
   'g++-mipsel-linux-gnu',
   'g++-arm-linux-gnueabihf',
   'g++-aarch64-linux-gnu',
+  // the big-endian proof (test/unit/byteorder/): the kernel's MIPS UAPI headers (also a
+  // dependency of g++-mips-linux-gnu) and qemu-mips-static to run the oracle built with them
+  'linux-libc-dev-mips-cross',
+  'qemu-user-static',
   // the test image (build/firmware.mjs) and its boot test
   'qemu-system-x86',
   'squashfs-tools',
   'e2fsprogs',
+  // the reference of the multicast join benchmark: the kernel forwarding static (S, G) entries
+  'smcroute',
 ];
 
 /** Binary (absolute path) → Debian package that provides it. */
@@ -73,9 +79,12 @@ export const LAB_BINARIES: Readonly<Record<string, string>> = {
   '/usr/bin/mipsel-linux-gnu-g++': 'g++-mipsel-linux-gnu',
   '/usr/bin/arm-linux-gnueabihf-g++': 'g++-arm-linux-gnueabihf',
   '/usr/bin/aarch64-linux-gnu-g++': 'g++-aarch64-linux-gnu',
+  '/usr/mips-linux-gnu/include/linux/mroute6.h': 'linux-libc-dev-mips-cross',
+  '/usr/bin/qemu-mips-static': 'qemu-user-static',
   '/usr/bin/qemu-system-x86_64': 'qemu-system-x86',
   '/usr/bin/mksquashfs': 'squashfs-tools',
   '/usr/sbin/mkfs.ext4': 'e2fsprogs',
+  '/usr/sbin/smcrouted': 'smcroute',
 };
 
 function binaryPresent(bin: string): boolean {

@@ -5,6 +5,7 @@
  * MCAST_JOIN_SOURCE_GROUP), and what reaches each subscriber is counted on its wire by
  * tshark. Nothing here asks gleand: the judges are the kernel (`ip mroute`) and tshark.
  */
+import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { REPO_ROOT, tsharkFields, type Capture, type Lab, type LabProcess, type LabSubscriber } from './lab';
 
@@ -96,4 +97,36 @@ export async function kernelMroute(lab: Lab, source: string, group: string): Pro
 /** Scapy's hostile reports out of a subscriber's eth0 (mc-flood.py). */
 export async function flood(lab: Lab, s: LabSubscriber, count: number): Promise<void> {
   await lab.exec(s.ns, [PY, script('mc-flood.py'), s.dev, String(count)], { timeoutMs: 120_000 });
+}
+
+/** The wall-clock times (seconds, time.time()) of a join's socket option and of the channel's first datagram (null: none in time). */
+export interface FirstPacket { readonly join: number; readonly first: number | null }
+
+/**
+ * One join of (source, group) on a subscriber with the real kernel, until the first
+ * datagram arrives (mc-join.py `first`); the process then exits and its socket's close is
+ * the leave.
+ */
+export async function firstPacket(lab: Lab, s: LabSubscriber, family: 4 | 6, group: string, source: string, timeoutS = 10): Promise<FirstPacket> {
+  const iface = family === 4 ? subscriberAddress(s) : s.dev;
+  const r = await lab.exec(s.ns, [PY, script('mc-join.py'), String(family), group, iface, 'first', String(timeoutS), source],
+    { timeoutMs: (timeoutS + 10) * 1000 });
+  return JSON.parse(r.stdout.trim()) as FirstPacket;
+}
+
+/**
+ * smcroute, the kernel's forwarding with static (S, G) entries and no membership protocol:
+ * the reference the join benchmark holds gleand against. It takes the namespace's
+ * multicast routing sockets (one owner per namespace), so gleand must not run beside it.
+ */
+export async function startSmcroute(lab: Lab, routes: readonly { source: string; group: string; to: string }[]): Promise<LabProcess> {
+  const conf = path.join(lab.dir, 'smcroute.conf');
+  const devices = new Set([lab.router.upstreamDev, ...routes.map((r) => r.to)]);
+  fs.writeFileSync(conf, [
+    ...[...devices].map((d) => `phyint ${d} enable`),
+    ...routes.map((r) => `mroute from ${lab.router.upstreamDev} source ${r.source} group ${r.group} to ${r.to}`),
+  ].join('\n') + '\n');
+  // -N: VIFs / MIFs only for the devices named above; its pid file and socket in the lab's directory.
+  return lab.spawn(lab.router.ns, ['smcrouted', '-n', '-N', '-f', conf, '-l', 'info',
+    '-P', path.join(lab.dir, 'smcroute.pid'), '-u', path.join(lab.dir, 'smcroute.sock')], { name: 'smcrouted' });
 }

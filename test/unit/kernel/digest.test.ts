@@ -79,6 +79,10 @@ describe('EntryDigest hashes the fields the key and attributes are made of', () 
       const group = family === 4 ? v4(pick(rnd, ['232.1.1.1', '232.1.1.2'])) : v6('ff3e::8000:1');
       return { family, source: inBuffer(source), group, iif: pick(rnd, ['eth0', 'eth00']), oifs: pick(rnd, [['eth1'], ['eth1', 'eth2'], ['eth12']]) };
     },
+    diverts: (rnd) => {
+      const family = pick(rnd, [4, 6] as const);
+      return { family, address: inBuffer(family === 4 ? v4(pick(rnd, ['192.0.2.1', '192.0.2.2'])) : v6(pick(rnd, ['2001:db8::1', '2001:db8::2']))) };
+    },
   };
   for (const t of ENTRY_TYPES) {
     it(`agrees on two ${t.kind} entries exactly when their key and attributes are the same text`, () => {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { MrouteDeltas, mrouteGroupKey } from '../../../src/kernel/mroute-delta';
-import type { MrouteEntry } from '../../../src/kernel/mroute';
+import { MrouteDeltas } from '../../../src/kernel/mroute-delta';
+import { MROUTE, mrouteKey, type MrouteEntry } from '../../../src/kernel/mroute';
 import { parseIPv4 } from '../../../src/wire/address';
 
 const e = (src: string, oifs: string[]): MrouteEntry => ({ family: 4, source: parseIPv4(src)!, group: parseIPv4('232.1.1.1')!, iif: 'up0', oifs });
@@ -17,17 +17,20 @@ describe('MrouteDeltas: live deltas of derived forwarding entries', () => {
     expect(a[0]).toMatchObject({ kind: 'kernel', delta: { routes: { add: [] }, neighbours: { add: [] }, verifies: { add: [] } } });
   });
 
-  it('updateGroups diffs only the named groups: the others keep their entries, and a later full update agrees', () => {
+  it('updateChannels diffs only the named channels: the others keep their entries, and a later full update agrees', () => {
     const d = new MrouteDeltas();
     const g2 = (src: string, oifs: string[]): MrouteEntry => ({ ...e(src, oifs), group: parseIPv4('232.1.1.2')! });
     d.update([e('10.0.0.2', ['eth1']), g2('10.0.0.2', ['eth1'])]);
-    const k1 = mrouteGroupKey(4, parseIPv4('232.1.1.1')!);
-    expect(k1).toBe('4 232.1.1.1');
-    // Group 1 gains a port; group 2 is not named, so nothing of it is removed.
-    expect(mroutes(d.updateGroups(new Map([[k1, [e('10.0.0.2', ['eth1', 'eth2'])]]])))).toEqual({ add: [], remove: [], replace: [e('10.0.0.2', ['eth1', 'eth2'])] });
+    const k1 = mrouteKey('10.0.0.2', '232.1.1.1');
+    expect(k1).toBe(MROUTE.key(e('10.0.0.2', [])));
+    // Channel 1 gains a port; channel 2 is not named, so nothing of it is removed.
+    expect(mroutes(d.updateChannels([[k1, e('10.0.0.2', ['eth1', 'eth2'])]]))).toEqual({ add: [], remove: [], replace: [e('10.0.0.2', ['eth1', 'eth2'])] });
+    // The same interfaces again (another array): no change, no action.
+    expect(d.updateChannels([[k1, e('10.0.0.2', ['eth1', 'eth2'])]])).toEqual([]);
     expect(d.update([e('10.0.0.2', ['eth1', 'eth2']), g2('10.0.0.2', ['eth1'])])).toEqual([]);
-    // A group left by every port: named with no entries, its entries go.
-    expect(mroutes(d.updateGroups(new Map([[k1, []]])))).toEqual({ add: [], remove: [e('10.0.0.2', ['eth1', 'eth2'])], replace: [] });
+    // A channel no port forwards any more: named with null, its entry goes.
+    expect(mroutes(d.updateChannels([[k1, null]]))).toEqual({ add: [], remove: [e('10.0.0.2', ['eth1', 'eth2'])], replace: [] });
+    expect([...d.entries()]).toEqual([g2('10.0.0.2', ['eth1'])]);
     expect(d.update([g2('10.0.0.2', ['eth1'])])).toEqual([]);
   });
 });

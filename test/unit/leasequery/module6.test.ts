@@ -108,7 +108,9 @@ describe('DHCPv6 leasequery: answers become bindings', () => {
     expect(results(out)).toMatchObject([{ verdict: 'active', winner: '2001:db8::547', binding: { binding: '2001:db8:1::1000/128, 2001:db8:100::/56', port: 'lan1' } }]);
     const kernel = out.filter((a) => a.kind === 'kernel');
     expect(kernel.length).toBeGreaterThan(0);
-    const rows = c.agent.query('bindings', at(200)) as { rows?: unknown[] } | unknown[];
+    const answer6 = c.agent.query('bindings', at(200)) as Iterable<unknown>;
+    expect(Array.isArray(answer6)).toBe(false); // lazy: rows are made as the control socket writes them
+    const rows = [...answer6];
     expect(JSON.stringify(rows)).toContain('02:00:00:00:00:07');
     expect(JSON.stringify(rows)).toContain('fe80::7');
   });
@@ -177,7 +179,7 @@ describe('DHCPv6 leasequery: hostile answers create no state and are counted', (
     expect(s['malformed']).toBeGreaterThan(0);
     expect(s['unexpectedType']).toEqual({ 'v6:17': 1 });
     expect(s['unknownServer']).toBe(1);
-    expect(c.agent.query('bindings', at(7))).toEqual(c.agent.query('bindings', T0));
+    expect([...(c.agent.query('bindings', at(7)) as Iterable<unknown>)]).toEqual([...(c.agent.query('bindings', T0) as Iterable<unknown>)]);
   });
 });
 

@@ -3,7 +3,7 @@ import { NLM_F, NLMSG } from '../../../platform/netlink/constants';
 import { NetlinkEngine, type EngineStats, type NetlinkResult, type Transport } from '../../../platform/netlink/engine';
 import { encodeMessage, splitMessages, type NlMessage } from '../../../platform/netlink/message';
 import { ENOBUFS, type OsError } from '../../../platform/netlink/socket';
-import { HOST_LE } from '../../../platform/netlink/wire';
+import { HOST_ORDER, littleEndian } from '../../../platform/byte-order';
 
 /** A socket that records what is sent; the test plays the kernel through engine.receive. */
 class FakeSocket implements Transport {
@@ -23,7 +23,7 @@ class FakeSocket implements Transport {
 
 const int32 = (x: number): Uint8Array => {
   const b = new Uint8Array(4);
-  new DataView(b.buffer).setInt32(0, x, HOST_LE);
+  new DataView(b.buffer).setInt32(0, x, littleEndian(HOST_ORDER));
   return b;
 };
 /** NLMSG_ERROR with -errno (0: ACK) and a capped copy of a request header. */
@@ -51,7 +51,7 @@ function request(engine: NetlinkEngine, count: number) {
   const errors: [number, number][] = [];
   const result = new Promise<NetlinkResult<void>>((resolve) => {
     const p = engine.expect<void>(first, last, (m, finish) => {
-      const errno = -new DataView(m.payload.buffer, m.payload.byteOffset).getInt32(0, HOST_LE);
+      const errno = -new DataView(m.payload.buffer, m.payload.byteOffset).getInt32(0, littleEndian(HOST_ORDER));
       if (errno !== 0) errors.push([m.seq - first, errno]);
       if (m.seq === last) finish({ ok: true, value: undefined });
     }, resolve);

@@ -1,10 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { NLM_F } from '../../../platform/netlink/constants';
 import { splitMessages } from '../../../platform/netlink/message';
-import { HOST_LE } from '../../../platform/netlink/wire';
+import { HOST_ORDER } from '../../../platform/byte-order';
 import {
   NFT_MSG, NFT_SET_FLAG, allowSetName, decodeCounterObject, decodeElementList, decodeSet, dumpSetMessage, dumpSetsMessage,
-  elementListMessage, encodeBatch, encodeNfMessage, flushSetMessage, getCounterMessage, ifindexKey, isTableName,
+  elementEncodingLength, elementListMessage, encodeBatch, encodeNfMessage, flushSetMessage, getCounterMessage, ifindexKey, isTableName,
   messageEncodingLength, nftType, parseAllowSetName, prefixMask, prefixSetsScript, rulesetScript, toVerifyElement,
   verifyElementKey, type AllowSet, type VerifyElement,
 } from '../../../platform/nft';
@@ -39,7 +39,7 @@ const ours = (msg: number, flags: number, e: VerifyElement): string => {
 
 describe('nft codec against bytes from nft 1.0.6', () => {
   it('runs on a little-endian host (the captures are)', () => {
-    expect(HOST_LE).toBe(true);
+    expect(HOST_ORDER).toBe('le');
   });
 
   it('DELSETELEM batch is byte-identical to nft delete element', () => {
@@ -188,6 +188,19 @@ describe('element keys', () => {
     expect(bytes.length).toBe(messageEncodingLength(m.message));
     const dv = new DataView(bytes.buffer);
     for (const off of m.elementOffsets) expect(dv.getUint16(off + 2, true) & 0x3fff).toBe(1); // NFTA_LIST_ELEM
+    // Each element's length as counted (not built) is what it takes in the message.
+    for (let i = 0; i < elems.length; i++) {
+      const next = i + 1 < elems.length ? m.elementOffsets[i + 1]! : bytes.length;
+      expect(elementEncodingLength(keyOf(elems[i]!))).toBe(next - m.elementOffsets[i]!);
+    }
+    // And for keys of any length, with or without a key end (interval sets).
+    for (let n = 1; n <= 9; n++) {
+      for (const end of [null, new Uint8Array(n + 2)]) {
+        const k = { key: new Uint8Array(n), keyEnd: end };
+        const one = elementListMessage(NFT_MSG.NEWSETELEM, NLM_F.CREATE, 'gleand', 'ports', [k]);
+        expect(elementEncodingLength(k)).toBe(messageEncodingLength(one.message) - one.elementOffsets[0]!);
+      }
+    }
     const list = decodeElementList(splitMessages(bytes).messages[0]!);
     expect(list.ok).toBe(true);
     if (!list.ok) return;

@@ -1,6 +1,7 @@
 // The paging module (RFC 3154) as scripts against time: host messages and diverted
 // packets in at instants, the exact sends out.
 import { describe, expect, it } from 'vitest';
+import type { Action } from '../../../src/actions';
 import { createCore } from '../../../src/core';
 import { PAGING_ACK_STATUS } from '../../../src/wire/paging';
 import { magicPayload } from '../../../src/paging/wol';
@@ -26,6 +27,12 @@ function registered(text?: string, o: Parameters<Host['register']>[0] = {}) {
   return { c, laptop };
 }
 
+/** The divert entries a batch of actions adds and removes, as text. */
+const diverts = (out: readonly Action[]) => {
+  const k = out.filter((a): a is Extract<Action, { kind: 'kernel' }> => a.kind === 'kernel');
+  const text = (d: { address: Uint8Array }) => [...d.address].join('.');
+  return { add: k.flatMap((a) => a.delta.diverts.add.map(text)), remove: k.flatMap((a) => a.delta.diverts.remove.map(text)) };
+};
 const toLaptop = (c: PagingCore, tag: number, when = T0, source = CORRESPONDENT) => c.agent.handle(dormant(datagram(source, v4('198.51.100.7'), tag)), when);
 
 describe('paging: inert without a paging section', () => {
@@ -50,7 +57,9 @@ describe('paging: turned off by a reload', () => {
     const { c } = registered();
     toLaptop(c, 1, at(1000));
     const off = c.agent.handle({ kind: 'config', config: config(pagingConfig().replace("option enabled '1'", "option enabled '0'")) }, at(2000));
-    expect(off).toEqual([expect.objectContaining({ kind: 'log', fields: { hosts: 1, held: 1 } })]);
+    expect(off).toEqual([expect.objectContaining({ kind: 'kernel' }), expect.objectContaining({ kind: 'log', fields: { hosts: 1, held: 1 } })]);
+    // every divert goes with paging (src/kernel/divert.ts)
+    expect(diverts(off)).toEqual({ add: [], remove: ['198.51.100.7'] });
     expect(c.paging.nextDeadline()).toBeNull();
     expect(toLaptop(c, 2, at(3000))).toEqual([]);
     expect([...c.paging.diverted()]).toEqual([]);
@@ -78,11 +87,16 @@ describe('paging: REGISTER (RFC 3154 §4.3, §4.20)', () => {
   it('a bound host is tracked dormant and acknowledged unicast, signed with its key', () => {
     const { c, laptop } = withLaptop();
     const out = c.agent.handle(laptop.event(laptop.register()), T0);
-    expect(kinds(out)).toEqual(['paging-send']);
+    expect(kinds(out)).toEqual(['paging-send', 'kernel']);
     const ack = sent(out)[0]!;
     expect([ack.port, [...ack.destination].join('.'), ack.destinationPort]).toEqual(['lan1', '198.51.100.7', 40000]);
+    // unicast at Ethernet too: to the MAC of the frame it answers (no ARP toward a host about to sleep)
+    expect([...ack.destinationMac!]).toEqual([...laptop.mac]);
     expect(read(ack.payload, laptop.key).body).toEqual({ type: 'register-ack', status: 0, lifetimeS: 600, acked: 1n, area: 'lobby' });
     expect(status(c)['hosts']).toEqual({ dormant: 1, paging: 0, active: 0, inactive: 0 });
+    // after the ack, its address is diverted to gleand (the kernel entry, src/kernel/divert.ts)
+    expect(diverts(out)).toEqual({ add: ['198.51.100.7'], remove: [] });
+    expect([...(c.agent.desiredState().diverts ?? [])].map((d) => [...d.address].join('.'))).toEqual(['198.51.100.7']);
     expect([...c.paging.diverted()]).toEqual([{ family: 4, address: laptop.address }]);
     expect(c.paging.nextDeadline()).toBe(at(30_000)); // the advert; the lifetime ends at 600 s
   });
@@ -99,7 +113,7 @@ describe('paging: REGISTER (RFC 3154 §4.3, §4.20)', () => {
   it('a replayed REGISTER, a stale epoch and a host playing agent are rejected and counted', () => {
     const { c, laptop } = withLaptop();
     const reg = laptop.register();
-    expect(kinds(c.agent.handle(laptop.event(reg), T0))).toEqual(['paging-send']);
+    expect(kinds(c.agent.handle(laptop.event(reg), T0))).toEqual(['paging-send', 'kernel']);
     expect(kinds(c.agent.handle(laptop.event(reg), at(1)))).toEqual([]);
     const stale = laptop.sign({ type: 'deregister', reason: 1 }, { epoch: EPOCH - 1 });
     expect(kinds(c.agent.handle(laptop.event(stale), at(2)))).toEqual([]);
@@ -114,7 +128,7 @@ describe('paging: REGISTER (RFC 3154 §4.3, §4.20)', () => {
     const other = c.agent.handle(laptop.event(laptop.register(), { mac: macOf(8) }), T0);
     expect(read(sent(other)[0]!.payload, laptop.key).body).toMatchObject({ status: PAGING_ACK_STATUS.NOT_BOUND, lifetimeS: 0 });
     // A second id on the same machine cannot take over an address the first registered.
-    expect(kinds(c.agent.handle(laptop.event(laptop.register()), T0))).toEqual(['paging-send']);
+    expect(kinds(c.agent.handle(laptop.event(laptop.register()), T0))).toEqual(['paging-send', 'kernel']);
     const twin = new Host('twin', laptop.address, laptop.mac, 'lan1');
     const t = c.agent.handle(twin.event(twin.register()), T0);
     expect(read(sent(t)[0]!.payload, twin.key).body).toMatchObject({ status: PAGING_ACK_STATUS.NOT_BOUND });
@@ -125,7 +139,7 @@ describe('paging: REGISTER (RFC 3154 §4.3, §4.20)', () => {
     const { c, laptop } = withLaptop(pagingConfig('\toption max_hosts \'1\'\n'));
     const wrong = c.agent.handle(laptop.event(laptop.register({ area: 'nowhere' })), T0);
     expect(read(sent(wrong)[0]!.payload, laptop.key).body).toMatchObject({ status: PAGING_ACK_STATUS.UNKNOWN_AREA });
-    expect(kinds(c.agent.handle(laptop.event(laptop.register()), T0))).toEqual(['paging-send']);
+    expect(kinds(c.agent.handle(laptop.event(laptop.register()), T0))).toEqual(['paging-send', 'kernel']);
     const second = new Host('second', v4('198.51.100.8'), macOf(8), 'lan2');
     bind(c, second.address, 'lan2', second.mac);
     const full = c.agent.handle(second.event(second.register()), T0);
@@ -162,7 +176,9 @@ describe('paging: hold, page, deliver in order (RFC 3154 §3.2, §4.11, §4.13, 
     expect(toLaptop(c, 3, at(1002))).toEqual([]);
     expect(status(c)['heldNow']).toBe(3);
     const answer = c.agent.handle(laptop.event(laptop.sign({ type: 'page-response', paged: page.counter })), at(1500));
-    expect(kinds(answer)).toEqual(['link-send', 'link-send', 'link-send']);
+    expect(kinds(answer)).toEqual(['link-send', 'link-send', 'link-send', 'kernel']);
+    // the held packets first, then the divert is lifted (§4.15: nothing overtakes them)
+    expect(diverts(answer)).toEqual({ add: [], remove: ['198.51.100.7'] });
     const delivered = links(answer);
     expect(delivered.map((d) => d.bytes[28])).toEqual([1, 2, 3]);
     expect(delivered.every((d) => d.port === 'lan1' && d.bytes[8] === 63)).toBe(true);
@@ -229,7 +245,7 @@ describe('paging: unanswered, expiry and deregistration (RFC 3154 §3.1, §4.4)'
     const { c, laptop } = registered();
     toLaptop(c, 1, at(1000));
     const out = c.agent.handle(laptop.event(laptop.sign({ type: 'deregister', reason: 1 })), at(1100));
-    expect(kinds(out)).toEqual(['link-send', 'paging-send']);
+    expect(kinds(out)).toEqual(['link-send', 'paging-send', 'kernel']);
     expect(read(sent(out)[0]!.payload, laptop.key).body).toMatchObject({ type: 'register-ack', status: 0, lifetimeS: 0 });
     c.agent.handle(laptop.event(laptop.register()), at(1200));
     toLaptop(c, 2, at(1300));
@@ -297,5 +313,18 @@ describe('paging: reload (RFC 3154 §4.14)', () => {
     const noArea = pagingConfig().replace(/config paging_area 'lobby'[\s\S]*?(?=config paging_host)/, '');
     c.agent.handle({ kind: 'config', config: config(noArea) }, at(2000));
     expect(status(c)).toMatchObject({ hosts: { inactive: 1 }, inactive: { reconfigured: 1 } });
+  });
+});
+
+describe('paging: gleand hosts (the `hosts` control query)', () => {
+  it('one JSON-safe row per tracked host: state, area, addresses, last page, packets held now', () => {
+    const { c } = registered();
+    toLaptop(c, 1, at(1000));
+    toLaptop(c, 2, at(1001));
+    const rows = [...(c.agent.query('hosts', at(1500)) as Iterable<Record<string, unknown>>)];
+    expect(rows).toEqual([expect.objectContaining({
+      id: 'laptop', state: 'paging', area: 'lobby', port: 'lan1', addresses: ['198.51.100.7'], pagesSent: 1, lastPageAgoMs: 500, held: 2,
+    })]);
+    expect(JSON.parse(JSON.stringify(rows))).toEqual(rows);
   });
 });

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { dhcpFilter } from '../../../platform/bpf';
-import { HOST_LE } from '../../../platform/netlink/wire';
+import { HOST_ORDER, littleEndian } from '../../../platform/byte-order';
 import { ipv4Packet, ipv6Packet, v4, v6 } from '../relay/kit';
 
 /**
@@ -24,8 +24,8 @@ function run(prog: Uint8Array, pkttype: number, protocol: number, pkt: Uint8Arra
     return n >>> 0;
   };
   for (let pc = 0; pc < prog.length / 8; pc++) {
-    const code = v.getUint16(pc * 8, HOST_LE), jt = v.getUint8(pc * 8 + 2), jf = v.getUint8(pc * 8 + 3);
-    const k = v.getInt32(pc * 8 + 4, HOST_LE);
+    const code = v.getUint16(pc * 8, littleEndian(HOST_ORDER)), jt = v.getUint8(pc * 8 + 2), jf = v.getUint8(pc * 8 + 3);
+    const k = v.getInt32(pc * 8 + 4, littleEndian(HOST_ORDER));
     switch (code) {
       case 0x20: a = word(k, 4); break; // ld [k]
       case 0x28: a = word(k, 2); break; // ldh [k]
@@ -72,5 +72,18 @@ describe('subscriber port packet filter (platform/bpf.ts)', () => {
     frag[6] = 0x00; frag[7] = 0x10; // fragment offset 16
     expect(run(filter, PACKET_OUTGOING, 0x0800, frag)).toBe(0);
     expect(run(filter, PACKET_HOST, 0x0800, frag)).toBe(0);
+  });
+
+  it('on a paging area port, passes host messages to the paging port too (both families), nothing else more', () => {
+    const paging = dhcpFilter(3154);
+    const p4 = (type: number, sport: number, dport: number) =>
+      run(paging, type, 0x0800, ipv4Packet(v4('10.0.0.2'), v4('10.1.0.1'), sport, dport, new Uint8Array(8))) > 0;
+    const p6 = (type: number, sport: number, dport: number) =>
+      run(paging, type, 0x86dd, ipv6Packet(v6('fe80::2'), v6('fe80::1'), sport, dport, new Uint8Array(8))) > 0;
+    expect([p4(PACKET_HOST, 40000, 3154), p6(PACKET_HOST, 40000, 3154), p4(PACKET_BROADCAST, 3154, 3154)]).toEqual([true, true, true]);
+    expect([p4(PACKET_HOST, 68, 67), p6(PACKET_HOST, 546, 547), p4(PACKET_OUTGOING, 67, 68)]).toEqual([true, true, true]);
+    expect([p4(PACKET_HOST, 3154, 3155), p6(PACKET_HOST, 3154, 53), p4(PACKET_OUTGOING, 3154, 3154)]).toEqual([false, false, false]);
+    // without a paging port the DHCP filter is unchanged
+    expect(pass4(PACKET_HOST, 40000, 3154)).toBe(false);
   });
 });

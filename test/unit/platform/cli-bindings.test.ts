@@ -81,7 +81,7 @@ describe('streamed control answers', () => {
     for (const s of servers.splice(0)) s.close();
     for (const d of dirs.splice(0)) fs.rmSync(d, { recursive: true, force: true });
   });
-  const serve = async (rows: unknown[]) => {
+  const serve = async (rows: Iterable<unknown>) => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'gleand-ctls-'));
     dirs.push(dir);
     const sock = path.join(dir, 'ctl.sock');
@@ -120,6 +120,27 @@ describe('streamed control answers', () => {
     expect(server.status()['connections']).toBe(0);
     c.destroy();
   }, STREAM_STALL_MS + 20_000);
+
+  it('a lazy sequence (the core\'s bindings answer) is made row by row as it is written, never whole', async () => {
+    let made = 0;
+    function* lazy() { for (let i = 0; i < 100_000; i++) { made++; yield { i, pad: 'x'.repeat(40) }; } }
+    const { sock } = await serve(lazy());
+    let madeAtFirstRow = -1;
+    const n = await controlStream(sock, { cmd: 'bindings' }, (r) => {
+      if ((r as { i: number }).i === 0) madeAtFirstRow = made;
+    });
+    expect(n).toBe(100_000);
+    expect(made).toBe(100_000);
+    // The first chunk reached the reader after about STREAM_CHUNK_BYTES of rows were made.
+    expect(madeAtFirstRow).toBeGreaterThan(0);
+    expect(madeAtFirstRow).toBeLessThan(10_000);
+  });
+
+  it('a lazy sequence asked for without "stream" is collected into one result line', async () => {
+    function* lazy() { for (let i = 0; i < 3; i++) yield { i }; }
+    const { sock } = await serve(lazy());
+    expect(await controlRequest(sock, { cmd: 'bindings' })).toEqual([{ i: 0 }, { i: 1 }, { i: 2 }]);
+  });
 
   it('an empty table is an empty stream', async () => {
     const { sock } = await serve([]);

@@ -67,13 +67,14 @@ describe('KernelDriver reconcile while live deltas arrive', () => {
     const neighbours = memoryApplier('neighbours', () => '');
     const verifies = memoryApplier('verifies', () => '');
     const mroutes = memoryApplier('mroutes', () => '');
+    const diverts = memoryApplier('diverts', () => '');
     const ctx: DriverContext = {
       emit: () => undefined, log: () => undefined, query: () => undefined, whenDrained: () => null,
-      desiredState: () => ({ routes: [...desired.values()], neighbours: [], verifies: [], mroutes: [] }),
+      desiredState: () => ({ routes: [...desired.values()], neighbours: [], verifies: [], mroutes: [], diverts: [] }),
     };
     const loaded = loadConfig(CONFIG, 'test');
     if (!loaded.ok) throw new Error(JSON.stringify(loaded.problems));
-    const d = new KernelDriver(() => [routes.applier, neighbours.applier, verifies.applier, mroutes.applier]);
+    const d = new KernelDriver(() => [routes.applier, neighbours.applier, verifies.applier, mroutes.applier, diverts.applier]);
     driver = d;
     await d.start(loaded.config, ctx);
     const status = () => d.status() as { reconciles: number; postponed: number; digestsEqual: number };
@@ -103,10 +104,10 @@ describe('KernelDriver reconcile while live deltas arrive', () => {
     const desired = new Map<string, RouteEntry>();
     let flood: (() => void) | null = null;
     const routes = memoryApplier('routes', ROUTE.key, undefined, () => flood?.());
-    const other = [memoryApplier('neighbours', () => ''), memoryApplier('verifies', () => ''), memoryApplier('mroutes', () => '')];
+    const other = [memoryApplier('neighbours', () => ''), memoryApplier('verifies', () => ''), memoryApplier('mroutes', () => ''), memoryApplier('diverts', () => '')];
     const ctx: DriverContext = {
       emit: () => undefined, log: () => undefined, query: () => undefined, whenDrained: () => null,
-      desiredState: () => ({ routes: [...desired.values()], neighbours: [], verifies: [], mroutes: [] }),
+      desiredState: () => ({ routes: [...desired.values()], neighbours: [], verifies: [], mroutes: [], diverts: [] }),
     };
     const loaded = loadConfig(CONFIG, 'test');
     if (!loaded.ok) throw new Error(JSON.stringify(loaded.problems));
@@ -136,10 +137,10 @@ describe('KernelDriver reconcile while live deltas arrive', () => {
     const desired = new Map<string, RouteEntry>([[ROUTE.key(route(1)), route(1)]]);
     let arriving: (() => void) | null = null;
     const routes = memoryApplier('routes', ROUTE.key, () => arriving?.());
-    const other = [memoryApplier('neighbours', () => ''), memoryApplier('verifies', () => ''), memoryApplier('mroutes', () => '')];
+    const other = [memoryApplier('neighbours', () => ''), memoryApplier('verifies', () => ''), memoryApplier('mroutes', () => ''), memoryApplier('diverts', () => '')];
     const ctx: DriverContext = {
       emit: () => undefined, log: () => undefined, query: () => undefined, whenDrained: () => null,
-      desiredState: () => ({ routes: [...desired.values()], neighbours: [], verifies: [], mroutes: [] }),
+      desiredState: () => ({ routes: [...desired.values()], neighbours: [], verifies: [], mroutes: [], diverts: [] }),
     };
     const loaded = loadConfig(CONFIG, 'test');
     if (!loaded.ok) throw new Error(JSON.stringify(loaded.problems));

@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { igmpMldFilter, upcallFilter } from '../../../platform/multicast-bpf';
-import { HOST_LE } from '../../../platform/netlink/wire';
+import { HOST_ORDER, littleEndian } from '../../../platform/byte-order';
 
 const AD = -0x1000;
 const HOST = 0, MULTICAST = 2, OUTGOING = 4;
@@ -22,8 +22,8 @@ function run(prog: Uint8Array, pkt: Uint8Array, pkttype = MULTICAST, protocol = 
     return n >>> 0;
   };
   for (let pc = 0; pc < prog.length / 8; pc++) {
-    const code = v.getUint16(pc * 8, HOST_LE), jt = v.getUint8(pc * 8 + 2), jf = v.getUint8(pc * 8 + 3);
-    const k = v.getInt32(pc * 8 + 4, HOST_LE);
+    const code = v.getUint16(pc * 8, littleEndian(HOST_ORDER)), jt = v.getUint8(pc * 8 + 2), jf = v.getUint8(pc * 8 + 3);
+    const k = v.getInt32(pc * 8 + 4, littleEndian(HOST_ORDER));
     const size = code === 0x20 ? 4 : code === 0x28 ? 2 : code === 0x30 ? 1 : 0;
     if (size) {
       const x = load(k, size);

@@ -5,11 +5,11 @@
  */
 import { describe, expect, it } from 'vitest';
 import { decodeIgmpmsg, decodeMrt6msg, mf6cctl, mfcctl, mif6ctl, vifctl } from '../../../platform/multicast-mrt';
-import { HOST_LE } from '../../../platform/netlink/wire';
+import { HOST_ORDER, littleEndian } from '../../../platform/byte-order';
 import { parseIPv4, parseIPv6 } from '../../../src/wire/address';
 
-const u16 = (b: Uint8Array, at: number) => new DataView(b.buffer, b.byteOffset).getUint16(at, HOST_LE);
-const i32 = (b: Uint8Array, at: number) => new DataView(b.buffer, b.byteOffset).getInt32(at, HOST_LE);
+const u16 = (b: Uint8Array, at: number) => new DataView(b.buffer, b.byteOffset).getUint16(at, littleEndian(HOST_ORDER));
+const i32 = (b: Uint8Array, at: number) => new DataView(b.buffer, b.byteOffset).getInt32(at, littleEndian(HOST_ORDER));
 
 describe('socket option structures', () => {
   it('vifctl: 16 bytes, VIFF_USE_IFINDEX, threshold 1, ifindex in the union', () => {
@@ -38,7 +38,7 @@ describe('socket option structures', () => {
     expect([...b.subarray(8, 24)]).toEqual([...parseIPv6('fd00::2')!]);
     expect([...b.subarray(36, 52)]).toEqual([...parseIPv6('ff3e::8000:1')!]);
     expect(u16(b, 56)).toBe(4);
-    expect(new DataView(b.buffer).getUint32(60, HOST_LE)).toBe((1 | (1 << 5) | (1 << 31)) >>> 0);
+    expect(new DataView(b.buffer).getUint32(60, littleEndian(HOST_ORDER))).toBe((1 | (1 << 5) | (1 << 31)) >>> 0);
   });
 });
 
@@ -59,7 +59,7 @@ describe('upcalls', () => {
   it('mrt6msg: NOCACHE with its MIF; an ICMPv6 message (non-zero type) is not one', () => {
     const m = new Uint8Array(40);
     m[1] = 1;
-    new DataView(m.buffer).setUint16(2, 3, HOST_LE);
+    new DataView(m.buffer).setUint16(2, 3, littleEndian(HOST_ORDER));
     m.set(parseIPv6('fd00::2')!, 8);
     m.set(parseIPv6('ff3e::8000:1')!, 24);
     expect(decodeMrt6msg(m)).toEqual({ family: 6, reason: 'nocache', vif: 3, source: parseIPv6('fd00::2'), group: parseIPv6('ff3e::8000:1') });

@@ -251,10 +251,10 @@ export const quiet = (as: readonly Action[]): Action[] => as.filter((a) => a.kin
 
 export function delta(parts: {
   routes?: Partial<KernelDelta['routes']>; neighbours?: Partial<KernelDelta['neighbours']>; verifies?: Partial<KernelDelta['verifies']>;
-  mroutes?: Partial<KernelDelta['mroutes']>;
+  mroutes?: Partial<KernelDelta['mroutes']>; diverts?: Partial<KernelDelta['diverts']>;
 }): Action {
   const e = <T>(p: Partial<{ add: T[]; remove: T[]; replace: T[] }> = {}) => ({ add: p.add ?? [], remove: p.remove ?? [], replace: p.replace ?? [] });
-  return { kind: 'kernel', delta: { routes: e(parts.routes), neighbours: e(parts.neighbours), verifies: e(parts.verifies), mroutes: e(parts.mroutes) } };
+  return { kind: 'kernel', delta: { routes: e(parts.routes), neighbours: e(parts.neighbours), verifies: e(parts.verifies), mroutes: e(parts.mroutes), diverts: e(parts.diverts) } };
 }
 
 export const dropLog = (port: string, reason: string, field?: string): Action => ({

@@ -54,6 +54,7 @@ describe('DhcpModule composition', () => {
       neighbours: { add: [], remove: [], replace: [] },
       verifies: { add: [], remove: [{ family: 4, device: 'eth1', mac: MAC1, prefix: v4('198.51.100.50'), prefixLength: 32 }], replace: [] },
       mroutes: { add: [], remove: [], replace: [] },
+      diverts: { add: [], remove: [], replace: [] },
     } }]);
     expect(m.bindings()).toHaveLength(1);
     // The full desired state (what a reconcile diffs against) follows the reload too:

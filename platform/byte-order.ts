@@ -1,0 +1,20 @@
+/**
+ * Host byte order: the one place that knows which way this CPU lays out an integer.
+ *
+ * The kernel's ABI structures are host order ("native endian"): nlmsghdr and nlattr
+ * (linux/netlink.h), rtmsg / ndmsg fields and u32 rtattr values, sockaddr_ll's
+ * sll_family and sll_ifindex (linux/if_packet.h), struct sock_filter (linux/filter.h),
+ * the multicast-routing socket options (linux/mroute.h, linux/mroute6.h). That is
+ * little-endian on x86, arm, aarch64 and mipsel, big-endian on mips (most routers),
+ * ppc and s390x. Fields the UAPI marks __be16 / __be32 (nfgenmsg.res_id, nf_tables
+ * values, sll_protocol, addresses) are network order on every host and never take one.
+ *
+ * Every codec of host-order fields takes a ByteOrder, default HOST_ORDER, so that the
+ * golden test (test/unit/byteorder/) can encode and decode big-endian on this machine.
+ */
+export type ByteOrder = 'le' | 'be';
+
+export const HOST_ORDER: ByteOrder = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1 ? 'le' : 'be';
+
+/** DataView's `littleEndian` argument for an order. */
+export const littleEndian = (order: ByteOrder): boolean => order === 'le';
