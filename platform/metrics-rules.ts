@@ -90,7 +90,7 @@ export const HELP: Readonly<Record<string, string>> = {
   gleand_kernel_reconciled_total: 'Entries reconciliations changed (added, removed, replaced), summed over every reconciliation.',
   gleand_kernel_last_reconcile_age_seconds: 'Seconds since the last reconciliation finished.',
   gleand_kernel_read_back_age_seconds: 'Seconds since the kernel was last read back for the entry kind read back longest ago.',
-  gleand_kernel_entries_desired: 'Kernel entries the core wants, by kind (routes_host, routes_pd, neighbours, verifies, mroutes) and family.',
+  gleand_kernel_entries_desired: 'Kernel entries the core wants, by kind (routes_host, routes_pd, and every other kind of the entry registry: neighbours, verifies, mroutes, diverts) and family.',
   gleand_kernel_entries_installed: 'Kernel entries in the kernel as gleand knows them (the last read-back, moved by every change applied since), by kind and family.',
   gleand_uptime_seconds: 'Seconds since the daemon started.',
   gleand_rss_bytes: 'Resident set size of the daemon.',

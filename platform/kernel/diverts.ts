@@ -153,32 +153,38 @@ export class DivertApplier implements Applier<'diverts'> {
    * gone — what was asked.
    */
   async apply(op: BatchOp, entries: DivertEntry[], ctx: ApplierContext): Promise<ApplyOutcome> {
-    if (entries.length === 0) return { applied: 0, failures: [], noDevice: 0 };
+    const none = new Set<number>();
+    const all = new Set(entries.keys());
+    if (entries.length === 0) return { applied: 0, failures: [], noDevice: 0, missed: none };
     // Paging turned off by a reload: `portsChanged` removed the sets with their elements
     // (a removal is done), and the reload's reconcile runs before the core has seen the
     // new config, so it may still add what the module withdraws with that config: nothing
     // to add to, and no failure to report.
-    if (!ctx.config.paging.enabled) return { applied: op === 'remove' ? entries.length : 0, failures: [], noDevice: 0 };
+    if (!ctx.config.paging.enabled) return { applied: op === 'remove' ? entries.length : 0, failures: [], noDevice: 0, missed: op === 'remove' ? none : all };
     const t = `inet ${ctx.config.global.nft_table}`;
     const verb = op === 'remove' ? 'delete' : 'add';
     const line = (es: readonly DivertEntry[], family: 4 | 6) => {
       const of = es.filter((e) => e.family === family);
       return of.length ? [`${verb} element ${t} ${SETS[family]} { ${of.map((e) => formatAddress(e.family, e.address)).join(', ')} }`] : [];
     };
-    if (!(await this.run([...line(entries, 4), ...line(entries, 6), ''].join('\n')))) return { applied: entries.length, failures: [], noDevice: 0 };
-    if (op !== 'remove') return { applied: 0, failures: entries.map(() => 'nft'), noDevice: 0 };
+    if (!(await this.run([...line(entries, 4), ...line(entries, 6), ''].join('\n')))) return { applied: entries.length, failures: [], noDevice: 0, missed: none };
+    if (op !== 'remove') return { applied: 0, failures: entries.map(() => 'nft'), noDevice: 0, missed: all };
     let applied = 0;
     const failures: string[] = [];
+    const missed = new Set<number>(); // already gone, or refused: the removal changed nothing
     const present = new Set(await this.dump(ctx).then((d) => d?.map((e) => formatAddress(e.family, e.address)) ?? []));
-    for (const e of entries) {
+    for (const [i, e] of entries.entries()) {
       if (!present.has(formatAddress(e.family, e.address))) {
         applied++;
+        missed.add(i);
         continue;
       }
-      if (await this.run([...line([e], e.family), ''].join('\n'))) failures.push('nft');
-      else applied++;
+      if (await this.run([...line([e], e.family), ''].join('\n'))) {
+        failures.push('nft');
+        missed.add(i);
+      } else applied++;
     }
-    return { applied, failures, noDevice: 0 };
+    return { applied, failures, noDevice: 0, missed };
   }
 
   /** The table moved: the old one's sets go with it (the verify applier deletes the old table whole). */

@@ -76,10 +76,10 @@ describe('KernelDriver entry counts', () => {
     // the kernel refuses the PD route of client 3 (a gateway it cannot reach, say)
     const routes = memoryApplier('routes', ROUTE.key, (r) => r.family === 6 && r.dst[5] === 3);
     const neighbours = memoryApplier('neighbours', NEIGH.key);
-    const others = [memoryApplier('verifies', () => ''), memoryApplier('mroutes', () => '')];
+    const others = [memoryApplier('verifies', () => ''), memoryApplier('mroutes', () => ''), memoryApplier('diverts', () => '')];
     const ctx: DriverContext = {
       emit: () => undefined, log: () => undefined, query: () => undefined, whenDrained: () => null,
-      desiredState: () => ({ routes: [...desired.routes.values()], neighbours: [...desired.neighbours.values()], verifies: [], mroutes: [] }),
+      desiredState: () => ({ routes: [...desired.routes.values()], neighbours: [...desired.neighbours.values()], verifies: [], mroutes: [], diverts: [] }),
     };
     const loaded = loadConfig(CONFIG, 'test');
     if (!loaded.ok) throw new Error(JSON.stringify(loaded.problems));
@@ -102,7 +102,7 @@ describe('KernelDriver entry counts', () => {
     // Every registered kind and family has its rows, zeros included; routes by class.
     expect(status().entries.map((r) => `${r.kind}/${r.family}`)).toEqual([
       'routes_host/4', 'routes_host/6', 'routes_pd/4', 'routes_pd/6', 'neighbours/4', 'neighbours/6',
-      'verifies/4', 'verifies/6', 'mroutes/4', 'mroutes/6',
+      'verifies/4', 'verifies/6', 'mroutes/4', 'mroutes/6', 'diverts/4', 'diverts/6',
     ]);
 
     // Five clients arrive live: a host route, a PD route and a neighbour each.
