@@ -187,11 +187,17 @@ export class DivertApplier implements Applier<'diverts'> {
     return { applied, failures, noDevice: 0, missed };
   }
 
-  /** The table moved: the old one's sets go with it (the verify applier deletes the old table whole). */
+  /**
+   * The table moved. The verify applier deletes the old table whole, sets and chain with
+   * it; when it has (or the table never existed) this transaction fails on the missing
+   * table and changes nothing — it must not `add table`, which would bring the old table
+   * back. When the old table is still there, the divert's own chain goes first (its rules
+   * refer to the sets), then the sets and the counter.
+   */
   async withdraw(old: ApplierContext): Promise<void> {
     const t = `inet ${old.config.global.nft_table}`;
-    await this.run(`add table ${t}\nadd set ${t} ${DIVERT_NAMES.set4} { type ipv4_addr; }\nflush set ${t} ${DIVERT_NAMES.set4}\n`
-      + `add set ${t} ${DIVERT_NAMES.set6} { type ipv6_addr; }\nflush set ${t} ${DIVERT_NAMES.set6}\n`);
+    const n = DIVERT_NAMES;
+    await this.run([`delete chain ${t} ${n.chain}`, `delete set ${t} ${n.set4}`, `delete set ${t} ${n.set6}`, `delete counter ${t} ${n.dropCounter}`, ''].join('\n'));
   }
 
   /** A change of a divert set's elements that gleand's nft(8) runs did not make (`nft delete element` by hand). */
