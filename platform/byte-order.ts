@@ -18,3 +18,14 @@ export const HOST_ORDER: ByteOrder = new Uint8Array(new Uint16Array([1]).buffer)
 
 /** DataView's `littleEndian` argument for an order. */
 export const littleEndian = (order: ByteOrder): boolean => order === 'le';
+
+/**
+ * A C `int` in `order`: the value of an int socket option (SO_RCVBUF, IPV6_V6ONLY,
+ * PACKET_AUXDATA, MRT_INIT, NETLINK_ADD_MEMBERSHIP...), which setsockopt(2) copies as
+ * the host's int (socket(7)). 32 bits on every Linux ABI gleand runs on.
+ */
+export function int32(value: number, order: ByteOrder = HOST_ORDER): Uint8Array {
+  const b = new Uint8Array(4);
+  new DataView(b.buffer).setInt32(0, value, littleEndian(order));
+  return b;
+}

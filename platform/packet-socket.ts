@@ -6,7 +6,7 @@
  * ByteOrder argument, the host's by default: platform/byte-order.ts).
  */
 import type { NativeBinding, NativeConstants } from './native';
-import { HOST_ORDER, type ByteOrder } from './byte-order';
+import { HOST_ORDER, int32, type ByteOrder } from './byte-order';
 
 export const ETH_P_ALL = 0x0003;
 export const ETH_P_IP = 0x0800;
@@ -50,12 +50,8 @@ export function packetMreq(ifindex: number, type: number, mac?: Uint8Array, orde
   return mreq;
 }
 
-/** An `int` socket option value. */
-export function int32(v: number): Uint8Array {
-  const b = new Uint8Array(4);
-  new DataView(b.buffer).setInt32(0, v, HOST_ORDER === 'le');
-  return b;
-}
+/** An `int` socket option value (the one helper: byte-order.ts; packet-driver.ts and paging-host.ts take it from here). */
+export { int32 } from './byte-order';
 
 /** SO_RCVBUFFORCE (root), else SO_RCVBUF, which the kernel caps at rmem_max. */
 export function setReceiveBuffer(native: NativeBinding, fd: number, bytes: number): void {
