@@ -16,7 +16,7 @@ import { linkInfo } from './links';
 import { MAX_VIFS, MRT, decodeIgmpmsg, decodeMrt6msg, mf6cctl, mfcctl, mif6ctl, vifctl, type Upcall } from './multicast-mrt';
 import { upcallFilter } from './multicast-bpf';
 import { loadNative, type NativeBinding } from './native';
-import { HOST_ORDER, int32 } from './byte-order';
+import { int32 } from './byte-order';
 
 const IPPROTO_IGMP = 2;
 const IPPROTO_ICMPV6 = 58;

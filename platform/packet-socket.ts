@@ -50,6 +50,15 @@ export function packetMreq(ifindex: number, type: number, mac?: Uint8Array, orde
   return mreq;
 }
 
+/**
+ * tpacket_auxdata.tp_status (linux/if_packet.h: __u32, host order) as the addon copies it
+ * from the PACKET_AUXDATA control message into a frame's name slot (LL_STATUS_AT), read
+ * without a DataView: it runs for every frame.
+ */
+export const tpStatus = (b: Uint8Array, at: number, order: ByteOrder = HOST_ORDER): number => (order === 'le'
+  ? b[at]! | (b[at + 1]! << 8) | (b[at + 2]! << 16) | (b[at + 3]! << 24)
+  : (b[at]! << 24) | (b[at + 1]! << 16) | (b[at + 2]! << 8) | b[at + 3]!) >>> 0;
+
 /** An `int` socket option value (the one helper: byte-order.ts; packet-driver.ts and paging-host.ts take it from here). */
 export { int32 } from './byte-order';
 

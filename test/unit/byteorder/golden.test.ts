@@ -32,7 +32,7 @@ import {
   decodeElementList, elementListMessage, encodeBatch, ifindexKey, parseAllowSetName, toVerifyElement, verifyElementKey,
   NFT_MSG, type ElementKey,
 } from '../../../platform/nft/index';
-import { ETH_P_IPV6, PACKET_MR_MULTICAST, packetMreq, sockaddrLl } from '../../../platform/packet-socket';
+import { ETH_P_IPV6, PACKET_MR_MULTICAST, packetMreq, sockaddrLl, tpStatus } from '../../../platform/packet-socket';
 import { SOCKADDR_IN_BYTES, sockaddrBytes, sockaddrNl, sockaddrNlPid, writeSockaddr } from '../../../platform/sockaddr';
 
 // The values oracle.c fills in (keep in step with its #defines).
@@ -161,7 +161,7 @@ beforeAll(() => {
 }, 120_000);
 
 /** Cases the oracle prints for the decoders alone: gleand reads them, never writes them. */
-const DECODE_ONLY = ['nlmsgerr', 'igmpmsg', 'mrt6msg', 'sockaddr_nl_name', 'mfc_dump4', 'mfc_dump6'];
+const DECODE_ONLY = ['nlmsgerr', 'igmpmsg', 'mrt6msg', 'sockaddr_nl_name', 'mfc_dump4', 'mfc_dump6', 'tp_status'];
 const oracle = (order: ByteOrder): Oracle => oracles.get(order)!;
 const golden = (order: ByteOrder, name: string): Uint8Array => {
   const b = oracle(order).cases.get(name);
@@ -244,6 +244,12 @@ describe.each(['le', 'be'] as const)('%s: decoders read the oracle\'s bytes back
       const v = toVerifyElement(set, list.value.elements[0]!, 0, order);
       expect(v.ok && v.value.ifindex).toBe(IFINDEX);
     }
+  });
+
+  it('tpacket_auxdata.tp_status in a frame\'s name slot, at an offset', () => {
+    const slot = new Uint8Array(32);
+    slot.set(golden(order, 'tp_status'), 20); // LL_STATUS_AT
+    expect(tpStatus(slot, 20, order)).toBe(0x01020388);
   });
 
   it('sockaddr_nl from getsockname: the u32 nl_pid the kernel assigned', () => {

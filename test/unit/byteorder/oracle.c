@@ -53,6 +53,7 @@
 #define NUD_STATE 0x0182
 #define PORT 0x0a0b
 #define SOCKOPT_INT 0x01020304
+#define TP_STATUS 0x01020388u /* ...TP_STATUS_CSUM_VALID | TP_STATUS_CSUMNOTREADY in its low byte */
 #define OIF2 0x41424344
 #define MFC_PACKETS 0x000a0b0c0d0e0f10ull /* below 2^53: JavaScript numbers hold them exactly */
 #define MFC_BYTES 0x0011121314151617ull
@@ -332,6 +333,12 @@ static void packet_structs(void)
 	mreq.mr_alen = 6;
 	memcpy(mreq.mr_address, MAC, 6);
 	print_case("packet_mreq", &mreq, sizeof mreq);
+
+	/* the addon copies tp_status of the PACKET_AUXDATA cmsg into the frame's name slot */
+	struct tpacket_auxdata aux;
+	memset(&aux, 0, sizeof aux);
+	aux.tp_status = TP_STATUS;
+	print_case("tp_status", &aux.tp_status, sizeof aux.tp_status);
 }
 
 /* ---------------------------------------------------------------------------------
