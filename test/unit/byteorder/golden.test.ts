@@ -20,6 +20,7 @@ import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { int32, type ByteOrder } from '../../../platform/byte-order';
 import { decodeMfc } from '../../../platform/kernel/mroutes';
+import { allOwn } from '../../../platform/netlink/monitor';
 import { dhcpFilter, dropFromPort } from '../../../platform/bpf';
 import { igmpMldFilter, upcallFilter } from '../../../platform/multicast-bpf';
 import { decodeIgmpmsg, decodeMrt6msg, mf6cctl, mfcctl, mif6ctl, vifctl } from '../../../platform/multicast-mrt';
@@ -250,6 +251,12 @@ describe.each(['le', 'be'] as const)('%s: decoders read the oracle\'s bytes back
     const slot = new Uint8Array(32);
     slot.set(golden(order, 'tp_status'), 20); // LL_STATUS_AT
     expect(tpStatus(slot, 20, order)).toBe(0x01020388);
+  });
+
+  it('the monitor\'s own-notification filter reads nlmsg_len and nlmsg_pid of each header', () => {
+    expect(allOwn(golden(order, 'rtm_newroute'), (pid) => pid === PID, order)).toBe(true);
+    expect(allOwn(golden(order, 'rtm_newroute'), (pid) => pid !== PID, order)).toBe(false);
+    expect(allOwn(golden(order, 'nft_batch'), (pid) => pid === 0, order)).toBe(true); // five messages, nlmsg_pid 0
   });
 
   it('sockaddr_nl from getsockname: the u32 nl_pid the kernel assigned', () => {
