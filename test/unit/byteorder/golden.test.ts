@@ -26,7 +26,8 @@ import { igmpMldFilter, upcallFilter } from '../../../platform/multicast-bpf';
 import { decodeIgmpmsg, decodeMrt6msg, mf6cctl, mfcctl, mif6ctl, vifctl } from '../../../platform/multicast-mrt';
 import {
   AF, NLM_F, NLMSG, RT_SCOPE, RTM, RTN,
-  decodeError, decodeNeigh, decodeRoute, encodeMessage, encodeNeigh, encodeRoute, isEncodeError, ndmsg, rtmsg, splitMessages,
+  NLMSG_HDRLEN, decodeError, decodeNeigh, decodeRoute, encodeMessage, encodeNeigh, encodeRoute, isEncodeError, ndmsg, numberBatch,
+  rtmsg, splitMessages, writeFrameHeader,
   type EncodeError, type NlHeader,
 } from '../../../platform/netlink/index';
 import {
@@ -98,10 +99,29 @@ function nftBatch(order: ByteOrder): Uint8Array {
   return encodeBatch(msgs, SEQ, order);
 }
 
+/**
+ * rtnl.ts's batch: each body encoded behind room for its header, the header's len, type
+ * and flags written over it (flags as a caller gives them: no REQUEST, an ACK that only
+ * the last keeps), then the whole batch numbered for one sendmsg.
+ */
+function rtmBatch(order: ByteOrder): Uint8Array {
+  const b = body(encodeRoute(route(), order));
+  const one = NLMSG_HDRLEN + b.length; // a multiple of 4: no padding between the two
+  const frames = new Uint8Array(2 * one);
+  const dv = new DataView(frames.buffer);
+  for (const at of [0, one]) {
+    frames.set(b, at + NLMSG_HDRLEN);
+    writeFrameHeader(dv, at, one, RTM.NEWROUTE, NLM_F.CREATE | NLM_F.EXCL | NLM_F.ACK, order);
+  }
+  numberBatch(frames, 2, SEQ, order);
+  return frames;
+}
+
 /** Every encoder case: the oracle's case name → gleand's bytes in `order`. */
 const ENCODERS: Record<string, (order: ByteOrder) => Uint8Array> = {
   rtm_newroute: (o) => encodeMessage(ROUTE_HEADER, body(encodeRoute(route(), o)), o),
   rtm_newneigh: (o) => encodeMessage(NEIGH_HEADER, body(encodeNeigh(neigh(), o)), o),
+  rtm_batch: rtmBatch,
   nft_batch: nftBatch,
   sockaddr_ll: (o) => sockaddrLl({ constants: { AF_PACKET } }, ETH_P_IPV6, IFINDEX, MAC, o),
   packet_mreq: (o) => packetMreq(IFINDEX, PACKET_MR_MULTICAST, MAC, o),

@@ -162,6 +162,21 @@ static size_t route(unsigned char *at)
 	return n->nlmsg_len;
 }
 
+/* Two RTM_NEWROUTEs as rtnl.ts sends a batch in one sendmsg: numbered from SEQ, nlmsg_pid
+ * 0 (the kernel), NLM_F_REQUEST on both, NLM_F_ACK on the last only. */
+static size_t rtm_batch(unsigned char *at)
+{
+	struct nlmsghdr *a = (struct nlmsghdr *)at;
+	size_t off = NLMSG_ALIGN(route(at));
+	struct nlmsghdr *b = (struct nlmsghdr *)(at + off);
+	off += NLMSG_ALIGN(route(at + off));
+	a->nlmsg_flags &= ~NLM_F_ACK;
+	a->nlmsg_pid = 0;
+	b->nlmsg_seq = SEQ + 1;
+	b->nlmsg_pid = 0;
+	return off;
+}
+
 /* RTM_NEWNEIGH: ndmsg + NDA_DST, NDA_LLADDR, NDA_PROTOCOL */
 static size_t neigh(unsigned char *at)
 {
@@ -534,6 +549,8 @@ int main(void)
 	print_case("rtm_newroute", buf, route(buf));
 	memset(buf, 0, sizeof buf);
 	print_case("rtm_newneigh", buf, neigh(buf));
+	memset(buf, 0, sizeof buf);
+	print_case("rtm_batch", buf, rtm_batch(buf));
 	memset(buf, 0, sizeof buf);
 	print_case("nlmsgerr", buf, nlerror(buf));
 	memset(buf, 0, sizeof buf);
