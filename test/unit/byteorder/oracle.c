@@ -17,7 +17,9 @@
  * Nothing here is copied from gleand's encoders: the programs and messages are written
  * from the kernel's definitions (linux/filter.h, linux/netlink.h, linux/rtnetlink.h,
  * linux/neighbour.h, linux/netfilter/nfnetlink.h, linux/netfilter/nf_tables.h,
- * linux/if_packet.h, linux/mroute.h, linux/mroute6.h).
+ * linux/if_packet.h, linux/mroute.h, linux/mroute6.h, linux/in.h, linux/in6.h). Some
+ * cases are what the kernel sends and gleand only reads (getsockname's sockaddr_nl,
+ * tp_status, a multicast routing dump): the decoders are checked against those.
  */
 #include <arpa/inet.h>
 #include <errno.h>
