@@ -25,12 +25,14 @@ export type Claim =
 
 /**
  * Control-socket queries the core answers: `bindings` (`gleand bindings`), `journal`
- * (every binding as a snapshot record, for compacting the journal), `groups` (`gleand
- * groups`: the multicast router's per-port group state, JSON-safe rows), `hosts` (`gleand
- * hosts`: the paging agent's tracked hosts, JSON-safe rows, streamed).
+ * (every binding as a snapshot record, for compacting the journal), `binding-count`
+ * (how many bindings the table holds: what the journal's compaction threshold is
+ * measured against), `groups` (`gleand groups`: the multicast router's per-port group
+ * state, JSON-safe rows), `hosts` (`gleand hosts`: the paging agent's tracked hosts,
+ * JSON-safe rows, streamed).
  */
-export type CoreQuery = 'bindings' | 'journal' | 'groups' | 'hosts';
-/** The ones the control socket answers (`journal` is the platform's own). */
+export type CoreQuery = 'bindings' | 'journal' | 'binding-count' | 'groups' | 'hosts';
+/** The ones the control socket answers (`journal` and `binding-count` are the platform's own). */
 const CONTROL_QUERIES: readonly CoreQuery[] = ['bindings', 'groups', 'hosts'];
 export const isControlQuery = (q: string): q is CoreQuery => (CONTROL_QUERIES as readonly string[]).includes(q);
 

@@ -31,7 +31,7 @@
 import { NLM_F, NLA_TYPE_MASK } from '../netlink/constants';
 import type { NlMessage } from '../netlink/message';
 import { HOST_ORDER, type ByteOrder } from '../byte-order';
-import { NLMSG_HDRLEN, fail, ok, splitAttrs, view, type Decoded, type RawAttr } from '../netlink/wire';
+import { NLA_HDRLEN, NLMSG_HDRLEN, align4, fail, ok, splitAttrs, view, type Decoded, type RawAttr } from '../netlink/wire';
 import {
   NFPROTO, NFTA_COUNTER, NFTA_DATA, NFTA_LIST_ELEM, NFTA_OBJ, NFTA_SET, NFTA_SET_ELEM, NFTA_SET_ELEM_LIST, NFT_MSG,
   NFT_OBJECT, NFT_SET_ELEM_FLAG, nftType,
@@ -79,7 +79,10 @@ export function verifyElementKey(e: VerifyElement, order: ByteOrder = HOST_ORDER
   }
   if (!hostBitsClear(e.prefix, e.prefixLength)) return `host bits set in prefix /${e.prefixLength}`;
   const key = new Uint8Array(ADDR_AT + alen);
-  view(key).setUint32(0, e.ifindex, order === 'le');
+  // Byte by byte in the given order: a DataView per element (one per verify entry installed) was ~1% of a bulk restore.
+  const x = e.ifindex;
+  const le = order === 'le';
+  for (let i = 0; i < 4; i++) key[le ? i : 3 - i] = (x >>> (8 * i)) & 0xff;
   key.set(e.mac, 4);
   key.set(e.prefix, ADDR_AT);
   return { set: allowSetName(e.family, e.prefixLength), key, keyEnd: null };
@@ -107,8 +110,16 @@ function elementAttr(k: ElementKey): NfAttr {
   return nestAttr(NFTA_LIST_ELEM, inner);
 }
 
-/** Bytes one element adds to a message (for chunking under the u16 nest length). */
-export const elementEncodingLength = (k: ElementKey): number => attrEncodingLength(elementAttr(k));
+/** Bytes of a KEY / KEY_END nest holding one NFTA_DATA_VALUE attribute of `value`. */
+const dataNestLength = (value: Uint8Array): number => NLA_HDRLEN + align4(NLA_HDRLEN + value.length);
+
+/**
+ * Bytes one element adds to a message (for chunking under the u16 nest length): the
+ * LIST_ELEM nest of `elementAttr`, counted without building it (once per element
+ * planned: building the tree to measure it was ~2% of a bulk restore's CPU).
+ */
+export const elementEncodingLength = (k: ElementKey): number =>
+  NLA_HDRLEN + dataNestLength(k.key) + (k.keyEnd !== null ? dataNestLength(k.keyEnd) : 0);
 
 /** The largest ELEMENTS nest: nla_len is a u16. */
 export const MAX_ELEMENTS_NEST = 0xffff;

@@ -71,7 +71,7 @@ export interface OwnerCounters {
 export class Bindings implements Module, BindingWriter {
   readonly name = 'bindings';
   readonly claims: readonly Claim[] = [{ kind: 'config' }, { kind: 'restore' }];
-  readonly answers: readonly CoreQuery[] = ['bindings', 'journal'];
+  readonly answers: readonly CoreQuery[] = ['bindings', 'journal', 'binding-count'];
   private readonly table = new BindingTable({ maxBindings: PLACEHOLDER_MAX_BINDINGS, maxPerPort: () => 0 });
   private readonly kernel = new DesiredState(new Map());
   private subnets = new Map<string, readonly Prefix[]>();
@@ -309,6 +309,7 @@ export class Bindings implements Module, BindingWriter {
   query(what: CoreQuery, now: Instant): unknown {
     // Lazy: the journal compacts a large table over several turns of its event loop.
     if (what === 'journal') return this.table.entries();
+    if (what === 'binding-count') return this.table.size;
     // Lazy too: the control socket streams 200k rows chunk by chunk, each row made as it
     // is written, so the table is never copied into a list of rows.
     return rows(this.table.entries(), now);

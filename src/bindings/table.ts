@@ -128,10 +128,10 @@ export class BindingTable {
     const samePort = previous.port === b.port;
     if (!samePort && this.portFull(b.port)) return this.reject('port-full', s);
     if (!samePort && this.portIds.size >= MAX_PORTS && !this.portIds.has(b.port)) return this.reject('table-full', s);
-    const merged: Binding = samePort ? inherit(b, previous, now) : { ...b, updatedAt: now };
+    const merged = samePort ? inherit(b, previous) : b;
     const moved = !samePort || (previous.mac !== null && merged.mac !== null && !bytesEqual(previous.mac, merged.mac));
     this.unlink(s);
-    this.place(s, merged);
+    this.place(s, merged, now);
     this.counters[moved ? 'moved' : 'refreshed']++;
     return { kind: moved ? 'moved' : 'refreshed', binding: this.readSlot(s), previous };
   }
@@ -264,18 +264,22 @@ export class BindingTable {
     if (this.portFull(b.port)) return this.reject('port-full', -1);
     if (this.portIds.size >= MAX_PORTS && !this.portIds.has(b.port)) return this.reject('table-full', -1);
     const s = this.store.alloc(b.family === 6);
-    this.place(s, { ...b, updatedAt: now });
+    this.place(s, b, now);
     this.keys.insert(s);
     this.count++;
     this.counters.added++;
     return { kind: 'added', binding: this.readSlot(s) };
   }
 
-  /** Write a binding into slot `s` and link it into the port, MAC, client and expiry indexes. */
-  private place(s: number, b: Binding): void {
+  /**
+   * Write a binding into slot `s`, updated at `now`, and link it into the port, MAC,
+   * client and expiry indexes. The fields go to the columns as given: no copy of them
+   * with `updatedAt` set (a spread per binding stored, ~8 us each in a bulk restore).
+   */
+  private place(s: number, b: BindingFields, now: Instant): void {
     const st = this.store;
     const pid = this.portId(b.port);
-    st.write(s, b, pid);
+    st.write(s, b, pid, now);
     // Port list (doubly linked, insert at head).
     const head = this.portHead[pid]!;
     if (head >= 0) st.setLink(head, PORT_PREV, s);
@@ -390,17 +394,20 @@ export class BindingTable {
 /** Interned ids are unique per value, so the id stands for the bytes. */
 const clientHash = (v6: boolean, id: number): number => mix32(id * 2 + (v6 ? 1 : 0));
 
-/** Same-port refresh: fields the update leaves null keep their previous value. */
-function inherit(b: BindingFields, prev: Binding, now: Instant): Binding {
+/**
+ * Same-port refresh: fields the update leaves null keep their previous value. Written
+ * out, one literal per shape (with or without an IAID), not as spreads: every renewal
+ * of a live client comes through here.
+ */
+function inherit(b: BindingFields, prev: Binding): BindingFields {
   const iaid = b.iaid ?? prev.iaid;
-  return {
-    ...b,
-    mac: b.mac ?? prev.mac,
-    clientId: b.clientId ?? prev.clientId,
-    circuitId: b.circuitId ?? prev.circuitId,
-    remoteId: b.remoteId ?? prev.remoteId,
-    linkLocal: b.linkLocal ?? prev.linkLocal,
-    ...(iaid !== undefined ? { iaid } : {}),
-    updatedAt: now,
-  };
+  const { family, kind, address, prefixLength, port, validUntil, source } = b;
+  const mac = b.mac ?? prev.mac;
+  const clientId = b.clientId ?? prev.clientId;
+  const circuitId = b.circuitId ?? prev.circuitId;
+  const remoteId = b.remoteId ?? prev.remoteId;
+  const linkLocal = b.linkLocal ?? prev.linkLocal;
+  return iaid !== undefined
+    ? { family, kind, address, prefixLength, port, mac, linkLocal, clientId, iaid, circuitId, remoteId, validUntil, source }
+    : { family, kind, address, prefixLength, port, mac, linkLocal, clientId, circuitId, remoteId, validUntil, source };
 }

@@ -39,13 +39,27 @@ const replaced = new WeakMap<object, unknown>();
  * adding it back is nothing, adding it back with other attributes is a replace.
  * This is what lets a binding change be applied as "remove old, add new" without
  * the kernel seeing a delete/re-create of entries that did not change.
+ *
+ * Adds are keyed only once a removal comes: `DesiredState` adds an entry only when it
+ * is not desired yet (the desired state is a set: the table holds one binding per key,
+ * owned entries contain the binding's key, shared ones are reference-counted), so
+ * until something is removed no add can net with another, and the adds are the delta
+ * as they came. A bulk write of new bindings (a restore chunk: four entries each) then
+ * costs no key strings and no per-key records. The first removal keys the adds so
+ * far, in order, and from then on every operation nets by key as before.
  */
 class KindBuilder<E> {
   private readonly ops = new Map<string, { before: E | null; after: E | null }>();
+  /** Adds while no removal has come, not keyed (null once keyed). */
+  private adds: E[] | null = [];
 
   constructor(private readonly type: { key(e: E): string; attrs(e: E): string }) {}
 
   add(e: E): void {
+    if (this.adds !== null) {
+      this.adds.push(e);
+      return;
+    }
     const k = this.type.key(e);
     const op = this.ops.get(k);
     if (op) op.after = e;
@@ -53,6 +67,11 @@ class KindBuilder<E> {
   }
 
   remove(e: E): void {
+    if (this.adds !== null) {
+      const adds = this.adds;
+      this.adds = null;
+      for (const a of adds) this.add(a);
+    }
     const k = this.type.key(e);
     const op = this.ops.get(k);
     if (op) op.after = null;
@@ -60,6 +79,7 @@ class KindBuilder<E> {
   }
 
   build(): EntryDelta<E> {
+    if (this.adds !== null) return { add: this.adds.slice(), remove: [], replace: [] };
     const out = { add: [] as E[], remove: [] as E[], replace: [] as E[] };
     for (const { before, after } of this.ops.values()) {
       if (before === null && after !== null) out.add.push(after);

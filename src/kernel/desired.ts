@@ -217,9 +217,9 @@ export class DesiredState {
       if (peers.mac(first) !== mac) this.counters.peerConflicts++;
     } else {
       peers.insertHead(nv);
-      if (p.neighbours) d.add('neighbours', this.peerNeigh(nv));
+      if (p.neighbours) d.add('neighbours', peerNeighOf(p));
     }
-    if (p.verify) d.add('verifies', this.peerVerify(nv));
+    if (p.verify) d.add('verifies', peerVerifyOf(p));
   }
 
   private peerUnref(d: DeltaBuilder, p: PeerLink): void {
@@ -251,6 +251,14 @@ export class DesiredState {
     return { family: 6, device: this.peers.device(r), mac: macFromNumber(this.peers.mac(r)), prefix: this.peers.linkLocal(r), prefixLength: 128 };
   }
 }
+
+/**
+ * A new peer's entries from the binding's own link-local and MAC (fresh arrays from
+ * the table, never written to): the same entries `peerNeigh` / `peerVerify` read back
+ * from the peer table, without copying both out again for each new client.
+ */
+const peerNeighOf = (p: PeerLink): NeighEntry => ({ family: 6, address: p.linkLocal, device: p.device, lladdr: p.mac });
+const peerVerifyOf = (p: PeerLink): VerifyEntry => ({ family: 6, device: p.device, mac: p.mac, prefix: p.linkLocal, prefixLength: 128 });
 
 const macNumber = (m: Uint8Array): number => m.reduce((n, b) => n * 256 + b, 0);
 

@@ -148,7 +148,8 @@ async function runGleand(lab: Lab, configPath: string, sock: string, rep: number
     }
     await sleep(50);
   }
-  await proc.stop('SIGTERM', 5000);
+  // A profile of a 100k restore takes seconds to write at exit on a loaded machine.
+  await proc.stop('SIGTERM', PROFILE ? 120_000 : 5000);
   return {
     tcp: (status?.drivers.tcp ?? {}) as Record<string, number>, kernel: status?.drivers.kernel ?? {}, ms, cpuMs: cpu.user + cpu.sys, sysMs: cpu.sys, rssKiB, hwmKiB, routes, bytesIn: status?.drivers.tcp.bytesIn ?? NaN,
     restored: status?.modules.bulk.recovery.restored ?? NaN, recoveryMs: status?.modules.bulk.recovery.durationMs ?? NaN,

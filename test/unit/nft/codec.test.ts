@@ -3,7 +3,7 @@ import { NLM_F } from '../../../platform/netlink/constants';
 import { splitMessages } from '../../../platform/netlink/message';
 import {
   NFT_MSG, NFT_SET_FLAG, allowSetName, decodeCounterObject, decodeElementList, decodeSet, dumpSetMessage, dumpSetsMessage,
-  elementListMessage, encodeBatch, encodeNfMessage, flushSetMessage, getCounterMessage, ifindexKey, isTableName,
+  elementEncodingLength, elementListMessage, encodeBatch, encodeNfMessage, flushSetMessage, getCounterMessage, ifindexKey, isTableName,
   messageEncodingLength, nftType, parseAllowSetName, prefixMask, prefixSetsScript, rulesetScript, toVerifyElement,
   verifyElementKey, type AllowSet, type VerifyElement,
 } from '../../../platform/nft';
@@ -190,6 +190,19 @@ describe('element keys', () => {
     expect(bytes.length).toBe(messageEncodingLength(m.message));
     const dv = new DataView(bytes.buffer);
     for (const off of m.elementOffsets) expect(dv.getUint16(off + 2, true) & 0x3fff).toBe(1); // NFTA_LIST_ELEM
+    // Each element's length as counted (not built) is what it takes in the message.
+    for (let i = 0; i < elems.length; i++) {
+      const next = i + 1 < elems.length ? m.elementOffsets[i + 1]! : bytes.length;
+      expect(elementEncodingLength(keyOf(elems[i]!))).toBe(next - m.elementOffsets[i]!);
+    }
+    // And for keys of any length, with or without a key end (interval sets).
+    for (let n = 1; n <= 9; n++) {
+      for (const end of [null, new Uint8Array(n + 2)]) {
+        const k = { key: new Uint8Array(n), keyEnd: end };
+        const one = elementListMessage(NFT_MSG.NEWSETELEM, NLM_F.CREATE, 'gleand', 'ports', [k]);
+        expect(elementEncodingLength(k)).toBe(messageEncodingLength(one.message) - one.elementOffsets[0]!);
+      }
+    }
     const list = decodeElementList(splitMessages(bytes, LE).messages[0]!, LE);
     expect(list.ok).toBe(true);
     if (!list.ok) return;

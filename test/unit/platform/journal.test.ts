@@ -36,7 +36,9 @@ const binding = (i: number, validForMs: number | null = 600_000): Binding => ({
 function context(table: () => Iterable<Binding>) {
   const events: Event[] = [];
   const ctx: DriverContext = {
-    emit: (e) => void events.push(e), log: () => {}, desiredState: () => ({}), query: () => table(), whenDrained: () => null,
+    emit: (e) => void events.push(e), log: () => {}, desiredState: () => ({}), whenDrained: () => null,
+    // As the bindings owner answers: the table's bindings, or how many it holds.
+    query: (what) => (what === 'binding-count' ? [...table()].length : table()),
   };
   return { ctx, events };
 }
@@ -130,5 +132,56 @@ describe('JournalDriver', () => {
     next.started();
     expect((again.events[0] as Extract<Event, { kind: 'restore' }>).bindings).toHaveLength(100);
     await next.stop();
+  });
+
+  it('a journal that grows with the table (a bulk restore from empty) is not compacted; dead lines are', async () => {
+    const { config, file } = setup();
+    let size = 0;
+    const table = Array.from({ length: 30_000 }, (_, i) => binding(i));
+    const { ctx } = context(() => table.slice(0, size));
+    const d = new JournalDriver();
+    await d.start(config, ctx);
+    d.started();
+    // 30,000 new bindings, 500 per turn as a restore's chunks come: every line is live.
+    for (let i = 0; i < table.length; i += 500) {
+      for (const b of table.slice(i, i + 500)) d.execute({ kind: 'journal', op: 'put', binding: b });
+      size = i + 500;
+      await turn();
+    }
+    for (let k = 0; k < 3; k++) await turn();
+    expect((d.status() as { compactions: number }).compactions).toBe(0);
+    expect(fs.readFileSync(file, 'utf8').trim().split('\n')).toHaveLength(30_000);
+    // Then 1,000 of them renewed 41 times: 71,000 lines, past twice the table + 10,000.
+    for (let round = 0; round < 41; round++) {
+      for (const b of table.slice(0, 1000)) d.execute({ kind: 'journal', op: 'put', binding: b });
+      await turn();
+    }
+    for (let k = 0; k < 30; k++) await turn();
+    expect((d.status() as { compactions: number }).compactions).toBe(1);
+    expect(fs.readFileSync(file, 'utf8').trim().split('\n').length).toBeLessThan(32_000);
+    await d.stop();
+  });
+
+  it('a line longer than the pending buffer (a port name of 300k characters) is written whole, in order', async () => {
+    const { config } = setup();
+    const a = context(() => []);
+    const first = new JournalDriver();
+    await first.start(config, a.ctx);
+    first.started();
+    const long = 'é'.repeat(300_000);
+    first.execute({ kind: 'journal', op: 'put', binding: binding(1) });
+    first.execute({ kind: 'journal', op: 'put', binding: { ...binding(2), port: long } });
+    first.execute({ kind: 'journal', op: 'put', binding: binding(3) });
+    first.execute({ kind: 'journal', op: 'delete', binding: binding(1) });
+    await turn();
+    await first.stop();
+    const b = context(() => []);
+    const second = new JournalDriver();
+    await second.start(config, b.ctx);
+    second.started();
+    const restore = b.events[0] as Extract<Event, { kind: 'restore' }>;
+    expect(restore.bindings.map((x) => [x.address[3], x.port.length])).toEqual([[2, 300_000], [3, 4]]);
+    expect((second.status() as { skipped: number }).skipped).toBe(0);
+    await second.stop();
   });
 });
