@@ -11,6 +11,7 @@
  * so they are the same on 32-bit targets.
  */
 import { HOST_ORDER, type ByteOrder } from './byte-order';
+import { writeSockaddr } from './sockaddr';
 
 /** Socket option numbers, IPPROTO_IP (MRT_*) and IPPROTO_IPV6 (MRT6_*) levels alike. */
 export const MRT = { INIT: 200, DONE: 201, ADD_VIF: 202, DEL_VIF: 203, ADD_MFC: 204, DEL_MFC: 205 } as const;
@@ -62,11 +63,8 @@ export function mfcctl(source: Uint8Array, group: Uint8Array, parent: number, oi
   return b;
 }
 
-/** struct sockaddr_in6 (28 bytes) of an address, port 0, no scope. */
-function sockaddrIn6(b: Uint8Array, at: number, address: Uint8Array, order: ByteOrder): void {
-  new DataView(b.buffer, b.byteOffset).setUint16(at, AF_INET6, order === 'le'); // sin6_family: host order
-  b.set(address.subarray(0, 16), at + 8);
-}
+/** The sockaddr_in6 inside mf6cctl: sin6_family AF_INET6 (10 on every Linux arch, linux/socket.h). */
+const INET6 = { constants: { AF_INET: 2, AF_INET6 } };
 
 /**
  * struct mf6cctl { sockaddr_in6 mf6cc_origin; sockaddr_in6 mf6cc_mcastgrp; u16 mf6cc_parent;
@@ -77,8 +75,8 @@ export function mf6cctl(source: Uint8Array, group: Uint8Array, parent: number, o
   const b = new Uint8Array(92);
   const v = new DataView(b.buffer);
   const le = order === 'le';
-  sockaddrIn6(b, 0, source, order);
-  sockaddrIn6(b, 28, group, order);
+  writeSockaddr(b, 0, INET6, 6, source, 0, 0, order);
+  writeSockaddr(b, 28, INET6, 6, group, 0, 0, order);
   v.setUint16(56, parent, le);
   for (const o of oifs) {
     // IF_SET: ifs_bits[n / 32] |= 1 << (n % 32), a host-order u32 (so on a big-endian

@@ -16,7 +16,7 @@ import { linkInfo } from './links';
 import { MAX_VIFS, MRT, decodeIgmpmsg, decodeMrt6msg, mf6cctl, mfcctl, mif6ctl, vifctl, type Upcall } from './multicast-mrt';
 import { upcallFilter } from './multicast-bpf';
 import { loadNative, type NativeBinding } from './native';
-import { HOST_ORDER } from './byte-order';
+import { int32 } from './byte-order';
 
 const IPPROTO_IGMP = 2;
 const IPPROTO_ICMPV6 = 58;
@@ -81,9 +81,7 @@ export class MulticastRouting {
       };
       let rc = n.attachFilter(fd, upcallFilter(family));
       if (rc < 0) fail('SO_ATTACH_FILTER', rc);
-      const one = new Uint8Array(4);
-      new DataView(one.buffer).setInt32(0, 1, HOST_ORDER === 'le');
-      rc = n.setsockopt(fd, family === 4 ? k.IPPROTO_IP : k.IPPROTO_IPV6, MRT.INIT, one);
+      rc = n.setsockopt(fd, family === 4 ? k.IPPROTO_IP : k.IPPROTO_IPV6, MRT.INIT, int32(1));
       if (rc < 0) fail(family === 4 ? 'MRT_INIT' : 'MRT6_INIT', rc);
       const s: FamilySocket = { family, fd, vifs: new Map() };
       rc = n.startRecv(fd, (errno, data, lengths) => this.receive(s, errno, data, lengths), UPCALL_BUDGET);

@@ -6,10 +6,9 @@ import type { Driver, DriverContext, ReloadVerdict } from './driver';
 import { LinkLocalWatch } from './link-local-watch';
 import { linkInfo, type LinkInfo } from './links';
 import { LL_STATUS_AT, loadNative, NAME_BYTES, type NativeBinding } from './native';
-import { HOST_ORDER } from './byte-order';
 import {
   ETH_P_ALL, ETH_P_IP, ETH_P_IPV6, PACKET_ADD_MEMBERSHIP, PACKET_MR_MULTICAST, SOCKADDR_LL_BYTES, SOL_PACKET,
-  htons, int32, packetMreq, setReceiveBuffer, sockaddrLl,
+  htons, int32, packetMreq, setReceiveBuffer, sockaddrLl, tpStatus,
 } from './packet-socket';
 import { packetStatistics } from './native/meminfo';
 import { SendQueue } from './send-queue';
@@ -31,10 +30,6 @@ const ALL_DHCP_RELAYS_MAC = new Uint8Array([0x33, 0x33, 0x00, 0x01, 0x00, 0x02])
 
 
 
-/** tpacket_auxdata.tp_status as the addon stored it (u32, host order), read without a DataView. */
-const llStatus = (b: Uint8Array, at: number): number => (HOST_ORDER === 'le'
-  ? b[at]! | (b[at + 1]! << 8) | (b[at + 2]! << 16) | (b[at + 3]! << 24)
-  : (b[at]! << 24) | (b[at + 1]! << 16) | (b[at + 2]! << 8) | b[at + 3]!) >>> 0;
 
 
 /** Receive buffer per port socket (SO_RCVBUFFORCE, else SO_RCVBUF up to rmem_max). */
@@ -197,14 +192,14 @@ export class PacketDriver implements Driver {
       const bytes = new Uint8Array(dataBuffer, dataBase + from, len);
       const outgoing = names[at + 10] === PACKET_OUTGOING;
       if (s?.pagingPort != null && !outgoing && isUdpTo(family, bytes, s.pagingPort)) {
-        this.pagingReceived(port, family, bytes, names.slice(at + 12, at + 18), llStatus(names, at + LL_STATUS_AT));
+        this.pagingReceived(port, family, bytes, names.slice(at + 12, at + 18), tpStatus(names, at + LL_STATUS_AT));
         continue;
       }
       // sll_pkttype (byte 10): the filter passes outgoing frames only for server replies.
       this.ctx.emit({
         kind: 'packet', port, family, bytes,
         mac: new Uint8Array(nameBuffer, nameBase + at + 12, 6),
-        checksum: this.checksumState(llStatus(names, at + LL_STATUS_AT)), outgoing,
+        checksum: this.checksumState(tpStatus(names, at + LL_STATUS_AT)), outgoing,
       });
     }
   }

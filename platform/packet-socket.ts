@@ -6,7 +6,7 @@
  * ByteOrder argument, the host's by default: platform/byte-order.ts).
  */
 import type { NativeBinding, NativeConstants } from './native';
-import { HOST_ORDER, type ByteOrder } from './byte-order';
+import { HOST_ORDER, int32, type ByteOrder } from './byte-order';
 
 export const ETH_P_ALL = 0x0003;
 export const ETH_P_IP = 0x0800;
@@ -50,12 +50,17 @@ export function packetMreq(ifindex: number, type: number, mac?: Uint8Array, orde
   return mreq;
 }
 
-/** An `int` socket option value. */
-export function int32(v: number): Uint8Array {
-  const b = new Uint8Array(4);
-  new DataView(b.buffer).setInt32(0, v, HOST_ORDER === 'le');
-  return b;
-}
+/**
+ * tpacket_auxdata.tp_status (linux/if_packet.h: __u32, host order) as the addon copies it
+ * from the PACKET_AUXDATA control message into a frame's name slot (LL_STATUS_AT), read
+ * without a DataView: it runs for every frame.
+ */
+export const tpStatus = (b: Uint8Array, at: number, order: ByteOrder = HOST_ORDER): number => (order === 'le'
+  ? b[at]! | (b[at + 1]! << 8) | (b[at + 2]! << 16) | (b[at + 3]! << 24)
+  : (b[at]! << 24) | (b[at + 1]! << 16) | (b[at + 2]! << 8) | b[at + 3]!) >>> 0;
+
+/** An `int` socket option value (the one helper: byte-order.ts; packet-driver.ts and paging-host.ts take it from here). */
+export { int32 } from './byte-order';
 
 /** SO_RCVBUFFORCE (root), else SO_RCVBUF, which the kernel caps at rmem_max. */
 export function setReceiveBuffer(native: NativeBinding, fd: number, bytes: number): void {

@@ -7,10 +7,13 @@ import type { Driver, DriverContext } from './driver';
 import { linkInfo } from './links';
 import { loadNative, NAME_BYTES, type NativeBinding } from './native';
 import { SK_MEMINFO_DROPS, SK_MEMINFO_RCVBUF, socketMeminfo } from './native/meminfo';
-import { HOST_ORDER } from './byte-order';
+import { int32 } from './byte-order';
+import { SOCKADDR_IN_BYTES, sockaddrBytes, writeSockaddr } from './sockaddr';
 import { SendQueue } from './send-queue';
 
 type Family = 4 | 6;
+/** paging-host.ts builds its sockaddrs with it too. */
+export { sockaddrBytes } from './sockaddr';
 const PORT: Record<Family, number> = { 4: 67, 6: 547 };
 /** RFC 8415 §7.2: the client port, where a DHCPv6 leasequery's answer comes back. */
 const DHCP6_CLIENT_PORT = 546;
@@ -228,7 +231,7 @@ export class UdpDriver implements Driver {
     if (this.setInt(fd, k.SOL_SOCKET, k.SO_SNDBUFFORCE, UDP_RCVBUF_BYTES) < 0) this.setInt(fd, k.SOL_SOCKET, k.SO_SNDBUF, UDP_RCVBUF_BYTES);
     rc = n.bind(fd, sockaddr(n, family, address, port));
     if (rc < 0) fail(`bind ${address} port ${port}`, rc);
-    const queue = new SendQueue<Uint8Array>(n, fd, family === 4 ? 16 : 28, (count) => { this.counters.sent += count; },
+    const queue = new SendQueue<Uint8Array>(n, fd, SOCKADDR_IN_BYTES[family], (count) => { this.counters.sent += count; },
       (errno, to) => this.sendFailed(family, to, errno));
     const sock: UdpSocket = { key: port === PORT[family] ? `${family}/${address}` : `${family}/${address}#${port}`, family, address, port, fd, receives: true, read: 0, queue };
     rc = n.startRecv(fd, (errno, data, lengths, names) => this.receive(sock, errno, data, lengths, names), UDP_READ_BUDGET);
@@ -249,9 +252,7 @@ export class UdpDriver implements Driver {
   }
 
   private setInt(fd: number, level: number, name: number, value: number): number {
-    const b = new Uint8Array(4);
-    new DataView(b.buffer).setInt32(0, value, HOST_ORDER === 'le');
-    return this.native.setsockopt(fd, level, name, b);
+    return this.native.setsockopt(fd, level, name, int32(value));
   }
 
   private receive(sock: UdpSocket, errno: number, data: Buffer | null, lengths: Uint32Array | null, names: Buffer | null): void {
@@ -345,26 +346,3 @@ function sockaddr(n: NativeBinding, family: Family, address: string, port: numbe
   if (!bytes) throw errnoError(`address ${address}`, os.constants.errno.EINVAL);
   return sockaddrBytes(n, family, bytes, port, 0);
 }
-
-/** struct sockaddr_in / sockaddr_in6: family host-endian, port network order. */
-export function sockaddrBytes(n: NativeBinding, family: Family, address: Uint8Array, port: number, scopeId: number): Uint8Array {
-  const sa = new Uint8Array(family === 4 ? 16 : 28);
-  writeSockaddr(sa, 0, n, family, address, port, scopeId);
-  return sa;
-}
-
-/** `sockaddrBytes` written into `out` at `at` (zeroed), allocating nothing: the send path's form. */
-function writeSockaddr(out: Uint8Array, at: number, n: NativeBinding, family: Family, address: Uint8Array, port: number, scopeId: number): void {
-  const af = family === 4 ? n.constants.AF_INET : n.constants.AF_INET6;
-  const le = HOST_ORDER === 'le';
-  out[at + (le ? 0 : 1)] = af & 0xff;
-  out[at + (le ? 1 : 0)] = af >> 8;
-  out[at + 2] = port >> 8;
-  out[at + 3] = port & 0xff;
-  if (family === 4) out.set(address.subarray(0, 4), at + 4);
-  else {
-    out.set(address.subarray(0, 16), at + 8);
-    for (let i = 0; i < 4; i++) out[at + 24 + (le ? i : 3 - i)] = (scopeId >>> (8 * i)) & 0xff;
-  }
-}
-

@@ -66,13 +66,40 @@ export function messageLength(payloadLength: number): number {
   return align4(NLMSG_HDRLEN + payloadLength);
 }
 
+/**
+ * nlmsg_len, nlmsg_type and nlmsg_flags of a header at `off` (linux/netlink.h: host
+ * order), for a body already written behind it; seq and pid are the caller's.
+ */
+export function writeFrameHeader(v: DataView, off: number, length: number, type: number, flags: number, order: ByteOrder = HOST_ORDER): void {
+  const le = order === 'le';
+  v.setUint32(off, length, le);
+  v.setUint16(off + 4, type, le);
+  v.setUint16(off + 6, flags, le);
+}
+
+/**
+ * Numbers `count` framed messages from `first` (nlmsg_seq), nlmsg_pid 0 (to the kernel),
+ * NLM_F_REQUEST on every one and NLM_F_ACK on the last only: a batch sent in one sendmsg,
+ * where only failures and the final ACK come back (rtnl.ts).
+ */
+export function numberBatch(frames: Uint8Array, count: number, first: number, order: ByteOrder = HOST_ORDER): void {
+  const dv = view(frames);
+  const le = order === 'le';
+  for (let k = 0, off = 0; k < count; k++) {
+    const flags = dv.getUint16(off + 6, le);
+    const ack = k === count - 1 ? NLM_F.ACK : 0;
+    dv.setUint16(off + 6, ((flags | NLM_F.REQUEST) & ~NLM_F.ACK) | ack, le);
+    dv.setUint32(off + 8, (first + k) >>> 0, le);
+    dv.setUint32(off + 12, 0, le);
+    off += align4(dv.getUint32(off, le));
+  }
+}
+
 /** Write header + payload at `off` of `out`; returns the offset after the (padded) message. */
 export function writeMessage(out: Uint8Array, off: number, h: NlHeader, payload: Uint8Array, order: ByteOrder = HOST_ORDER): number {
   const v = view(out);
   const le = order === 'le';
-  v.setUint32(off, NLMSG_HDRLEN + payload.length, le);
-  v.setUint16(off + 4, h.type, le);
-  v.setUint16(off + 6, h.flags, le);
+  writeFrameHeader(v, off, NLMSG_HDRLEN + payload.length, h.type, h.flags, order);
   v.setUint32(off + 8, h.seq >>> 0, le);
   v.setUint32(off + 12, h.pid >>> 0, le);
   out.set(payload, off + NLMSG_HDRLEN);

@@ -7,7 +7,7 @@
 import { NETLINK_ROUTE } from './constants';
 import { splitMessages, type NlMessage } from './message';
 import { ENOBUFS, NetlinkSocket, isOsError, errnoName, type OsError } from './socket';
-import { HOST_ORDER } from '../byte-order';
+import { HOST_ORDER, type ByteOrder } from '../byte-order';
 import { NLMSG_HDRLEN, type DecodeError } from './wire';
 
 export interface MonitorHandlers {
@@ -34,20 +34,20 @@ export interface MonitorOptions {
   readonly ownPortId?: (portId: number) => boolean;
 }
 
-/** u32 at `off` in host byte order (netlink headers are host-endian). */
-function u32(b: Uint8Array, off: number): number {
-  return HOST_ORDER === 'le'
+/** u32 at `off` in `order` (netlink headers are host-endian), without a DataView: it runs for every notification. */
+function u32(b: Uint8Array, off: number, order: ByteOrder): number {
+  return order === 'le'
     ? (b[off]! | (b[off + 1]! << 8) | (b[off + 2]! << 16) | (b[off + 3]! << 24)) >>> 0
     : ((b[off]! << 24) | (b[off + 1]! << 16) | (b[off + 2]! << 8) | b[off + 3]!) >>> 0;
 }
 
 /** True when every message of a well-formed datagram has an own portid (nlmsghdr: len, type, flags, seq, pid). */
-export function allOwn(g: Uint8Array, own: (portId: number) => boolean): boolean {
+export function allOwn(g: Uint8Array, own: (portId: number) => boolean, order: ByteOrder = HOST_ORDER): boolean {
   let off = 0;
   while (off < g.length) {
     if (g.length - off < NLMSG_HDRLEN) return false;
-    const len = u32(g, off);
-    if (len < NLMSG_HDRLEN || len > g.length - off || !own(u32(g, off + 12))) return false;
+    const len = u32(g, off, order);
+    if (len < NLMSG_HDRLEN || len > g.length - off || !own(u32(g, off + 12, order))) return false;
     off += (len + 3) & ~3;
   }
   return off > 0;

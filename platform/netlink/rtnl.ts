@@ -15,12 +15,11 @@
  * `overrun` and the caller reconciles by dumping; a dump is re-run. Nothing throws;
  * every promise resolves with a result value.
  */
-import { HOST_ORDER, littleEndian } from '../byte-order';
 import { AF, NETLINK_ROUTE, NLM_F, NLMSG, RTM } from './constants';
 import { decodeAddr, ifaddrmsg, type AddrMessage } from './addr';
 import { decodeLink, ifinfomsg, type LinkMessage } from './link';
 import { NetlinkEngine, errnoError, type EngineStats, type NetlinkError } from './engine';
-import { decodeError, messageLength, writeMessage, type NlMessage } from './message';
+import { decodeError, messageLength, numberBatch, writeFrameHeader, writeMessage, type NlMessage } from './message';
 import { decodeNeigh, ndmsg, toNeighMessage, type NeighMessage, type Neighbour } from './neigh';
 import {
   checkRoute, decodeRoute, ROUTE_REQUEST_FLAGS, routeTable, rtmsg, toRouteDeleteMessage, toRouteMessage,
@@ -32,8 +31,6 @@ import {
   type Attributed, type DecodeError, type Decoded, type EncodeError, type MessageSpec,
 } from './wire';
 
-/** The socket talks to this machine's kernel: nlmsghdr in the host's order. */
-const LE = littleEndian(HOST_ORDER);
 /** Dump messages decoded per turn of the event loop. */
 const DECODE_SLICE = 1024;
 const isMessage = <M extends Attributed>(m: M | EncodeError): m is M => 'unknownAttrs' in m;
@@ -199,9 +196,7 @@ export class Rtnl {
           failures.set(i++, { kind: 'encode', error: end });
           continue;
         }
-        dv.setUint32(pos, end - pos, LE);
-        dv.setUint16(pos + 4, typeOf(i), LE);
-        dv.setUint16(pos + 6, flagsOf(i), LE);
+        writeFrameHeader(dv, pos, end - pos, typeOf(i), flagsOf(i));
         pos = align4(end);
         index.push(i++);
       }
@@ -243,15 +238,7 @@ export class Rtnl {
     if (engine.closed) return h.finish(err({ kind: 'closed' }));
     const first = engine.reserve(count);
     const last = first + count - 1;
-    const dv = view(frames);
-    for (let k = 0, off = 0; k < count; k++) {
-      const flags = dv.getUint16(off + 6, LE);
-      const ack = k === count - 1 ? NLM_F.ACK : 0;
-      dv.setUint16(off + 6, ((flags | NLM_F.REQUEST) & ~NLM_F.ACK) | ack, LE);
-      dv.setUint32(off + 8, first + k, LE);
-      dv.setUint32(off + 12, 0, LE);
-      off += align4(dv.getUint32(off, LE));
-    }
+    numberBatch(frames, count, first);
     this.stats.chunks++;
     // Only failures and the final ACK come back (see the header comment).
     const p = engine.expect<void>(first, last, (m, finish) => {

@@ -7,7 +7,8 @@ import { constants as osConstants } from 'node:os';
 import { loadNative, type NativeBinding } from '../native/index';
 import { socketDrops } from '../native/meminfo';
 import { NETLINK_OPT } from './constants';
-import { HOST_ORDER, littleEndian } from '../byte-order';
+import { int32 } from '../byte-order';
+import { sockaddrNl, sockaddrNlPid } from '../sockaddr';
 
 const ERRNO_NAMES = new Map<number, string>(Object.entries(osConstants.errno).map(([k, v]) => [v, k]));
 
@@ -78,19 +79,14 @@ export class NetlinkSocket {
       native.close(fd);
       return osError(op, rc);
     };
-    const int = (x: number): Uint8Array => {
-      const b = new Uint8Array(4);
-      new DataView(b.buffer).setInt32(0, x, littleEndian(HOST_ORDER));
-      return b;
-    };
     const sizes: [number | undefined, number, number, string][] = [
       [opts.rcvbufBytes, k.SO_RCVBUFFORCE, k.SO_RCVBUF, 'SO_RCVBUF'],
       [opts.sndbufBytes, k.SO_SNDBUFFORCE, k.SO_SNDBUF, 'SO_SNDBUF'],
     ];
     for (const [bytes, force, plain, name] of sizes) {
       if (bytes === undefined) continue;
-      if (native.setsockopt(fd, k.SOL_SOCKET, force, int(bytes)) < 0) {
-        const rc = native.setsockopt(fd, k.SOL_SOCKET, plain, int(bytes));
+      if (native.setsockopt(fd, k.SOL_SOCKET, force, int32(bytes)) < 0) {
+        const rc = native.setsockopt(fd, k.SOL_SOCKET, plain, int32(bytes));
         if (rc < 0) return fail(name, rc);
       }
     }
@@ -101,18 +97,17 @@ export class NetlinkSocket {
       [opts.strictCheck, NETLINK_OPT.GET_STRICT_CHK],
     ];
     // Older kernels lack some of these; the codec copes without them, so failures are ignored.
-    for (const [on, opt] of flags) if (on === true) native.setsockopt(fd, k.SOL_NETLINK, opt, int(1));
-    const sa = new Uint8Array(12);
-    new DataView(sa.buffer).setUint16(0, k.AF_NETLINK, littleEndian(HOST_ORDER));
-    const rc = native.bind(fd, sa);
+    for (const [on, opt] of flags) if (on === true) native.setsockopt(fd, k.SOL_NETLINK, opt, int32(1));
+    const rc = native.bind(fd, sockaddrNl(k.AF_NETLINK));
     if (rc < 0) return fail('bind', rc);
     for (const g of opts.groups ?? []) {
-      const r = native.setsockopt(fd, k.SOL_NETLINK, NETLINK_OPT.ADD_MEMBERSHIP, int(g));
+      const r = native.setsockopt(fd, k.SOL_NETLINK, NETLINK_OPT.ADD_MEMBERSHIP, int32(g));
       if (r < 0) return fail(`NETLINK_ADD_MEMBERSHIP ${g}`, r);
     }
     const name = native.getsockname(fd);
     if (typeof name === 'number') return fail('getsockname', name);
-    const portId = new DataView(name.buffer, name.byteOffset, name.byteLength).getUint32(4, littleEndian(HOST_ORDER));
+    const portId = sockaddrNlPid(name);
+    if (portId === null) return fail('getsockname', -osConstants.errno.EINVAL);
     const sock = new NetlinkSocket(native, fd, portId);
     const r = native.startRecv(fd, (errno, data, lengths) => {
       if (sock.closed) return;

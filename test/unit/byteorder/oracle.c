@@ -17,7 +17,9 @@
  * Nothing here is copied from gleand's encoders: the programs and messages are written
  * from the kernel's definitions (linux/filter.h, linux/netlink.h, linux/rtnetlink.h,
  * linux/neighbour.h, linux/netfilter/nfnetlink.h, linux/netfilter/nf_tables.h,
- * linux/if_packet.h, linux/mroute.h, linux/mroute6.h).
+ * linux/if_packet.h, linux/mroute.h, linux/mroute6.h, linux/in.h, linux/in6.h). Some
+ * cases are what the kernel sends and gleand only reads (getsockname's sockaddr_nl,
+ * tp_status, a multicast routing dump): the decoders are checked against those.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -51,6 +53,14 @@
 #define PIFI 0x0304
 #define PARENT 0x0102
 #define NUD_STATE 0x0182
+#define PORT 0x0a0b
+#define SOCKOPT_INT 0x01020304
+#define TP_STATUS 0x01020388u /* ...TP_STATUS_CSUM_VALID | TP_STATUS_CSUMNOTREADY in its low byte */
+#define OIF2 0x41424344
+#define MFC_PACKETS 0x000a0b0c0d0e0f10ull /* below 2^53: JavaScript numbers hold them exactly */
+#define MFC_BYTES 0x0011121314151617ull
+#define MFC_WRONG_IF 0x0001020304050607ull
+#define MFC_EXPIRES 0x0000313233343536ull
 static const unsigned char MAC[6] = { 0x02, 0x00, 0x5e, 0x10, 0x20, 0x30 };
 static const unsigned char V4_DST[4] = { 192, 0, 2, 0 };       /* 192.0.2.0 (RFC 5737) */
 static const unsigned char V4_SRC[4] = { 192, 0, 2, 1 };
@@ -72,7 +82,8 @@ static void print_case(const char *name, const void *p, size_t len)
  * Netlink messages, built the way iproute2 and libmnl build them: the header's
  * nlmsg_len grows by each aligned attribute. */
 
-static _Alignas(4) unsigned char buf[8192];
+/* 8-aligned like the start of a kernel skb's data, for the RTA_PAD rule of nla_put_64bit below */
+static _Alignas(8) unsigned char buf[8192];
 
 static struct nlmsghdr *msg_start(unsigned char *at, uint16_t type, uint16_t flags, uint32_t seq, uint32_t pid, size_t family_len)
 {
@@ -153,6 +164,21 @@ static size_t route(unsigned char *at)
 	return n->nlmsg_len;
 }
 
+/* Two RTM_NEWROUTEs as rtnl.ts sends a batch in one sendmsg: numbered from SEQ, nlmsg_pid
+ * 0 (the kernel), NLM_F_REQUEST on both, NLM_F_ACK on the last only. */
+static size_t rtm_batch(unsigned char *at)
+{
+	struct nlmsghdr *a = (struct nlmsghdr *)at;
+	size_t off = NLMSG_ALIGN(route(at));
+	struct nlmsghdr *b = (struct nlmsghdr *)(at + off);
+	off += NLMSG_ALIGN(route(at + off));
+	a->nlmsg_flags &= ~NLM_F_ACK;
+	a->nlmsg_pid = 0;
+	b->nlmsg_seq = SEQ + 1;
+	b->nlmsg_pid = 0;
+	return off;
+}
+
 /* RTM_NEWNEIGH: ndmsg + NDA_DST, NDA_LLADDR, NDA_PROTOCOL */
 static size_t neigh(unsigned char *at)
 {
@@ -184,6 +210,57 @@ static size_t nlerror(unsigned char *at)
 	req.nlmsg_pid = PID;
 	e->error = -EEXIST;
 	e->msg = req;
+	return n->nlmsg_len;
+}
+
+/* A multicast routing dump entry as the kernel writes it: ipmr_fill_mroute /
+ * ip6mr_fill_mroute (rtmsg, RTA_TABLE, RTA_SRC, RTA_DST) then mr_fill_mroute
+ * (net/ipv4/ipmr_base.c: RTA_IIF, RTA_MULTIPATH of struct rtnexthop, RTA_MFC_STATS,
+ * RTA_EXPIRES). The last two go through nla_put_64bit / nla_put_u64_64bit with RTA_PAD
+ * (include/net/netlink.h): an arch without CONFIG_HAVE_EFFICIENT_UNALIGNED_ACCESS
+ * (mips; x86 has it) first puts a zero-length RTA_PAD when the tail is 8-byte aligned,
+ * so that the u64 value is. */
+static void rta_64bit(struct nlmsghdr *n, unsigned short type, const void *data, size_t len)
+{
+#ifndef __x86_64__
+	if (((uintptr_t)tail(n) & 7) == 0)
+		rta_put(n, RTA_PAD, NULL, 0);
+#endif
+	rta_put(n, type, data, len);
+}
+
+static size_t mfc_dump(unsigned char *at, int v6)
+{
+	struct nlmsghdr *n = msg_start(at, RTM_NEWROUTE, NLM_F_MULTI, SEQ, PID, sizeof(struct rtmsg));
+	struct rtmsg *r = NLMSG_DATA(n);
+	r->rtm_family = v6 ? RTNL_FAMILY_IP6MR : RTNL_FAMILY_IPMR;
+	r->rtm_dst_len = v6 ? 128 : 32;
+	r->rtm_src_len = v6 ? 128 : 32;
+	r->rtm_table = RT_TABLE_DEFAULT;
+	r->rtm_type = RTN_MULTICAST;
+	r->rtm_scope = RT_SCOPE_UNIVERSE;
+	r->rtm_protocol = RTPROT_MROUTED;
+	rta_u32(n, RTA_TABLE, RT_TABLE_DEFAULT);
+	rta_put(n, RTA_SRC, v6 ? V6_ADDR : V4_SRC, v6 ? 16 : 4);
+	rta_put(n, RTA_DST, v6 ? V6_GROUP : V4_GROUP, v6 ? 16 : 4);
+	rta_u32(n, RTA_IIF, IFINDEX);
+	struct rtattr *mp = tail(n);
+	mp->rta_type = RTA_MULTIPATH;
+	n->nlmsg_len = NLMSG_ALIGN(n->nlmsg_len) + RTA_LENGTH(0);
+	const int oifs[2] = { OIF, OIF2 };
+	for (int i = 0; i < 2; i++) {
+		struct rtnexthop *nh = tail(n);
+		nh->rtnh_len = sizeof *nh;
+		nh->rtnh_flags = 0;
+		nh->rtnh_hops = 1; /* the VIF's TTL threshold */
+		nh->rtnh_ifindex = oifs[i];
+		n->nlmsg_len += RTNH_ALIGN(sizeof *nh);
+	}
+	mp->rta_len = (unsigned short)((char *)n + n->nlmsg_len - (char *)mp);
+	struct rta_mfc_stats st = { .mfcs_packets = MFC_PACKETS, .mfcs_bytes = MFC_BYTES, .mfcs_wrong_if = MFC_WRONG_IF };
+	uint64_t expires = MFC_EXPIRES;
+	rta_64bit(n, RTA_MFC_STATS, &st, sizeof st);
+	rta_64bit(n, RTA_EXPIRES, &expires, sizeof expires);
 	return n->nlmsg_len;
 }
 
@@ -273,6 +350,45 @@ static void packet_structs(void)
 	mreq.mr_alen = 6;
 	memcpy(mreq.mr_address, MAC, 6);
 	print_case("packet_mreq", &mreq, sizeof mreq);
+
+	/* the addon copies tp_status of the PACKET_AUXDATA cmsg into the frame's name slot */
+	struct tpacket_auxdata aux;
+	memset(&aux, 0, sizeof aux);
+	aux.tp_status = TP_STATUS;
+	print_case("tp_status", &aux.tp_status, sizeof aux.tp_status);
+}
+
+/* ---------------------------------------------------------------------------------
+ * Socket addresses (linux/in.h, linux/in6.h, linux/netlink.h) and an int socket option */
+
+static void socket_structs(void)
+{
+	struct sockaddr_in in;
+	memset(&in, 0, sizeof in);
+	in.sin_family = AF_INET;
+	in.sin_port = htons(PORT);
+	memcpy(&in.sin_addr, V4_SRC, 4);
+	print_case("sockaddr_in", &in, sizeof in);
+
+	struct sockaddr_in6 in6;
+	memset(&in6, 0, sizeof in6);
+	in6.sin6_family = AF_INET6;
+	in6.sin6_port = htons(PORT);
+	in6.sin6_flowinfo = 0; /* __be32; gleand never sets it */
+	memcpy(&in6.sin6_addr, V6_ADDR, 16);
+	in6.sin6_scope_id = IFINDEX;
+	print_case("sockaddr_in6", &in6, sizeof in6);
+
+	/* bind(2)'s: the kernel assigns nl_pid; getsockname(2)'s: the pid it assigned */
+	struct sockaddr_nl nl;
+	memset(&nl, 0, sizeof nl);
+	nl.nl_family = AF_NETLINK;
+	print_case("sockaddr_nl_bind", &nl, sizeof nl);
+	nl.nl_pid = PID;
+	print_case("sockaddr_nl_name", &nl, sizeof nl);
+
+	int x = SOCKOPT_INT;
+	print_case("sockopt_int", &x, sizeof x);
 }
 
 /* ---------------------------------------------------------------------------------
@@ -436,11 +552,19 @@ int main(void)
 	memset(buf, 0, sizeof buf);
 	print_case("rtm_newneigh", buf, neigh(buf));
 	memset(buf, 0, sizeof buf);
+	print_case("rtm_batch", buf, rtm_batch(buf));
+	memset(buf, 0, sizeof buf);
 	print_case("nlmsgerr", buf, nlerror(buf));
 	memset(buf, 0, sizeof buf);
 	print_case("nft_batch", buf, nft_batch(buf));
 
+	memset(buf, 0, sizeof buf);
+	print_case("mfc_dump4", buf, mfc_dump(buf, 0));
+	memset(buf, 0, sizeof buf);
+	print_case("mfc_dump6", buf, mfc_dump(buf, 1));
+
 	packet_structs();
+	socket_structs();
 
 	print_case("bpf_dhcp", dhcp, sizeof dhcp);
 	print_case("bpf_igmp_mld", igmp_mld, sizeof igmp_mld);
