@@ -14,7 +14,10 @@
 //   (e) IPv6: a DHCPv6 host on subscriber 1, paged on ff02::1 from the port's link-local;
 //   (f) a flood toward a dormant host: every packet dropped by the divert (nft counter),
 //       copies rate-limited, at most held_per_host held, one wake-up, the other port fine;
-//   (g) a reload turning paging off removes the divert ruleset; on again, it is back.
+//   (g) a reload turning paging off removes the divert ruleset; on again, it is back;
+//   (h) wide cast (RFC 3154 §4.3): a directed broadcast the router forwards toward the
+//       port pages a dormant host registered with the broadcast Wake bit (tshark: PAGE),
+//       and not one without it (no PAGE; the kernel's wake_bcast set empty meanwhile).
 // Needs root: fails loudly.
 import * as fs from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -61,9 +64,9 @@ describe('dormant-host alerting (RFC 3154) with the real host', () => {
   const sleeping = async () => (await lab.exec(sub().ns, ['nft', 'list', 'tables'])).stdout.includes(`inet ${SLEEP_TABLE}`);
 
   /** A fresh host process registered and asleep: its `dormant` event, its filter on, its address diverted. */
-  async function dormantHost(id: string, mode: 'l3' | 'wol'): Promise<LabProcess> {
+  async function dormantHost(id: string, mode: 'l3' | 'wol', wake?: 'broadcast'): Promise<LabProcess> {
     if (host) await host.stop('SIGTERM');
-    const p = (host = startPagingHost(lab, sub(), { id, mode }));
+    const p = (host = startPagingHost(lab, sub(), { id, mode, wake }));
     await until(`${id} dormant`, async () => hostEvents(p).some((e) => e['event'] === 'hook' && e['hook'] === 'on-dormant'), 60_000)
       .catch((e: Error) => { throw new Error(`${e.message}\nhost:\n${p.log()}\ngleand:\n${gleand.proc.log().slice(-3000)}`); });
     expect(await sleeping()).toBe(true);
@@ -301,6 +304,47 @@ describe('dormant-host alerting (RFC 3154) with the real host', () => {
     await until('the divert chain back', async () => (await chain()).includes('prefix "gleand-dormant"'));
     expect((await paging())['enabled']).toBe(true);
   }, 60_000);
+
+  it('(h) wide cast: a broadcast forwarded toward the port pages the host only with the broadcast Wake bit (§4.3)', async () => {
+    // A directed broadcast of subscriber 0's pool, forwarded by the router (RFC 2644: only
+    // with bc_forwarding on the ingress device) out of sub0's port as a link broadcast.
+    const bcast = '10.1.0.255';
+    await lab.exec(R(), ['sysctl', '-qw', 'net.ipv4.conf.all.bc_forwarding=1', `net.ipv4.conf.${lab.router.upstreamDev}.bc_forwarding=1`]);
+    await lab.exec(R(), ['ip', 'route', 'add', 'broadcast', bcast, 'dev', sub().routerDev, 'table', 'local', 'src', lab.router.gateway4]);
+    const wakeSet = async () => (await lab.exec(R(), ['nft', 'list', 'set', 'inet', 'gleand', 'wake_bcast'])).stdout;
+    const broadcast = (tag: string) => lab.exec(lab.server.ns, [PY, '-c',
+      `import socket
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.setsockopt(socket.SOL_SOCKET, socket.SO_BROADCAST, 1)
+`
+      + `s.sendto(b'${tag}', ('${bcast}', 9999))`]);
+    const cap = await lab.capture(sub().ns, sub().dev, 'udp', 'paging-wide');
+    const seen = async (tag: string) => (await tsharkFields(cap.pcapPath, `udp.dstport == 9999 && ip.dst == ${bcast}`, ['udp.payload']))
+      .some(([hex]) => Buffer.from((hex ?? '').replace(/:/g, ''), 'hex').toString() === tag);
+    const pages = async () => (await pagingFrames(cap.pcapPath)).filter((f) => f.type === TYPE.PAGE);
+
+    // Without the Wake bit: the broadcast reaches the port (tshark), the kernel watches nothing, no PAGE.
+    await dormantHost('h0', 'l3');
+    expect(await wakeSet()).not.toContain(sub().routerDev);
+    await broadcast('bc-1');
+    await until('the broadcast forwarded to the port', () => seen('bc-1'));
+    // With it (a REGISTER refresh changes the Wake bits of the same host): the port's device is watched.
+    await dormantHost('h0', 'l3', 'broadcast');
+    await until('the wake watch in the kernel', async () => (await wakeSet()).includes(sub().routerDev));
+    const registeredAt = (await pagingFrames(cap.pcapPath)).filter((f) => f.type === TYPE.REGISTER).at(-1)!.time;
+    await broadcast('bc-2');
+    await until('a PAGE after the broadcast', async () => (await pages()).some((f) => f.time > registeredAt), 30_000)
+      .catch((e: Error) => { throw new Error(`${e.message}\ngleand:\n${gleand.proc.log().slice(-3000)}`); });
+    await until('the host awake', async () => !(await sleeping()));
+    const pcap = await cap.stop();
+    const frames = await pagingFrames(pcap);
+    // The only PAGEs are after the Wake-bit REGISTER: 'bc-1' paged nobody.
+    expect(frames.filter((f) => f.type === TYPE.PAGE && f.time < registeredAt)).toEqual([]);
+    expect(await seen('bc-2')).toBe(true);
+    // Paged: no longer dormant, so nothing is watched on the port any more.
+    await until('the wake watch lifted', async () => !(await wakeSet()).includes(sub().routerDev));
+    expect((await paging())['wideCastWakes']).toBeGreaterThanOrEqual(1);
+  }, 120_000);
 
   it('paging counters reach gleand metrics well-formed', async () => {
     const text = await gl('metrics');

@@ -55,6 +55,8 @@ export interface PagingHostOptions {
   readonly mode: 'l3' | 'wol';
   readonly awakeS?: number;
   readonly family?: 4 | 6;
+  /** Wide-cast traffic that may wake it (RFC 3154 §4.3): `--wake`. */
+  readonly wake?: 'broadcast' | 'multicast' | 'broadcast,multicast';
 }
 
 /**
@@ -69,7 +71,8 @@ export function startPagingHost(lab: Lab, sub: LabSubscriber, o: PagingHostOptio
   const onPage = `nft delete table inet ${SLEEP_TABLE} 2>/dev/null; true`;
   return lab.spawn(sub.ns, [process.execPath, GLEAND_BUNDLE, 'host', 'listen', '--id', o.id, '--master', MASTER_HEX,
     '--area-key', AREA_HEX, '--iface', sub.dev, '--mode', o.mode, '--family', String(o.family ?? 4), '--port', String(PAGING_PORT),
-    '--awake', String(o.awakeS ?? 3600), '--on-dormant', onDormant, '--on-page', onPage], { name: `paging-host-${o.id}` });
+    '--awake', String(o.awakeS ?? 3600), ...(o.wake ? ['--wake', o.wake] : []), '--on-dormant', onDormant, '--on-page', onPage],
+  { name: `paging-host-${o.id}` });
 }
 
 /** The JSON events a host process printed so far. */
