@@ -17,7 +17,9 @@ export const AREA = 'lobby';
 export const SLEEP_TABLE = 'sleep';
 
 /** `config paging` + one area holding every subscriber port of the lab. */
-export function pagingSections(lab: Lab, o: { pagesMax?: number; pageIntervalS?: number; advertIntervalS?: number } = {}): string {
+export function pagingSections(lab: Lab, o: {
+  pagesMax?: number; pageIntervalS?: number; advertIntervalS?: number; areaPageRate?: number; heldTotal?: number;
+} = {}): string {
   return `
 config paging
         option enabled '1'
@@ -27,7 +29,7 @@ config paging
         option pages_max '${o.pagesMax ?? 3}'
         option page_interval '${o.pageIntervalS ?? 1}'
         option wakeups_per_hour '100'
-
+${o.areaPageRate ? `        option area_page_rate '${o.areaPageRate}'\n` : ''}${o.heldTotal ? `        option held_total '${o.heldTotal}'\n` : ''}
 config paging_area '${AREA}'
 ${lab.subscribers.map((s) => `        list port '${s.name}'`).join('\n')}
         option key '${AREA_HEX}'
