@@ -197,8 +197,13 @@ export class DivertApplier implements Applier<'diverts'> {
       }
     }
     for (const wake of ['broadcast', 'multicast'] as const) {
-      const elems = await listSet(ctx.config.global.nft_table, WAKE_SETS[wake]);
-      if (elems === null) return null;
+      let elems = await listSet(ctx.config.global.nft_table, WAKE_SETS[wake]);
+      if (elems === null) {
+        // As above: the set went (by hand, or a ruleset from before wide-cast wake-ups): load ours again.
+        await this.portsChanged(ctx).catch(() => undefined);
+        elems = await listSet(ctx.config.global.nft_table, WAKE_SETS[wake]);
+        if (elems === null) return null;
+      }
       // A device is named back by every paging port on it (the module asks per port).
       for (const device of elems) for (const port of portsOn(ctx.config, device)) out.push({ wake, port });
     }
