@@ -326,6 +326,8 @@ s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
 s.setsockopt(socket.SOL_SOCKET, socket.SO_BROADCAST, 1)
 `
       + `s.sendto(b'${tag}', ('${bcast}', 9999))`]);
+    // (f)'s host died asleep: its filter (input policy drop, loopback too) keeps tshark from starting.
+    await lab.exec(sub().ns, ['nft', 'delete', 'table', 'inet', SLEEP_TABLE], { check: false });
     const cap = await lab.capture(sub().ns, sub().dev, 'udp', 'paging-wide');
     const seen = async (tag: string) => (await tsharkFields(cap.pcapPath, `udp.dstport == 9999 && ip.dst == ${bcast}`, ['udp.payload']))
       .some(([hex]) => Buffer.from((hex ?? '').replace(/:/g, ''), 'hex').toString() === tag);
@@ -371,6 +373,7 @@ s.setsockopt(socket.SOL_SOCKET, socket.SO_BROADCAST, 1)
     }
     // The udhcpc script moved the default route to the last station; subscriber 0's own goes back on eth0.
     await lab.exec(ns, ['ip', 'route', 'replace', 'default', 'via', lab.router.gateway4, 'dev', sub().dev], { check: false });
+    await lab.exec(ns, ['nft', 'delete', 'table', 'inet', SLEEP_TABLE], { check: false });
     const cap = await lab.capture(ns, sub().dev, `udp port ${PAGING_PORT}`, 'paging-many');
     // WoL-only hosts that nobody wakes (the sleeping filter goes on once all are dormant): every PAGE goes unanswered.
     for (const h of hosts) {
