@@ -54,6 +54,8 @@ export function modeMessage(group: number, copyRange: number): NfMessage {
 export interface LoggedPacket {
   readonly family: 4 | 6;
   readonly indev: number | null;
+  /** The output device, for a packet logged on its way out (forward, output, postrouting hooks). */
+  readonly outdev: number | null;
   /** The frame's link-layer source, when the device has one of 6 octets. */
   readonly mac: Uint8Array | null;
   readonly prefix: string;
@@ -75,6 +77,7 @@ export function decodeLogged(m: NlMessage): LoggedResult {
   const attrs = splitAttrs(m.payload.subarray(4), 'nflog', 4);
   if (!attrs.ok) return bad(`attributes: ${attrs.error.reason}`);
   let indev: number | null = null;
+  let outdev: number | null = null;
   let mac: Uint8Array | null = null;
   let prefix = '';
   let payload: Uint8Array | null = null;
@@ -83,6 +86,9 @@ export function decodeLogged(m: NlMessage): LoggedResult {
     switch (a.type & NLA_TYPE_MASK) {
       case NFULA.IFINDEX_INDEV:
         if (d.length >= 4) indev = view(d).getUint32(0, false);
+        break;
+      case NFULA.IFINDEX_OUTDEV:
+        if (d.length >= 4) outdev = view(d).getUint32(0, false);
         break;
       case NFULA.HWADDR:
         if (d.length >= 4 && view(d).getUint16(0, false) === 6 && d.length >= 10) mac = d.slice(4, 10);
@@ -98,5 +104,5 @@ export function decodeLogged(m: NlMessage): LoggedResult {
     }
   }
   if (payload === null) return bad('no payload');
-  return { ok: true, value: { family, indev, mac, prefix, payload } };
+  return { ok: true, value: { family, indev, outdev, mac, prefix, payload } };
 }

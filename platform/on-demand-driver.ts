@@ -7,7 +7,8 @@ import { RTN, Rtnl } from './netlink';
 import type { NlMessage } from './netlink/message';
 import { bindMessage, decodeLogged, modeMessage, unbindMessage } from './nflog';
 import { NFT_NAMES, Nfnl, isTableName, runNftScript } from './nft';
-import { LOG_PREFIX_DORMANT } from './kernel/diverts';
+import { LOG_PREFIX_DORMANT, LOG_PREFIX_WIDE } from './kernel/diverts';
+import { pagingPorts } from './paging-frame';
 
 /**
  * The kernel side of location on demand (seed 003 §1, §4.1; src/leasequery/on-demand.ts).
@@ -106,7 +107,7 @@ export class OnDemandDriver implements Driver {
   /** Subscriber device ifindex → port name, for the ingress of upstream copies. */
   private portsByIfindex = new Map<number, string>();
   private readonly counters = {
-    copies: 0, down: 0, up: 0, dormant: 0, decodeErrors: 0, unknownIngress: 0, routeErrors: 0, nftErrors: 0, blackholes: 0,
+    copies: 0, down: 0, up: 0, dormant: 0, wide: 0, decodeErrors: 0, unknownIngress: 0, routeErrors: 0, nftErrors: 0, blackholes: 0,
   };
 
   async start(config: Config, ctx: DriverContext): Promise<void> {
@@ -229,6 +230,17 @@ export class OnDemandDriver implements Driver {
       this.ctx.emit({ kind: 'dormant', family: p.family, port: null, bytes: p.payload });
       return;
     }
+    if (p.prefix === LOG_PREFIX_WIDE) {
+      // Wide cast forwarded toward a paging port (RFC 3154 §4.3): the output device names the port.
+      const port = p.outdev === null ? undefined : this.pagingPortOf(p.outdev);
+      if (port === undefined) {
+        this.counters.unknownIngress++;
+        return;
+      }
+      this.counters.wide++;
+      this.ctx.emit({ kind: 'dormant', family: p.family, port, bytes: p.payload });
+      return;
+    }
     if (p.prefix === LOG_PREFIX_DOWN) {
       this.counters.down++;
       this.ctx.emit({ kind: 'on-demand', direction: 'down', family: p.family, port: null, mac: null, bytes: p.payload });
@@ -241,6 +253,15 @@ export class OnDemandDriver implements Driver {
     }
     this.counters.up++;
     this.ctx.emit({ kind: 'on-demand', direction: 'up', family: p.family, port, mac: p.mac, bytes: p.payload });
+  }
+
+  /**
+   * The paging port on device `ifindex`, looked up in the config at each copy (copies
+   * are rate-limited by the kernel rule, and a device may have come up after a reload).
+   */
+  private pagingPortOf(ifindex: number): string | undefined {
+    const ports = pagingPorts(this.config);
+    return this.config.subscribers.find((s) => ports.has(s.name) && linkInfo(s.device)?.ifindex === ifindex)?.name;
   }
 
   async stop(): Promise<void> {

@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import type { Config } from '../../src/config/config';
 import type { BatchOp } from '../../src/kernel/diff';
-import type { DivertEntry } from '../../src/kernel/divert';
+import { DIVERT, isWakeWatch, type DivertAddress, type DivertEntry, type WakeWatch } from '../../src/kernel/divert';
 import { formatAddress, parseIPv4, parseIPv6 } from '../../src/wire/address';
 import type { NlMessage } from '../netlink/message';
 import { splitAttrs } from '../netlink/wire';
@@ -18,9 +18,27 @@ export const LOG_PREFIX_DORMANT = 'gleand-dormant';
  * bounds (§3.2); packets past it are dropped without a copy and counted by the rule.
  */
 export const DIVERT_COPY_PER_S = 1000;
+/** The NFLOG prefix of a wide-cast copy (RFC 3154 §4.3): its output device names the port. */
+export const LOG_PREFIX_WIDE = 'gleand-wide';
+/** Wide-cast copies per second handed to gleand (all ports together; nothing is dropped, only copied). */
+export const WIDE_COPY_PER_S = 100;
 /** Set and chain names in gleand's nftables table. */
-export const DIVERT_NAMES = { set4: 'dormant4', set6: 'dormant6', chain: 'paging_divert', dropCounter: 'paging_divert_drop' } as const;
+export const DIVERT_NAMES = {
+  set4: 'dormant4', set6: 'dormant6', chain: 'paging_divert', dropCounter: 'paging_divert_drop',
+  wakeBroadcast: 'wake_bcast', wakeMulticast: 'wake_mcast', wakeChain: 'paging_wake', wakeCounter: 'paging_wake_copy',
+} as const;
 const SETS = { 4: DIVERT_NAMES.set4, 6: DIVERT_NAMES.set6 } as const;
+const WAKE_SETS = { broadcast: DIVERT_NAMES.wakeBroadcast, multicast: DIVERT_NAMES.wakeMulticast } as const;
+/** Never a wake-up: DHCP toward the port (gleand relays it, RFC 2131 §4.1 broadcast replies) and paging messages. */
+const NOT_WIDE_UDP = (pagingPort: number) => [67, 68, 546, 547, pagingPort];
+
+/** The device of subscriber port `port`, or null. */
+const deviceOf = (config: Config, port: string): string | null => config.subscribers.find((s) => s.name === port)?.device ?? null;
+/** The paging ports whose device is `device`. */
+const portsOn = (config: Config, device: string): string[] => {
+  const ports = pagingPorts(config);
+  return config.subscribers.filter((s) => s.device === device && ports.has(s.name)).map((s) => s.name);
+};
 
 const quote = (device: string): string => `"${device.replace(/[^A-Za-z0-9_.@:-]/g, '')}"`;
 
@@ -46,7 +64,11 @@ export function divertScript(config: Config, devices: readonly string[]): string
       `add chain ${t} ${n.chain}`, `delete chain ${t} ${n.chain}`,
       `add set ${t} ${n.set4} { type ipv4_addr; }`, `delete set ${t} ${n.set4}`,
       `add set ${t} ${n.set6} { type ipv6_addr; }`, `delete set ${t} ${n.set6}`,
-      `add counter ${t} ${n.dropCounter}`, `delete counter ${t} ${n.dropCounter}`, ``].join('\n');
+      `add counter ${t} ${n.dropCounter}`, `delete counter ${t} ${n.dropCounter}`,
+      `add chain ${t} ${n.wakeChain}`, `delete chain ${t} ${n.wakeChain}`,
+      `add set ${t} ${n.wakeBroadcast} { type ifname; }`, `delete set ${t} ${n.wakeBroadcast}`,
+      `add set ${t} ${n.wakeMulticast} { type ifname; }`, `delete set ${t} ${n.wakeMulticast}`,
+      `add counter ${t} ${n.wakeCounter}`, `delete counter ${t} ${n.wakeCounter}`, ``].join('\n');
   }
   const group = config.global.nflog_group;
   const limit = `limit rate ${DIVERT_COPY_PER_S}/second burst ${DIVERT_COPY_PER_S} packets`;
@@ -65,8 +87,38 @@ export function divertScript(config: Config, devices: readonly string[]): string
     ...rules('ip', n.set4),
     ...rules('ip6', n.set6),
     ...(devices.length > 0 ? [`add rule ${t} ${n.chain} iifname { ${devices.map(quote).join(', ')} } udp dport ${config.paging.port} drop`] : []),
+    ...wakeRules(t, config.paging.port, group),
     ``,
   ].join('\n');
+}
+
+/**
+ * RFC 3154 §4.3, wide-cast wake-ups: the broadcast and multicast packets the router
+ * *forwards* toward a port whose device is in wake_bcast / wake_mcast (gleand puts it
+ * there while the port has a dormant host whose Wake bits ask for it) are copied to
+ * gleand, rate-limited, and go on unchanged. Forward hook, matched on the output device:
+ * what reaches the port through the router — multicast routed there (ipmr / ip6mr pass
+ * the forward hook) and IPv4 directed broadcasts (`fib daddr type broadcast`, forwarded
+ * only with the bc_forwarding sysctl, RFC 2644). gleand's own adverts and PAGEs leave
+ * on packet sockets and never pass here; DHCP and the paging port are excluded anyway.
+ * Broadcasts between hosts of one link never reach the router's forward path: they
+ * wake nobody here (the hosts' NICs see them directly).
+ */
+function wakeRules(t: string, pagingPort: number, group: number): string[] {
+  const n = DIVERT_NAMES;
+  const log = `limit rate ${WIDE_COPY_PER_S}/second burst ${WIDE_COPY_PER_S} packets counter name ${n.wakeCounter} log group ${group} prefix "${LOG_PREFIX_WIDE}"`;
+  return [
+    `# Wide-cast copies toward ports with a dormant host that asked for them (RFC 3154 §4.3).`,
+    `add set ${t} ${n.wakeBroadcast} { type ifname; }`,
+    `add set ${t} ${n.wakeMulticast} { type ifname; }`,
+    `add counter ${t} ${n.wakeCounter}`,
+    `add chain ${t} ${n.wakeChain} { type filter hook forward priority filter; policy accept; }`,
+    `flush chain ${t} ${n.wakeChain}`,
+    `add rule ${t} ${n.wakeChain} meta l4proto udp udp dport { ${NOT_WIDE_UDP(pagingPort).join(', ')} } return`,
+    `add rule ${t} ${n.wakeChain} oifname @${n.wakeMulticast} ip daddr 224.0.0.0/4 ${log}`,
+    `add rule ${t} ${n.wakeChain} oifname @${n.wakeMulticast} ip6 daddr ff00::/8 ${log}`,
+    `add rule ${t} ${n.wakeChain} oifname @${n.wakeBroadcast} meta nfproto ipv4 fib daddr type broadcast ${log}`,
+  ];
 }
 
 /** `nft -j list set …`: the elements as text, or null when the set cannot be read. Never throws. */
@@ -144,6 +196,17 @@ export class DivertApplier implements Applier<'diverts'> {
         if (address) out.push({ family, address });
       }
     }
+    for (const wake of ['broadcast', 'multicast'] as const) {
+      let elems = await listSet(ctx.config.global.nft_table, WAKE_SETS[wake]);
+      if (elems === null) {
+        // As above: the set went (by hand, or a ruleset from before wide-cast wake-ups): load ours again.
+        await this.portsChanged(ctx).catch(() => undefined);
+        elems = await listSet(ctx.config.global.nft_table, WAKE_SETS[wake]);
+        if (elems === null) return null;
+      }
+      // A device is named back by every paging port on it (the module asks per port).
+      for (const device of elems) for (const port of portsOn(ctx.config, device)) out.push({ wake, port });
+    }
     return out;
   }
 
@@ -164,27 +227,39 @@ export class DivertApplier implements Applier<'diverts'> {
     const t = `inet ${ctx.config.global.nft_table}`;
     const verb = op === 'remove' ? 'delete' : 'add';
     const line = (es: readonly DivertEntry[], family: 4 | 6) => {
-      const of = es.filter((e) => e.family === family);
+      const of = es.filter((e): e is DivertAddress => !isWakeWatch(e) && e.family === family);
       return of.length ? [`${verb} element ${t} ${SETS[family]} { ${of.map((e) => formatAddress(e.family, e.address)).join(', ')} }`] : [];
     };
-    if (!(await this.run([...line(entries, 4), ...line(entries, 6), ''].join('\n')))) return { applied: entries.length, failures: [], noDevice: 0, missed: none };
+    const wakeLine = (es: readonly DivertEntry[], wake: WakeWatch['wake']) => {
+      const devices = [...new Set(es.filter((e): e is WakeWatch => isWakeWatch(e) && e.wake === wake)
+        .map((e) => deviceOf(ctx.config, e.port)).filter((d): d is string => d !== null))];
+      return devices.length ? [`${verb} element ${t} ${WAKE_SETS[wake]} { ${devices.map(quote).join(', ')} }`] : [];
+    };
+    // A watch on a port with no device in the config (gone with a reload) has nothing to match.
+    const deviceless = new Set<number>();
+    for (const [i, e] of entries.entries()) if (isWakeWatch(e) && deviceOf(ctx.config, e.port) === null) deviceless.add(i);
+    const noDevice = deviceless.size;
+    const lines = (es: readonly DivertEntry[]) => [...line(es, 4), ...line(es, 6), ...wakeLine(es, 'broadcast'), ...wakeLine(es, 'multicast'), ''].join('\n');
+    if (entries.length === noDevice) return { applied: 0, failures: [], noDevice, missed: all };
+    if (!(await this.run(lines(entries)))) return { applied: entries.length - noDevice, failures: [], noDevice, missed: deviceless };
     if (op !== 'remove') return { applied: 0, failures: entries.map(() => 'nft'), noDevice: 0, missed: all };
     let applied = 0;
     const failures: string[] = [];
-    const missed = new Set<number>(); // already gone, or refused: the removal changed nothing
-    const present = new Set(await this.dump(ctx).then((d) => d?.map((e) => formatAddress(e.family, e.address)) ?? []));
+    const missed = new Set<number>(deviceless); // already gone, refused, or no device: the removal changed nothing
+    const present = new Set(await this.dump(ctx).then((d) => d?.map(DIVERT.key) ?? []));
     for (const [i, e] of entries.entries()) {
-      if (!present.has(formatAddress(e.family, e.address))) {
+      if (deviceless.has(i)) continue;
+      if (!present.has(DIVERT.key(e))) {
         applied++;
         missed.add(i);
         continue;
       }
-      if (await this.run([...line([e], e.family), ''].join('\n'))) {
+      if (await this.run(lines([e]))) {
         failures.push('nft');
         missed.add(i);
       } else applied++;
     }
-    return { applied, failures, noDevice: 0, missed };
+    return { applied, failures, noDevice, missed };
   }
 
   /**
@@ -197,7 +272,11 @@ export class DivertApplier implements Applier<'diverts'> {
   async withdraw(old: ApplierContext): Promise<void> {
     const t = `inet ${old.config.global.nft_table}`;
     const n = DIVERT_NAMES;
-    await this.run([`delete chain ${t} ${n.chain}`, `delete set ${t} ${n.set4}`, `delete set ${t} ${n.set6}`, `delete counter ${t} ${n.dropCounter}`, ''].join('\n'));
+    await this.run([
+      `delete chain ${t} ${n.chain}`, `delete chain ${t} ${n.wakeChain}`,
+      `delete set ${t} ${n.set4}`, `delete set ${t} ${n.set6}`, `delete set ${t} ${n.wakeBroadcast}`, `delete set ${t} ${n.wakeMulticast}`,
+      `delete counter ${t} ${n.dropCounter}`, `delete counter ${t} ${n.wakeCounter}`, '',
+    ].join('\n'));
   }
 
   /** A change of a divert set's elements that gleand's nft(8) runs did not make (`nft delete element` by hand). */
@@ -214,7 +293,8 @@ export class DivertApplier implements Applier<'diverts'> {
       return new TextDecoder().decode(nul < 0 ? a.data : a.data.subarray(0, nul));
     };
     const set = text(NFTA_SET_ELEM_LIST.SET);
-    return text(NFTA_SET_ELEM_LIST.TABLE) === ctx.config.global.nft_table && (set === DIVERT_NAMES.set4 || set === DIVERT_NAMES.set6);
+    return text(NFTA_SET_ELEM_LIST.TABLE) === ctx.config.global.nft_table
+      && (set === DIVERT_NAMES.set4 || set === DIVERT_NAMES.set6 || set === DIVERT_NAMES.wakeBroadcast || set === DIVERT_NAMES.wakeMulticast);
   }
 
   madeBy(portId: number): boolean {
@@ -222,6 +302,7 @@ export class DivertApplier implements Applier<'diverts'> {
   }
 
   row(d: DivertEntry): Record<string, unknown> {
+    if (isWakeWatch(d)) return { port: d.port, set: WAKE_SETS[d.wake] };
     return { address: formatAddress(d.family, d.address), set: SETS[d.family] };
   }
 

@@ -22,6 +22,7 @@
  * The kernel dump and the desired state both go through `add`: one owner of the
  * encoding. A kind without a field encoding here is hashed from its text.
  */
+import { isWakeWatch } from './divert';
 import { ENTRY_TYPES, type EntryKind, type KernelEntries } from './entries';
 
 /** The fields of one entry, fed in order to a hasher. */
@@ -54,8 +55,13 @@ const FIELDS: { readonly [K in EntryKind]?: Fields<K> } = {
     h.bytes(v.mac);
     h.text(v.device);
   },
-  // key the address (a divert is all identity)
+  // key the address, or the wake watch (a divert is all identity)
   diverts: (h, d) => {
+    if (isWakeWatch(d)) {
+      h.text(d.wake);
+      h.text(d.port);
+      return;
+    }
     h.byte(d.family);
     h.address(d.family, d.address);
   },

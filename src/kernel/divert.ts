@@ -9,10 +9,25 @@ import type { EntryType } from './entries';
  * nftables sets dormant4 / dormant6, matched by a `log group` + `drop` rule in
  * prerouting (platform/kernel/diverts.ts).
  */
-export interface DivertEntry {
+export interface DivertAddress {
   readonly family: 4 | 6;
   readonly address: Uint8Array;
 }
+
+/**
+ * A wide-cast watch (RFC 3154 §4.3): while `port` has a dormant host whose Wake bits ask
+ * for `wake` traffic, copies of the broadcast / multicast packets forwarded toward that
+ * port are handed to gleand (nothing is dropped: awake hosts there still get them). In
+ * the kernel, the port's device in the nftables set wake_bcast / wake_mcast.
+ */
+export interface WakeWatch {
+  readonly wake: 'broadcast' | 'multicast';
+  readonly port: string;
+}
+
+export type DivertEntry = DivertAddress | WakeWatch;
+
+export const isWakeWatch = (d: DivertEntry): d is WakeWatch => 'wake' in d;
 
 declare module './entries' {
   interface KernelEntries {
@@ -28,7 +43,7 @@ declare module './entries' {
  */
 export const DIVERT: EntryType<'diverts'> = {
   kind: 'diverts',
-  key: (d) => formatAddress(d.family, d.address),
+  key: (d) => (isWakeWatch(d) ? `wake ${d.wake} ${d.port}` : formatAddress(d.family, d.address)),
   attrs: () => '',
   rank: 2,
   removeRank: 3,

@@ -160,7 +160,8 @@ export class PagingModule implements Module {
 
   /**
    * The addresses the kernel must divert to gleand now: every address of a host that is
-   * dormant, being paged or inactive. The platform half (issue 11) installs them.
+   * dormant, being paged or inactive; and the wide-cast watches of the ports with a
+   * dormant host that asked for broadcast / multicast wake-ups (§4.3). The platform half (issue 11) installs them.
    */
   *diverted(): Iterable<DivertEntry> {
     if (!this.state) return;
@@ -171,6 +172,7 @@ export class PagingModule implements Module {
         yield { family: address.length === 4 ? 4 : 6, address };
       }
     }
+    yield* this.diverts.watches();
   }
 
   /** The full desired state of the kind this module owns (`diverts`), for a reconcile. */

@@ -26,7 +26,7 @@ export const WIDE_CAST: Record<4 | 6, Uint8Array> = {
 export function onDormantPacket(s: PagingState, e: DormantEvent, now: Instant): Action[] {
   const addrs = readAddresses(e.family, e.bytes);
   if (!addrs) return s.drop('malformed');
-  const wide = wideKind(e.family, addrs.destination);
+  const wide = wideKind(e.family, addrs.destination, e.port !== null);
   if (wide !== 0) return e.port === null ? s.drop('wide-cast') : wakeByWideCast(s, e.port, wide, addrs.source, now);
   const host = s.table.byDestination(addrs.destination);
   if (!host) return s.drop('not-tracked');
@@ -70,10 +70,16 @@ function wakeByWideCast(s: PagingState, port: string, bit: number, source: Uint8
   return actions;
 }
 
-function wideKind(family: 4 | 6, d: Uint8Array): number {
+/**
+ * Multicast by address (RFC 1112 §4, RFC 4291 §2.7); broadcast the limited broadcast, or
+ * any other IPv4 destination of a wide-cast copy (`onPort`): the kernel copied it only
+ * because its route said broadcast (a directed broadcast, RFC 919 §7, RFC 2644), which
+ * the address alone cannot tell without the port's subnets.
+ */
+function wideKind(family: 4 | 6, d: Uint8Array, onPort: boolean): number {
   if (family === 6) return d[0] === 0xff ? PAGING_WAKE.MULTICAST : 0;
   if (d[0]! >= 224 && d[0]! <= 239) return PAGING_WAKE.MULTICAST;
-  return d.every((b) => b === 255) ? PAGING_WAKE.BROADCAST : 0;
+  return onPort || d.every((b) => b === 255) ? PAGING_WAKE.BROADCAST : 0;
 }
 
 function allowed(list: readonly PagingPrefix[] | null, source: Uint8Array): boolean {

@@ -55,7 +55,7 @@ export interface TrackedHost extends ReplayState, WakeWindow {
  * The entry as a class with every field set in one order in the constructor: V8 then
  * gives all entries one hidden class with in-object fields. An object made by spreading
  * an init object (`{ ...init, slot }`) lands in dictionary mode: 881 bytes a host
- * instead of 233 (measured, test/unit/paging/memory-check.ts), at a million hosts 0.6 GB.
+ * instead of 233 (measured, test/bench/paging.ts), at a million hosts 0.6 GB.
  */
 class Entry implements TrackedHost {
   readonly id: string;

@@ -26,6 +26,7 @@ run('relay: gleand vs ISC dhcrelay, client ns → router ns → server ns (C gen
 
 run('memory: the live daemon (built bundle, init-script flags) with 100k v4 + 100k v6/PD bindings restored from its snapshot, from /proc beside a bare node', [path.join(__dirname, 'memory-live.ts')]);
 run('multicast: join → first packet at the subscriber, gleand (built bundle) vs smcroute static entries (packet path only), with the split report → entry → packet', [path.join(__dirname, 'multicast-join.ts')]);
+run('paging (RFC 3154): bytes per tracked host at 100k through REGISTER and 1M through the table vs a Map of the ids; REGISTERs and PAGEs/s vs HMAC-SHA-256 alone; held → delivered (core time)', ['--expose-gc', path.join(__dirname, 'paging.ts')]);
 
 // The binding table alone (in-process, no sockets, no kernel) is measured on a bundle run by plain node (tsx's own loader would be counted
 // otherwise), with default flags and with the flags the init script uses.

@@ -14,7 +14,14 @@
 //   (e) IPv6: a DHCPv6 host on subscriber 1, paged on ff02::1 from the port's link-local;
 //   (f) a flood toward a dormant host: every packet dropped by the divert (nft counter),
 //       copies rate-limited, at most held_per_host held, one wake-up, the other port fine;
-//   (g) a reload turning paging off removes the divert ruleset; on again, it is back.
+//   (g) a reload turning paging off removes the divert ruleset; on again, it is back;
+//   (h) wide cast (RFC 3154 §4.3): a directed broadcast the router forwards toward the
+//       port pages a dormant host registered with the broadcast Wake bit (tshark: PAGE),
+//       and not one without it (no PAGE; the kernel's wake_bcast set empty meanwhile);
+//   (i) a flood toward many dormant hosts (10 macvlan stations on subscriber 0's link,
+//       each with its own dhcpd lease and `gleand host listen`): held within the global
+//       and per-host bounds, PAGEs on the wire (tshark) within the area's rate, gleand's
+//       RSS (/proc) bounded, and the other port still served.
 // Needs root: fails loudly.
 import * as fs from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -23,12 +30,16 @@ import {
   type GleandHandle, type Lab, type LabProcess,
 } from '../lab/lab';
 import {
-  hostEvents, pagingFrames, pagingSections, SLEEP_TABLE, startPagingHost, TYPE, wolWakerScript,
+  AREA_HEX, hostEvents, MASTER_HEX, PAGING_PORT, pagingFrames, pagingSections, SLEEP_TABLE, sleepScript, startPagingHost, TYPE,
+  wolWakerScript,
 } from '../lab/paging';
 import { until } from '../lab/wait';
 
 const PY = '/usr/bin/python3';
 const PAGES_MAX = 3;
+/** Low enough for (i)'s flood to hit them: PAGEs per second per area, packets held in all. */
+const AREA_PAGE_RATE = 4;
+const HELD_TOTAL = 40;
 const LISTEN = `import socket
 s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
 s.bind(('0.0.0.0', 9999))
@@ -61,9 +72,9 @@ describe('dormant-host alerting (RFC 3154) with the real host', () => {
   const sleeping = async () => (await lab.exec(sub().ns, ['nft', 'list', 'tables'])).stdout.includes(`inet ${SLEEP_TABLE}`);
 
   /** A fresh host process registered and asleep: its `dormant` event, its filter on, its address diverted. */
-  async function dormantHost(id: string, mode: 'l3' | 'wol'): Promise<LabProcess> {
+  async function dormantHost(id: string, mode: 'l3' | 'wol', wake?: 'broadcast'): Promise<LabProcess> {
     if (host) await host.stop('SIGTERM');
-    const p = (host = startPagingHost(lab, sub(), { id, mode }));
+    const p = (host = startPagingHost(lab, sub(), { id, mode, wake }));
     await until(`${id} dormant`, async () => hostEvents(p).some((e) => e['event'] === 'hook' && e['hook'] === 'on-dormant'), 60_000)
       .catch((e: Error) => { throw new Error(`${e.message}\nhost:\n${p.log()}\ngleand:\n${gleand.proc.log().slice(-3000)}`); });
     expect(await sleeping()).toBe(true);
@@ -76,7 +87,7 @@ describe('dormant-host alerting (RFC 3154) with the real host', () => {
     ensureLabPackages();
     expect(fs.existsSync(GLEAND_BUNDLE), 'npm run build first').toBe(true);
     lab = await createLab({ subscribers: 2 });
-    gleand = lab.startGleand(labGleandConfig(lab, { extra: pagingSections(lab, { pagesMax: PAGES_MAX }) }));
+    gleand = lab.startGleand(labGleandConfig(lab, { extra: pagingSections(lab, { pagesMax: PAGES_MAX, areaPageRate: AREA_PAGE_RATE, heldTotal: HELD_TOTAL }) }));
     await gleand.ready();
     const lease = await lab.startClient(0, 'udhcpc').waitLease(4, 45_000).catch((e: Error) => {
       throw new Error(`${e.message}\n${gleand.proc.log().slice(-4000)}`);
@@ -297,10 +308,114 @@ describe('dormant-host alerting (RFC 3154) with the real host', () => {
     expect((await paging())['enabled']).toBe(false);
     expect(JSON.parse(await gl('hosts', '--json'))).toEqual([]);
     expect(gleand.proc.log()).not.toMatch(/reloaded, partly refused/);
-    await reload(labGleandConfig(lab, { extra: pagingSections(lab, { pagesMax: PAGES_MAX }) }), gen + 2);
+    await reload(labGleandConfig(lab, { extra: pagingSections(lab, { pagesMax: PAGES_MAX, areaPageRate: AREA_PAGE_RATE, heldTotal: HELD_TOTAL }) }), gen + 2);
     await until('the divert chain back', async () => (await chain()).includes('prefix "gleand-dormant"'));
     expect((await paging())['enabled']).toBe(true);
   }, 60_000);
+
+  it('(h) wide cast: a broadcast forwarded toward the port pages the host only with the broadcast Wake bit (§4.3)', async () => {
+    // A directed broadcast of subscriber 0's pool, forwarded by the router (RFC 2644: only
+    // with bc_forwarding on the ingress device) out of sub0's port as a link broadcast.
+    const bcast = '10.1.0.255';
+    await lab.exec(R(), ['sysctl', '-qw', 'net.ipv4.conf.all.bc_forwarding=1', `net.ipv4.conf.${lab.router.upstreamDev}.bc_forwarding=1`]);
+    await lab.exec(R(), ['ip', 'route', 'add', 'broadcast', bcast, 'dev', sub().routerDev, 'table', 'local', 'src', lab.router.gateway4]);
+    const wakeSet = async () => (await lab.exec(R(), ['nft', 'list', 'set', 'inet', 'gleand', 'wake_bcast'])).stdout;
+    const broadcast = (tag: string) => lab.exec(lab.server.ns, [PY, '-c',
+      `import socket
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.setsockopt(socket.SOL_SOCKET, socket.SO_BROADCAST, 1)
+`
+      + `s.sendto(b'${tag}', ('${bcast}', 9999))`]);
+    // (f)'s host died asleep: its filter (input policy drop, loopback too) keeps tshark from starting.
+    await lab.exec(sub().ns, ['nft', 'delete', 'table', 'inet', SLEEP_TABLE], { check: false });
+    const cap = await lab.capture(sub().ns, sub().dev, 'udp', 'paging-wide');
+    const seen = async (tag: string) => (await tsharkFields(cap.pcapPath, `udp.dstport == 9999 && ip.dst == ${bcast}`, ['udp.payload']))
+      .some(([hex]) => Buffer.from((hex ?? '').replace(/:/g, ''), 'hex').toString() === tag);
+    const pages = async () => (await pagingFrames(cap.pcapPath)).filter((f) => f.type === TYPE.PAGE);
+
+    // Without the Wake bit: the broadcast reaches the port (tshark), the kernel watches nothing, no PAGE.
+    await dormantHost('h0', 'l3');
+    expect(await wakeSet()).not.toContain(sub().routerDev);
+    await broadcast('bc-1');
+    await until('the broadcast forwarded to the port', () => seen('bc-1'));
+    // With it (a REGISTER refresh changes the Wake bits of the same host): the port's device is watched.
+    await dormantHost('h0', 'l3', 'broadcast');
+    await until('the wake watch in the kernel', async () => (await wakeSet()).includes(sub().routerDev));
+    const registeredAt = (await pagingFrames(cap.pcapPath)).filter((f) => f.type === TYPE.REGISTER).at(-1)!.time;
+    await broadcast('bc-2');
+    await until('a PAGE after the broadcast', async () => (await pages()).some((f) => f.time > registeredAt), 30_000)
+      .catch((e: Error) => { throw new Error(`${e.message}\ngleand:\n${gleand.proc.log().slice(-3000)}`); });
+    await until('the host awake', async () => !(await sleeping()));
+    const pcap = await cap.stop();
+    const frames = await pagingFrames(pcap);
+    // The only PAGEs are after the Wake-bit REGISTER: 'bc-1' paged nobody.
+    expect(frames.filter((f) => f.type === TYPE.PAGE && f.time < registeredAt)).toEqual([]);
+    expect(await seen('bc-2')).toBe(true);
+    // Paged: no longer dormant, so nothing is watched on the port any more.
+    await until('the wake watch lifted', async () => !(await wakeSet()).includes(sub().routerDev));
+    expect((await paging())['wideCastWakes']).toBeGreaterThanOrEqual(1);
+  }, 120_000);
+
+  it('(i) a flood toward many dormant hosts: held and PAGEs within their bounds, memory bounded, the other port served', async () => {
+    const N = 10;
+    const PER_HOST = 100;
+    const HELD_PER_HOST = 8; // the paging section's default
+    const ns = sub().ns;
+    // One namespace, several stations: each answers ARP for its own address only.
+    await lab.exec(ns, ['sysctl', '-qw', 'net.ipv4.conf.all.arp_ignore=1', 'net.ipv4.conf.all.arp_announce=2', 'net.ipv4.conf.all.rp_filter=0']);
+    const hosts: { id: string; dev: string; address: string; proc: LabProcess }[] = [];
+    for (let i = 0; i < N; i++) {
+      const dev = `mv${i}`;
+      await lab.exec(null, ['ip', '-n', ns, 'link', 'add', dev, 'link', sub().dev, 'address', `02:00:00:00:0a:${(i + 16).toString(16)}`, 'type', 'macvlan', 'mode', 'bridge']);
+      await lab.exec(null, ['ip', '-n', ns, 'link', 'set', dev, 'up']);
+      const lease = await lab.startClient(0, 'udhcpc', { dev }).waitLease(4, 45_000);
+      hosts.push({ id: `m${i}`, dev, address: lease.address!, proc: null as unknown as LabProcess });
+    }
+    // The udhcpc script moved the default route to the last station; subscriber 0's own goes back on eth0.
+    await lab.exec(ns, ['ip', 'route', 'replace', 'default', 'via', lab.router.gateway4, 'dev', sub().dev], { check: false });
+    await lab.exec(ns, ['nft', 'delete', 'table', 'inet', SLEEP_TABLE], { check: false });
+    const cap = await lab.capture(ns, sub().dev, `udp port ${PAGING_PORT}`, 'paging-many');
+    // WoL-only hosts that nobody wakes (the sleeping filter goes on once all are dormant): every PAGE goes unanswered.
+    for (const h of hosts) {
+      h.proc = lab.spawn(ns, [process.execPath, GLEAND_BUNDLE, 'host', 'listen', '--id', h.id, '--master', MASTER_HEX, '--area-key', AREA_HEX,
+        '--iface', h.dev, '--mode', 'wol', '--port', String(PAGING_PORT)], { name: `paging-many-${h.id}` });
+    }
+    await until(`${N} hosts dormant`, async () => hosts.every((h) => hostEvents(h.proc).some((e) => e['event'] === 'dormant')), 90_000)
+      .catch((e: Error) => { throw new Error(`${e.message}\n${hosts.map((h) => `${h.id}: ${h.proc.log().slice(-400)}`).join('\n')}`); });
+    await until('every address diverted', async () => { const set = await divertSet(); return hosts.every((h) => set.includes(h.address)); });
+    await lab.exec(ns, ['nft', '-f', '-'], { input: sleepScript('wol') });
+    const rss = async () => Number(/^VmRSS:\s+(\d+) kB/m.exec(fs.readFileSync(`/proc/${gleand.pid}/status`, 'utf8'))![1]) * 1024;
+    const rssBefore = await rss();
+    const before = await paging();
+    const dropped = (p: Record<string, any>, why: string) => ((p['dropped'] as Record<string, number>)[why] ?? 0);
+    const unanswered = (p: Record<string, any>) => ((p['inactive'] as Record<string, number>)['unanswered'] ?? 0);
+    await lab.exec(lab.server.ns, [PY, '-c', `import socket\ns = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)\n`
+      + `for i in range(${PER_HOST}):\n  for a in ${JSON.stringify(hosts.map((h) => h.address))}: s.sendto(b'many-%d' % i, (a, 9999))`]);
+    // The other port is served during the flood.
+    await lab.exec(lab.server.ns, [PY, '-c', `import socket\nsocket.socket(socket.AF_INET6, socket.SOCK_DGRAM).sendto(b'side-2', ('${a6}', 9999))`]);
+    await until('the datagram on the other port', async () => listen6.log().includes('got side-2'));
+    const during = await paging();
+    const rows = (JSON.parse(await gl('hosts', '--json')) as { id: string; held: number }[]).filter((r) => r.id.startsWith('m'));
+    expect(during['heldNow']).toBeLessThanOrEqual(HELD_TOTAL);
+    for (const r of rows) expect(r.held).toBeLessThanOrEqual(HELD_PER_HOST);
+    // The global bound was what stopped the flood: N × held_per_host would be more.
+    expect(dropped(during, 'held-total') - dropped(before, 'held-total')).toBeGreaterThan(0);
+    await until(`${N} hosts inactive (unanswered)`, async () => unanswered(await paging()) - unanswered(before) >= N, 90_000);
+    const pcap = await cap.stop();
+    const pages = (await pagingFrames(pcap)).filter((f) => f.type === TYPE.PAGE);
+    // Every host paged pages_max times, and no faster than the area's token bucket
+    // (AREA_PAGE_RATE a second, as many in reserve) in any window from the first PAGE.
+    expect(pages.length).toBe(N * PAGES_MAX);
+    const t0 = pages[0]!.time;
+    for (const [i, p] of pages.entries()) expect(i + 1).toBeLessThanOrEqual(AREA_PAGE_RATE * (p.time - t0) + AREA_PAGE_RATE + 1);
+    const rssAfter = await rss();
+    expect(rssAfter - rssBefore).toBeLessThan(32 << 20);
+    console.log(`paging (i): ${N} hosts × ${PER_HOST} datagrams; held at most ${during['heldNow']} (bound ${HELD_TOTAL}), `
+      + `${pages.length} PAGEs over ${(pages.at(-1)!.time - t0).toFixed(1)} s (rate ${AREA_PAGE_RATE}/s), `
+      + `gleand RSS ${(rssBefore / 1048576).toFixed(1)} → ${(rssAfter / 1048576).toFixed(1)} MiB`);
+    for (const h of hosts) await h.proc.stop('SIGTERM');
+    await lab.exec(ns, ['nft', 'delete', 'table', 'inet', SLEEP_TABLE], { check: false });
+  }, 240_000);
 
   it('paging counters reach gleand metrics well-formed', async () => {
     const text = await gl('metrics');

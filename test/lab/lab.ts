@@ -298,6 +298,8 @@ export interface ClientOptions {
    * Its exit code and output are read back with `LabClient.onBound`.
    */
   onBound?: string;
+  /** Another device of the subscriber's namespace (a macvlan with a MAC of its own: one more client on the link). */
+  dev?: string;
 }
 
 export interface Capture {
@@ -1070,7 +1072,8 @@ ${DHCPD6_RECORD_RELAY}`,
   startClient(sub: LabSubscriber | number, kind: ClientKind, opts: ClientOptions = {}): LabClient {
     const s = typeof sub === 'number' ? this.subscribers[sub] : sub;
     if (!s) throw new Error(`lab: no subscriber ${String(sub)}`);
-    const name = `${s.name}-${kind}`;
+    const dev = opts.dev ?? s.dev;
+    const name = opts.dev ? `${s.name}-${dev}-${kind}` : `${s.name}-${kind}`;
     const base = path.join(this.dir, name);
     const script = `${base}.sh`;
     fs.writeFileSync(script, clientScript(kind, base, opts.onBound), { mode: 0o755 });
@@ -1089,13 +1092,13 @@ ${DHCPD6_RECORD_RELAY}`,
           'dhclient', v6 ? '-6' : '-4', '-d', '-v',
           ...(kind === 'dhclient6pd' ? ['-P'] : kind === 'dhclient6napd' ? ['-N', '-P'] : kind === 'dhclient6' ? ['-N'] : []),
           '-sf', script, '-cf', `${base}.conf`, '-lf', `${base}.leases`, '-pf', `${base}.pid`,
-          s.dev,
+          dev,
         ];
         break;
       }
       case 'udhcpc':
         families = [4];
-        argv = ['udhcpc', '-f', '-i', s.dev, '-s', script, '-p', `${base}.pid`, '-t', '20', '-T', '1', '-A', '1'];
+        argv = ['udhcpc', '-f', '-i', dev, '-s', script, '-p', `${base}.pid`, '-t', '20', '-T', '1', '-A', '1'];
         break;
       case 'dhcpcd4':
       case 'dhcpcd6':
@@ -1122,7 +1125,7 @@ ${DHCPD6_RECORD_RELAY}`,
           ].join('\n'),
         );
         const fam = kind === 'dhcpcd4' ? ['-4'] : kind === 'dhcpcd6' ? ['-6'] : [];
-        const inner = `mkdir -p /run/dhcpcd /var/lib/dhcpcd && mount --bind '${run}' /run/dhcpcd && mount --bind '${db}' /var/lib/dhcpcd && exec dhcpcd -B -d ${fam.join(' ')} -f '${base}.conf' -c '${script}' ${s.dev}`;
+        const inner = `mkdir -p /run/dhcpcd /var/lib/dhcpcd && mount --bind '${run}' /run/dhcpcd && mount --bind '${db}' /var/lib/dhcpcd && exec dhcpcd -B -d ${fam.join(' ')} -f '${base}.conf' -c '${script}' ${dev}`;
         argv = ['unshare', '-m', '--propagation', 'private', 'sh', '-ec', inner];
         break;
       }
@@ -1165,7 +1168,7 @@ ${DHCPD6_RECORD_RELAY}`,
           const f = readLease(family);
           if (f && (!wantsAddress(family) || f.address) && (!wantsPrefix(family) || f.delegatedPrefix)) {
             if (!f.address) return f; // PD only: nothing to see on eth0
-            const r = await lab.exec(s.ns, ['ip', `-${family}`, '-o', 'addr', 'show', 'dev', s.dev], { check: false });
+            const r = await lab.exec(s.ns, ['ip', `-${family}`, '-o', 'addr', 'show', 'dev', dev], { check: false });
             last = r.stdout;
             if (r.stdout.includes(` ${f.address}/`)) return f;
           }

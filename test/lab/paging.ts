@@ -17,7 +17,9 @@ export const AREA = 'lobby';
 export const SLEEP_TABLE = 'sleep';
 
 /** `config paging` + one area holding every subscriber port of the lab. */
-export function pagingSections(lab: Lab, o: { pagesMax?: number; pageIntervalS?: number; advertIntervalS?: number } = {}): string {
+export function pagingSections(lab: Lab, o: {
+  pagesMax?: number; pageIntervalS?: number; advertIntervalS?: number; areaPageRate?: number; heldTotal?: number;
+} = {}): string {
   return `
 config paging
         option enabled '1'
@@ -27,7 +29,7 @@ config paging
         option pages_max '${o.pagesMax ?? 3}'
         option page_interval '${o.pageIntervalS ?? 1}'
         option wakeups_per_hour '100'
-
+${o.areaPageRate ? `        option area_page_rate '${o.areaPageRate}'\n` : ''}${o.heldTotal ? `        option held_total '${o.heldTotal}'\n` : ''}
 config paging_area '${AREA}'
 ${lab.subscribers.map((s) => `        list port '${s.name}'`).join('\n')}
         option key '${AREA_HEX}'
@@ -55,6 +57,8 @@ export interface PagingHostOptions {
   readonly mode: 'l3' | 'wol';
   readonly awakeS?: number;
   readonly family?: 4 | 6;
+  /** Wide-cast traffic that may wake it (RFC 3154 §4.3): `--wake`. */
+  readonly wake?: 'broadcast' | 'multicast' | 'broadcast,multicast';
 }
 
 /**
@@ -69,7 +73,8 @@ export function startPagingHost(lab: Lab, sub: LabSubscriber, o: PagingHostOptio
   const onPage = `nft delete table inet ${SLEEP_TABLE} 2>/dev/null; true`;
   return lab.spawn(sub.ns, [process.execPath, GLEAND_BUNDLE, 'host', 'listen', '--id', o.id, '--master', MASTER_HEX,
     '--area-key', AREA_HEX, '--iface', sub.dev, '--mode', o.mode, '--family', String(o.family ?? 4), '--port', String(PAGING_PORT),
-    '--awake', String(o.awakeS ?? 3600), '--on-dormant', onDormant, '--on-page', onPage], { name: `paging-host-${o.id}` });
+    '--awake', String(o.awakeS ?? 3600), ...(o.wake ? ['--wake', o.wake] : []), '--on-dormant', onDormant, '--on-page', onPage],
+  { name: `paging-host-${o.id}` });
 }
 
 /** The JSON events a host process printed so far. */

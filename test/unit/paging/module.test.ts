@@ -2,6 +2,7 @@
 // packets in at instants, the exact sends out.
 import { describe, expect, it } from 'vitest';
 import type { Action } from '../../../src/actions';
+import type { DivertEntry } from '../../../src/kernel/divert';
 import { createCore } from '../../../src/core';
 import { PAGING_ACK_STATUS } from '../../../src/wire/paging';
 import { magicPayload } from '../../../src/paging/wol';
@@ -24,13 +25,13 @@ function registered(text?: string, o: Parameters<Host['register']>[0] = {}) {
   const { c, laptop } = withLaptop(text);
   const out = c.agent.handle(laptop.event(laptop.register(o)), T0);
   expect(read(sent(out)[0]!.payload, laptop.key).body).toMatchObject({ type: 'register-ack', status: 0 });
-  return { c, laptop };
+  return { c, laptop, out };
 }
 
 /** The divert entries a batch of actions adds and removes, as text. */
 const diverts = (out: readonly Action[]) => {
   const k = out.filter((a): a is Extract<Action, { kind: 'kernel' }> => a.kind === 'kernel');
-  const text = (d: { address: Uint8Array }) => [...d.address].join('.');
+  const text = (d: DivertEntry) => ('wake' in d ? `${d.wake} ${d.port}` : [...d.address].join('.'));
   return { add: k.flatMap((a) => a.delta.diverts.add.map(text)), remove: k.flatMap((a) => a.delta.diverts.remove.map(text)) };
 };
 const toLaptop = (c: PagingCore, tag: number, when = T0, source = CORRESPONDENT) => c.agent.handle(dormant(datagram(source, v4('198.51.100.7'), tag)), when);
@@ -96,7 +97,7 @@ describe('paging: REGISTER (RFC 3154 §4.3, §4.20)', () => {
     expect(status(c)['hosts']).toEqual({ dormant: 1, paging: 0, active: 0, inactive: 0 });
     // after the ack, its address is diverted to gleand (the kernel entry, src/kernel/divert.ts)
     expect(diverts(out)).toEqual({ add: ['198.51.100.7'], remove: [] });
-    expect([...(c.agent.desiredState().diverts ?? [])].map((d) => [...d.address].join('.'))).toEqual(['198.51.100.7']);
+    expect([...(c.agent.desiredState().diverts ?? [])].map((d) => ('wake' in d ? d.port : [...d.address].join('.')))).toEqual(['198.51.100.7']);
     expect([...c.paging.diverted()]).toEqual([{ family: 4, address: laptop.address }]);
     expect(c.paging.nextDeadline()).toBe(at(30_000)); // the advert; the lifetime ends at 600 s
   });
@@ -298,6 +299,19 @@ describe('paging: DoS bounds (RFC 3154 §3.1, §3.3, §4.27)', () => {
     expect(sent(c.agent.handle(dormant(datagram(CORRESPONDENT, v4('255.255.255.255'), 1), 'lan1'), at(20))).length).toBe(2);
     expect(c.agent.handle(dormant(datagram(CORRESPONDENT, v4('255.255.255.255'), 1), 'lan2'), at(30))).toEqual([]);
     expect(status(c)).toMatchObject({ wideCastWakes: 1, dropped: { 'wide-cast': 2 } });
+  });
+
+  it('asks the kernel to watch wide cast toward a port while a dormant host there wants it; a directed broadcast wakes it (§4.3)', () => {
+    const { c, out } = registered(undefined, { wake: 1, mode: 1 });
+    // Dormant with the broadcast bit: the watch is a kernel entry next to the address.
+    expect(diverts(out)).toEqual({ add: ['broadcast lan1', '198.51.100.7'], remove: [] });
+    expect([...c.paging.diverted()]).toContainEqual({ wake: 'broadcast', port: 'lan1' });
+    // The kernel copies a directed broadcast only because its route said broadcast: on a port, it counts as one.
+    const woke = c.agent.handle(dormant(datagram(CORRESPONDENT, v4('198.51.100.255'), 1), 'lan1'), at(10));
+    expect(sent(woke).length).toBe(2);
+    // Paged: no longer dormant, the watch goes with its last host.
+    expect(diverts(woke)).toEqual({ add: [], remove: ['broadcast lan1'] });
+    expect(status(c)).toMatchObject({ wideCastWakes: 1 });
   });
 });
 

@@ -6,7 +6,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { loadConfig, type Config } from '../../../src/config/config';
-import { divertScript, LOG_PREFIX_DORMANT } from '../../../platform/kernel/diverts';
+import { divertScript, LOG_PREFIX_DORMANT, LOG_PREFIX_WIDE } from '../../../platform/kernel/diverts';
 
 const BASE = `
 config global
@@ -46,12 +46,21 @@ describe('paging divert ruleset (platform/kernel/diverts.ts)', () => {
     expect(s).toContain('ip daddr @dormant4 counter name paging_divert_drop drop');
     expect(s).toContain('ip6 daddr @dormant6 counter name paging_divert_drop drop');
     expect(s).toContain('iifname { "eth1" } udp dport 4000 drop');
+    // RFC 3154 §4.3: wide cast forwarded toward a watched port is copied, never dropped; DHCP and the paging port never.
+    expect(s).toContain('add set inet gl wake_bcast { type ifname; }');
+    expect(s).toContain('add chain inet gl paging_wake { type filter hook forward priority filter; policy accept; }');
+    expect(s).toContain('meta l4proto udp udp dport { 67, 68, 546, 547, 4000 } return');
+    expect(s).toMatch(new RegExp(`oifname @wake_mcast ip daddr 224\\.0\\.0\\.0/4 limit rate \\d+/second .* log group 7 prefix "${LOG_PREFIX_WIDE}"`));
+    expect(s).toMatch(/oifname @wake_bcast meta nfproto ipv4 fib daddr type broadcast limit rate/);
+    expect(s.split('\n').filter((l) => l.includes('paging_wake') && l.includes(' drop'))).toEqual([]);
   });
 
   it('paging off: the chain, sets and counter are removed (idempotently)', () => {
     const s = divertScript(cfg(BASE), []);
     expect(s).toContain('delete chain inet gl paging_divert');
     expect(s).toContain('delete set inet gl dormant4');
+    expect(s).toContain('delete chain inet gl paging_wake');
+    expect(s).toContain('delete set inet gl wake_mcast');
     expect(s).not.toContain('log group');
   });
 });

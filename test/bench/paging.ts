@@ -1,7 +1,11 @@
 /**
- * Memory per tracked host of the paging module (not a vitest test: run by hand).
+ * Benchmark of the paging module (RFC 3154, issue 11), run by `npm run bench`
+ * (test/bench/run.ts) or by hand:
  *
- *   npx tsx --expose-gc test/unit/paging/memory-check.ts [hosts]
+ *   npx tsx --expose-gc test/bench/paging.ts [hosts] [tableHosts]
+ *
+ * (defaults 100 000 through the REGISTER path, 1 000 000 through the table: at a million
+ * the REGISTER path spends ~13 min in HMAC alone.)
  *
  * Builds the core as the daemon does, stores one IPv4 binding per host (the relay's
  * job, measured before), then registers every host through the paging module with a
@@ -13,14 +17,23 @@
  * second of the DMA → PA path (hold, key, signed PAGE on every port of the area, WoL),
  * and the time from a held packet to its delivery for a host that answers at once
  * (core time only: the platform's socket and the host's wake-up are not in it).
+ *
+ * References in the same run: HMAC-SHA-256 alone over a REGISTER-sized message (the
+ * REGISTER path does four, a PAGE two); an empty-valued Map of the same host ids (what a
+ * bare id index costs); and, for `tableHosts`, the tracking table filled directly
+ * (HostTable.add, one IPv4 address per host: the same entry a REGISTER stores, without
+ * the HMAC, the binding check, the divert deltas and the ACK) beside the same Map.
  */
 import { createHmac } from 'node:crypto';
-import { loadConfig, formatProblem } from '../../../src/config/config';
-import { createCore } from '../../../src/core';
-import { deriveHostKey, signMessage } from '../../../src/paging/auth';
-import { instant } from '../../../src/time';
+import { loadConfig, formatProblem } from '../../src/config/config';
+import { createCore } from '../../src/core';
+import { deriveHostKey, freshReplay, signMessage } from '../../src/paging/auth';
+import { HostTable } from '../../src/paging/tracking';
+import { instant } from '../../src/time';
+import { formatHex } from '../../src/wire/address';
 
 const hosts = Number(process.argv[2] ?? 100_000);
+const tableHosts = Number(process.argv[3] ?? 1_000_000);
 const PORTS = Math.ceil(hosts / 100_000) + 1;
 const hmac = (key: Uint8Array, data: Uint8Array): Uint8Array => new Uint8Array(createHmac('sha256', key).update(data).digest());
 const MASTER = Buffer.from('000102030405060708090a0b0c0d0e0f', 'hex');
@@ -88,7 +101,8 @@ for (let i = 0; i < hosts; i++) {
     body: { type: 'register', mode: 3, wake: 0, lifetimeS: 3600, area: 'all', addresses: [addr(i)], correspondents: [] },
   }, deriveHostKey(MASTER, id, hmac), hmac);
   const out = core.agent.handle({ kind: 'paging', port: port(i), family: 4, source: addr(i), sourcePort: 3154, mac: mac(i), payload }, now);
-  if (out.length !== 1) throw new Error(`host ${i}: ${JSON.stringify(out.map((a) => a.kind === 'log' ? a.fields : a.kind))}`);
+  // The REGISTER_ACK, and the divert's kernel delta.
+  if (out.filter((a) => a.kind === 'paging-send').length !== 1) throw new Error(`host ${i}: ${JSON.stringify(out.map((a) => a.kind === 'log' ? a.fields : a.kind))}`);
 }
 const seconds = Number(process.hrtime.bigint() - started) / 1e9;
 const after = measure();
@@ -120,8 +134,51 @@ const answer = signMessage({ epoch: 1, counter: 2n, id, body: { type: 'page-resp
 const delivered = core.agent.handle({ kind: 'paging', port: port(i), family: 4, source: addr(i), sourcePort: 3154, mac: mac(i), payload: answer }, later);
 const heldToDeliveredUs = Number(process.hrtime.bigint() - t0) / 1e3;
 if (!delivered.some((a) => a.kind === 'link-send')) throw new Error(`held packet not delivered: ${JSON.stringify({ page: pageOut.map((a) => a.kind), counter: String(counter), delivered, st: core.paging.status() }, (_k, v) => typeof v === 'bigint' ? String(v) : v)}`);
+
+// Reference: HMAC-SHA-256 alone, per message of a REGISTER's size (the signed part of one above).
+const sample = signMessage({
+  epoch: 1, counter: 1n, id: 'h0',
+  body: { type: 'register', mode: 3, wake: 0, lifetimeS: 3600, area: 'all', addresses: [addr(0)], correspondents: [] },
+}, MASTER, hmac);
+const HMACS = 100_000;
+const h0 = process.hrtime.bigint();
+for (let k = 0; k < HMACS; k++) hmac(MASTER, sample.subarray(0, sample.length - 32));
+const hmacUs = Number(process.hrtime.bigint() - h0) / 1e3 / HMACS;
+
+// Reference: a Map of the same ids to one shared value (the cheapest id index there is).
+const mapBytes = (n: number) => {
+  const b = measure();
+  const m = new Map<string, number>();
+  for (let k = 0; k < n; k++) m.set(`h${k}`, 0);
+  const used = measure() - b;
+  if (m.size !== n) throw new Error('map');
+  return Math.round(used / n);
+};
+
 console.log(JSON.stringify({
-  hosts, tracked: st.hosts['dormant'], bytesPerHost: Math.round((after - before) / hosts),
-  registrationsPerS: Math.round(hosts / seconds), pagesPerS: Math.round(paged / pageSeconds), portsPerArea: PORTS,
-  heldToDeliveredUs: Math.round(heldToDeliveredUs),
+  hosts, tracked: st.hosts['dormant'], bytesPerHost: Math.round((after - before) / hosts), mapBytesPerId: mapBytes(hosts),
+  registrationsPerS: Math.round(hosts / seconds), hmacPerS: Math.round(1e6 / hmacUs), pagesPerS: Math.round(paged / pageSeconds),
+  portsPerArea: PORTS, heldToDeliveredUs: Math.round(heldToDeliveredUs), hmacUs: Number(hmacUs.toFixed(2)),
 }));
+
+// The tracking table alone at `tableHosts`, measured as a difference (the core above stays alive).
+if (tableHosts > 0) {
+  // Shared as the REGISTER path shares them: the area's port list is the plan's, the port name the config's.
+  const areaPorts = Array.from({ length: PORTS }, (_, k) => `p${k}`);
+  const b = measure();
+  const table = new HostTable();
+  const t = process.hrtime.bigint();
+  for (let k = 0; k < tableHosts; k++) {
+    table.add({
+      id: `h${k}`, state: 'dormant', area: 'all', ports: areaPorts, port: areaPorts[k % PORTS]!, family: 4, mode: 3, wake: 0,
+      addresses: [formatHex(addr(k))], correspondents: null, expiresAt: 3_600_000, deadline: 3_600_000 + k, pagesSent: 0,
+      firstPageCounter: 0, lastPageAt: -1, wakeWindowStart: 0, wakeCount: 0, ...freshReplay(),
+    });
+  }
+  const addSeconds = Number(process.hrtime.bigint() - t) / 1e9;
+  const used = measure() - b;
+  if (table.size !== tableHosts) throw new Error(`table: ${table.size}`);
+  console.log(JSON.stringify({
+    tableHosts, bytesPerHost: Math.round(used / tableHosts), mapBytesPerId: mapBytes(tableHosts), addsPerS: Math.round(tableHosts / addSeconds),
+  }));
+}
