@@ -6,6 +6,12 @@ import type { Driver, DriverContext } from './driver';
 
 /** Octets of a received chunk handed to the core at a time (~55 bulk leasequery leases of ~145 octets). */
 const TCP_SLICE = 8 * 1024;
+/**
+ * Slices of one connection whose kernel entries may be outstanding at once: the next
+ * slice is read and decoded while the kernel takes the one before (the overlap), and no
+ * more than this many slices' leases, deltas and held records are alive at a time.
+ */
+const SLICES_IN_FLIGHT = 2;
 
 /**
  * TCP connections the core asks for (bulk leasequery, RFC 5460 §7.1), as `tcp` events:
@@ -65,21 +71,35 @@ export class TcpDriver implements Driver {
     });
     // Read no further while the kernel is behind (a bulk restore streams faster than its
     // entries install): the server's TCP send blocks instead of our memory growing. A
-    // chunk is handed over in slices, each after the kernel took the one before, so what
-    // a slice holds until its entries are in (decoded leases, deltas, journal records)
-    // stays small enough to die young instead of being promoted by the collector.
+    // chunk is handed over in slices; up to SLICES_IN_FLIGHT of them may wait for their
+    // kernel entries at once, so the reading, decoding and core work of the next slice
+    // overlaps the kernel's work on the one before, while what the slices hold until
+    // their entries are in (decoded leases, deltas, journal records) stays small enough
+    // to die young instead of being promoted by the collector.
+    let inFlight = 0;
+    /** The rest of a chunk not yet handed over while the window is full. */
+    let held: Uint8Array | null = null;
+    const settled = () => {
+      inFlight--;
+      if (held === null || inFlight >= SLICES_IN_FLIGHT || !mine()) return;
+      const rest = held;
+      held = null;
+      if (feed(rest)) s.resume();
+    };
     const feed = (bytes: Uint8Array): boolean => {
       for (let at = 0; at < bytes.length && mine();) {
-        const end = Math.min(bytes.length, at + TCP_SLICE);
-        this.ctx.emit({ kind: 'tcp', conn: a.conn, what: 'data', bytes: bytes.subarray(at, end) });
-        at = end;
-        const drained = this.ctx.whenDrained();
-        if (drained && mine()) {
+        if (inFlight >= SLICES_IN_FLIGHT) {
           this.counters.pausedForKernel++;
           s.pause();
-          const rest = bytes.subarray(at);
-          void drained.then(() => { if (mine() && feed(rest)) s.resume(); });
+          held = bytes.subarray(at);
           return false;
+        }
+        const end = Math.min(bytes.length, at + TCP_SLICE);
+        const done = this.ctx.emit({ kind: 'tcp', conn: a.conn, what: 'data', bytes: bytes.subarray(at, end) });
+        at = end;
+        if (done) {
+          inFlight++;
+          done.then(settled, settled);
         }
       }
       return true;
