@@ -79,12 +79,16 @@ export class TcpDriver implements Driver {
     let inFlight = 0;
     /** The rest of a chunk not yet handed over while the window is full. */
     let held: Uint8Array | null = null;
+    /** The peer closed while `held` waited: `closed` follows its last octet, not precedes it. */
+    let closeWhenFed = false;
     const settled = () => {
       inFlight--;
       if (held === null || inFlight >= SLICES_IN_FLIGHT || !mine()) return;
       const rest = held;
       held = null;
-      if (feed(rest)) s.resume();
+      if (!feed(rest)) return;
+      if (closeWhenFed) closed();
+      else s.resume();
     };
     const feed = (bytes: Uint8Array): boolean => {
       for (let at = 0; at < bytes.length && mine();) {
@@ -112,11 +116,19 @@ export class TcpDriver implements Driver {
     });
     let error: string | null = null;
     s.on('error', (e: NodeJS.ErrnoException) => { error = e.code ?? e.message; });
-    s.once('close', () => {
-      if (!mine()) return;
+    const closed = () => {
       this.sockets.delete(a.conn);
       if (error) this.counters.failed++;
       this.ctx.emit({ kind: 'tcp', conn: a.conn, what: 'closed', error });
+    };
+    // The socket closes once its own buffer is empty, even while octets it delivered
+    // wait here for the window (a server that sends its last DATA and DONE, then closes,
+    // RFC 5460 §7.3): the core must see them before the close, or a complete stream
+    // would count as closed mid-stream and be asked again.
+    s.once('close', () => {
+      if (!mine()) return;
+      if (held !== null) closeWhenFed = true;
+      else closed();
     });
   }
 
