@@ -7,11 +7,15 @@ import type { Driver, DriverContext } from './driver';
 /** Octets of a received chunk handed to the core at a time (~55 bulk leasequery leases of ~145 octets). */
 const TCP_SLICE = 8 * 1024;
 /**
- * Slices of one connection whose kernel entries may be outstanding at once: the next
- * slice is read and decoded while the kernel takes the one before (the overlap), and no
- * more than this many slices' leases, deltas and held records are alive at a time.
+ * Slices of one connection whose kernel entries may be outstanding at once; no more
+ * than this many slices' leases, deltas and held records are alive at a time. One:
+ * letting the next slice be decoded while the kernel takes the one before gains no
+ * wall time, since the kernel does its netlink and nf_tables work inside gleand's own
+ * `sendmsg` (the same thread; the ack is ready when it returns), and 2 or 3 cost
+ * ~10% more CPU at 100k (more of the young generation survives a scavenge with the
+ * init script's 1 MiB semi-space): README, bulk benchmark.
  */
-const SLICES_IN_FLIGHT = 2;
+const SLICES_IN_FLIGHT = 1;
 
 /**
  * TCP connections the core asks for (bulk leasequery, RFC 5460 §7.1), as `tcp` events:
@@ -71,11 +75,10 @@ export class TcpDriver implements Driver {
     });
     // Read no further while the kernel is behind (a bulk restore streams faster than its
     // entries install): the server's TCP send blocks instead of our memory growing. A
-    // chunk is handed over in slices; up to SLICES_IN_FLIGHT of them may wait for their
-    // kernel entries at once, so the reading, decoding and core work of the next slice
-    // overlaps the kernel's work on the one before, while what the slices hold until
-    // their entries are in (decoded leases, deltas, journal records) stays small enough
-    // to die young instead of being promoted by the collector.
+    // chunk is handed over in slices; at most SLICES_IN_FLIGHT of them wait for their
+    // kernel entries at once, so what the slices hold until their entries are in
+    // (decoded leases, deltas, journal records) stays small enough to die young
+    // instead of being promoted by the collector.
     let inFlight = 0;
     /** The rest of a chunk not yet handed over while the window is full. */
     let held: Uint8Array | null = null;
