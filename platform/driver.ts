@@ -9,7 +9,8 @@ export interface DriverContext {
   /**
    * Feed an event to the core. Settles once the kernel deltas it caused are in the
    * kernel (at once, or nothing, when there are none): a producer of many events (the journal's
-   * restore) waits for it before the next, so deltas never pile up unapplied.
+   * restore) waits for it before the next, so deltas never pile up unapplied; the TCP
+   * driver keeps a bounded window of them per connection (flow control of a bulk stream).
    */
   emit(event: Event): Promise<unknown> | void;
   log(level: LogLevel, subsystem: string, message: string, fields?: LogFields, key?: string): void;
@@ -17,12 +18,6 @@ export interface DriverContext {
   desiredState(): KernelState;
   /** Ask the core (e.g. `journal`: every binding, to compact the snapshot). */
   query(what: CoreQuery): unknown;
-  /**
-   * Flow control for a bulk input (a bulk leasequery stream): null while the actions
-   * that complete later (kernel batches) keep up; otherwise a promise that resolves
-   * once they have drained, until when the caller should stop reading.
-   */
-  whenDrained(): Promise<void> | null;
 }
 
 /**

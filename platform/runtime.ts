@@ -12,14 +12,6 @@ import { isDriverQuery, type Driver, type DriverContext, type ReloadVerdict } fr
 import { Logger } from './log';
 import { VERSION } from './version';
 
-/**
- * Kernel batches in flight at which a bulk input pauses: a TCP stream read faster than
- * the kernel takes its entries would otherwise hold every decoded binding, delta and
- * held action in memory until the kernel caught up (mid-way through a 10k restore,
- * ~5,900 bindings' records waited), and the collector's copying of them dominated.
- */
-const MAX_IN_FLIGHT = 1;
-
 /** What `dispatch` returns for an event with no kernel work to wait for (most of them). */
 const SETTLED: Promise<unknown> = Promise.resolve();
 
@@ -53,9 +45,6 @@ export class Runtime {
   /** `gleand query` requests waiting for their `query-result` action, by id. */
   private readonly pendingQueries = new Map<number, (result: unknown) => void>();
   private nextQueryId = 1;
-  /** Unsettled promises of drivers that complete later, and who waits for them to drain. */
-  private readonly inFlight = new Set<Promise<void>>();
-  private drainWaiters: (() => void)[] = [];
   private resolveStopped!: (code: number) => void;
   readonly stopped = new Promise<number>((r) => (this.resolveStopped = r));
 
@@ -82,7 +71,6 @@ export class Runtime {
       log: (level, subsystem, message, fields, key) => this.log.log(level, subsystem, message, fields, key),
       desiredState: () => this.agent.desiredState(),
       query: (what) => this.agent.query(what, monotonicNow()),
-      whenDrained: () => (this.inFlight.size < MAX_IN_FLIGHT ? null : new Promise<void>((r) => this.drainWaiters.push(r))),
     };
     try {
       this.drivers = this.opts.drivers(this.config);
@@ -220,7 +208,6 @@ export class Runtime {
         if (p && !waits?.has(p)) {
           (waits ??= new Set()).add(p);
           gate = null;
-          this.track(p);
         }
       } else if (waits) {
         hold(run);
@@ -230,19 +217,6 @@ export class Runtime {
     }
     // What the caller may wait for (a chunked restore reads on once its kernel work is in).
     return waits ? after() : SETTLED;
-  }
-
-  private track(p: Promise<void>): void {
-    if (this.inFlight.has(p)) return;
-    this.inFlight.add(p);
-    const settled = () => {
-      this.inFlight.delete(p);
-      if (this.inFlight.size >= MAX_IN_FLIGHT || this.drainWaiters.length === 0) return;
-      const waiters = this.drainWaiters;
-      this.drainWaiters = [];
-      for (const w of waiters) w();
-    };
-    p.then(settled, settled);
   }
 
   private internalError(where: string, e: unknown): void {

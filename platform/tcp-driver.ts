@@ -6,6 +6,16 @@ import type { Driver, DriverContext } from './driver';
 
 /** Octets of a received chunk handed to the core at a time (~55 bulk leasequery leases of ~145 octets). */
 const TCP_SLICE = 8 * 1024;
+/**
+ * Slices of one connection whose kernel entries may be outstanding at once; no more
+ * than this many slices' leases, deltas and held records are alive at a time. One:
+ * letting the next slice be decoded while the kernel takes the one before gains no
+ * wall time, since the kernel does its netlink and nf_tables work inside gleand's own
+ * `sendmsg` (the same thread; the ack is ready when it returns), and 2 or 3 cost
+ * ~10% more CPU at 100k (more of the young generation survives a scavenge with the
+ * init script's 1 MiB semi-space): README, bulk benchmark.
+ */
+const SLICES_IN_FLIGHT = 1;
 
 /**
  * TCP connections the core asks for (bulk leasequery, RFC 5460 §7.1), as `tcp` events:
@@ -65,21 +75,38 @@ export class TcpDriver implements Driver {
     });
     // Read no further while the kernel is behind (a bulk restore streams faster than its
     // entries install): the server's TCP send blocks instead of our memory growing. A
-    // chunk is handed over in slices, each after the kernel took the one before, so what
-    // a slice holds until its entries are in (decoded leases, deltas, journal records)
-    // stays small enough to die young instead of being promoted by the collector.
+    // chunk is handed over in slices; at most SLICES_IN_FLIGHT of them wait for their
+    // kernel entries at once, so what the slices hold until their entries are in
+    // (decoded leases, deltas, journal records) stays small enough to die young
+    // instead of being promoted by the collector.
+    let inFlight = 0;
+    /** The rest of a chunk not yet handed over while the window is full. */
+    let held: Uint8Array | null = null;
+    /** The peer closed while `held` waited: `closed` follows its last octet, not precedes it. */
+    let closeWhenFed = false;
+    const settled = () => {
+      inFlight--;
+      if (held === null || inFlight >= SLICES_IN_FLIGHT || !mine()) return;
+      const rest = held;
+      held = null;
+      if (!feed(rest)) return;
+      if (closeWhenFed) closed();
+      else s.resume();
+    };
     const feed = (bytes: Uint8Array): boolean => {
       for (let at = 0; at < bytes.length && mine();) {
-        const end = Math.min(bytes.length, at + TCP_SLICE);
-        this.ctx.emit({ kind: 'tcp', conn: a.conn, what: 'data', bytes: bytes.subarray(at, end) });
-        at = end;
-        const drained = this.ctx.whenDrained();
-        if (drained && mine()) {
+        if (inFlight >= SLICES_IN_FLIGHT) {
           this.counters.pausedForKernel++;
           s.pause();
-          const rest = bytes.subarray(at);
-          void drained.then(() => { if (mine() && feed(rest)) s.resume(); });
+          held = bytes.subarray(at);
           return false;
+        }
+        const end = Math.min(bytes.length, at + TCP_SLICE);
+        const done = this.ctx.emit({ kind: 'tcp', conn: a.conn, what: 'data', bytes: bytes.subarray(at, end) });
+        at = end;
+        if (done) {
+          inFlight++;
+          done.then(settled, settled);
         }
       }
       return true;
@@ -92,11 +119,19 @@ export class TcpDriver implements Driver {
     });
     let error: string | null = null;
     s.on('error', (e: NodeJS.ErrnoException) => { error = e.code ?? e.message; });
-    s.once('close', () => {
-      if (!mine()) return;
+    const closed = () => {
       this.sockets.delete(a.conn);
       if (error) this.counters.failed++;
       this.ctx.emit({ kind: 'tcp', conn: a.conn, what: 'closed', error });
+    };
+    // The socket closes once its own buffer is empty, even while octets it delivered
+    // wait here for the window (a server that sends its last DATA and DONE, then closes,
+    // RFC 5460 §7.3): the core must see them before the close, or a complete stream
+    // would count as closed mid-stream and be asked again.
+    s.once('close', () => {
+      if (!mine()) return;
+      if (held !== null) closeWhenFed = true;
+      else closed();
     });
   }
 

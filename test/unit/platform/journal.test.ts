@@ -36,7 +36,7 @@ const binding = (i: number, validForMs: number | null = 600_000): Binding => ({
 function context(table: () => Iterable<Binding>) {
   const events: Event[] = [];
   const ctx: DriverContext = {
-    emit: (e) => void events.push(e), log: () => {}, desiredState: () => ({}), whenDrained: () => null,
+    emit: (e) => void events.push(e), log: () => {}, desiredState: () => ({}),
     // As the bindings owner answers: the table's bindings, or how many it holds.
     query: (what) => (what === 'binding-count' ? [...table()].length : table()),
   };

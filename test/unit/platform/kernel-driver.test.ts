@@ -69,7 +69,7 @@ describe('KernelDriver reconcile while live deltas arrive', () => {
     const mroutes = memoryApplier('mroutes', () => '');
     const diverts = memoryApplier('diverts', () => '');
     const ctx: DriverContext = {
-      emit: () => undefined, log: () => undefined, query: () => undefined, whenDrained: () => null,
+      emit: () => undefined, log: () => undefined, query: () => undefined,
       desiredState: () => ({ routes: [...desired.values()], neighbours: [], verifies: [], mroutes: [], diverts: [] }),
     };
     const loaded = loadConfig(CONFIG, 'test');
@@ -106,7 +106,7 @@ describe('KernelDriver reconcile while live deltas arrive', () => {
     const routes = memoryApplier('routes', ROUTE.key, undefined, () => flood?.());
     const other = [memoryApplier('neighbours', () => ''), memoryApplier('verifies', () => ''), memoryApplier('mroutes', () => ''), memoryApplier('diverts', () => '')];
     const ctx: DriverContext = {
-      emit: () => undefined, log: () => undefined, query: () => undefined, whenDrained: () => null,
+      emit: () => undefined, log: () => undefined, query: () => undefined,
       desiredState: () => ({ routes: [...desired.values()], neighbours: [], verifies: [], mroutes: [], diverts: [] }),
     };
     const loaded = loadConfig(CONFIG, 'test');
@@ -139,7 +139,7 @@ describe('KernelDriver reconcile while live deltas arrive', () => {
     const routes = memoryApplier('routes', ROUTE.key, () => arriving?.());
     const other = [memoryApplier('neighbours', () => ''), memoryApplier('verifies', () => ''), memoryApplier('mroutes', () => ''), memoryApplier('diverts', () => '')];
     const ctx: DriverContext = {
-      emit: () => undefined, log: () => undefined, query: () => undefined, whenDrained: () => null,
+      emit: () => undefined, log: () => undefined, query: () => undefined,
       desiredState: () => ({ routes: [...desired.values()], neighbours: [], verifies: [], mroutes: [], diverts: [] }),
     };
     const loaded = loadConfig(CONFIG, 'test');
