@@ -78,7 +78,7 @@ describe('KernelDriver entry counts', () => {
     const neighbours = memoryApplier('neighbours', NEIGH.key);
     const others = [memoryApplier('verifies', () => ''), memoryApplier('mroutes', () => ''), memoryApplier('diverts', () => '')];
     const ctx: DriverContext = {
-      emit: () => undefined, log: () => undefined, query: () => undefined, whenDrained: () => null,
+      emit: () => undefined, log: () => undefined, query: () => undefined,
       desiredState: () => ({ routes: [...desired.routes.values()], neighbours: [...desired.neighbours.values()], verifies: [], mroutes: [], diverts: [] }),
     };
     const loaded = loadConfig(CONFIG, 'test');
