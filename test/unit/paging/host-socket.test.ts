@@ -7,7 +7,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { PassThrough } from 'node:stream';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, onTestFinished } from 'vitest';
 import type { Action } from '../../../src/actions';
 import { createCore } from '../../../src/core';
 import { CLIENT_COMMANDS } from '../../../platform/cli/commands';
@@ -143,7 +143,9 @@ describe('gleand host over real sockets (loopback)', () => {
 
   it('listen: dormant, paged, the on-page command runs before the PAGE_RESPONSE, the held packet is delivered', async () => {
     const { agent, hostPort, common } = await setup();
-    const marker = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'gleand-host-')), 'woken');
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'gleand-host-'));
+    onTestFinished(() => fs.rmSync(dir, { recursive: true, force: true }));
+    const marker = path.join(dir, 'woken');
     const run = cli(['listen', ...common, '--on-page', `echo "$GLEAND_HOST_EVENT" > ${marker}`, '--awake', '3600']);
     agent.configure(hostPort);
     await until('dormant', async () => run.lines().some((l) => l['event'] === 'dormant'));
