@@ -12,7 +12,8 @@
  *   - µs per entry for 1,000 new clients into a small table and into a large one
  *     (the cost must not grow with the table);
  *   - `status` round trips over the control socket, from another process, while the
- *     clients arrive and while a full reconcile of every entry runs (max, p99).
+ *     clients arrive, while a full reconcile of every entry runs, and while the clients
+ *     renew until the journal is compacted (max, p99).
  * No recovery window (nothing to recover in a fresh namespace): its recount after a burst
  * of live batches would land in the measurements. Asserts nothing. Run as root: npx tsx test/bench/kernel-live.ts (GN_BENCH_CLIENTS).
  * Re-runs itself inside the namespace (a process cannot change its own).
@@ -202,6 +203,25 @@ config subscriber 'lan1'
   const cpuReconcile = cpuSeconds(rc0);
   const duringReconcile = await probe2.stop();
   const heldReconcile = held2.stop();
+
+  // 4. The same clients renew, round after round, until the journal is compacted (a
+  // renewal appends a line per binding: the file passes twice the table + 10,000).
+  const journal = () => (rt.status() as { drivers: { journal: { compactions: number } } }).drivers.journal.compactions;
+  const compactions0 = journal();
+  const probe3 = statusProbe(sock);
+  const held3 = loopDelay();
+  const w0 = performance.now();
+  let rounds = 0;
+  while (journal() === compactions0 && rounds < 6) {
+    const replies = sink.replies;
+    await feed(rt, base, base + N);
+    await settle(sink, replies + N);
+    rounds++;
+  }
+  const tRenew = performance.now() - w0;
+  const duringRenew = await probe3.stop();
+  const heldRenew = held3.stop();
+  const renewCompactions = journal() - compactions0;
   await rt.stop('bench');
 
   // Reference: ip -batch of the same routes and neighbours (what ip(8) needs for them).
@@ -235,6 +255,7 @@ config subscriber 'lan1'
     `into ${(counts.total).toLocaleString('en')} entries ${large.us.toFixed(1)} µs (ratio ${(large.us / small.us).toFixed(2)})`);
   console.log(`  status while clients arrive: ${latency(duringFlood)}; ${heldFlood}`);
   console.log(`  status during a full reconcile of ${(counts.total + large.added).toLocaleString('en')} entries (${(tReconcile / 1000).toFixed(2)} s, CPU ${cpuReconcile.toFixed(2)} s): ${latency(duringReconcile)}; ${heldReconcile}`);
+  console.log(`  status while the ${N} clients renew ${rounds} times (${(tRenew / 1000).toFixed(2)} s, ${renewCompactions} journal compaction(s) of the table): ${latency(duringRenew)}; ${heldRenew}`);
   console.log(`  load at the end ${os.loadavg().map((x) => x.toFixed(2)).join(' ')}`);
 }
 
